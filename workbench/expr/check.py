@@ -1,0 +1,189 @@
+"""Type checking of a condition against the declared inputs, in words a clinician understands.
+
+A number is compared with a number, a yes/no input is used as a condition, and a choice is compared
+only with the answers it declares (`pain_site == 'thorasic'` names the allowed values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..model import BooleanInput, EnumInput, Input, NumberInput
+from ..problems import did_you_mean, quoted_list
+from .syntax import BoolOp, Compare, Expr, ListOf, Literal, Name, Not
+
+BOOLEAN, NUMBER, TEXT, LIST, UNKNOWN = "boolean", "number", "text", "list", "unknown"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A type problem at a 0-based column of the condition."""
+
+    code: str
+    message: str
+    pos: int
+    severity: str = "error"
+
+
+def check(expr: Expr, inputs: Mapping[str, Input]) -> list[Issue]:
+    """Every type problem in a condition that must be a yes/no question."""
+    checker = _Checker(inputs)
+    kind = checker.type_of(expr)
+    if kind not in (BOOLEAN, UNKNOWN):
+        checker.issue("WB306", f"the condition must be a yes/no question, but {checker.show(expr)} is "
+                      f"{_article(kind)}{_example(expr, inputs)}", expr.pos)
+    return checker.issues
+
+
+def _article(kind: str) -> str:
+    return {NUMBER: "a number", TEXT: "text", LIST: "a list"}.get(kind, "a choice")
+
+
+def _example(expr: Expr, inputs: Mapping[str, Input]) -> str:
+    if isinstance(expr, Name):
+        spec = inputs.get(expr.id)
+        if isinstance(spec, NumberInput):
+            return f"; compare it, e.g. '{expr.id} >= 60'"
+        if isinstance(spec, EnumInput):
+            return f"; compare it, e.g. \"{expr.id} == '{spec.values[0]}'\""
+    return ""
+
+
+class _Checker:
+    def __init__(self, inputs: Mapping[str, Input]) -> None:
+        self.inputs = inputs
+        self.issues: list[Issue] = []
+
+    def issue(self, code: str, message: str, pos: int, severity: str = "error") -> None:
+        self.issues.append(Issue(code, message, pos, severity))
+
+    def show(self, expr: Expr) -> str:
+        if isinstance(expr, Name):
+            return f"'{expr.id}'"
+        if isinstance(expr, Literal):
+            return _literal(expr.value)
+        return "that part"
+
+    def type_of(self, expr: Expr) -> str:
+        """'boolean', 'number', 'text', 'list', 'enum:<input id>' or 'unknown' (already reported)."""
+        if isinstance(expr, Literal):
+            if isinstance(expr.value, bool):
+                return BOOLEAN
+            return NUMBER if isinstance(expr.value, (int, float)) else TEXT
+        if isinstance(expr, ListOf):
+            return LIST
+        if isinstance(expr, Name):
+            spec = self.inputs.get(expr.id)
+            if spec is None:
+                hint = did_you_mean(expr.id, self.inputs)
+                self.issue("WB302", f"'{expr.id}' is not a declared input{hint}", expr.pos)
+                return UNKNOWN
+            if isinstance(spec, BooleanInput):
+                return BOOLEAN
+            return NUMBER if isinstance(spec, NumberInput) else f"enum:{spec.id}"
+        if isinstance(expr, Not):
+            self._want_boolean(expr.operand, "'not'")
+            return BOOLEAN
+        if isinstance(expr, BoolOp):
+            for operand in expr.operands:
+                self._want_boolean(operand, f"'{expr.op}'")
+            return BOOLEAN
+        self._compare(expr)
+        return BOOLEAN
+
+    def _want_boolean(self, expr: Expr, by: str) -> None:
+        kind = self.type_of(expr)
+        if kind not in (BOOLEAN, UNKNOWN):
+            self.issue("WB306", f"{by} joins yes/no conditions, but {self.show(expr)} is "
+                       f"{_article(kind)}{_example(expr, self.inputs)}", expr.pos)
+
+    def _compare(self, expr: Compare) -> None:
+        left, right = self.type_of(expr.left), self.type_of(expr.right)
+        if UNKNOWN in (left, right):
+            return
+        if expr.op in ("in", "not in"):
+            self._membership(expr, left, right)
+        elif expr.op in ("<", "<=", ">", ">="):
+            if left != NUMBER or right != NUMBER:
+                odd = expr.left if left != NUMBER else expr.right
+                self.issue("WB303", f"'{expr.op}' compares numbers, but {self.show(odd)} is "
+                           f"{_article(left if odd is expr.left else right)}", odd.pos)
+                return
+            self._in_range(expr.left, expr.right)
+            self._in_range(expr.right, expr.left)
+        else:
+            self._equality(expr, left, right)
+
+    def _equality(self, expr: Compare, left: str, right: str) -> None:
+        if left.startswith("enum:") and right == TEXT:
+            self._allowed(expr.left, expr.right)
+        elif right.startswith("enum:") and left == TEXT:
+            self._allowed(expr.right, expr.left)
+        elif left != right or LIST in (left, right):
+            self.issue("WB303", f"'{expr.op}' cannot compare {self.show(expr.left)} ({_kind_word(left)}) with "
+                       f"{self.show(expr.right)} ({_kind_word(right)})", expr.pos)
+        elif left == NUMBER:
+            self._in_range(expr.left, expr.right)
+            self._in_range(expr.right, expr.left)
+
+    def _membership(self, expr: Compare, left: str, right: str) -> None:
+        if not isinstance(expr.right, ListOf):
+            self.issue("WB303", f"'{expr.op}' checks a value against a list such as ['a', 'b'], but "
+                       f"{self.show(expr.right)} is not a list", expr.right.pos)
+            return
+        if left == LIST:
+            self.issue("WB303", f"the left side of '{expr.op}' must be an input, not a list", expr.left.pos)
+            return
+        if not expr.right.items:
+            self.issue("WB406", f"'{expr.op} []' checks against an empty list, so it is always "
+                       f"{'false' if expr.op == 'in' else 'true'}", expr.right.pos, "warning")
+        for item in expr.right.items:
+            item_type = self.type_of(item)
+            if left.startswith("enum:") and item_type == TEXT:
+                self._allowed(expr.left, item)
+            elif left != item_type:
+                self.issue("WB303", f"the list after '{expr.op}' holds {_literal(item.value)}, which cannot be an "
+                           f"answer to {self.show(expr.left)}", item.pos)
+            elif left == NUMBER:
+                self._in_range(item, expr.left)
+
+    def _allowed(self, choice: Expr, literal: Expr) -> None:
+        if not (isinstance(choice, Name) and isinstance(literal, Literal)):
+            return
+        spec = self.inputs[choice.id]
+        assert isinstance(spec, EnumInput)
+        if literal.value not in spec.values:
+            hint = did_you_mean(str(literal.value), spec.values)
+            self.issue("WB304", f"{_literal(literal.value)} is not an answer to '{choice.id}'; the allowed values "
+                       f"are {quoted_list(spec.values)}{hint}", literal.pos)
+
+    def _in_range(self, literal: Expr, other: Expr) -> None:
+        if not (isinstance(literal, Literal) and isinstance(other, Name)):
+            return
+        spec = self.inputs.get(other.id)
+        if not isinstance(spec, NumberInput) or isinstance(literal.value, (bool, str)):
+            return
+        value = literal.value
+        low = spec.min if spec.min is not None else float("-inf")
+        high = spec.max if spec.max is not None else float("inf")
+        if not low <= value <= high:
+            unit = f" {spec.unit}" if spec.unit else ""
+            self.issue("WB305", f"{value} is outside the range of '{other.id}' ({_bound(spec.min)} to "
+                       f"{_bound(spec.max)}{unit})", literal.pos)
+
+
+def _kind_word(kind: str) -> str:
+    return "yes/no" if kind == BOOLEAN else _article(kind)
+
+
+def _bound(value: float | None) -> str:
+    return "any" if value is None else f"{value:g}"
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return f"{value}"

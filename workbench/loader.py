@@ -1,0 +1,355 @@
+"""YAML text -> plain data with the file:line:col of every value -> pydantic model.
+
+Only PyYAML's safe scanner is used, and the node tree is converted by hand so that duplicate keys,
+aliases (alias bombs), non-plain tags and absurd nesting are refused as Problems, with a line.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from yaml.events import AliasEvent
+
+from .model import Ruleset, VignetteFile
+from .problems import Problem, did_you_mean
+
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 40
+MAX_VALUES = 200_000
+
+YamlPath = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+@dataclass
+class Document:
+    """Plain data from one YAML file, and where each value and key stands in it (1-based)."""
+
+    file: str
+    data: Any
+    values: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def quote_offset(self, path: YamlPath) -> int:
+        """1 where the value at `path` is written in quotes, so a column inside it lands right."""
+        line, column = self.locate(path)
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return 1 if text[column - 1:column] in ("'", '"') else 0
+
+    def locate(self, path: YamlPath, *, key: bool = False) -> tuple[int, int]:
+        """The line and column of `path`, or of its nearest ancestor that exists."""
+        path = tuple(path)
+        while True:
+            if key and path in self.keys:
+                return self.keys[path]
+            if path in self.values:
+                return self.values[path]
+            if not path:
+                return (1, 1)
+            path = path[:-1]
+
+    def problem(self, code: str, message: str, path: YamlPath = (), *, key: bool = False,
+                severity: str = "error") -> Problem:
+        line, column = self.locate(path, key=key)
+        return Problem(code, message, severity, self.file, line, column, format_path(path))  # type: ignore[arg-type]
+
+
+@dataclass
+class Parsed(Generic[M]):
+    """The outcome of reading one file: the model where the shape was right, and its problems."""
+
+    document: Document | None
+    model: M | None
+    problems: list[Problem]
+
+
+def format_path(path: YamlPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _YamlError(Exception):
+    def __init__(self, code: str, message: str, mark: Any) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+        self.line = mark.line + 1 if mark else 1
+        self.column = mark.column + 1 if mark else 1
+
+
+class _SafeComposer(yaml.SafeLoader):
+    """Composes the node tree, refusing aliases and deep nesting before they cost anything."""
+
+    depth = 0
+    count = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise _YamlError("WB004", "YAML aliases ('*name') are not allowed: write the value out in full.",
+                             event.start_mark)
+        self.depth += 1
+        self.count += 1
+        if self.depth > MAX_DEPTH:
+            raise _YamlError("WB007", f"The file is nested more than {MAX_DEPTH} levels deep.",
+                             self.peek_event().start_mark)
+        if self.count > MAX_VALUES:
+            raise _YamlError("WB007", f"The file has more than {MAX_VALUES} values.", self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def read_text(path: str | Path) -> tuple[str | None, list[Problem]]:
+    """The file's text, or a WB001 problem saying why it cannot be read."""
+    name = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [Problem("WB001", f"The file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}.",
+                                  file=name, line=1, column=1)]
+        return Path(path).read_bytes().decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        return None, [Problem("WB001", f"The file is not UTF-8 text (byte {exc.start}).", file=name, line=1,
+                              column=1)]
+    except OSError as exc:
+        return None, [Problem("WB001", f"The file cannot be read: {exc.strerror or exc}.", file=name, line=1,
+                              column=1)]
+
+
+def read_yaml(text: str, file: str = "<text>") -> tuple[Document | None, list[Problem]]:
+    """Plain data and locations from YAML text; never raises."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        return None, [Problem("WB001", f"The text is over the limit of {MAX_FILE_BYTES:,} bytes.", file=file,
+                              line=1, column=1)]
+    loader = _SafeComposer(text)
+    try:
+        node = loader.get_single_node()
+        document = Document(file, None, lines=text.splitlines())
+        document.data = _convert(node, (), document, loader) if node is not None else None
+        return document, []
+    except _YamlError as exc:
+        return None, [Problem(exc.code, exc.message, "error", file, exc.line, exc.column)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or exc.context or "the text is not valid YAML"
+        if "expected a single document" in str(exc):
+            what = "the file holds more than one YAML document ('---'); keep one"
+        return None, [Problem("WB002", f"YAML syntax error: {what}.", "error", file, line, column)]
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        return None, [Problem("WB002", f"The text is not valid YAML: {exc}.", "error", file, 1, 1)]
+    finally:
+        loader.dispose()
+
+
+def _convert(node: Any, path: YamlPath, document: Document, loader: _SafeComposer) -> Any:
+    document.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        if node.tag != _MAP_TAG:
+            raise _YamlError("WB005", f"The tag '{node.tag}' is not allowed here.", node.start_mark)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+                raise _YamlError("WB002", "A key must be a plain word.", key_node.start_mark)
+            key = key_node.value
+            if key == "<<":
+                raise _YamlError("WB004", "YAML merge keys ('<<') are not allowed: write the fields out.",
+                                 key_node.start_mark)
+            if key in out:
+                first = document.keys[path + (key,)][0]
+                raise _YamlError("WB003", f"'{key}' appears twice in the same mapping (first on line {first}); "
+                                 "keep one.", key_node.start_mark)
+            document.keys[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _convert(value_node, path + (key,), document, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != _SEQ_TAG:
+            raise _YamlError("WB005", f"The tag '{node.tag}' is not allowed here.", node.start_mark)
+        return [_convert(item, path + (i,), document, loader) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return node.value  # a date is kept as the text the author wrote
+    if node.tag not in _PLAIN_TAGS:
+        raise _YamlError("WB005", f"The tag '{node.tag}' is not allowed: write plain text, numbers, true or false.",
+                         node.start_mark)
+    return loader.construct_object(node)
+
+
+def detect_kind(data: Any) -> str | None:
+    """'ruleset' or 'vignettes', told by the top-level keys (SPEC 6)."""
+    if isinstance(data, dict):
+        if "nodes" in data:
+            return "ruleset"
+        if "vignettes" in data:
+            return "vignettes"
+    return None
+
+
+def parse_model(document: Document, model: type[M]) -> Parsed[M]:
+    """Checks the shape of the data against a model, every error located and in plain words."""
+    if not isinstance(document.data, dict):
+        return Parsed(document, None, [document.problem(
+            "WB006", "The file should be a mapping of fields (such as 'id:', 'nodes:'), not a single value or list.")])
+    try:
+        return Parsed(document, model.model_validate(document.data), [])
+    except ValidationError as exc:
+        problems: dict[tuple[str, str], Problem] = {}
+        for error in exc.errors(include_url=False):
+            problem = _translate(error, document)
+            problems.setdefault((problem.path, problem.code), problem)
+        return Parsed(document, None, list(problems.values()))
+
+
+def parse_ruleset(text: str, file: str = "<text>") -> Parsed[Ruleset]:
+    document, problems = read_yaml(text, file)
+    return parse_model(document, Ruleset) if document else Parsed(None, None, problems)
+
+
+def parse_vignettes(text: str, file: str = "<text>") -> Parsed[VignetteFile]:
+    document, problems = read_yaml(text, file)
+    return parse_model(document, VignetteFile) if document else Parsed(None, None, problems)
+
+
+# --- pydantic errors in clinical words -------------------------------------------------------
+
+_SECTION_NAMES = {"nodes": "node", "inputs": "input", "red_flags": "red flag", "dispositions": "disposition",
+                  "references": "reference", "vignettes": "vignette", "branches": "branch"}
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[YamlPath, str | None]:
+    """The pydantic location as a path into the data, skipping union tags; and the missing leaf."""
+    path: list[str | int] = []
+    current = data
+    for i, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, dict) and part in (current.get("kind"), current.get("type")):
+            continue
+        else:
+            leaf = part if i == len(loc) - 1 and isinstance(part, str) else None
+            return tuple(path), leaf
+    return tuple(path), None
+
+
+def describe(path: YamlPath, data: Any) -> str:
+    """'branch 2 of node 'neuro_screen'' for a path: where a person would look."""
+    words: list[str] = []
+    current = data
+    for i, part in enumerate(path):
+        parent = path[i - 1] if i else None
+        current = current[part] if isinstance(current, (dict, list)) else None
+        if isinstance(part, int) and isinstance(parent, str):
+            noun = _SECTION_NAMES.get(parent, "item")
+            ident = current.get("id") if isinstance(current, dict) else None
+            words.append(f"{noun} '{ident}'" if isinstance(ident, str) else f"{noun} {part + 1}")
+    if not words:
+        return "the file"
+    return " of ".join(reversed(words))
+
+
+_TYPE_WORDS = {"string_type": "text", "int_type": "a whole number", "float_type": "a number",
+               "bool_type": "true or false", "list_type": "a list", "dict_type": "a mapping of fields",
+               "model_type": "a mapping of fields", "model_attributes_type": "a mapping of fields",
+               "int_from_float": "a whole number"}
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text '{value}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "nothing" if value is None else type(value).__name__
+
+
+def _translate(error: dict[str, Any], document: Document) -> Problem:
+    path, leaf = _data_path(error["loc"], document.data)
+    where = describe(path, document.data)
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    field_name = path[-1] if path and isinstance(path[-1], str) else leaf
+    owner = "" if where == "the file" else f" of {where}"
+    if field_name == "version" and kind in ("string_type", "string_pattern_mismatch"):
+        return document.problem("WB014", f"Version '{value}' must be a semantic version such as 1.0.0.", path)
+    if kind == "missing":
+        return document.problem("WB010", f"{where.capitalize()} needs '{leaf}'.", path)
+    if kind == "extra_forbidden":
+        hint = did_you_mean(str(field_name), _known_fields())
+        return document.problem("WB011", f"{where.capitalize()} has an unknown field '{field_name}'{hint or '.'}", path,
+                                key=True)
+    if kind == "union_tag_invalid":
+        tag_field = "kind" if "nodes" in path else "type"
+        hint = did_you_mean(str(ctx.get("tag")), ctx.get("expected_tags", "").replace("'", "").split(", "))
+        return document.problem("WB014", f"{where.capitalize()} has {tag_field} '{ctx.get('tag')}', which must be "
+                                f"one of {ctx.get('expected_tags')}{hint or '.'}", path + (tag_field,))
+    if kind == "union_tag_not_found":
+        tag_field = ctx.get("discriminator", "kind").strip("'")
+        return document.problem("WB010", f"{where.capitalize()} needs '{tag_field}'.", path)
+    if kind == "string_pattern_mismatch":
+        return document.problem("WB013", f"'{value}' is not a valid id: use lower-case letters, digits, '-' or '_', "
+                                "2 to 64 characters, starting with a letter or digit.", path)
+    if kind in _TYPE_WORDS:
+        return document.problem("WB012", f"'{field_name}'{owner} should be {_TYPE_WORDS[kind]}, not "
+                                f"{_kind_of(value)}.", path)
+    if kind == "too_short" and isinstance(value, list):
+        return document.problem("WB014", f"'{field_name}'{owner} needs at least {ctx.get('min_length', 1)} "
+                                "entry.", path)
+    if kind == "string_too_short":
+        return document.problem("WB014", f"'{field_name}'{owner} must not be empty.", path)
+    if kind == "string_too_long":
+        return document.problem("WB014", f"'{field_name}'{owner} is longer than {ctx.get('max_length')} "
+                                "characters.", path)
+    return document.problem("WB014", f"'{field_name or 'value'}'{owner}: {error['msg']}.", path)
+
+
+@functools.cache
+def _known_fields() -> list[str]:
+    names: set[str] = set()
+    stack: list[type[BaseModel]] = [Ruleset, VignetteFile]
+    seen: set[type[BaseModel]] = set()
+    while stack:
+        model = stack.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+            stack.extend(_models_in(info.annotation))
+    return sorted(names)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)] + (
+        _models_in(getattr(annotation, "__origin__", None)) if hasattr(annotation, "__metadata__") else [])
+
+
+__all__ = ["Document", "Parsed", "read_text", "read_yaml", "parse_ruleset", "parse_vignettes", "parse_model",
+           "detect_kind", "describe", "format_path"]

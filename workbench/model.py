@@ -1,0 +1,158 @@
+"""Pydantic models of rulesets and vignettes: the vocabulary every other module speaks.
+
+The models check shape only (fields, types, slugs). Cross-references, graph structure and
+expressions are checked in `validate.py`, where each problem gets a clinical message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+"""Ids: lower-case letters, digits, `-` and `_`. `_` is allowed because input ids such as
+`known_cancer` double as identifiers in `when` expressions."""
+
+RULESET_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+"""Ruleset ids name folders and URLs, so they are stricter: no `_`, `/` or `..`."""
+
+SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$"
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+Number = Union[StrictInt, StrictFloat]
+Expression = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Reference(_Model):
+    """A source a rule cites: a guideline, a paper."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    title: Text
+    url: str | None = None
+
+
+class Disposition(_Model):
+    """Where the patient goes; the list order is urgency, most urgent first."""
+
+    id: Slug
+    label: Text
+    description: Text | None = None
+
+
+class _InputBase(_Model):
+    id: Slug
+    question: Text
+    help: Text | None = None
+
+
+class BooleanInput(_InputBase):
+    type: Literal["boolean"]
+
+
+class NumberInput(_InputBase):
+    type: Literal["number"]
+    unit: str | None = None
+    min: Number | None = None
+    max: Number | None = None
+
+
+class EnumInput(_InputBase):
+    type: Literal["enum"]
+    values: Annotated[list[Slug], Field(min_length=1)]
+    labels: dict[str, Text] | None = None
+
+
+Input = Annotated[Union[BooleanInput, NumberInput, EnumInput], Field(discriminator="type")]
+
+
+class RedFlag(_Model):
+    """A warning sign shown on every case where it holds, whatever the path."""
+
+    id: Slug
+    label: Text
+    when: Expression
+    cites: list[str] = []
+
+
+class Branch(_Model):
+    when: Expression
+    next: Slug
+    label: Text | None = None
+
+
+class DecisionNode(_Model):
+    id: Slug
+    kind: Literal["decision"]
+    title: Text
+    description: Text | None = None
+    branches: list[Branch] = []
+    else_: Slug = Field(alias="else")
+    cites: list[str] = []
+
+
+class OutcomeNode(_Model):
+    id: Slug
+    kind: Literal["outcome"]
+    title: Text
+    disposition: Slug
+    advice: Text | None = None
+    cites: list[str] = []
+
+
+Node = Annotated[Union[DecisionNode, OutcomeNode], Field(discriminator="kind")]
+
+
+class Ruleset(_Model):
+    """One triage decision tree, as written in `rulesets/<id>/ruleset.yaml`."""
+
+    id: Annotated[str, Field(pattern=RULESET_ID_PATTERN)]
+    version: Annotated[str, Field(pattern=SEMVER_PATTERN)]
+    title: Text
+    description: Text | None = None
+    references: list[Reference] = []
+    dispositions: Annotated[list[Disposition], Field(min_length=1)]
+    inputs: list[Input] = []
+    red_flags: list[RedFlag] = []
+    start: Slug
+    nodes: Annotated[list[Node], Field(min_length=1)]
+
+
+InputValue = Union[StrictBool, StrictInt, StrictFloat, str, None]
+
+
+class Expectation(_Model):
+    """What a vignette must produce: `disposition` is required unless `needs` is given."""
+
+    disposition: Slug | None = None
+    outcome: Slug | None = None
+    red_flags: list[Slug] | None = None
+    needs: list[Slug] | None = None
+
+
+class Vignette(_Model):
+    """A synthetic patient case with the result a clinician expects."""
+
+    id: Slug
+    narrative: Text | None = None
+    inputs: dict[str, InputValue] = {}
+    expect: Expectation
+
+
+class VignetteFile(_Model):
+    """A file of vignettes for one ruleset: `rulesets/<id>/vignettes/*.yaml`."""
+
+    ruleset: Annotated[str, Field(pattern=RULESET_ID_PATTERN)]
+    vignettes: list[Vignette] = []
+
+
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema a YAML editor uses to check a file as it is typed."""
+    schema = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

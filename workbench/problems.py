@@ -1,0 +1,123 @@
+"""Problems: the one error model for everything, and the catalogue of their stable codes.
+
+Checks yield Problems; they never raise or print. A code never changes meaning once shipped,
+so tools and people can search for it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+CODES: dict[str, str] = {
+    # The file itself
+    "WB001": "file cannot be read (missing, too large, not UTF-8)",
+    "WB002": "YAML syntax error",
+    "WB003": "duplicate key in a mapping",
+    "WB004": "YAML anchors and aliases are not allowed",
+    "WB005": "YAML tag not allowed (only plain values)",
+    "WB006": "not a ruleset or vignettes file",
+    "WB007": "file too complex (too deep or too many values)",
+    # Shape of the content
+    "WB010": "required field missing",
+    "WB011": "unknown field",
+    "WB012": "wrong type of value",
+    "WB013": "id is not a valid slug",
+    "WB014": "value not allowed",
+    # Ids and references
+    "WB101": "duplicate id",
+    "WB102": "start node does not exist",
+    "WB104": "branch or else goes to a node that does not exist",
+    "WB105": "outcome names a disposition that does not exist",
+    "WB106": "citation of a reference that does not exist",
+    "WB107": "input definition is inconsistent (min above max, duplicate values)",
+    # Graph structure
+    "WB201": "the decision tree has a cycle",
+    "WB202": "node cannot be reached from start",
+    # Expressions
+    "WB301": "condition cannot be parsed",
+    "WB302": "condition uses an input that is not declared",
+    "WB303": "condition compares values of different types",
+    "WB304": "condition uses an answer the input does not allow",
+    "WB305": "number outside the input's declared range",
+    "WB306": "condition is not a yes/no question",
+    "WB307": "condition is too long or too deeply nested",
+    # Warnings: legal but suspicious
+    "WB401": "input is never read by any rule",
+    "WB402": "red flag cites no reference",
+    "WB403": "branch repeats an earlier branch's condition",
+    "WB404": "disposition is never used by an outcome",
+    "WB405": "reference is never cited",
+    "WB406": "comparison is always true or always false",
+    "WB407": "decision has no branches: it always takes else",
+    # Vignettes
+    "WB501": "vignettes file names a ruleset that cannot be found",
+    "WB502": "vignette gives an answer for an input that is not declared",
+    "WB503": "vignette answer does not fit the input",
+    "WB504": "vignette expects something the ruleset does not have",
+    "WB505": "vignette has no expectation to check",
+    "WB506": "duplicate vignette id",
+    # Evaluation
+    "WB601": "case answer does not fit the ruleset",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or suspicious) in a file, where it is, in words a clinician understands."""
+
+    code: str
+    message: str
+    severity: Severity = "error"
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown problem code {self.code}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return f"{self.severity} {self.code} {self.message}"
+        return f"{self.file}:{self.line or 1}:{self.column or 1}: {self.severity} {self.code} {self.message}"
+
+
+@dataclass
+class ProblemError(Exception):
+    """Raised at a boundary (loading for use, evaluating) when problems make the content unusable."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems) or "unknown problem"
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(p.is_error for p in problems)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.code))
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' — did you mean 'x'?' for the closest candidate, or '' where nothing is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.7)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def quoted_list(values: Iterable[object]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
