@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .expr import Case, Predicate, compile_condition
 from .answers import answer_check, answer_problems
+from .expr import Case, Predicate, compile_condition
 from .model import Input, OutcomeNode, Ruleset
 from .problems import Problem, ProblemError
 from .validate import validate_ruleset_file

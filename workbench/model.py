@@ -68,7 +68,7 @@ class EnumInput(_InputBase):
     labels: dict[str, Text] | None = None
 
 
-Input = Annotated[Union[BooleanInput, NumberInput, EnumInput], Field(discriminator="type")]
+Input = Annotated[BooleanInput | NumberInput | EnumInput, Field(discriminator="type")]
 
 
 class RedFlag(_Model):
@@ -105,7 +105,7 @@ class OutcomeNode(_Model):
     cites: list[str] = []
 
 
-Node = Annotated[Union[DecisionNode, OutcomeNode], Field(discriminator="kind")]
+Node = Annotated[DecisionNode | OutcomeNode, Field(discriminator="kind")]
 
 
 class Ruleset(_Model):
