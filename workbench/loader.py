@@ -140,7 +140,12 @@ def read_yaml(text: str, file: str = "<text>") -> tuple[Document | None, list[Pr
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         return None, [Problem("WB001", f"The text is over the limit of {MAX_FILE_BYTES:,} bytes.", file=file,
                               line=1, column=1)]
-    loader = _SafeComposer(text)
+    try:
+        loader = _SafeComposer(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        return None, [Problem("WB002", f"The text holds a control character (code {exc.character}) that YAML does "
+                              "not allow; remove it.", "error", file, line, 1)]
     try:
         node = loader.get_single_node()
         document = Document(file, None, lines=text.splitlines())
@@ -168,12 +173,12 @@ def _convert(node: Any, path: YamlPath, document: Document, loader: _SafeCompose
             raise _YamlError("WB005", f"The tag '{node.tag}' is not allowed here.", node.start_mark)
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<":
+                raise _YamlError("WB004", "YAML merge keys ('<<') are not allowed: write the fields out.",
+                                 key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                 raise _YamlError("WB002", "A key must be a plain word.", key_node.start_mark)
             key = key_node.value
-            if key == "<<":
-                raise _YamlError("WB004", "YAML merge keys ('<<') are not allowed: write the fields out.",
-                                 key_node.start_mark)
             if key in out:
                 first = document.keys[path + (key,)][0]
                 raise _YamlError("WB003", f"'{key}' appears twice in the same mapping (first on line {first}); "

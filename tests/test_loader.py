@@ -1,0 +1,126 @@
+"""Bad files get located problems with stable codes, never a traceback (SPEC 8)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workbench.loader import MAX_FILE_BYTES, parse_ruleset, parse_vignettes, read_text, read_yaml
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+    for i in range(9))
+
+
+@pytest.mark.parametrize("text, code, line", [
+    ("id: x\n  bad: [\n", "WB002", 2),
+    ("id: a\ntitle: b\nid: c\n", "WB003", 3),
+    ("a: &x 1\nb: *x\n", "WB004", 2),
+    ("a: !!python/object/apply:os.system ['echo hi']\n", "WB005", 1),
+    ("a: !!binary aGVsbG8=\n", "WB005", 1),
+    ("a: 1\n---\nb: 2\n", "WB002", 2),
+    ("<<: {a: 1}\n", "WB004", 1),
+    ("a: " + "[" * 100 + "]" * 100 + "\n", "WB007", 1),
+])
+def test_hostile_yaml_is_a_located_problem(text: str, code: str, line: int) -> None:
+    document, problems = read_yaml(text, "f.yaml")
+    assert document is None
+    assert [(p.code, p.line, p.file) for p in problems] == [(code, line, "f.yaml")]
+
+
+def test_alias_bomb_is_refused_before_expansion() -> None:
+    started = time.perf_counter()
+    _, problems = read_yaml(BOMB)
+    assert [p.code for p in problems] == ["WB004"]
+    assert time.perf_counter() - started < 5  # a sanity bound, not a benchmark: expansion would never end
+
+
+def test_file_over_the_size_limit_is_refused(tmp_path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * (MAX_FILE_BYTES + 1), encoding="utf-8")
+    text, problems = read_text(path)
+    assert text is None and problems[0].code == "WB001" and "limit" in problems[0].message
+
+
+def test_non_utf8_file_is_refused(tmp_path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"title: caf\xe9\n")
+    assert read_text(path)[1][0].code == "WB001"
+
+
+def test_every_value_keeps_its_line_and_column(mini_text: str) -> None:
+    document, problems = read_yaml(mini_text, "mini.yaml")
+    assert not problems and document is not None
+    line = mini_text.splitlines().index("  - id: neuro") + 1
+    assert document.locate(("nodes", 0, "id")) == (line, 9)
+    assert document.locate(("nodes", 0, "branches", 0, "next")) == (line + 5, 15)
+
+
+def shape_problems(text: str) -> list[tuple[str, int | None, str]]:
+    return [(p.code, p.line, p.message) for p in parse_ruleset(text, "r.yaml").problems]
+
+
+def test_unknown_field_suggests_the_near_miss(mini_text: str) -> None:
+    text = mini_text.replace("    title: Neuro?", "    titel: Neuro?")
+    codes = {(code, message) for code, _, message in shape_problems(text)}
+    assert ("WB011", "Node 'neuro' has an unknown field 'titel' — did you mean 'title'?") in codes
+    assert ("WB010", "Node 'neuro' needs 'title'.") in codes
+
+
+@pytest.mark.parametrize("bad_id", ["Neuro", "a/b", "..", "../etc", "x" * 70, "-x"])
+def test_ids_must_be_slugs(mini_text: str, bad_id: str) -> None:
+    text = mini_text.replace("  - id: neuro\n", f"  - id: '{bad_id}'\n")
+    assert "WB013" in [code for code, _, _ in shape_problems(text)]
+
+
+def test_ruleset_id_cannot_escape_its_folder(mini_text: str) -> None:
+    problems = shape_problems(mini_text.replace("id: mini", "id: ../../etc", 1))
+    assert problems[0][:2] == ("WB013", 1)
+
+
+def test_wrong_type_says_what_was_expected(mini_text: str) -> None:
+    problems = shape_problems(mini_text.replace("    title: Neuro?", "    title: [a, b]"))
+    assert problems[0][0] == "WB012" and "should be text, not a list" in problems[0][2]
+
+
+def test_unknown_node_kind_names_the_allowed_kinds(mini_text: str) -> None:
+    problems = shape_problems(mini_text.replace("kind: decision\n    title: Neuro?", "kind: desicion\n    title: Neuro?"))
+    assert problems[0][0] == "WB014" and "did you mean 'decision'" in problems[0][2]
+
+
+def test_version_must_be_semantic(mini_text: str) -> None:
+    problems = shape_problems(mini_text.replace("version: 1.0.0", "version: 1.0"))
+    assert problems == [("WB014", 2, "Version '1.0' must be a semantic version such as 1.0.0.")]
+
+
+def test_top_level_list_is_not_a_ruleset() -> None:
+    assert [p.code for p in parse_ruleset("- a\n- b\n").problems] == ["WB006"]
+
+
+def test_vignette_file_shape_is_checked() -> None:
+    problems = parse_vignettes("ruleset: mini\nvignettes:\n  - id: v1\n    inputs: {a: [1]}\n").problems
+    codes = {p.code for p in problems}
+    assert codes == {"WB010", "WB012"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_random_text_never_raises(text: str) -> None:
+    parsed = parse_ruleset(text)
+    assert parsed.model is not None or parsed.problems
+
+
+YAML_PIECES = st.sampled_from(["id: x\n", "nodes:\n", "  - ", "&a ", "*a ", "!!python/name:os ", "{", "}", "[", "]",
+                               ": ", "- ", "'", '"', "\n", "   ", "kind: decision\n", "else: y\n", "when: a and\n",
+                               "%YAML 1.1\n", "---\n", "? ", "|\n", ">\n", "\t", "\x00", "é", "1e999", "<<: "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(YAML_PIECES, max_size=40).map("".join))
+def test_random_yaml_like_text_never_raises(text: str) -> None:
+    for parse in (parse_ruleset, parse_vignettes):
+        parsed = parse(text)
+        assert parsed.model is not None or all(p.code and p.line for p in parsed.problems)
