@@ -50,3 +50,35 @@ def answer_problems(checks: Mapping[str, AnswerCheck], answers: Mapping[str, Any
         elif value is not None and (message := check(value)):
             problems.append((str(input_id), message))
     return problems
+
+
+def answers_fit(inputs: list[Input]) -> Callable[[Mapping[str, Any]], bool]:
+    """A fast yes/no: do all answers fit? Evaluation calls it on every case; details come from answer_check."""
+    kinds: dict[str, Any] = {}
+    for spec in inputs:
+        if isinstance(spec, BooleanInput):
+            kinds[spec.id] = True
+        elif isinstance(spec, EnumInput):
+            kinds[spec.id] = frozenset(spec.values)
+        else:
+            kinds[spec.id] = (float("-inf") if spec.min is None else spec.min,
+                              float("inf") if spec.max is None else spec.max)
+    number_types = (int, float)
+
+    def fit(answers: Mapping[str, Any]) -> bool:
+        for key, value in answers.items():
+            kind = kinds.get(key)
+            if kind is True:
+                if value is not True and value is not False and value is not None:
+                    return False
+            elif kind is None:
+                return False
+            elif value is None:
+                continue
+            elif kind.__class__ is frozenset:
+                if value.__class__ is not str or value not in kind:
+                    return False
+            elif value.__class__ not in number_types or not kind[0] <= value <= kind[1]:
+                return False
+        return True
+    return fit

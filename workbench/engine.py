@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .answers import answer_check, answer_problems
+from .answers import answer_check, answer_problems, answers_fit
 from .expr import Case, Predicate, compile_condition
 from .model import Input, OutcomeNode, Ruleset
 from .problems import Problem, ProblemError
@@ -27,7 +27,7 @@ class InputError(ProblemError, ValueError):
     """A case's answers do not fit the ruleset's inputs (unknown input, wrong type, out of range)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Result:
     """The outcome of one evaluation; `to_dict()` is exactly SPEC 5."""
 
@@ -80,6 +80,7 @@ class CompiledRuleset:
         self.red_flags: tuple[tuple[str, Predicate], ...] = tuple(
             (flag.id, self._compile(flag.when).predicate) for flag in model.red_flags)
         self.answer_checks = {spec.id: answer_check(spec) for spec in model.inputs}
+        self._fits = answers_fit(model.inputs)
 
     def _compile(self, text: str) -> Any:
         condition, issues = compile_condition(text, self.inputs)
@@ -104,7 +105,7 @@ class CompiledRuleset:
 
 def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, check: bool = True) -> Result:
     """The disposition for a case, or the questions still to ask. Raises InputError on bad answers."""
-    if check and (problems := ruleset.case_problems(answers)):
+    if check and not ruleset._fits(answers) and (problems := ruleset.case_problems(answers)):
         raise InputError(problems)
     return _run(ruleset, answers, None)
 
@@ -139,7 +140,14 @@ def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | No
 
 
 def load_ruleset(path: str | Path) -> CompiledRuleset:
-    """Read, validate and compile a ruleset file; raises RulesetError with every problem found."""
+    """Read, validate and compile a ruleset file; raises RulesetError with every problem found.
+
+    A `.json` file is a release or an export of one, and is refused unless its sha256 matches.
+    """
+    if str(path).endswith(".json"):
+        from .runtime import load_release_json  # runtime builds on this module
+
+        return load_release_json(Path(path))
     report = validate_ruleset_file(path)
     if report.model is None or any(p.is_error for p in report.problems):
         raise RulesetError([p for p in report.problems if p.is_error])

@@ -31,8 +31,7 @@ def compile_expr(expr: Expr) -> Predicate:
     if isinstance(expr, Not):
         return _not(compile_expr(expr.operand))
     if isinstance(expr, BoolOp):
-        parts = [compile_expr(operand) for operand in expr.operands]
-        return _and(parts) if expr.op == "and" else _or(parts)
+        return _joined(expr.operands, expr.op == "or")
     if isinstance(expr, Compare):
         return _compare(expr)
     raise TypeError(f"a list is not a condition: {expr!r}")
@@ -45,56 +44,64 @@ def _not(inner: Predicate) -> Predicate:
     return negate
 
 
-def _and(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 2:
-        first, second = parts
+def _atoms(operands: tuple[Expr, ...]) -> tuple[list[tuple[str, bool]], list[tuple[str, Any, Any]], list[Predicate]]:
+    """Splits operands into plain yes/no inputs (negated or not), input-vs-constant tests, and the rest.
 
-        def both(case: Case) -> Any:
-            a = first(case)
-            if a is False:
-                return False
-            b = second(case)
-            if b is False:
-                return False
-            return None if a is None or b is None else True
-        return both
+    The first two are evaluated inline by the joining closure: one call per condition, not one per atom.
+    """
+    names: list[tuple[str, bool]] = []
+    tests: list[tuple[str, Any, Any]] = []
+    rest: list[Predicate] = []
+    for operand in operands:
+        if isinstance(operand, Name):
+            names.append((operand.id, True))
+        elif isinstance(operand, Not) and isinstance(operand.operand, Name):
+            names.append((operand.operand.id, False))
+        elif isinstance(operand, Compare) and isinstance(operand.left, Name) and isinstance(operand.right, Literal) \
+                and operand.op in _OPS:
+            tests.append((operand.left.id, _OPS[operand.op], operand.right.value))
+        elif isinstance(operand, Compare) and isinstance(operand.left, Name) and isinstance(operand.right, ListOf):
+            members = frozenset(item.value for item in operand.right.items)
+            tests.append((operand.left.id, operator.contains if operand.op == "in" else _not_in, members))
+        else:
+            rest.append(compile_expr(operand))
+    return names, [(name, op, constant) for name, op, constant in tests], rest
 
-    def every(case: Case) -> Any:
+
+def _not_in(members: Any, value: Any) -> bool:
+    return value not in members
+
+
+def _joined(operands: tuple[Expr, ...], decisive: bool) -> Predicate:
+    """`and` (decisive False) or `or` (decisive True) in Kleene logic: decisive wins, else unknown, else not."""
+    names, raw_tests, rest = _atoms(operands)
+    tests = [(name, op, constant, op is operator.contains or op is _not_in) for name, op, constant in raw_tests]
+    names_t, tests_t, rest_t = tuple(names), tuple(tests), tuple(rest)
+    settled = not decisive
+
+    def join(case: Case) -> Any:
         unknown = False
-        for part in parts:
-            value = part(case)
-            if value is False:
-                return False
+        get = case.get
+        for name, positive in names_t:
+            value = get(name)
             if value is None:
                 unknown = True
-        return None if unknown else True
-    return every
-
-
-def _or(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 2:
-        first, second = parts
-
-        def either(case: Case) -> Any:
-            a = first(case)
-            if a is True:
-                return True
-            b = second(case)
-            if b is True:
-                return True
-            return None if a is None or b is None else False
-        return either
-
-    def some(case: Case) -> Any:
-        unknown = False
-        for part in parts:
-            value = part(case)
-            if value is True:
-                return True
+            elif (value is positive) is decisive:
+                return decisive
+        for name, op, constant, membership in tests_t:
+            value = get(name)
             if value is None:
                 unknown = True
-        return None if unknown else False
-    return some
+            elif (op(constant, value) if membership else op(value, constant)) is decisive:
+                return decisive
+        for part in rest_t:
+            value = part(case)
+            if value is None:
+                unknown = True
+            elif value is decisive:
+                return decisive
+        return None if unknown else settled
+    return join
 
 
 def _compare(expr: Compare) -> Predicate:

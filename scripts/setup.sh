@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Idempotent set-up for ./run and ./test: a virtual environment with the project and its extras,
+# Graphviz's `dot`, and (with --with-browser) Debian's Chromium for the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_browser=${1:-}
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup: Python 3.11 or newer is needed (found: $("$python" --version 2>&1))." >&2
+  exit 1
+fi
+
+apt_install() {
+  local packages=("$@")
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if [ ! -f .venv/.apt-updated ]; then apt-get update -qq >/dev/null 2>&1 || true; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null 2>&1 && return 0
+  elif command -v sudo >/dev/null && command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq >/dev/null 2>&1 || true
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null 2>&1 && return 0
+  fi
+  return 1
+}
+
+if ! "$python" -m venv --help >/dev/null 2>&1 || ! "$python" -c 'import ensurepip' 2>/dev/null; then
+  apt_install python3-venv || { echo "setup: cannot create a virtual environment; install python3-venv." >&2; exit 1; }
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=.venv/.installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing Python packages (first run takes a minute)"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q -e '.[ui,api,test]' 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c 'import workbench, streamlit, fastapi' || { echo "setup: package install failed" >&2; exit 1; }
+  touch "$stamp"
+fi
+
+if ! command -v dot >/dev/null; then
+  echo "setup: installing Graphviz (dot) for SVG/PNG pictures of the flow"
+  apt_install graphviz || echo "setup: could not install Graphviz; pictures fall back to DOT text (install the 'graphviz' package)." >&2
+fi
+if [ "$want_browser" = "--with-browser" ] && ! command -v chromium >/dev/null; then
+  echo "setup: installing Chromium for the browser tests"
+  apt_install chromium fonts-dejavu-core || echo "setup: could not install Chromium; the browser tests will be skipped and say so." >&2
+fi
+touch .venv/.apt-updated
