@@ -17,7 +17,8 @@ INPUTS = {
     "b": BooleanInput.model_construct(id="b", type="boolean", question="B?"),
     "c": BooleanInput.model_construct(id="c", type="boolean", question="C?"),
     "age": NumberInput.model_construct(id="age", type="number", question="Age?", min=16, max=120, unit="years"),
-    "pain_site": EnumInput.model_construct(id="pain_site", type="enum", question="Where?", values=["cervical", "thoracic", "lumbar"]),
+    "pain_site": EnumInput.model_construct(id="pain_site", type="enum", question="Where?",
+                                           values=["cervical", "thoracic", "lumbar"]),
 }
 
 
@@ -81,7 +82,8 @@ def test_syntax_errors_name_the_column(text: str, column: int, words: str) -> No
 
 
 @pytest.mark.parametrize("text, code, words", [
-    ("pain_site == 'thorasic'", "WB304", "allowed values are 'cervical', 'thoracic', 'lumbar' — did you mean 'thoracic'?"),
+    ("pain_site == 'thorasic'", "WB304",
+     "allowed values are 'cervical', 'thoracic', 'lumbar' — did you mean 'thoracic'?"),
     ("pain_site in ['thoracic', 'sacral']", "WB304", "'sacral' is not an answer"),
     ("age > 200", "WB305", "outside the range of 'age' (16 to 120 years)"),
     ("age in [10, 50]", "WB305", "10 is outside"),

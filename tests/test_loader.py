@@ -87,7 +87,8 @@ def test_wrong_type_says_what_was_expected(mini_text: str) -> None:
 
 
 def test_unknown_node_kind_names_the_allowed_kinds(mini_text: str) -> None:
-    problems = shape_problems(mini_text.replace("kind: decision\n    title: Neuro?", "kind: desicion\n    title: Neuro?"))
+    text = mini_text.replace("kind: decision\n    title: Neuro?", "kind: desicion\n    title: Neuro?")
+    problems = shape_problems(text)
     assert problems[0][0] == "WB014" and "did you mean 'decision'" in problems[0][2]
 
 

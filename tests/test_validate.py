@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.validate import validate_ruleset_text
 from tests.conftest import SHIPPED
+from workbench.validate import validate_ruleset_text
 
 
 def problems(text: str) -> list[tuple[str, str, int | None, str]]:
@@ -71,7 +71,8 @@ def test_cycle_message_shows_the_loop(mini_text: str) -> None:
 
 @pytest.mark.parametrize("old, new, code", [
     ("  - id: limb_weakness\n    type: boolean\n    question: Weakness?\n",
-     "  - id: limb_weakness\n    type: boolean\n    question: Weakness?\n  - id: fever\n    type: boolean\n    question: Fever?\n",
+     "  - id: limb_weakness\n    type: boolean\n    question: Weakness?\n"
+     "  - id: fever\n    type: boolean\n    question: Fever?\n",
      "WB401"),
     ("    when: known_cancer\n    cites: [NG234]", "    when: known_cancer", "WB402"),
     ("        next: mscc\n", "        next: mscc\n      - when: limb_weakness\n        next: home\n", "WB403"),

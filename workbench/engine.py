@@ -125,7 +125,7 @@ def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | No
         path.append(step.id)
         if step.disposition is not None:
             return Result("complete", step.id, step.disposition, red_flags, path, [])
-        for index, branch in enumerate(step.branches):
+        for index, branch in enumerate(step.branches):  # noqa: B007 (index is the edge taken, used below)
             value = branch.predicate(case)
             if value is True:
                 break

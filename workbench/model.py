@@ -108,6 +108,22 @@ class OutcomeNode(_Model):
 Node = Annotated[DecisionNode | OutcomeNode, Field(discriminator="kind")]
 
 
+class SafetyProperty(_Model):
+    """A promise the tree keeps for every case where `when` holds; `workbench verify` proves it over all cases.
+
+    Exactly one of `at_least` (disposition at least this urgent), `never` (never this disposition) and
+    `requires_red_flag` (this red flag always fires) is given; `validate.py` checks that.
+    """
+
+    id: Slug
+    title: Text
+    when: Expression
+    at_least: Slug | None = None
+    never: Slug | None = None
+    requires_red_flag: Slug | None = None
+    cites: list[str] = []
+
+
 class Ruleset(_Model):
     """One triage decision tree, as written in `rulesets/<id>/ruleset.yaml`."""
 
@@ -121,6 +137,10 @@ class Ruleset(_Model):
     red_flags: list[RedFlag] = []
     start: Slug
     nodes: Annotated[list[Node], Field(min_length=1)]
+    safety: list[SafetyProperty] = []
+    monotonic: Annotated[StrictBool, Field(description=(
+        "Escalation is monotonic: answering yes instead of no to a question a red flag reads never makes the "
+        "disposition less urgent. `workbench verify` proves it over every case."))] = False
 
 
 InputValue = Union[StrictBool, StrictInt, StrictFloat, str, None]

@@ -15,7 +15,8 @@ SCHEMAS = {"ruleset.schema.json": Ruleset, "vignettes.schema.json": VignetteFile
 
 
 def schema_texts() -> dict[str, str]:
-    return {name: json.dumps(json_schema(model), indent=2, ensure_ascii=False) + "\n" for name, model in SCHEMAS.items()}
+    return {name: json.dumps(json_schema(model), indent=2, ensure_ascii=False) + "\n"
+            for name, model in SCHEMAS.items()}
 
 
 def main(folder: str = "schemas") -> int:

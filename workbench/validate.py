@@ -54,7 +54,7 @@ def check_ruleset(ruleset: Ruleset, doc: Document | None = None) -> list[Problem
     """All checks that need the whole ruleset: references, graph, conditions, and warnings."""
     doc = doc or Document("<model>", ruleset.model_dump(by_alias=True))
     problems: list[Problem] = []
-    for check in (_unique_ids, _input_definitions, _references, _conditions, _graph, _unused):
+    for check in (_unique_ids, _input_definitions, _references, _conditions, _graph, _unused, _safety):
         problems.extend(check(ruleset, doc))
     return problems
 
@@ -108,14 +108,15 @@ def _references(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
             for j, branch in enumerate(node.branches):
                 if branch.next not in nodes:
                     yield doc.problem("WB104", f"Branch {j + 1} of '{node.id}' goes to '{branch.next}', which is not a "
-                                      f"node{did_you_mean(branch.next, nodes) or '.'}", ("nodes", i, "branches", j, "next"))
+                                      f"node{did_you_mean(branch.next, nodes) or '.'}",
+                                      ("nodes", i, "branches", j, "next"))
             if node.else_ not in nodes:
                 yield doc.problem("WB104", f"The else of '{node.id}' goes to '{node.else_}', which is not a node"
                                   f"{did_you_mean(node.else_, nodes) or '.'}", ("nodes", i, "else"))
         elif node.disposition not in dispositions:
+            hint = did_you_mean(node.disposition, dispositions) or f"; declared: {quoted_list(dispositions)}."
             yield doc.problem("WB105", f"Outcome '{node.id}' gives disposition '{node.disposition}', which is not "
-                              f"declared{did_you_mean(node.disposition, dispositions) or '; declared: ' + quoted_list(dispositions) + '.'}",
-                              ("nodes", i, "disposition"))
+                              f"declared{hint}", ("nodes", i, "disposition"))
     for section, items in (("nodes", ruleset.nodes), ("red_flags", ruleset.red_flags)):
         for i, item in enumerate(items):
             for j, cited in enumerate(item.cites):
@@ -242,6 +243,44 @@ def _unused(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
                                   f"{seen[key] + 1}, so it can never be taken.", ("nodes", i, "branches", j, "when"),
                                   severity="warning")
             seen.setdefault(key, j)
+
+
+def _safety(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
+    """The `safety:` promises `workbench verify` proves: one kind each, names that resolve, a sound condition."""
+    inputs = {spec.id: spec for spec in ruleset.inputs}
+    known = {"at_least": [d.id for d in ruleset.dispositions], "never": [d.id for d in ruleset.dispositions],
+             "requires_red_flag": [f.id for f in ruleset.red_flags]}
+    references = [r.id for r in ruleset.references]
+    seen: set[str] = set()
+    for i, prop in enumerate(ruleset.safety):
+        at = ("safety", i)
+        if prop.id in seen:
+            yield doc.problem("WB101", f"Two safety properties are called '{prop.id}'; ids must be unique.",
+                              at + ("id",))
+        seen.add(prop.id)
+        kinds = [kind for kind in known if getattr(prop, kind) is not None]
+        if len(kinds) != 1:
+            given = f"; it gives {' and '.join(kinds)}" if kinds else ""
+            yield doc.problem("WB801", f"Safety property '{prop.id}' must say exactly one of 'at_least', 'never' or "
+                              f"'requires_red_flag'{given}.", at + ((kinds[1],) if kinds else ("id",)), key=bool(kinds))
+        for kind in kinds:
+            target = getattr(prop, kind)
+            if target not in known[kind]:
+                what = "red flag" if kind == "requires_red_flag" else "disposition"
+                hint = did_you_mean(target, known[kind]) or f"; declared: {quoted_list(known[kind])}."
+                yield doc.problem("WB802", f"Safety property '{prop.id}' names {what} '{target}', which is not "
+                                  f"declared{hint}", at + (kind,))
+        for j, cited in enumerate(prop.cites):
+            if cited not in references:
+                yield doc.problem("WB106", f"Safety property '{prop.id}' cites '{cited}', which is not in references"
+                                  f"{did_you_mean(cited, references) or '.'}", at + ("cites", j))
+        _, issues = compile_condition(prop.when, inputs)
+        for issue in issues:
+            line, column = doc.locate(at + ("when",))
+            column += issue.pos + doc.quote_offset(at + ("when",))
+            end = "" if issue.message.endswith("?") else "."
+            yield Problem(issue.code, f"The condition of safety property '{prop.id}': {issue.message}{end}",
+                          issue.severity, doc.file, line, column, format_path(at + ("when",)))  # type: ignore[arg-type]
 
 
 # --- vignettes ------------------------------------------------------------------------------
