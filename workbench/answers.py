@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -53,32 +54,40 @@ def answer_problems(checks: Mapping[str, AnswerCheck], answers: Mapping[str, Any
 
 
 def answers_fit(inputs: list[Input]) -> Callable[[Mapping[str, Any]], bool]:
-    """A fast yes/no: do all answers fit? Evaluation calls it on every case; details come from answer_check."""
-    kinds: dict[str, Any] = {}
-    for spec in inputs:
-        if isinstance(spec, BooleanInput):
-            kinds[spec.id] = True
-        elif isinstance(spec, EnumInput):
-            kinds[spec.id] = frozenset(spec.values)
-        else:
-            kinds[spec.id] = (float("-inf") if spec.min is None else spec.min,
-                              float("inf") if spec.max is None else spec.max)
+    """A fast yes/no: do all answers fit? Evaluation calls it on every case; details come from answer_check.
+
+    Most of the work is done by C-level set operations, so checking costs little next to evaluating.
+    """
+    known = frozenset(spec.id for spec in inputs)
+    booleans = tuple(spec.id for spec in inputs if isinstance(spec, BooleanInput))
+    boolean_types = frozenset({bool, type(None)})
+    choices = tuple(spec.id for spec in inputs if isinstance(spec, EnumInput))
+    choice_pairs = frozenset((spec.id, value) for spec in inputs if isinstance(spec, EnumInput)
+                             for value in [*spec.values, None])
+    numbers = tuple((spec.id, float("-inf") if spec.min is None else spec.min,
+                     float("inf") if spec.max is None else spec.max)
+                    for spec in inputs if isinstance(spec, NumberInput))
+    number_ids, lows, highs = (tuple(column) for column in zip(*numbers)) if numbers else ((), (), ())
     number_types = (int, float)
+    plain_numbers = frozenset(number_types)
 
     def fit(answers: Mapping[str, Any]) -> bool:
-        for key, value in answers.items():
-            kind = kinds.get(key)
-            if kind is True:
-                if value is not True and value is not False and value is not None:
-                    return False
-            elif kind is None:
+        get = answers.get
+        if not answers.keys() <= known:
+            return False
+        if not set(map(type, map(get, booleans))) <= boolean_types:
+            return False
+        try:
+            if not set(zip(choices, map(get, choices))) <= choice_pairs:
                 return False
-            elif value is None:
-                continue
-            elif kind.__class__ is frozenset:
-                if value.__class__ is not str or value not in kind:
-                    return False
-            elif value.__class__ not in number_types or not kind[0] <= value <= kind[1]:
+        except TypeError:  # an unhashable answer (a list, a mapping) is no choice
+            return False
+        values = list(map(get, number_ids, lows))  # a missing answer reads as its lower bound: it fits
+        if set(map(type, values)) <= plain_numbers:
+            return all(map(operator.le, lows, values)) and all(map(operator.le, values, highs))
+        for key, low, high in numbers:  # some answers are None (unknown) or not numbers: check one by one
+            value = get(key)
+            if value is not None and (value.__class__ not in number_types or not low <= value <= high):
                 return False
         return True
     return fit

@@ -57,6 +57,10 @@ class _Step:
     else_: str | None = None
     disposition: str | None = None
 
+    @property
+    def predicates(self) -> tuple[Predicate, ...]:
+        return tuple(branch.predicate for branch in self.branches)
+
 
 class CompiledRuleset:
     """A valid ruleset with every condition compiled to a closure, ready to evaluate many cases."""
@@ -81,6 +85,10 @@ class CompiledRuleset:
             (flag.id, self._compile(flag.when).predicate) for flag in model.red_flags)
         self.answer_checks = {spec.id: answer_check(spec) for spec in model.inputs}
         self._fits = answers_fit(model.inputs)
+        # the hot loop walks plain tuples: (id, disposition, predicates, targets, else target)
+        self._plan: dict[str, tuple[Any, ...]] = {
+            step.id: (step.id, step.disposition, step.predicates,
+                      tuple(branch.next for branch in step.branches), step.else_) for step in self.steps.values()}
 
     def _compile(self, text: str) -> Any:
         condition, issues = compile_condition(text, self.inputs)
@@ -117,26 +125,29 @@ def trace(ruleset: CompiledRuleset, answers: Mapping[str, Any]) -> tuple[Result,
 
 
 def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | None) -> Result:
-    steps = ruleset.steps
-    step = steps[ruleset.model.start]
+    plan = ruleset._plan
+    node_id, disposition, predicates, targets, otherwise = plan[ruleset.model.start]
     path = []
     red_flags = [flag_id for flag_id, predicate in ruleset.red_flags if predicate(case) is True]
-    while True:
-        path.append(step.id)
-        if step.disposition is not None:
-            return Result("complete", step.id, step.disposition, red_flags, path, [])
-        for index, branch in enumerate(step.branches):  # noqa: B007 (index is the edge taken, used below)
-            value = branch.predicate(case)
+    while disposition is None:
+        path.append(node_id)
+        index = 0
+        for predicate in predicates:
+            value = predicate(case)
             if value is True:
+                target = targets[index]
                 break
             if value is None:
-                needs = [input_id for input_id in branch.reads if case.get(input_id) is None]
-                return Result("needs_input", None, None, red_flags, path, needs)
+                reads = ruleset.steps[node_id].branches[index].reads
+                return Result("needs_input", None, None, red_flags, path, [i for i in reads if case.get(i) is None])
+            index += 1
         else:
-            index = len(step.branches)
+            target = otherwise
         if edges is not None:
-            edges.append((step.id, index))
-        step = steps[step.branches[index].next if index < len(step.branches) else step.else_]  # type: ignore[index]
+            edges.append((node_id, index))
+        node_id, disposition, predicates, targets, otherwise = plan[target]
+    path.append(node_id)
+    return Result("complete", node_id, disposition, red_flags, path, [])
 
 
 def load_ruleset(path: str | Path) -> CompiledRuleset:

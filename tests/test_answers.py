@@ -1,0 +1,26 @@
+"""The fast answer check used on every evaluation agrees with the detailed one that explains problems."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import SHIPPED
+from workbench import load_ruleset
+from workbench.answers import answer_problems, answers_fit
+
+UBP = load_ruleset(SHIPPED / "ruleset.yaml")
+FIT = answers_fit(UBP.model.inputs)
+KEYS = st.sampled_from([spec.id for spec in UBP.model.inputs] + ["agee", "unknown_input"])
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=True),
+                   st.sampled_from(["cervical", "thoracic", "lumbar", "sacral", "", "yes"]), st.just([1]))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.dictionaries(KEYS, VALUES, max_size=8))
+def test_fast_check_agrees_with_detailed_check(answers: dict) -> None:
+    assert FIT(answers) == (answer_problems(UBP.answer_checks, answers) == [])
+
+
+def test_one_and_zero_are_not_yes_and_no() -> None:
+    assert not FIT({"fever": 1}) and not FIT({"fever": 0}) and FIT({"fever": True, "age": None})
