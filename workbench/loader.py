@@ -264,7 +264,12 @@ def describe(path: YamlPath, data: Any) -> str:
     current = data
     for i, part in enumerate(path):
         parent = path[i - 1] if i else None
-        current = current[part] if isinstance(current, (dict, list)) else None
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        else:
+            current = None
         if isinstance(part, int) and isinstance(parent, str):
             noun = _SECTION_NAMES.get(parent, "item")
             ident = current.get("id") if isinstance(current, dict) else None
@@ -294,7 +299,7 @@ def _kind_of(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-def _translate(error: dict[str, Any], document: Document) -> Problem:
+def _translate(error: Any, document: Document) -> Problem:
     path, leaf = _data_path(error["loc"], document.data)
     where = describe(path, document.data)
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
