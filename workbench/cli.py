@@ -172,6 +172,171 @@ def _load(path: Path) -> CompiledRuleset | None:
         return None
 
 
+# --- graph ----------------------------------------------------------------------------------
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """The picture is written even when some vignettes have errors: they go to stderr and the exit code is 1."""
+    from .graph import GraphvizError, render, to_dot
+    from .store import atomic_write
+
+    ruleset_file = _ruleset_file(Path(args.ruleset_file))
+    answers = _answers(args.inputs) if args.inputs else None
+    ruleset = _load(ruleset_file)
+    if ruleset is None:
+        return FAILED
+    if args.vignette:
+        answers = dict(_find_vignette(ruleset, ruleset_file, args.vignette).inputs)
+    result = None
+    if answers is not None:
+        try:
+            result = engine.evaluate(ruleset, answers)
+        except InputError as exc:
+            _print_problems(exc.problems, sys.stderr)
+            return FAILED if args.vignette else USAGE  # a bad vignette is content; bad --inputs are usage
+    status, coverage = OK, None
+    if args.coverage:
+        report = replay_ruleset(ruleset_file)
+        errors = [p for p in report.problems if p.is_error]
+        _print_problems(errors, sys.stderr)
+        status, coverage = (FAILED if errors else OK), report.coverage
+    dot_text = to_dot(ruleset, result=result, coverage=coverage, rankdir=args.rankdir)
+    try:
+        data = dot_text.encode("utf-8") if args.format == "dot" else render(dot_text, args.format)
+    except GraphvizError as exc:
+        raise UsageError(str(exc)) from None
+    if args.out:
+        atomic_write(Path(args.out), data)
+    elif args.format == "dot":
+        sys.stdout.write(dot_text)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return status
+
+
+def _find_vignette(ruleset: CompiledRuleset, ruleset_file: Path, vignette_id: str) -> Any:
+    """The vignette with this id beside the ruleset; a usage error naming near misses otherwise."""
+    import difflib
+
+    from .replay import load_vignettes, vignette_paths
+
+    known: list[str] = []
+    for report in load_vignettes(vignette_paths(ruleset_file.parent), ruleset):
+        for vignette in report.model.vignettes if report.model is not None else []:
+            if vignette.id == vignette_id:
+                return vignette
+            known.append(vignette.id)
+    folder = ruleset_file.parent / "vignettes"
+    if not known:
+        raise UsageError(f"no vignette '{vignette_id}': there are no vignettes in {folder}")
+    near = [v for v in known if vignette_id.lower() in v]
+    near = list(dict.fromkeys(near + difflib.get_close_matches(vignette_id, known, n=5, cutoff=0.5)))[:8]
+    hint = f"did you mean {', '.join(near)}?" if near else f"known vignettes: {', '.join(known[:10])}" + (
+        ", …" if len(known) > 10 else "")
+    raise UsageError(f"no vignette '{vignette_id}' in {folder}; {hint}")
+
+
+# --- export and serve (downstream) ---------------------------------------------------------
+
+def _rulesets_root(text: str) -> Path:
+    root = Path(text)
+    if not root.is_dir():
+        raise UsageError(f"no rulesets folder at {root}: give it with --rulesets DIR")
+    return root
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    root = _rulesets_root(args.rulesets)
+    try:
+        report = export(root, Path(args.out))
+    except OSError as exc:
+        raise UsageError(f"cannot write the export to {args.out}: {exc.strerror or exc}") from None
+    if args.format == "json":
+        _json(report.to_dict())
+    else:
+        _print_problems(report.problems, sys.stderr)
+        if report.problems:
+            print("Releases with problems were left out of the export.", file=sys.stderr)
+        print(f"exported {report.releases} release{'s' if report.releases != 1 else ''} to {report.out}: "
+              f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed")
+    return FAILED if has_errors(report.problems) else OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    root = _rulesets_root(args.rulesets)
+    try:
+        import uvicorn
+
+        from .api import create_app
+    except ImportError as exc:
+        raise UsageError(f"serving needs FastAPI and uvicorn ({exc.name} is missing): "
+                         "pip install 'clinical-rules-workbench[api]'") from None
+    app = create_app(root)
+    url = f"http://{args.host}:{args.port}"
+    if args.format == "json":
+        print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
+    else:
+        print(f"serving the releases in {root} (read-only) at {url} — API description at {url}/docs", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return OK
+
+
+# --- verify ---------------------------------------------------------------------------------
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """0 when every property holds and every check finished; 1 on a violation or an incomplete check."""
+    from .verify import DEFAULT_LIMIT, verify_file
+
+    ruleset_file = _ruleset_file(Path(args.ruleset_file))
+    report = verify_file(ruleset_file, limit=args.limit or DEFAULT_LIMIT)
+    if any(p.code == "WB001" for p in report.problems):
+        raise UsageError(report.problems[0].message)
+    if args.format == "json":
+        _json(report.to_dict())
+    elif report.status == "invalid":
+        _print_problems(report.problems)
+        print("The ruleset has errors, so it was not verified.", file=sys.stderr)
+    else:
+        _print_verification(report)
+    return OK if report.ok else FAILED
+
+
+def _print_verification(report: Any) -> None:
+    words = {"verified": "verified over every possible case", "violated": "VIOLATED",
+             "incomplete": "INCOMPLETE — not every case was checked"}
+    print(f"{report.ruleset} {report.version}: {words[report.status]}")
+    print(f"  {len(report.paths):,} reachable paths; {report.checked:,} of {report.total:,} answer combinations "
+          f"checked (numbers counted by range); {report.explored:,} classes explored")
+    if report.complete:
+        print("  every complete case reaches an outcome")
+    if report.properties:
+        print("safety properties:")
+    for verdict in report.properties:
+        print(f"  {verdict.status.upper() if verdict.status == 'violated' else verdict.status:<9}  "
+              f"{verdict.id} — {verdict.title}")
+        if verdict.counterexample is not None:
+            result = verdict.counterexample.result
+            print(f"             counterexample: {json.dumps(verdict.counterexample.inputs)}")
+            print(f"             gives {result['disposition']} ({result['outcome']}), red flags "
+                  f"{', '.join(result['red_flags']) or 'none'}, via {' → '.join(result['path'])}")
+    if report.monotonic is not None:
+        print("monotonic escalation: " + ("holds for every yes/no question a red flag reads" if report.monotonic
+                                          else f"VIOLATED ({len(report.escalations)} cases below)"))
+    _print_problems(report.problems)
+
+
 # --- parser ---------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,6 +372,46 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--inputs", required=True, metavar="JSON_OR_FILE", help="answers as a JSON object or a file")
     text_or_json(sub)
     sub.set_defaults(run=cmd_evaluate)
+
+    sub = command("graph", "the flow as a picture (Graphviz DOT, SVG or PNG), optionally with a path or coverage",
+                  "workbench graph rulesets/upper-back-pain/ruleset.yaml --format svg "
+                  "--vignette simple-lumbar-strain --out flow.svg")
+    sub.add_argument("ruleset_file", metavar="RULESET_FILE", help="a ruleset.yaml (or its folder)")
+    sub.add_argument("--format", choices=["dot", "svg", "png"], default="dot",
+                     help="DOT text, or a picture drawn by Graphviz's `dot` (default: dot)")
+    case = sub.add_mutually_exclusive_group()
+    case.add_argument("--vignette", metavar="ID", help="draw the path of this vignette (from the vignettes folder)")
+    case.add_argument("--inputs", metavar="JSON_OR_FILE", help="draw the path of these answers")
+    sub.add_argument("--coverage", action="store_true", help="replay the vignettes and dash what none reaches")
+    sub.add_argument("--rankdir", choices=["TB", "LR"], default="TB", help="top to bottom or left to right")
+    sub.add_argument("--out", metavar="FILE", help="write to this file instead of standard output")
+    sub.set_defaults(run=cmd_graph)
+
+    sub = command("export", "write the published releases as JSON files for downstream apps",
+                  "workbench export --out public/")
+    sub.add_argument("--out", required=True, metavar="DIR", help="folder to write index.json and <id>/<version>.json")
+    sub.add_argument("--rulesets", default="rulesets", metavar="DIR", help="rulesets folder (default: rulesets)")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_export)
+
+    sub = command("serve", "serve the published releases over a read-only HTTP API",
+                  "workbench serve --host 127.0.0.1 --port 8000")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    sub.add_argument("--rulesets", default="rulesets", metavar="DIR", help="rulesets folder (default: rulesets)")
+    sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                     help="server log detail (default: info, one line per request)")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_serve)
+
+    sub = command("verify", "prove the safety properties over every possible case, and find dead logic",
+                  "workbench verify rulesets/upper-back-pain/ruleset.yaml")
+    sub.add_argument("ruleset_file", metavar="RULESET_FILE", help="a ruleset.yaml (or its folder)")
+    sub.add_argument("--limit", type=_positive, default=None, metavar="N",
+                     help="stop after exploring N classes of cases and report the check incomplete "
+                          "(default: 2,000,000)")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_verify)
 
     # further commands are registered here
     return parser
