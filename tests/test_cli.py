@@ -56,6 +56,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("replay", str(tmp_path)).returncode == 2
 
 
+def test_absurd_numbers_are_usage_errors_not_tracebacks() -> None:
+    for digits in (400, 5000):
+        done = run_cli("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", '{"age": 1' + "0" * digits + "}")
+        assert done.returncode == 2 and "Traceback" not in done.stderr and "age" in done.stderr + done.stdout \
+            or "not valid" in done.stderr
+
+
 def test_replay_json_fields_and_exit_code(shipped_copy: Path) -> None:
     code, report = run_json("replay", str(SHIPPED))
     assert code == 0 and report["failed"] == 0 and report["total"] == report["passed"] >= 30

@@ -7,14 +7,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .model import BooleanInput, EnumInput, Input, NumberInput
-from .problems import did_you_mean, quoted_list
+from .problems import did_you_mean, quoted_list, show_number
 
 AnswerCheck = Callable[[Any], str]
 
 
 def describe_range(spec: NumberInput) -> str:
-    low = "any" if spec.min is None else f"{spec.min:g}"
-    high = "any" if spec.max is None else f"{spec.max:g}"
+    low = "any" if spec.min is None else show_number(spec.min)
+    high = "any" if spec.max is None else show_number(spec.max)
     return f"{low} to {high}{' ' + spec.unit if spec.unit else ''}"
 
 
@@ -35,7 +35,7 @@ def answer_check(spec: Input) -> AnswerCheck:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
             return f"'{spec.id}' takes a number, not {v!r}."
         if not low <= v <= high:
-            return f"'{spec.id}' is {v:g}, outside its range of {describe_range(spec)}."
+            return f"'{spec.id}' is {show_number(v)}, outside its range of {describe_range(spec)}."
         return ""
     return number
 

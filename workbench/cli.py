@@ -119,7 +119,7 @@ def _answers(text: str) -> dict[str, Any]:
         source = content
     try:
         data = json.loads(source)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON (or a number past Python's digit limit): try YAML, which reports it
         document, problems = read_yaml(source, "--inputs")
         if document is None:
             raise UsageError(f"--inputs is not valid JSON or YAML: {problems[0].message}") from None
@@ -273,13 +273,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"serving needs FastAPI and uvicorn ({exc.name} is missing): "
                          "pip install 'clinical-rules-workbench[api]'") from None
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
     app = create_app(root)
     url = f"http://{args.host}:{args.port}"
     if args.format == "json":
         print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
     else:
         print(f"serving the releases in {root} (read-only) at {url} — API description at {url}/docs", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    except SystemExit as exc:  # uvicorn has logged why it could not start
+        if exc.code:
+            raise UsageError(f"cannot serve at {url}: is the port in use, or the address not this machine's?") from None
     return OK
 
 
@@ -335,6 +341,152 @@ def _print_verification(report: Any) -> None:
         print("monotonic escalation: " + ("holds for every yes/no question a red flag reads" if report.monotonic
                                           else f"VIOLATED ({len(report.escalations)} cases below)"))
     _print_problems(report.problems)
+
+
+# --- review and release ---------------------------------------------------------------------
+
+def _ruleset_dir(text: str) -> Path:
+    path = Path(text)
+    if path.is_file() and path.name == "ruleset.yaml":
+        path = path.parent
+    if not (path / "ruleset.yaml").is_file():
+        raise UsageError(f"no ruleset folder at {text}: give the folder that holds ruleset.yaml")
+    return path
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """submit, approve, reject and release: 0 done, 1 refused (every reason printed)."""
+    from . import release as lifecycle
+    from .problems import ProblemError
+
+    folder = _ruleset_dir(args.ruleset_dir)
+    try:
+        if args.command == "submit":
+            outcome = lifecycle.submit(folder, args.author, args.reason or "")
+        elif args.command == "approve":
+            outcome = lifecycle.approve(folder, args.reviewer, args.reason or "")
+        elif args.command == "reject":
+            outcome = lifecycle.reject(folder, args.reviewer, args.reason)
+        else:
+            outcome = lifecycle.release(folder, args.approver, args.reason)
+    except ProblemError as exc:
+        return _refused(args, args.command, exc.problems)
+    if not outcome.ok:
+        return _refused(args, args.command, outcome.problems, outcome.to_dict())
+    if args.format == "json":
+        _json(outcome.to_dict())
+        return OK
+    review = outcome.review
+    if outcome.release is not None:
+        done = outcome.release
+        print(f"Released {done.id} {done.version} (sha256 {done.sha256}) to {done.path}")
+        print(f"  author {done.author}, approver {done.approver}, replay {outcome.replay}")
+    elif args.command == "submit":
+        print(f"Submitted {folder.name} {review.version} for review by a second clinician (sha256 {review.sha256}).")
+        print(f"  next: workbench approve {folder} --reviewer NAME   (anyone but {review.author})")
+    elif args.command == "approve":
+        print(f"Approved {folder.name} {review.version} by {review.author}; reviewer {review.reviewer}.")
+        print(f"  next: workbench release {folder} --approver '{review.reviewer}' --reason '...'")
+    else:
+        print(f"Rejected {folder.name} {review.version}: back to draft for {review.author} — {review.reject_reason}")
+    return OK
+
+
+def _refused(args: argparse.Namespace, action: str, problems: Sequence[Problem],
+             data: dict[str, Any] | None = None) -> int:
+    if args.format == "json":
+        _json(data or {"action": action, "ok": False, "problems": [p.to_dict() for p in problems]})
+    else:
+        print(f"REFUSED: {action} — {len(problems)} reason{'s' if len(problems) != 1 else ''}:")
+        for problem in problems:
+            print(f"  {problem}")
+    return FAILED
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Releases and audit log with their hashes checked: 0 intact, 1 tampering found."""
+    from .history import history
+
+    folder = _ruleset_dir(args.ruleset_dir)
+    found = history(folder)
+    if args.format == "json":
+        _json(found.to_dict())
+        return OK if found.ok else FAILED
+    print(f"{found.id} — review: {found.review.describe()}")
+    print(f"Releases ({len(found.releases)}):" if found.releases else "Releases: none yet")
+    for item in found.releases:
+        replay = item.release.get("replay") or {}
+        print(f"  {item.version:<10} {item.released_at}  author {item.author}, approver {item.approver}, replay "
+              f"{replay.get('passed')}/{replay.get('total')}, sha256 {item.sha256[:12]}…  verified")
+    audit = found.audit
+    print(f"Audit log: {len(audit.entries)} entr{'y' if len(audit.entries) == 1 else 'ies'}, "
+          + ("hash chain intact" if audit.ok else "hash chain BROKEN"))
+    for entry in audit.entries:
+        reason = f" — {entry['reason']}" if entry["reason"] else ""
+        print(f"  {entry['seq']:>3} {entry['at']}  {entry['action']:<8} {entry['version']:<10} "
+              f"{entry['actor']}{reason}")
+    if found.problems:
+        print(f"TAMPERING or damage found ({len(found.problems)}):")
+        for problem in found.problems:
+            print(f"  {problem}")
+    return OK if found.ok else FAILED
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """0 compared; 1 a version was altered or the draft has errors; 2 a version that does not exist."""
+    from .diff import diff_versions
+    from .problems import ProblemError
+
+    folder = _ruleset_dir(args.ruleset_dir)
+    try:
+        result = diff_versions(folder, args.from_ref, args.to_ref)
+    except ProblemError as exc:
+        if any(p.code == "WB722" for p in exc.problems):
+            raise UsageError(exc.problems[0].message) from None
+        return _refused(args, "diff", exc.problems)
+    if args.format == "json":
+        _json(result.to_dict())
+    else:
+        _print_diff(result, args.limit)
+    return OK
+
+
+def _print_diff(result: Any, limit: int) -> None:
+    print(f"{result.id}: {result.from_label} ({result.from_version}) → {result.to_label} ({result.to_version})")
+    print(f"Structural changes ({len(result.changes)}):" if result.changes else "Structural changes: none")
+    for change in result.changes:
+        print(f"  [{change.kind}] {change.text}")
+    changed = result.vignettes
+    print(f"Vignettes: {result.vignettes_run} run on both versions, {len(changed)} give a different result")
+    for item in changed:
+        before, after = item.before or {}, item.after or {}
+        print(f"  {item.direction:<12} {item.id}: {before.get('disposition') or before.get('status', 'refused')} → "
+              f"{after.get('disposition') or after.get('status', 'refused')}")
+    exhaustive = result.exhaustive
+    if not exhaustive.checked:
+        print(f"Every combination: not checked — {exhaustive.reason}")
+    else:
+        print(f"Every combination: {exhaustive.total:,} combinations of {len(exhaustive.inputs)} questions (numbers "
+              f"by range), {exhaustive.cases:,} cases evaluated; {exhaustive.changed:,} change result")
+        for note in exhaustive.notes:
+            print(f"  note: {note}")
+        for group in exhaustive.summary():
+            print(f"  {group['direction']:<12} {group['before']} → {group['after']}: {group['combinations']:,} "
+                  "combinations")
+        for change in exhaustive.changes[:limit]:
+            answers = ", ".join(f"{k} {v}" for k, v in change.answers.items())
+            print(f"    {change.before} → {change.after} ({change.outcome_after}), {change.combinations:,} "
+                  f"combinations: when {answers}")
+        if len(exhaustive.changes) > limit:
+            print(f"    … and {len(exhaustive.changes) - limit} more groups (--limit, or --format json for all)")
+        for flag in exhaustive.flags:
+            print(f"  red flag {flag.id}: fires in {flag.gained} more and {flag.lost} fewer of {flag.combinations} "
+                  "combinations of its answers")
+    print(f"Suggested bump: {result.bump}" + (f" → {result.suggested_version}" if result.suggested_version else ""))
+    for reason in result.reasons:
+        print(f"  - {reason}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
 
 
 # --- parser ---------------------------------------------------------------------------------
@@ -409,9 +561,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("ruleset_file", metavar="RULESET_FILE", help="a ruleset.yaml (or its folder)")
     sub.add_argument("--limit", type=_positive, default=None, metavar="N",
                      help="stop after exploring N classes of cases and report the check incomplete "
-                          "(default: 2,000,000)")
+                          "(default: 5,000,000)")
     text_or_json(sub)
     sub.set_defaults(run=cmd_verify)
+
+    for name, role, help_text in (
+            ("submit", "author", "submit the draft for review by a second clinician"),
+            ("approve", "reviewer", "approve the submitted draft (a clinician other than its author)"),
+            ("reject", "reviewer", "send the submitted draft back to its author, with a reason"),
+            ("release", "approver", "release the approved draft as an immutable, hash-verified version")):
+        needs_reason = name in ("reject", "release")
+        sub = command(name, help_text, f"workbench {name} rulesets/upper-back-pain --{role} 'Dr Jane Smith'"
+                      + (" --reason 'NG234 update'" if needs_reason else ""))
+        sub.add_argument("ruleset_dir", metavar="RULESET_DIR")
+        sub.add_argument(f"--{role}", required=True, metavar="NAME", help=f"the {role}'s name, as recorded")
+        sub.add_argument("--reason", required=needs_reason, metavar="TEXT",
+                         help="why (required)" if needs_reason else "why (optional)")
+        text_or_json(sub)
+        sub.set_defaults(run=cmd_review)
+
+    sub = command("history", "releases and audit log, every hash verified; exit 1 on tampering",
+                  "workbench history rulesets/upper-back-pain")
+    sub.add_argument("ruleset_dir", metavar="RULESET_DIR")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_history)
+
+    sub = command("diff", "what changed between two versions: structure, behaviour, and the version bump it needs",
+                  "workbench diff rulesets/upper-back-pain --from 1.0.0 --to draft")
+    sub.add_argument("ruleset_dir", metavar="RULESET_DIR")
+    sub.add_argument("--from", dest="from_ref", metavar="VERSION", help="a released version (default: the last)")
+    sub.add_argument("--to", dest="to_ref", default="draft", metavar="VERSION|draft",
+                     help="a released version or 'draft' (default: draft)")
+    sub.add_argument("--limit", type=_positive, default=20, metavar="N",
+                     help="show at most N groups of changed combinations (default: 20)")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_diff)
 
     # further commands are registered here
     return parser

@@ -63,6 +63,38 @@ CODES: dict[str, str] = {
     "WB506": "duplicate vignette id",
     # Evaluation
     "WB601": "case answer does not fit the ruleset",
+    # Safety properties and exhaustive verification (workbench verify)
+    "WB801": "safety property must give exactly one of at_least, never or requires_red_flag",
+    "WB802": "safety property names a disposition or red flag that does not exist",
+    "WB810": "safety property is violated by some case",
+    "WB811": "some complete case reaches no outcome",
+    "WB812": "branch can never be taken",
+    "WB813": "red flag can never fire",
+    "WB814": "node can never be reached by any case",
+    "WB815": "answering yes to a red-flag question makes the disposition less urgent",
+    "WB816": "too large to check exhaustively",
+    "WB817": "safety property applies to no case",
+    # Review and release: the gate's refusals
+    "WB701": "release refused: the ruleset or its vignettes have errors",
+    "WB702": "release refused: a vignette fails",
+    "WB703": "release refused: there are no vignettes to replay",
+    "WB704": "the approver is the author",
+    "WB705": "version is not higher than the last release",
+    "WB706": "version has already been released",
+    "WB707": "not approved by a second clinician",
+    "WB708": "the draft changed since it was submitted for review",
+    "WB709": "released by someone other than the clinician who approved",
+    "WB710": "action not allowed in the current review state",
+    "WB711": "name of the person acting is missing",
+    "WB712": "a reason is required",
+    # Audit (release files themselves are checked with WB901-WB903)
+    "WB720": "audit log hash chain is broken",
+    "WB721": "releases and audit log disagree",
+    "WB722": "version to compare cannot be found",
+    # Published releases and exports (downstream)
+    "WB901": "release file cannot be read or is not a release",
+    "WB902": "release content does not match its sha256 (changed after release)",
+    "WB903": "release file is misplaced (its id or version differs from its folder or name)",
 }
 
 
@@ -117,6 +149,14 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """' — did you mean 'x'?' for the closest candidate, or '' where nothing is close."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.7)
     return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def show_number(value: float) -> str:
+    """A number as people write it (60, 2.5); a number too large for a float is shortened, never an error."""
+    try:
+        return f"{value:g}"
+    except (OverflowError, ValueError, TypeError):
+        return "a number too large to show"
 
 
 def quoted_list(values: Iterable[object]) -> str:

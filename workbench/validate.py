@@ -13,7 +13,7 @@ from .expr import compile_condition
 from .expr.syntax import KEYWORDS, ExprSyntaxError, names, parse
 from .loader import Document, YamlPath, describe, format_path, parse_ruleset, parse_vignettes, read_text
 from .model import DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, VignetteFile
-from .problems import Problem, did_you_mean, has_errors, quoted_list
+from .problems import Problem, did_you_mean, has_errors, quoted_list, show_number
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -81,7 +81,8 @@ def _input_definitions(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
                               "and hold only lower-case letters, digits and '_' (not a word such as 'and').",
                               ("inputs", i, "id"))
         if isinstance(spec, NumberInput) and spec.min is not None and spec.max is not None and spec.min > spec.max:
-            yield doc.problem("WB107", f"Input '{spec.id}' has min {spec.min:g} above max {spec.max:g}.",
+            yield doc.problem("WB107", f"Input '{spec.id}' has min {show_number(spec.min)} above max "
+                              f"{show_number(spec.max)}.",
                               ("inputs", i, "min"))
         if isinstance(spec, EnumInput):
             seen: set[str] = set()

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..model import BooleanInput, EnumInput, Input, NumberInput
-from ..problems import did_you_mean, quoted_list
+from ..problems import did_you_mean, quoted_list, show_number
 from .syntax import BoolOp, Compare, Expr, ListOf, Literal, Name, Not
 
 BOOLEAN, NUMBER, TEXT, LIST, UNKNOWN = "boolean", "number", "text", "list", "unknown"
@@ -178,7 +178,7 @@ def _kind_word(kind: str) -> str:
 
 
 def _bound(value: float | None) -> str:
-    return "any" if value is None else f"{value:g}"
+    return "any" if value is None else show_number(value)
 
 
 def _literal(value: object) -> str:

@@ -1,0 +1,85 @@
+"""A downstream app: fetch a published ruleset over HTTP, verify its sha256, then ask until there is a disposition.
+
+    workbench serve --port 8000 &
+    python examples/downstream_app.py --server http://127.0.0.1:8000 --ruleset upper-back-pain
+
+Questions are asked on the terminal; `--answers '{"age": 62, "known_cancer": true}'` scripts some or all of
+them. Fetching and verifying need only the standard library (any language can do the same); evaluating
+uses the workbench runtime, so the app works offline once it holds a verified release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import urllib.request
+from typing import Any
+
+from workbench import evaluate
+from workbench.runtime import load_release_json
+
+
+def fetch_release(server: str, ruleset_id: str, version: str | None) -> dict[str, Any]:
+    """The release document (the latest unless `version` pins one), refused unless its sha256 matches."""
+    url = f"{server.rstrip('/')}/rulesets/{ruleset_id}" + (f"/versions/{version}" if version else "")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        document = json.load(response)
+    # The sha256 is that of the canonical JSON of the ruleset (the document less `sha256` and `release`):
+    # sorted keys, no spaces, UTF-8.
+    ruleset = {key: value for key, value in document.items() if key not in ("sha256", "release")}
+    canonical = json.dumps(ruleset, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    actual = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    if actual != document["sha256"]:
+        raise SystemExit(f"refusing {url}: its content does not match its sha256")
+    return document
+
+
+def ask(spec: dict[str, Any]) -> Any:
+    """One question on the terminal, asked again until the answer fits the input."""
+    hint = {"boolean": "yes/no", "enum": "/".join(spec.get("values", [])),
+            "number": f"a number{' in ' + spec['unit'] if spec.get('unit') else ''}"}[spec["type"]]
+    while True:
+        text = input(f"{spec['question']} ({hint}) ").strip().lower()
+        if spec["type"] == "boolean" and text in ("yes", "y", "no", "n"):
+            return text.startswith("y")
+        if spec["type"] == "enum" and text in spec["values"]:
+            return text
+        if spec["type"] == "number":
+            try:
+                return float(text) if "." in text else int(text)
+            except ValueError:
+                pass
+        print(f"  please answer {hint}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="http://127.0.0.1:8000")
+    parser.add_argument("--ruleset", default="upper-back-pain")
+    parser.add_argument("--version", help="pin a released version (default: the latest)")
+    parser.add_argument("--answers", default="{}", help="answers known already, as a JSON object")
+    args = parser.parse_args(argv)
+
+    document = fetch_release(args.server, args.ruleset, args.version)
+    ruleset = load_release_json(document)  # verifies the sha256 again, validates and compiles
+    inputs = {spec["id"]: spec for spec in document.get("inputs", [])}
+    print(f"{document['id']} {document['version']} (sha256 {document['sha256'][:12]}…)")
+    answers = json.loads(args.answers)
+    while (result := evaluate(ruleset, answers)).status == "needs_input":
+        for input_id in result.needs:
+            try:
+                answers[input_id] = ask(inputs[input_id])
+            except EOFError:
+                print("\nstopped before a disposition was reached", file=sys.stderr)
+                return 1
+    labels = {d["id"]: d["label"] for d in document["dispositions"]}
+    print(f"Disposition: {result.disposition} — {labels[result.disposition]}")
+    print(f"Outcome: {result.outcome}")
+    print(f"Red flags: {', '.join(result.red_flags) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

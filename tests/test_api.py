@@ -1,0 +1,314 @@
+"""SPEC 7 HTTP API, through a real `workbench serve` (uvicorn) on a loopback port: releases only, read-only,
+ETags that are the sha256, and an RFC 9457 problem document for everything that goes wrong."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import run_cli
+from tests.downstream_support import REPO, SHIPPED, running_server, shipped_data, write_release
+from workbench import evaluate, load_ruleset
+from workbench.canonical import sha256_hex
+from workbench.export import export
+from workbench.replay import load_vignettes, vignette_paths
+from workbench.runtime import ruleset_part
+
+ID = "upper-back-pain"
+EVALUATE = f"/rulesets/{ID}/versions/1.0.0/evaluate"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Releases 1.0.0 and 1.1.0, a tampered 1.0.1, and drafts (a 9.9.9 draft and a never-released ruleset)."""
+    root = tmp_path_factory.mktemp("rulesets")
+    write_release(root, shipped_data())
+    write_release(root, shipped_data(version="1.1.0", title="Upper back pain, revised"))
+    tampered = write_release(root, shipped_data(version="1.0.1"))
+    tampered.write_bytes(tampered.read_bytes().replace(b"Emergency", b"Routine"))
+    draft = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 9.9.9")
+    (root / ID / "ruleset.yaml").write_text(draft, encoding="utf-8")
+    (root / "draft-only").mkdir()
+    (root / "draft-only" / "ruleset.yaml").write_text(draft.replace(f"id: {ID}", "id: draft-only"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def base(root: Path) -> Iterator[str]:
+    with running_server(root) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield client
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "status", "detail"} <= set(body)
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+# --- reading releases ------------------------------------------------------------------------------
+
+def test_healthz(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_rulesets_is_the_index_of_releases_only(client: httpx.Client) -> None:
+    assert client.get("/rulesets").json() == {"rulesets": [
+        {"id": ID, "title": "Upper back pain, revised", "latest": "1.1.0", "versions": ["1.0.0", "1.1.0"]}]}
+
+
+def test_api_and_export_publish_the_same_bytes(client: httpx.Client, root: Path, tmp_path: Path) -> None:
+    export(root, tmp_path / "out")
+    assert client.get("/rulesets").content == (tmp_path / "out" / "index.json").read_bytes()
+    assert client.get(f"/rulesets/{ID}/versions/1.0.0").content == (tmp_path / "out" / ID / "1.0.0.json").read_bytes()
+    assert client.get(f"/rulesets/{ID}").content == (tmp_path / "out" / ID / "latest.json").read_bytes()
+
+
+def test_ruleset_is_its_latest_release(client: httpx.Client) -> None:
+    response = client.get(f"/rulesets/{ID}")
+    document = response.json()
+    assert (document["id"], document["version"]) == (ID, "1.1.0")
+    assert document["sha256"] == sha256_hex(ruleset_part(document))
+    assert response.headers["etag"] == f'"{document["sha256"]}"'
+
+
+def test_version_has_a_strong_etag_equal_to_its_sha256(client: httpx.Client) -> None:
+    response = client.get(f"/rulesets/{ID}/versions/1.0.0")
+    document = response.json()
+    assert ruleset_part(document) == shipped_data() and {"nodes", "sha256", "release"} <= set(document)
+    assert document["sha256"] == sha256_hex(shipped_data())
+    assert response.headers["etag"] == f'"{document["sha256"]}"'
+    assert "immutable" in response.headers["cache-control"]
+
+
+@pytest.mark.parametrize("if_none_match", ["{etag}", "W/{etag}", '"other", {etag}', "*"])
+def test_a_matching_if_none_match_gets_304_without_a_body(client: httpx.Client, if_none_match: str) -> None:
+    etag = client.get(f"/rulesets/{ID}/versions/1.0.0").headers["etag"]
+    response = client.get(f"/rulesets/{ID}/versions/1.0.0", headers={"If-None-Match": if_none_match.format(etag=etag)})
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response.headers["etag"] == etag
+
+
+def test_a_stale_if_none_match_gets_the_document(client: httpx.Client) -> None:
+    response = client.get(f"/rulesets/{ID}/versions/1.0.0", headers={"If-None-Match": '"' + "0" * 64 + '"'})
+    assert response.status_code == 200 and response.json()["version"] == "1.0.0"
+
+
+def test_head_gives_the_headers_without_the_body(client: httpx.Client) -> None:
+    response = client.head(f"/rulesets/{ID}/versions/1.0.0")
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["etag"] == client.get(f"/rulesets/{ID}/versions/1.0.0").headers["etag"]
+
+
+# --- never drafts, never tampered ---------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/rulesets/draft-only", f"/rulesets/{ID}/versions/9.9.9", "/rulesets/nope",
+                                  f"/rulesets/{ID}/versions/1.0.0-draft", "/rulesets/nope/versions/1.0.0",
+                                  f"/rulesets/{ID}/versions/..%2F..%2Fruleset", "/rulesets/UPPER-BACK-PAIN",
+                                  f"/rulesets/{ID}/versions/latest"])
+def test_drafts_and_unknown_ids_or_versions_are_404_problems(client: httpx.Client, path: str) -> None:
+    assert_problem(client.get(path), 404)
+
+
+def test_a_tampered_release_is_withheld_and_says_why(client: httpx.Client) -> None:
+    body = assert_problem(client.get(f"/rulesets/{ID}/versions/1.0.1"), 404)
+    assert "failed verification" in body["detail"] and "sha256" in body["detail"]
+    assert_problem(client.post(f"/rulesets/{ID}/versions/1.0.1/evaluate", json={"inputs": {}}), 404)
+
+
+def test_a_404_for_an_unknown_version_names_the_released_ones(client: httpx.Client) -> None:
+    assert "1.0.0, 1.1.0" in assert_problem(client.get(f"/rulesets/{ID}/versions/3.0.0"), 404)["detail"]
+
+
+def test_a_new_release_is_served_without_a_restart(client: httpx.Client, root: Path) -> None:
+    write_release(root, shipped_data(id="neck-pain", title="Neck pain"))
+    try:
+        assert [r["id"] for r in client.get("/rulesets").json()["rulesets"]] == ["neck-pain", ID]
+        assert client.get("/rulesets/neck-pain").json()["version"] == "1.0.0"
+    finally:
+        (root / "neck-pain" / "releases" / "1.0.0.json").unlink()
+    assert_problem(client.get("/rulesets/neck-pain"), 404)
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+def shipped_cases() -> list[tuple[str, dict[str, Any]]]:
+    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
+    return [(v.id, dict(v.inputs)) for report in load_vignettes(vignette_paths(SHIPPED), yaml_ruleset)
+            for v in report.model.vignettes]
+
+
+def test_evaluate_gives_spec_5_results_like_the_yaml_for_every_shipped_vignette(client: httpx.Client) -> None:
+    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
+    for vignette_id, inputs in shipped_cases():
+        response = client.post(EVALUATE, json={"inputs": inputs})
+        assert response.status_code == 200, (vignette_id, response.text)
+        assert response.json() == evaluate(yaml_ruleset, inputs).to_dict(), vignette_id
+        assert list(response.json()) == ["status", "outcome", "disposition", "red_flags", "path", "needs"]
+
+
+def test_evaluate_asks_for_the_next_inputs(client: httpx.Client) -> None:
+    result = client.post(EVALUATE, json={"inputs": {"age": 62, "known_cancer": True}}).json()
+    assert result["status"] == "needs_input" and result["outcome"] is None and result["disposition"] is None
+    assert result["needs"] and result["red_flags"] == ["history_of_cancer"]
+
+
+def test_answers_that_do_not_fit_are_422_naming_each_input(client: httpx.Client) -> None:
+    body = assert_problem(client.post(EVALUATE, json={"inputs": {"age": 200, "pain_site": "thorasic", "agee": 3}}),
+                          422)
+    by_input = {p["input"]: p["message"] for p in body["problems"]}
+    assert set(by_input) == {"age", "pain_site", "agee"}
+    assert "thoracic" in by_input["pain_site"] and "age" in by_input["agee"]
+
+
+@pytest.mark.parametrize("content", [
+    b"not json", b"{", b"[]", b"{}", b'{"inputs": []}', b'{"inputs": {"age": [62]}}', b'{"inputs": {}, "x": 1}',
+    b'{"inputs": {"age": 1e999}}', b'{"inputs": {"age": NaN}}', b'{"inputs": {"age": 1' + b"0" * 400 + b"}}",
+    b"[" * 20_000 + b"]" * 20_000, "{\"inputs\": {\"\u00e2ge\": true}}".encode("latin-1"),
+])
+def test_malformed_bodies_are_422_problems_saying_what_was_wrong(client: httpx.Client, content: bytes) -> None:
+    body = assert_problem(client.post(EVALUATE, content=content, headers={"Content-Type": "application/json"}), 422)
+    assert "inputs" in body["detail"]
+
+
+def test_a_body_without_json_content_type_is_422(client: httpx.Client) -> None:
+    assert_problem(client.post(EVALUATE, content=b'{"inputs": {}}', headers={"Content-Type": "text/plain"}), 422)
+
+
+def test_a_body_over_64_kib_is_413(client: httpx.Client) -> None:
+    inputs = {f"x{i}": True for i in range(10_000)}
+    assert_problem(client.post(EVALUATE, json={"inputs": inputs}), 413)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"inputs": {'
+        for _ in range(2000):
+            yield b'"a": true, ' * 10
+        yield b'"b": true}}'
+    assert_problem(client.post(EVALUATE, content=chunks(), headers={"Content-Type": "application/json"}), 413)
+
+
+# --- read-only -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/rulesets", f"/rulesets/{ID}", f"/rulesets/{ID}/versions/1.0.0", EVALUATE])
+def test_write_methods_are_405(client: httpx.Client, method: str, path: str) -> None:
+    response = client.request(method, path, json={"inputs": {}})
+    assert_problem(response, 405)
+    assert "allow" in response.headers
+
+
+@pytest.mark.parametrize("path", ["/rulesets", f"/rulesets/{ID}", f"/rulesets/{ID}/versions/1.0.0"])
+def test_post_to_a_document_is_405(client: httpx.Client, path: str) -> None:
+    assert_problem(client.post(path, json={}), 405)
+
+
+def test_serving_changes_nothing_on_disk(client: httpx.Client, root: Path) -> None:
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    client.get("/rulesets")
+    client.post(EVALUATE, json={"inputs": {"age": 62}})
+    client.put(f"/rulesets/{ID}/versions/1.0.0", json={})
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+def test_the_openapi_document_describes_every_endpoint(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths) >= {"/rulesets", "/rulesets/{ruleset_id}", "/rulesets/{ruleset_id}/versions/{version}",
+                          "/rulesets/{ruleset_id}/versions/{version}/evaluate", "/healthz"}
+    assert "application/problem+json" in json.dumps(paths["/rulesets/{ruleset_id}/versions/{version}"])
+
+
+# --- the downstream example app ------------------------------------------------------------------
+
+APP = REPO / "examples" / "downstream_app.py"
+VIGNETTE = "known-breast-cancer-thoracic-night-pain"
+
+
+def test_example_app_reaches_the_disposition_with_scripted_answers(base: str) -> None:
+    inputs = dict(shipped_cases())[VIGNETTE]
+    done = subprocess.run([sys.executable, str(APP), "--server", base, "--ruleset", ID, "--version", "1.0.0",
+                           "--answers", json.dumps(inputs)], capture_output=True, text=True, timeout=60, cwd=REPO,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert "Disposition: urgent_mri_1_week" in done.stdout
+    assert "Outcome: suspected_spinal_metastases" in done.stdout
+
+
+def test_example_app_asks_each_needed_question_until_a_disposition(base: str, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Answers typed at the prompts, as a person would, taken from the vignette by question."""
+    import runpy
+
+    app = runpy.run_path(str(APP))
+    inputs = dict(shipped_cases())[VIGNETTE]
+    questions = {spec.question: spec.id for spec in load_ruleset(SHIPPED / "ruleset.yaml").model.inputs}
+    asked: list[str] = []
+
+    def answer(prompt: str) -> str:
+        input_id = next(i for q, i in questions.items() if prompt.startswith(q))
+        asked.append(input_id)
+        value = inputs[input_id]
+        return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+    monkeypatch.setattr("builtins.input", answer)
+    assert app["main"](["--server", base, "--ruleset", ID]) == 0
+    out = capsys.readouterr().out
+    assert "upper-back-pain 1.1.0" in out and "Disposition: urgent_mri_1_week" in out
+    assert asked and len(asked) == len(set(asked))
+
+
+def test_example_app_refuses_a_release_whose_hash_does_not_match(base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+    import urllib.request
+
+    app = runpy.run_path(str(APP))
+    real = urllib.request.urlopen
+
+    class Tampered:
+        def __init__(self, response: Any) -> None:
+            self.response = response
+
+        def __enter__(self) -> Tampered:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.response.close()
+
+        def read(self, *args: Any) -> bytes:
+            return self.response.read().replace(b"Emergency", b"Routine")
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Tampered(real(*a, **k)))
+    with pytest.raises(SystemExit, match="does not match its sha256"):
+        app["fetch_release"](base, ID, "1.0.0")
+
+
+# --- the serve command ---------------------------------------------------------------------------
+
+def test_serve_without_a_rulesets_folder_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_cli("serve", "--rulesets", str(tmp_path / "missing"))
+    assert done.returncode == 2 and "no rulesets folder" in done.stderr
+
+
+def test_serve_without_the_api_extra_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
+    assert main(["serve", "--rulesets", str(tmp_path)]) == 2
+    assert "pip install 'clinical-rules-workbench[api]'" in capsys.readouterr().err

@@ -1,0 +1,238 @@
+"""SPEC 7 export and the downstream runtime: only verified releases are published, byte for byte reproducibly,
+and an exported release evaluates exactly like the YAML it was released from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.downstream_support import SHIPPED, shipped_data, write_release
+from workbench import RulesetError, evaluate, load_ruleset
+from workbench.canonical import sha256_hex
+from workbench.export import export, read_releases
+from workbench.replay import check_vignette, load_vignettes, vignette_paths
+from workbench.runtime import IntegrityError, load_release_json, ruleset_part
+
+ID = "upper-back-pain"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """Releases 1.0.0, 1.9.0, 1.10.0 and 2.0.0-rc.1, plus drafts that must never be published."""
+    root = tmp_path / "rulesets"
+    for version in ("1.0.0", "1.9.0", "1.10.0", "2.0.0-rc.1"):
+        write_release(root, shipped_data(version=version, title=f"Upper back pain {version}"))
+    draft = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 9.9.9")
+    (root / ID / "ruleset.yaml").write_text(draft, encoding="utf-8")
+    (root / "draft-only").mkdir()
+    (root / "draft-only" / "ruleset.yaml").write_text(draft.replace(f"id: {ID}", "id: draft-only"), encoding="utf-8")
+    return root
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- the files ---------------------------------------------------------------------------------
+
+def test_index_lists_released_versions_in_semver_order_with_the_latest_full_release(root: Path, tmp_path: Path) -> None:
+    export(root, tmp_path / "out")
+    assert read_json(tmp_path / "out" / "index.json") == {"rulesets": [
+        {"id": ID, "title": "Upper back pain 1.10.0", "latest": "1.10.0",
+         "versions": ["1.0.0", "1.9.0", "1.10.0", "2.0.0-rc.1"]}]}
+
+
+def test_each_version_is_the_ruleset_as_json_plus_sha256(root: Path, tmp_path: Path) -> None:
+    export(root, tmp_path / "out")
+    document = read_json(tmp_path / "out" / ID / "1.0.0.json")
+    stored = read_json(root / ID / "releases" / "1.0.0.json")
+    assert ruleset_part(document) == stored["ruleset"]
+    assert (document["sha256"], document["release"]) == (stored["sha256"], stored["release"])
+    assert (document["id"], document["version"]) == (ID, "1.0.0")
+    assert document["sha256"] == sha256_hex(ruleset_part(document))
+    assert document["start"] and document["nodes"] and document["title"] and "ruleset" not in document
+    assert document["release"]["approver"] == "dr.approver"
+
+
+def test_latest_json_is_the_latest_version_byte_for_byte(root: Path, tmp_path: Path) -> None:
+    export(root, tmp_path / "out")
+    assert (tmp_path / "out" / ID / "latest.json").read_bytes() == (tmp_path / "out" / ID / "1.10.0.json").read_bytes()
+
+
+def test_drafts_are_never_exported(root: Path, tmp_path: Path) -> None:
+    export(root, tmp_path / "out")
+    files = tree(tmp_path / "out")
+    assert sorted(files) == ["index.json", f"{ID}/1.0.0.json", f"{ID}/1.10.0.json", f"{ID}/1.9.0.json",
+                             f"{ID}/2.0.0-rc.1.json", f"{ID}/latest.json"]
+    assert not any(b"9.9.9" in data or b"draft-only" in data for data in files.values())
+
+
+def test_export_is_reproducible_byte_for_byte(root: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    export(root, first)
+    export(root, second)
+    assert tree(first) == tree(second)
+    assert all(data.endswith(b"}\n") for data in tree(first).values())
+    again = export(root, first)
+    assert again.written == [] and len(again.unchanged) == 6
+    assert tree(first) == tree(second)
+
+
+def test_withdrawn_release_files_are_removed_from_a_previous_export_and_nothing_else(root: Path,
+                                                                                    tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export(root, out)
+    (out / "README.txt").write_text("kept", encoding="utf-8")
+    shutil.rmtree(root / ID / "releases")
+    write_release(root, shipped_data(id="other-ruleset"))
+    report = export(root, out)
+    assert sorted(tree(out)) == ["README.txt", "index.json", "other-ruleset/1.0.0.json", "other-ruleset/latest.json"]
+    assert len(report.removed) == 5
+    assert [r["id"] for r in read_json(out / "index.json")["rulesets"]] == ["other-ruleset"]
+
+
+def test_tampered_and_misplaced_releases_are_reported_and_left_out(root: Path, tmp_path: Path) -> None:
+    tampered = root / ID / "releases" / "1.9.0.json"
+    tampered.write_bytes(tampered.read_bytes().replace(b"Emergency", b"Routine"))
+    shutil.copy(root / ID / "releases" / "1.0.0.json", root / ID / "releases" / "1.5.0.json")
+    report = export(root, tmp_path / "out")
+    assert sorted(p.code for p in report.problems) == ["WB902", "WB903"]
+    assert read_json(tmp_path / "out" / "index.json")["rulesets"][0]["versions"] == ["1.0.0", "1.10.0", "2.0.0-rc.1"]
+    assert not (tmp_path / "out" / ID / "1.9.0.json").exists()
+    assert [r.version for r in read_releases(root)[ID]] == ["1.0.0", "1.10.0", "2.0.0-rc.1"]
+
+
+def test_only_pre_releases_make_the_highest_pre_release_latest(tmp_path: Path) -> None:
+    write_release(tmp_path / "r", shipped_data(version="0.1.0-beta.2"))
+    write_release(tmp_path / "r", shipped_data(version="0.1.0-beta.10"))
+    export(tmp_path / "r", tmp_path / "out")
+    entry = read_json(tmp_path / "out" / "index.json")["rulesets"][0]
+    assert (entry["latest"], entry["versions"]) == ("0.1.0-beta.10", ["0.1.0-beta.2", "0.1.0-beta.10"])
+
+
+# --- round trip: exported JSON evaluates like the YAML -------------------------------------------
+
+def shipped_vignettes() -> list[Any]:
+    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
+    reports = load_vignettes(vignette_paths(SHIPPED), yaml_ruleset)
+    return [v for report in reports for v in report.model.vignettes]
+
+
+def test_exported_release_gives_the_same_result_as_the_yaml_on_every_shipped_vignette(root: Path,
+                                                                                      tmp_path: Path) -> None:
+    export(root, tmp_path / "out")
+    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
+    exported = tmp_path / "out" / ID / "1.0.0.json"
+    for released in (load_release_json(exported), load_ruleset(exported), load_ruleset(str(exported))):
+        vignettes = shipped_vignettes()
+        assert len(vignettes) > 40
+        for vignette in vignettes:
+            assert evaluate(released, vignette.inputs).to_dict() == evaluate(yaml_ruleset, vignette.inputs).to_dict()
+            assert check_vignette(released, vignette)[0].passed, vignette.id
+
+
+@pytest.mark.parametrize("form", ["path", "str", "bytes", "text", "dict"])
+def test_runtime_reads_a_release_in_any_form(root: Path, form: str) -> None:
+    path = root / ID / "releases" / "1.0.0.json"
+    source = {"path": path, "str": str(path), "bytes": path.read_bytes(), "text": path.read_text(encoding="utf-8"),
+              "dict": read_json(path)}[form]
+    ruleset = load_release_json(source)
+    assert (ruleset.id, ruleset.version) == (ID, "1.0.0")
+
+
+def test_runtime_reads_a_flat_ruleset_with_its_sha256(root: Path) -> None:
+    data = shipped_data()
+    assert load_release_json({**data, "sha256": sha256_hex(data)}).id == ID
+
+
+# --- tampering is refused ----------------------------------------------------------------------
+
+def release(root: Path) -> dict[str, Any]:
+    return read_json(root / ID / "releases" / "1.0.0.json")
+
+
+def test_changed_content_is_refused_with_an_integrity_error(root: Path) -> None:
+    document = release(root)
+    document["ruleset"]["nodes"][0]["title"] = "something else"
+    with pytest.raises(IntegrityError) as caught:
+        load_release_json(document)
+    assert caught.value.problems[0].code == "WB902"
+    assert isinstance(caught.value, RulesetError)
+
+
+def test_a_changed_label_outside_the_hashed_content_is_refused(root: Path) -> None:
+    with pytest.raises(IntegrityError):
+        load_release_json({**release(root), "version": "2.0.0"})
+
+
+@pytest.mark.parametrize("sha256", [None, "", "0" * 64, "not-a-hash"])
+def test_a_missing_or_wrong_sha256_is_refused(root: Path, sha256: str | None) -> None:
+    with pytest.raises(IntegrityError):
+        load_release_json({**release(root), "sha256": sha256})
+
+
+def test_a_tampered_file_is_refused_by_load_ruleset(root: Path) -> None:
+    path = root / ID / "releases" / "1.0.0.json"
+    path.write_bytes(path.read_bytes().replace(b"urgent_same_day", b"self_care", 1))
+    with pytest.raises(IntegrityError):
+        load_ruleset(path)
+
+
+def test_correctly_hashed_but_invalid_content_is_refused_with_its_problems() -> None:
+    data = shipped_data(start="nowhere")
+    with pytest.raises(RulesetError) as caught:
+        load_release_json({"sha256": sha256_hex(data), "ruleset": data})
+    assert "WB102" in [p.code for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("text", [b"", b"[]", b"{", b'{"sha256": NaN}', b"[" * 100_000, b"\xff\xfe"])
+def test_malformed_release_json_is_refused_without_a_traceback(text: bytes) -> None:
+    with pytest.raises(RulesetError) as caught:
+        load_release_json(text)
+    assert caught.value.problems and caught.value.problems[0].code in ("WB901", "WB902")
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def test_cli_export_writes_the_files_and_reports_in_json(root: Path, tmp_path: Path) -> None:
+    done = run_cli("export", "--out", str(tmp_path / "out"), "--rulesets", str(root), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["releases"] == 4 and report["problems"] == []
+    assert (tmp_path / "out" / "index.json").is_file()
+
+
+def test_cli_export_exits_1_when_a_release_was_left_out(root: Path, tmp_path: Path) -> None:
+    path = root / ID / "releases" / "1.0.0.json"
+    path.write_bytes(path.read_bytes().replace(b"Emergency", b"Routine"))
+    done = run_cli("export", "--out", str(tmp_path / "out"), "--rulesets", str(root))
+    assert done.returncode == 1
+    assert "WB902" in done.stderr and "1.0.0.json" in done.stderr
+
+
+@pytest.mark.parametrize("problem", ["no rulesets folder", "out is a file"])
+def test_cli_export_usage_errors_exit_2(root: Path, tmp_path: Path, problem: str) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    rulesets, out = (tmp_path / "missing", tmp_path / "out") if problem == "no rulesets folder" else (
+        root, tmp_path / "file")
+    done = run_cli("export", "--out", str(out), "--rulesets", str(rulesets))
+    assert done.returncode == 2
+    assert done.stderr.startswith("workbench: ")
+
+
+def test_cli_evaluates_an_exported_release(root: Path, tmp_path: Path) -> None:
+    export(root, tmp_path / "out")
+    done = run_cli("evaluate", str(tmp_path / "out" / ID / "1.0.0.json"), "--inputs", '{"age": 62}',
+                   "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "needs_input"
+

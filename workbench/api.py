@@ -1,0 +1,346 @@
+"""The read-only HTTP API (SPEC 7): published releases and their evaluation, never drafts.
+
+HTTP layer only: releases are read and verified by export.py, evaluated by engine.py. Each release file
+is read, hash-checked and compiled once, and again only if the file changes. Every error is an
+RFC 9457 problem document (`application/problem+json`), and no input makes it answer 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .engine import CompiledRuleset, InputError, evaluate
+from .export import document_bytes, group_releases, index_data, latest, published, release_files, release_path
+from .problems import ProblemError
+from .release import Release, load_release
+
+MAX_BODY_BYTES = 64 * 1024
+PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("workbench.api")
+
+
+# --- what the API speaks (for the OpenAPI document) ----------------------------------------------
+
+Answer = StrictBool | StrictInt | StrictFloat | StrictStr | None
+
+
+class EvaluateRequest(BaseModel):
+    """A case: answers by input id; a missing or null answer is unknown and may be asked for."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"inputs": {"age": 62,
+                                                                                        "known_cancer": True}}})
+    inputs: dict[str, Answer]
+
+    @field_validator("inputs")
+    @classmethod
+    def _finite_numbers(cls, inputs: dict[str, Answer]) -> dict[str, Answer]:
+        for key, value in inputs.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                try:
+                    finite = math.isfinite(value)
+                except OverflowError:
+                    finite = False
+                if not finite:
+                    raise ValueError(f"the answer to '{key}' is not a finite number")
+        return inputs
+
+
+class EvaluationResult(BaseModel):
+    """SPEC 5: the disposition, or (status needs_input) the inputs to ask for next."""
+
+    status: Literal["complete", "needs_input"]
+    outcome: str | None
+    disposition: str | None
+    red_flags: list[str]
+    path: list[str]
+    needs: list[str]
+
+
+class RulesetSummary(BaseModel):
+    id: str
+    title: str
+    latest: str
+    versions: list[str]
+
+
+class Index(BaseModel):
+    rulesets: list[RulesetSummary]
+
+
+class ReleaseDocument(BaseModel):
+    """A release: `sha256` is that of the canonical JSON of `ruleset` (sorted keys, no spaces, UTF-8)."""
+
+    id: str
+    version: str
+    sha256: str
+    ruleset: dict[str, Any]
+    release: dict[str, Any]
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457; `problems` lists each answer that does not fit, `errors` each part of a malformed request."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}}}
+
+
+_BODY_HINT = 'Send a JSON object such as {"inputs": {"age": 62}} with Content-Type: application/json.'
+_NOT_FOUND = {404: _problem_response("No such released ruleset or version (drafts are never served)")}
+_CACHED = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document; `type` is about:blank, so `title` is the status's own phrase."""
+    body = {"type": "about:blank", "title": _phrase(status), "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# --- releases on disk ----------------------------------------------------------------------------
+
+class Catalogue:
+    """The releases under a rulesets root, each verified and compiled once (again only if its file changes)."""
+
+    def __init__(self, rulesets_root: Path) -> None:
+        self.root = Path(rulesets_root)
+        self._cache: dict[Path, _Entry] = {}
+
+    def get(self, ruleset_id: str, version: str) -> _Entry:
+        path = release_path(self.root, ruleset_id, version)
+        return self._load(path) if path is not None else _MISSING
+
+    def releases(self) -> dict[str, list[Release]]:
+        found = [self._load(path).release for path in release_files(self.root)]
+        return group_releases(release for release in found if release is not None)
+
+    def versions(self, ruleset_id: str) -> list[Release]:
+        return self.releases().get(ruleset_id, [])
+
+    def _load(self, path: Path) -> _Entry:
+        try:
+            stat = path.stat()
+        except OSError:
+            self._cache.pop(path, None)
+            return _MISSING
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        entry = self._cache.get(path)
+        if entry is None or entry.key != key:
+            try:
+                release = load_release(path)
+                entry = _Entry(key, release, release.compiled(), document_bytes(published(release)))
+            except ProblemError as exc:
+                entry = _Entry(key, reason="; ".join(p.message for p in exc.problems))
+                _log.warning("not serving %s: %s", path, entry.reason)
+            self._cache[path] = entry
+        return entry
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A release file as last read: the release, compiled, and its served bytes; or why it is withheld."""
+
+    key: tuple[int, int, int] = (0, 0, 0)
+    release: Release | None = None
+    ruleset: CompiledRuleset | None = None
+    body: bytes = b""
+    reason: str = ""
+
+
+_MISSING = _Entry()
+
+
+# --- the app -------------------------------------------------------------------------------------
+
+def create_app(rulesets_root: Path) -> FastAPI:
+    """The read-only API over the releases in `rulesets_root` (`<id>/releases/<version>.json`)."""
+    catalogue = Catalogue(rulesets_root)
+    app = FastAPI(title="Clinical-rules workbench", version="1",
+                  description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
+                              "releases only, never drafts.")
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(HeadAsGet)
+    app.state.catalogue = catalogue
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not parse the body (e.g. JSON nested too deeply)
+            return problem(422, f"The request body cannot be read as JSON. {_BODY_HINT}")
+        detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"There is nothing at {request.url.path}; the API is described at /docs and /openapi.json."
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed here: the API is read-only."
+            if "GET" in headers.get("Allow", "").split(", "):
+                headers["Allow"] += ", HEAD"
+        return problem(exc.status_code, detail, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": [str(part) for part in error.get("loc", ())], "message": str(error.get("msg", ""))}
+                  for error in exc.errors()]
+        summary = "; ".join(f"{'.'.join(e['loc']) or 'body'}: {e['message']}" for e in errors)
+        return problem(422, f"The request is not valid ({summary}). {_BODY_HINT}", errors=errors)
+
+    @app.get("/healthz", summary="Liveness check")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/rulesets", response_model=Index, summary="Released rulesets and their versions")
+    async def list_rulesets() -> Response:
+        return Response(document_bytes(index_data(catalogue.releases())), media_type="application/json")
+
+    @app.get("/rulesets/{ruleset_id}", response_model=ReleaseDocument, responses={**_CACHED, **_NOT_FOUND},
+             summary="The latest release of a ruleset")
+    async def latest_release(ruleset_id: str, request: Request) -> Response:
+        versions = catalogue.versions(ruleset_id)
+        if not versions:
+            return _unknown_ruleset(catalogue, ruleset_id)
+        entry = catalogue.get(ruleset_id, latest(versions).version)
+        if entry.release is None:  # changed on disk since it was listed
+            return _unknown_version(catalogue, ruleset_id, latest(versions).version, entry.reason)
+        return _document(entry, request, immutable=False)
+
+    @app.get("/rulesets/{ruleset_id}/versions/{version}", response_model=ReleaseDocument,
+             responses={**_CACHED, **_NOT_FOUND}, summary="One release; its ETag is its sha256")
+    async def release_version(ruleset_id: str, version: str, request: Request) -> Response:
+        entry = catalogue.get(ruleset_id, version)
+        if entry.release is None:
+            return _unknown_version(catalogue, ruleset_id, version, entry.reason)
+        return _document(entry, request, immutable=True)
+
+    @app.post("/rulesets/{ruleset_id}/versions/{version}/evaluate", response_model=EvaluationResult,
+              responses={**_NOT_FOUND, 422: _problem_response("The request is malformed, or answers do not fit "
+                                                             "the ruleset's inputs (see `problems`)")},
+              summary="Evaluate a case: the disposition, or the next questions to ask")
+    async def evaluate_case(ruleset_id: str, version: str, case: EvaluateRequest) -> Response:
+        entry = catalogue.get(ruleset_id, version)
+        if entry.ruleset is None:
+            return _unknown_version(catalogue, ruleset_id, version, entry.reason)
+        try:
+            result = evaluate(entry.ruleset, case.inputs)
+        except InputError as exc:
+            return problem(422, "Some answers do not fit this ruleset's inputs.",
+                           problems=[{"input": p.path, "message": p.message} for p in exc.problems])
+        return JSONResponse(result.to_dict())
+
+    return app
+
+
+def _document(entry: _Entry, request: Request, *, immutable: bool) -> Response:
+    """The release's bytes with a strong ETag (its sha256); 304 when the client already has them."""
+    etag = f'"{entry.release.sha256 if entry.release else ""}"'
+    headers = {"ETag": etag,
+               "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type="application/json", headers=headers)
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses weak comparison (RFC 9110 13.1.2): W/"x" matches "x"."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def _unknown_ruleset(catalogue: Catalogue, ruleset_id: str) -> JSONResponse:
+    known = ", ".join(catalogue.releases()) or "none"
+    return problem(404, f"No released ruleset is called '{ruleset_id}' (drafts are not served). "
+                        f"Released rulesets: {known}.")
+
+
+def _unknown_version(catalogue: Catalogue, ruleset_id: str, version: str, reason: str) -> JSONResponse:
+    if reason:
+        return problem(404, f"Release {version} of '{ruleset_id}' failed verification and is withheld: {reason}")
+    versions = catalogue.versions(ruleset_id)
+    if not versions:
+        return _unknown_ruleset(catalogue, ruleset_id)
+    return problem(404, f"'{ruleset_id}' has no release {version} (drafts are not served). "
+                        f"Released versions: {', '.join(r.version for r in versions)}.")
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413 before the app reads them (ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, f"The request body is over the limit of {self.limit:,} bytes.")
+        await response(scope, receive, send)
+
+
+class HeadAsGet:
+    """Answers HEAD as GET without the body (RFC 9110 9.3.2), whatever the server does (ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
