@@ -59,8 +59,8 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 def test_absurd_numbers_are_usage_errors_not_tracebacks() -> None:
     for digits in (400, 5000):
         done = run_cli("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", '{"age": 1' + "0" * digits + "}")
-        assert done.returncode == 2 and "Traceback" not in done.stderr and "age" in done.stderr + done.stdout \
-            or "not valid" in done.stderr
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert "outside its range" in done.stderr or "not valid JSON or YAML" in done.stderr
 
 
 def test_replay_json_fields_and_exit_code(shipped_copy: Path) -> None:
