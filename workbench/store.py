@@ -37,19 +37,55 @@ def read_versioned(path: Path) -> tuple[str | None, str | None]:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, fsync, then rename: readers see old or new, never half."""
     path = Path(path)
+    tmp = _write_temp(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+
+
+def create_exclusive(path: Path, data: bytes) -> None:
+    """Create `path` with `data` complete, or raise FileExistsError: a published file is never replaced.
+
+    The bytes go to a temporary file first and are hard-linked into place; a link, unlike a rename,
+    fails when the name exists, so the check and the creation are one atomic step.
+    """
+    path = Path(path)
+    tmp = _write_temp(path, data)
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _sync_folder(path.parent)
+
+
+def _write_temp(path: Path, data: bytes) -> Path:
+    """A complete, fsynced copy of `data` beside `path`, readable like the file it replaces."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644  # mkstemp's 0600 would hide releases from a server running as another user
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    return tmp
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync the folder so the rename or link itself survives a power cut."""
     try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
     try:
@@ -68,13 +104,19 @@ def save_text(path: Path, text: str, expected_version: str | None) -> str:
     path = Path(path)
     data = text.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(f".{path.name}.lock")
-    with _Lock(lock):
+    with locked(path):
         current_text, current_version = read_versioned(path)
         if current_version != expected_version:
             raise SaveConflict(path, current_text)
         atomic_write(path, data)
     return version_of(data) or ""
+
+
+def locked(path: Path) -> _Lock:
+    """Hold an exclusive lock tied to `path` (a hidden `.name.lock` beside it) for a read-check-write step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _Lock(path.with_name(f".{path.name}.lock"))
 
 
 class _Lock:

@@ -1,0 +1,347 @@
+"""What two versions of a ruleset do differently: on the vignettes, and on every combination of answers.
+
+The combinations are explored with the engine itself, lazily: a partial case is evaluated on both
+versions; while either needs an answer, the case is split on that input's possible answers; once both
+are complete, the result holds for every answer still open (Kleene logic is monotone: more answers
+never change a result already reached), so one evaluation stands for many combinations. A number is
+cut at the constants the conditions compare it with (`space.number_values`), one value per region.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import CompiledRuleset, Result, evaluate
+from .expr import parse
+from .expr.syntax import BoolOp, Compare, Expr, ListOf, Literal, Name, Not, names
+from .model import BooleanInput, DecisionNode, EnumInput, Input, NumberInput, Ruleset, Vignette
+from .space import number_values
+
+MAX_CASES = 1 << 16
+"""At most this many partial cases are evaluated; beyond, the check says so rather than run for minutes."""
+
+
+def urgency_order(old: Ruleset, new: Ruleset) -> list[str]:
+    """Dispositions most urgent first: the new order, with any the new version dropped kept in their old place."""
+    order = [d.id for d in new.dispositions]
+    for i, disposition in enumerate(old.dispositions):
+        if disposition.id not in order:
+            before = [d.id for d in old.dispositions[:i] if d.id in order]
+            order.insert(order.index(before[-1]) + 1 if before else 0, disposition.id)
+    return order
+
+
+def direction(rank: Mapping[str, int], before: str | None, after: str | None) -> str:
+    """'escalated' (more urgent), 'de-escalated' (less urgent), or 'changed' (same urgency or not comparable)."""
+    if before in rank and after in rank:
+        if rank[after] < rank[before]:  # type: ignore[index]
+            return "escalated"
+        if rank[after] > rank[before]:  # type: ignore[index]
+            return "de-escalated"
+    return "changed"
+
+
+# --- vignettes ------------------------------------------------------------------------------
+
+@dataclass
+class VignetteChange:
+    """A vignette whose result differs between the versions (None: its answers do not fit that version)."""
+
+    id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    direction: str
+    narrative: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "before": self.before, "after": self.after, "direction": self.direction,
+                "narrative": self.narrative}
+
+
+def vignette_changes(old: CompiledRuleset, new: CompiledRuleset, vignettes: Iterable[Vignette],
+                     rank: Mapping[str, int]) -> tuple[int, list[VignetteChange]]:
+    """How many vignettes were run, and those whose result (status, disposition, outcome, red flags, needs) changed."""
+    count, changes = 0, []
+    for vignette in vignettes:
+        count += 1
+        before, after = _result(old, vignette.inputs), _result(new, vignette.inputs)
+        if before != after:
+            way = direction(rank, (before or {}).get("disposition"), (after or {}).get("disposition"))
+            changes.append(VignetteChange(vignette.id, before, after, way, vignette.narrative))
+    changes.sort(key=lambda c: _urgency_key(rank, (c.before or {}).get("disposition"),
+                                            (c.after or {}).get("disposition"), c.direction))
+    return count, changes
+
+
+def _result(ruleset: CompiledRuleset, answers: Mapping[str, Any]) -> dict[str, Any] | None:
+    if ruleset.case_problems(answers):
+        return None
+    return evaluate(ruleset, answers, check=False).to_dict()
+
+
+def _urgency_key(rank: Mapping[str, int], before: str | None, after: str | None, way: str) -> tuple[int, int]:
+    most_urgent = min(rank.get(before or "", len(rank)), rank.get(after or "", len(rank)))
+    return most_urgent, {"de-escalated": 0, "escalated": 1}.get(way, 2)
+
+
+# --- every combination ----------------------------------------------------------------------
+
+@dataclass
+class CaseChange:
+    """A set of combinations (the answers given; any answer to the rest) whose result changes."""
+
+    answers: dict[str, str]
+    before: str
+    after: str
+    outcome_before: str
+    outcome_after: str
+    direction: str
+    combinations: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answers": self.answers, "before": self.before, "after": self.after,
+                "outcome_before": self.outcome_before, "outcome_after": self.outcome_after,
+                "direction": self.direction, "combinations": self.combinations}
+
+
+@dataclass
+class FlagChange:
+    """A red flag that fires on different combinations of its inputs in the two versions."""
+
+    id: str
+    gained: int  # combinations where only the new version fires it
+    lost: int  # combinations where only the old version fired it
+    combinations: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "fires_in_more_cases": self.gained, "fires_in_fewer_cases": self.lost,
+                "combinations": self.combinations}
+
+
+@dataclass
+class Exhaustive:
+    """The result of comparing every combination of answers, or why it was not done."""
+
+    checked: bool
+    reason: str = ""
+    inputs: list[str] = field(default_factory=list)
+    total: int = 0
+    cases: int = 0
+    notes: list[str] = field(default_factory=list)
+    changes: list[CaseChange] = field(default_factory=list)
+    flags: list[FlagChange] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(c.combinations for c in self.changes)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Changes grouped by disposition pair, in the order of `changes` (most urgent first)."""
+        groups: dict[tuple[str, str], dict[str, Any]] = {}
+        for change in self.changes:
+            group = groups.setdefault((change.before, change.after), {
+                "before": change.before, "after": change.after, "direction": change.direction,
+                "combinations": 0, "groups": 0})
+            group["combinations"] += change.combinations
+            group["groups"] += 1
+        return list(groups.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "reason": self.reason, "inputs": self.inputs, "total": self.total,
+                "cases_evaluated": self.cases, "changed": self.changed, "notes": self.notes,
+                "summary": self.summary(), "changes": [c.to_dict() for c in self.changes],
+                "red_flags": [f.to_dict() for f in self.flags]}
+
+
+@dataclass(frozen=True)
+class _Domain:
+    """One input's answers to try; for a number, the region (low, low included, high, high included) of each."""
+
+    values: tuple[Any, ...]
+    labels: tuple[str, ...]
+    regions: tuple[tuple[float | None, bool, float | None, bool], ...] = ()
+    unit: str = ""
+
+    def describe(self, chosen: frozenset[int]) -> str:
+        """The answers in `chosen`, as a reader would write them: 'yes', 'cervical or thoracic', '60 or over'."""
+        picked = sorted(chosen)
+        if self.regions and picked == list(range(picked[0], picked[-1] + 1)):
+            low, low_in = self.regions[picked[0]][:2]
+            high, high_in = self.regions[picked[-1]][2:]
+            return _interval(low, low_in, high, high_in) + self.unit
+        return " or ".join(self.labels[i] for i in picked)
+
+
+_Key = tuple[str, str, str, str]  # disposition before, after; outcome before, after
+
+
+def compare_all(old: CompiledRuleset, new: CompiledRuleset, rank: Mapping[str, int]) -> Exhaustive:
+    """Every combination of answers the decision nodes read, and every red flag whose condition changed."""
+    domains, reason, notes = answer_domains(old.model, new.model)
+    if domains is None:
+        return Exhaustive(False, reason)
+    read = [i for i in domains if i in _branch_reads(old.model) | _branch_reads(new.model)]
+    result = Exhaustive(True, inputs=read, total=math.prod(len(domains[i].values) for i in read), notes=notes)
+    found: list[tuple[_Key, dict[str, frozenset[int]], int]] = []
+    stack: list[dict[str, int]] = [{}]  # a partial case: input -> index of its answer
+    while stack:
+        chosen = stack.pop()
+        result.cases += 1
+        if result.cases > MAX_CASES:
+            return Exhaustive(False, f"more than {MAX_CASES:,} distinct cases would have to be evaluated", read)
+        case = {i: domains[i].values[k] for i, k in chosen.items()}
+        before, after = _partial(old, case), _partial(new, case)
+        pending = before.needs or after.needs
+        if pending:
+            split = pending[0]
+            stack.extend(chosen | {split: k} for k in reversed(range(len(domains[split].values))))
+        elif (before.disposition, before.outcome) != (after.disposition, after.outcome):
+            key = (before.disposition or "", after.disposition or "", before.outcome or "", after.outcome or "")
+            size = math.prod(len(domains[i].values) for i in read if i not in chosen)
+            found.append((key, {i: frozenset([k]) for i, k in chosen.items()}, size))
+    for key, sets, size in _merge(found, domains, read):
+        answers = {i: domains[i].describe(sets[i]) for i in domains if i in sets}
+        result.changes.append(CaseChange(answers, *key, direction(rank, key[0], key[1]), size))
+    result.changes.sort(key=lambda c: (*_urgency_key(rank, c.before, c.after, c.direction),
+                                       -abs(rank.get(c.after, 0) - rank.get(c.before, 0)), -c.combinations))
+    result.flags = _flag_changes(old, new, domains)
+    return result
+
+
+def _merge(found: list[tuple[_Key, dict[str, frozenset[int]], int]], domains: Mapping[str, _Domain],
+           read: list[str]) -> list[tuple[_Key, dict[str, frozenset[int]], int]]:
+    """Join changes that differ only in one answer into one line ('age 60 or over' for three regions, an input
+    dropped once all its answers are covered), so the reviewer reads a few rules, not hundreds of cases.
+    The cases come from disjoint branches of the search, so the joined counts simply add up."""
+    items = found
+    merged = True
+    while merged:
+        merged = False
+        for input_id in read:
+            full = frozenset(range(len(domains[input_id].values)))
+            buckets: dict[tuple[_Key, frozenset[tuple[str, frozenset[int]]]], list[int]] = {}
+            for n, (key, sets, _) in enumerate(items):
+                rest = frozenset((i, v) for i, v in sets.items() if i != input_id)
+                buckets.setdefault((key, rest), []).append(n)
+            joined = []
+            for (key, rest), members in buckets.items():
+                if len(members) == 1:
+                    joined.append(items[members[0]])
+                    continue
+                merged = True
+                union = frozenset().union(*(items[n][1].get(input_id, full) for n in members))
+                sets = dict(rest) | ({input_id: union} if union != full else {})
+                joined.append((key, sets, sum(items[n][2] for n in members)))
+            items = joined
+    return items
+
+
+def _partial(ruleset: CompiledRuleset, case: Mapping[str, Any]) -> Result:
+    return evaluate(ruleset, {k: v for k, v in case.items() if k in ruleset.inputs}, check=False)
+
+
+def _flag_changes(old: CompiledRuleset, new: CompiledRuleset, domains: Mapping[str, _Domain]) -> list[FlagChange]:
+    """Red flags do not depend on the path, so each changed one is compared alone over its own inputs."""
+    before = {flag.id: flag.when for flag in old.model.red_flags}
+    changes = []
+    for flag in new.model.red_flags:
+        if flag.id not in before or " ".join(before[flag.id].split()) == " ".join(flag.when.split()):
+            continue
+        inputs = list(dict.fromkeys(names(parse(before[flag.id])) + names(parse(flag.when))))
+        old_test = dict(old.red_flags)[flag.id]
+        new_test = dict(new.red_flags)[flag.id]
+        gained = lost = 0
+        cases: list[dict[str, Any]] = [{}]
+        for input_id in inputs:
+            cases = [case | {input_id: value} for case in cases for value in domains[input_id].values]
+        for case in cases:
+            was, now = old_test(case) is True, new_test(case) is True
+            gained += now and not was
+            lost += was and not now
+        if gained or lost:
+            changes.append(FlagChange(flag.id, gained, lost, len(cases)))
+    return changes
+
+
+def _branch_reads(model: Ruleset) -> set[str]:
+    return {name for node in model.nodes if isinstance(node, DecisionNode)
+            for branch in node.branches for name in names(parse(branch.when))}
+
+
+def answer_domains(old: Ruleset, new: Ruleset) -> tuple[dict[str, _Domain] | None, str, list[str]]:
+    """Each input's answers to try, with labels; None and the reason where a fair comparison is not possible."""
+    specs: dict[str, Input] = {spec.id: spec for spec in old.inputs} | {spec.id: spec for spec in new.inputs}
+    before = {spec.id: spec for spec in old.inputs}
+    trees = [parse(text) for model in (old, new) for text in _conditions(model)]
+    constants = _number_constants(trees, {i for i, s in specs.items() if isinstance(s, NumberInput)})
+    if isinstance(constants, str):
+        return None, constants, []
+    domains: dict[str, _Domain] = {}
+    notes: list[str] = []
+    for input_id, spec in specs.items():
+        previous = before.get(input_id)
+        if previous is not None and previous.type != spec.type:
+            return None, f"'{input_id}' changed from {previous.type} to {spec.type} answers", []
+        if isinstance(spec, BooleanInput):
+            domains[input_id] = _Domain((True, False), ("yes", "no"))
+        elif isinstance(spec, EnumInput):
+            common = [v for v in spec.values if not isinstance(previous, EnumInput) or v in previous.values]
+            dropped = [v for v in [*spec.values, *getattr(previous, "values", [])] if v not in common]
+            if dropped:
+                notes.append(f"answers of '{input_id}' that only one version allows were not compared: "
+                             + ", ".join(dict.fromkeys(dropped)))
+            domains[input_id] = _Domain(tuple(common), tuple(common))
+        elif isinstance(spec, NumberInput):
+            cuts = sorted(constants[input_id])
+            values = number_values(spec, cuts)
+            regions = tuple(_region(cuts, v) for v in values)
+            unit = f" {spec.unit}" if spec.unit else ""
+            domains[input_id] = _Domain(values, tuple(_interval(*r) + unit for r in regions), regions, unit)
+    return domains, "", notes
+
+
+def _conditions(model: Ruleset) -> list[str]:
+    return [flag.when for flag in model.red_flags] + [
+        branch.when for node in model.nodes if isinstance(node, DecisionNode) for branch in node.branches]
+
+
+def _number_constants(trees: list[Expr], numbers: set[str]) -> dict[str, set[float]] | str:
+    """The constants each number input is compared with, or why the regions cannot be found that way."""
+    constants: dict[str, set[float]] = {i: set() for i in numbers}
+    stack = list(trees)
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, Not):
+            stack.append(expr.operand)
+        elif isinstance(expr, BoolOp):
+            stack.extend(expr.operands)
+        elif isinstance(expr, Compare):
+            sides = [side for side in (expr.left, expr.right) if isinstance(side, Name) and side.id in numbers]
+            if len(sides) == 2:
+                return f"'{sides[0].id}' is compared with '{sides[1].id}', so its answers cannot be cut into regions"
+            for side in sides:
+                other = expr.right if side is expr.left else expr.left
+                items = other.items if isinstance(other, ListOf) else (other,) if isinstance(other, Literal) else ()
+                constants[side.id].update(item.value for item in items if not isinstance(item.value, (bool, str)))
+            stack.extend(side for side in (expr.left, expr.right) if isinstance(side, (Compare, BoolOp, Not)))
+    return constants
+
+
+def _region(cuts: list[float], value: float) -> tuple[float | None, bool, float | None, bool]:
+    """The region a representative value stands for: the constant itself, or the stretch between two."""
+    if value in cuts:
+        return value, True, value, True
+    below = [c for c in cuts if c < value]
+    above = [c for c in cuts if c > value]
+    return (below[-1] if below else None), False, (above[0] if above else None), False
+
+
+def _interval(low: float | None, low_in: bool, high: float | None, high_in: bool) -> str:
+    if low is not None and low == high:
+        return f"{low:g}"
+    lower = None if low is None else f"{low:g} or over" if low_in else f"over {low:g}"
+    upper = None if high is None else f"{high:g} or under" if high_in else f"under {high:g}"
+    return " and ".join(part for part in (lower, upper) if part) or "any"

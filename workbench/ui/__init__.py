@@ -1,0 +1,1 @@
+"""Streamlit pages: each lays out what the core computes; no rule logic lives here."""
