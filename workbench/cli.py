@@ -320,11 +320,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _print_verification(report: Any) -> None:
+    from .verify import count_text
+
     words = {"verified": "verified over every possible case", "violated": "VIOLATED",
              "incomplete": "INCOMPLETE — not every case was checked"}
     print(f"{report.ruleset} {report.version}: {words[report.status]}")
-    print(f"  {len(report.paths):,} reachable paths; {report.checked:,} of {report.total:,} answer combinations "
-          f"checked (numbers counted by range); {report.explored:,} classes explored")
+    print(f"  {len(report.paths):,} reachable paths; {count_text(report.checked)} of {count_text(report.total)} "
+          f"answer combinations checked (numbers counted by range); {report.explored:,} classes explored")
     if report.complete:
         print("  every complete case reaches an outcome")
     if report.properties:
@@ -337,7 +339,9 @@ def _print_verification(report: Any) -> None:
             print(f"             counterexample: {json.dumps(verdict.counterexample.inputs)}")
             print(f"             gives {result['disposition']} ({result['outcome']}), red flags "
                   f"{', '.join(result['red_flags']) or 'none'}, via {' → '.join(result['path'])}")
-    if report.monotonic is not None:
+    if "monotonic escalation" in report.unfinished and report.monotonic is None:
+        print("monotonic escalation: NOT PROVED (the limit was reached first)")
+    elif report.monotonic is not None:
         print("monotonic escalation: " + ("holds for every yes/no question a red flag reads" if report.monotonic
                                           else f"VIOLATED ({len(report.escalations)} cases below)"))
     _print_problems(report.problems)

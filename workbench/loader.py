@@ -236,7 +236,8 @@ def parse_vignettes(text: str, file: str = "<text>") -> Parsed[VignetteFile]:
 # --- pydantic errors in clinical words -------------------------------------------------------
 
 _SECTION_NAMES = {"nodes": "node", "inputs": "input", "red_flags": "red flag", "dispositions": "disposition",
-                  "references": "reference", "vignettes": "vignette", "branches": "branch"}
+                  "references": "reference", "vignettes": "vignette", "branches": "branch",
+                  "safety": "safety property"}
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[YamlPath, str | None]:

@@ -95,6 +95,17 @@ CODES: dict[str, str] = {
     "WB901": "release file cannot be read or is not a release",
     "WB902": "release content does not match its sha256 (changed after release)",
     "WB903": "release file is misplaced (its id or version differs from its folder or name)",
+    # Who may do what, limits and faults (accounts.py, access.py)
+    "WB1001": "not allowed for the signed-in person's role",
+    "WB1002": "accounts file cannot be read or is not valid",
+    "WB1003": "account name, role, email or password not valid",
+    "WB1004": "no such account, or an account with that name already exists",
+    "WB1005": "sign-in refused: unknown name or wrong password",
+    "WB1010": "ruleset has more nodes than the limit",
+    "WB1011": "vignettes file holds more vignettes than the limit",
+    "WB1020": "file cannot be saved (disk full, read-only, no permission)",
+    "WB1021": "ruleset folder or file is gone (deleted or moved while in use)",
+    "WB1022": "file is not where this kind of file belongs (outside its ruleset folder)",
 }
 
 

@@ -1,0 +1,148 @@
+"""Safety: the ruleset's promises proved over every possible case (`workbench verify`), laid out for a reviewer.
+
+The page shows what `verify.py` found: each safety property with its verdict and, when violated, the
+counterexample ready to save as a vignette; monotonic escalation; dead logic; and every reachable path.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import streamlit as st
+import yaml
+
+from ..verify import DEFAULT_LIMIT, PropertyVerdict, Verification, count_text, verify_text
+from . import common
+
+_KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}
+_DEAD_LOGIC = {"WB811", "WB812", "WB813", "WB814", "WB817"}
+
+
+@st.cache_resource(max_entries=16, show_spinner="Checking every possible case…")
+def verified(text: str, file: str, limit: int) -> Verification:
+    return verify_text(text, file, limit=limit)
+
+
+def page(ruleset_file: pathlib.Path) -> None:
+    st.title("Safety")
+    st.caption("Every possible case is checked — yes/no and choice answers all enumerated, numbers by the ranges "
+               "their thresholds define — not a sample. A broken promise comes with a case that shows it.")
+    with st.expander("Exploration limit"):
+        limit = int(st.number_input("Classes of cases to explore before giving up", min_value=1_000,
+                                    value=DEFAULT_LIMIT, step=100_000, key="safety.limit"))
+    report = verified(common.file_text(ruleset_file), str(ruleset_file), limit)
+    if report.status == "invalid":
+        st.error("The ruleset has errors, so it cannot be verified yet. Fix them in the Editor:")
+        common.show_problems(report.problems, limit=10)
+        return
+    _summary(report)
+    _properties(report)
+    _monotonicity(report)
+    _dead_logic(report)
+    _paths(report)
+
+
+def _summary(report: Verification) -> None:
+    holding = sum(p.status == "holds" for p in report.properties)
+    if report.status == "verified":
+        said = "1 safety property holds" if holding == 1 else f"{holding} safety properties hold"
+        st.success(f"Verified over every possible case: {said} and every complete case reaches an outcome.")
+    elif report.status == "violated":
+        st.error("A safety promise is broken: see the counterexamples below.")
+    else:
+        st.warning("Not every case could be checked, so nothing unfinished is proved.")
+    for problem in report.problems:
+        if problem.code == "WB816":
+            st.warning(problem.message)
+    columns = st.columns(4)
+    columns[0].metric("Reachable paths", f"{len(report.paths):,}")
+    columns[1].metric("Answer combinations checked", count_text(report.checked), help=f"of {count_text(report.total)}; "
+                      "each number counted once per range its thresholds define")
+    columns[2].metric("Classes explored", f"{report.explored:,}")
+    columns[3].metric("Properties holding", f"{holding} of {len(report.properties)}")
+
+
+def _properties(report: Verification) -> None:
+    st.subheader("Safety properties")
+    if not report.properties:
+        st.info("This ruleset states no safety properties yet. Add a `safety:` section to the ruleset, e.g.")
+        st.code(_EXAMPLE, language="yaml")
+        return
+    for verdict in report.properties:
+        icon = {"holds": ":green[**holds**]", "violated": ":red[**VIOLATED**]", "vacuous": ":orange[**applies to "
+                "no case**]", "unproved": ":orange[**not proved**]"}[verdict.status]
+        st.markdown(f"{icon} — **{common.escape_md(verdict.title)}**  \n`{verdict.id}`: when "
+                    f"`{verdict.when}` it {_KIND_WORDS[verdict.kind]} `{verdict.target}`")
+        if verdict.counterexample is not None:
+            _counterexample(verdict, str(report.ruleset))
+
+
+def _counterexample(verdict: PropertyVerdict, ruleset_id: str) -> None:
+    assert verdict.counterexample is not None
+    result = verdict.counterexample.result
+    with st.expander("Counterexample", expanded=True):
+        st.markdown(f"**Answers**: {common.escape_md(_answers(verdict.counterexample.inputs))}")
+        st.markdown(f"**Gives**: {common.escape_md(common.expectation_text(result))}  \n**Path**: "
+                    f"{common.escape_md(' → '.join(result['path']))}")
+        text = yaml.safe_dump({"ruleset": ruleset_id, "vignettes": [verdict.vignette]}, sort_keys=False,
+                              allow_unicode=True)
+        st.caption("As a vignette that expects what the property demands, so replay fails until the rules are fixed. "
+                   "Check the expectation, then add it to a vignettes file.")
+        st.code(text, language="yaml")
+        st.download_button("Download vignette", text, file_name=f"{verdict.vignette['id']}.yaml",  # type: ignore[index]
+                           mime="text/yaml", key=f"safety.download.{verdict.id}")
+
+
+def _monotonicity(report: Verification) -> None:
+    st.subheader("Monotonic escalation")
+    if report.monotonic is None and "monotonic escalation" in report.unfinished:
+        st.warning("Not proved: the exploration limit was reached first.")
+    elif report.monotonic is None:
+        st.caption("Not asked for. Add `monotonic: true` to the ruleset to prove that answering yes instead of no "
+                   "to a question a red flag reads never makes the disposition less urgent.")
+    elif report.monotonic:
+        st.success("Answering yes instead of no to any question a red flag reads never makes the disposition "
+                   "less urgent.")
+    elif report.escalations:
+        st.error("Answering yes makes some cases less urgent:")
+        rows = [{"question": e.input, "other answers": e.answers,
+                 "no →": f"{e.no.result['disposition']} ({e.no.result['outcome']})",
+                 "yes →": f"{e.yes.result['disposition']} ({e.yes.result['outcome']})"} for e in report.escalations]
+        st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _dead_logic(report: Verification) -> None:
+    found = [p for p in report.problems if p.code in _DEAD_LOGIC]
+    st.subheader("Dead logic")
+    if found:
+        common.show_problems(found)
+    elif report.status != "incomplete":
+        st.caption("None: every branch can be taken, every red flag can fire and every node is reached.")
+
+
+def _paths(report: Verification) -> None:
+    st.subheader("Every reachable path")
+    total = report.total or 1
+    rows = [{"disposition": p.disposition, "outcome": p.outcome, "share of cases": f"{100 * p.cases / total:.2f}%",
+             "path": " → ".join(p.path), "for example": _answers({k: p.example[k] for k in p.decided})}
+            for p in sorted(report.paths, key=lambda p: (p.disposition, p.outcome))]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _answers(case: dict[str, Any]) -> str:
+    """The answers that say something: yes, numbers and choices; all the other questions answered no."""
+    said = [f"{k} = {v}" for k, v in case.items() if not isinstance(v, bool)] + [
+        f"{k} = yes" for k, v in case.items() if v is True]
+    no = [k for k, v in case.items() if v is False]
+    return ", ".join(said + ([f"no to {', '.join(no)}"] if no else [])) or "any answers"
+
+
+_EXAMPLE = """safety:
+  - id: sphincter-symptoms-are-emergency
+    title: Bladder or bowel dysfunction is always an emergency
+    when: bladder_bowel_dysfunction
+    at_least: emergency
+    cites: [NG234]
+monotonic: true
+"""
