@@ -1,0 +1,8 @@
+"""The workbench in the browser: `streamlit run streamlit_app.py`. Navigation only; pages live in workbench/ui/."""
+
+import streamlit as st
+
+from workbench.ui.pages import navigation
+
+st.set_page_config(page_title="Clinical rules workbench", page_icon=":material/stethoscope:", layout="wide")
+navigation().run()

@@ -1,0 +1,521 @@
+"""Each page's behaviour through Streamlit's AppTest, on a writable copy of the shipped rulesets.
+
+AppTest runs the real pages server-side (no browser): widgets are set and clicked as a user would, and the
+files on disk are checked afterwards. The code editor is a custom component, so typing is simulated by
+giving the component the value the browser would send (tests/test_ui_browser.py types for real)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from workbench.graph import disposition_colours
+from workbench.replay import replay_ruleset
+from workbench.validate import validate_ruleset_file
+
+from .conftest import ROOT
+
+SHIPPED_ROOT = ROOT / "rulesets"
+RULESET = "upper-back-pain"
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of rulesets/ that the app is pointed at; the real one is never written."""
+    target = tmp_path / "rulesets"
+    shutil.copytree(SHIPPED_ROOT, target, ignore=shutil.ignore_patterns(".*"))
+    monkeypatch.setenv("WORKBENCH_RULESETS", str(target))
+    return target
+
+
+def app(page: str) -> AppTest:
+    script = f"from workbench.ui.pages import navigation\nnavigation({page!r}).run()\n"
+    return AppTest.from_string(script, default_timeout=60).run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if "unexpected problem" in e.value]
+
+
+def texts(at: AppTest) -> str:
+    """Everything written on the page, for 'does it say ...' checks."""
+    parts = [e.value for kind in ("markdown", "caption", "title", "subheader", "success", "error", "warning", "info")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts).replace("\\", "")  # markdown escapes, as the reader sees it
+
+
+def by_label(widgets, label: str):
+    found = [w for w in widgets if w.label == label]
+    assert found, f"no widget labelled {label!r}: {[w.label for w in widgets]}"
+    return found[0]
+
+
+# --- Rulesets -------------------------------------------------------------------------------
+
+def test_rulesets_page_shows_each_ruleset_at_a_glance(root: Path):
+    at = app("rulesets")
+    no_errors(at)
+    page = texts(at)
+    assert "Upper back and neck pain" in page
+    assert "version 1.0.0" in page and "**draft**" in page
+    total = len(replay_ruleset(ruleset_path(root)).results)
+    assert f"all {total} vignettes pass" in page and "valid" in page
+
+
+def test_a_broken_ruleset_is_listed_with_its_errors_not_a_traceback(root: Path):
+    ruleset = root / RULESET / "ruleset.yaml"
+    ruleset.write_text(ruleset.read_text(encoding="utf-8").replace("next: suspected_mscc", "next: suspected_msc"),
+                       encoding="utf-8")
+    for page in ("rulesets", "editor", "flow", "try", "vignettes"):
+        at = app(page)
+        no_errors(at)
+    page = texts(app("rulesets"))
+    assert "✗ 2 errors" in page and "vignettes not replayed until the errors are fixed" in page
+    assert "cannot be run yet" in texts(app("try"))
+
+
+def test_create_a_new_ruleset_from_the_template_and_open_it(root: Path):
+    at = app("rulesets")
+    by_label(at.text_input, "Title").input("Neck pain — serious causes")
+    by_label(at.text_input, "Id (names the folder and the web address)").input("neck-pain")
+    at.button(key="FormSubmitter:rulesets.new-Create").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Editor"]
+    assert at.session_state["ruleset"] == "neck-pain"
+    assert validate_ruleset_file(root / "neck-pain" / "ruleset.yaml").ok
+    assert replay_ruleset(root / "neck-pain" / "ruleset.yaml").passed == 2
+
+
+def test_a_bad_id_for_a_new_ruleset_is_explained_and_nothing_is_written(root: Path):
+    at = app("rulesets")
+    by_label(at.text_input, "Title").input("Neck")
+    by_label(at.text_input, "Id (names the folder and the web address)").input("../Neck")
+    at.button(key="FormSubmitter:rulesets.new-Create").click().run()
+    no_errors(at)
+    assert "cannot be a ruleset id" in texts(at)
+    assert sorted(p.name for p in root.iterdir()) == [RULESET]
+
+
+def test_open_selects_the_ruleset_for_every_page(root: Path):
+    shutil.copytree(root / RULESET, root / "second-copy")
+    at = app("rulesets")
+    at.button(key="rulesets.open.second-copy").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Editor"]
+    assert at.session_state["ruleset"] == "second-copy"
+    assert at.get("component_instance")[0].key.startswith("editor.ace.second-copy.")
+
+
+# --- Editor ---------------------------------------------------------------------------------
+
+def type_into_editor(at: AppTest, text: str) -> AppTest:
+    """What the browser's code editor sends after the author pauses typing."""
+    ace = at.get("component_instance")[0]
+    at.session_state[ace.key] = {"id": uuid.uuid4().hex[:8], "type": "change", "lang": "yaml", "text": text,
+                                 "selected": "", "cursor": ""}
+    return at.run()
+
+
+def ruleset_path(root: Path) -> Path:
+    return root / RULESET / "ruleset.yaml"
+
+
+def test_typing_a_mistake_lists_it_with_its_line_and_saves_nothing(root: Path):
+    original = ruleset_path(root).read_text(encoding="utf-8")
+    at = app("editor")
+    assert "No problems found." in texts(at)
+    broken = original.replace("next: suspected_mscc", "next: suspected_msc")
+    line = broken.splitlines().index("        next: suspected_msc") + 1
+    at = type_into_editor(at, broken)
+    no_errors(at)
+    page = texts(at)
+    assert "WB104" in page and "did you mean 'suspected_mscc'" in page
+    assert "unsaved changes" in page
+    assert ruleset_path(root).read_text(encoding="utf-8") == original
+    at.button(key="editor.problem.0").click().run()
+    assert f"**Line {line}**" in texts(at)
+    assert any("suspected_msc</div>" in m.value for m in at.markdown)  # the line, shown in context
+
+
+def test_save_writes_only_when_asked(root: Path):
+    at = app("editor")
+    edited = ruleset_path(root).read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.1.0")
+    at = type_into_editor(at, edited)
+    assert ruleset_path(root).read_text(encoding="utf-8") != edited
+    at.button(key="editor.save").click().run()
+    no_errors(at)
+    assert ruleset_path(root).read_text(encoding="utf-8") == edited
+    assert "Saved ruleset.yaml." in texts(at)
+
+
+def test_a_save_over_someone_elses_newer_save_is_refused_and_nothing_is_lost(root: Path):
+    path = ruleset_path(root)
+    original = path.read_text(encoding="utf-8")
+    at = app("editor")
+    theirs = original.replace("version: 1.0.0", "version: 1.0.1")
+    path.write_text(theirs, encoding="utf-8")  # someone else saves meanwhile
+    mine = original.replace("title: Upper back", "title: My upper back")
+    at = type_into_editor(at, mine)
+    at.button(key="editor.save").click().run()
+    no_errors(at)
+    page = texts(at)
+    assert "Not saved: someone else saved this file" in page and "nothing has been lost" in page
+    assert path.read_text(encoding="utf-8") == theirs
+    diff = at.code[0].value
+    assert "-version: 1.0.1" in diff and "+title: My upper back" in diff
+    assert at.session_state["editor"]["buffers"][str(path)]["text"] == mine
+    at.button(key="editor.conflict.mine").click().run()
+    no_errors(at)
+    assert path.read_text(encoding="utf-8") == mine
+
+
+def test_take_theirs_loads_the_newer_file(root: Path):
+    path = ruleset_path(root)
+    at = app("editor")
+    theirs = path.read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.0.1")
+    path.write_text(theirs, encoding="utf-8")
+    at = type_into_editor(at, theirs.replace("version: 1.0.1", "version: 2.0.0"))
+    at.button(key="editor.save").click().run()
+    at.button(key="editor.conflict.theirs").click().run()
+    no_errors(at)
+    buffer = at.session_state["editor"]["buffers"][str(path)]
+    assert buffer["text"] == theirs and buffer["conflict"] is None
+
+
+def test_the_question_form_adds_to_the_text_and_save_writes_it(root: Path):
+    at = app("editor")
+    by_label(at.text_input, "Id (used in conditions)").input("smoker")
+    by_label(at.text_input, "Question, as it is asked").input("Does the patient smoke?")
+    at.button(key="FormSubmitter:editor.form.question-Add question").click().run()
+    no_errors(at)
+    assert "Question 'smoker' added" in texts(at)
+    assert "id: smoker" not in ruleset_path(root).read_text(encoding="utf-8")
+    at.button(key="editor.save").click().run()
+    saved = ruleset_path(root).read_text(encoding="utf-8")
+    assert "  - id: smoker\n    type: boolean\n    question: Does the patient smoke?\n" in saved
+    assert validate_ruleset_file(ruleset_path(root)).ok
+
+
+def test_a_form_edit_that_would_add_an_error_is_refused_with_the_reason(root: Path):
+    at = app("editor")
+    by_label(at.text_input, "Id").input("night_pain_flag")  # the red flag form's id
+    by_label(at.text_input, "Label, as shown to the clinician").input("Night pain")
+    by_label(at.text_input, "Fires when (a condition)").input("pain_site == 'thorasic'")
+    at.button(key="FormSubmitter:editor.form.red_flag-Add red flag").click().run()
+    no_errors(at)
+    page = texts(at)
+    assert "was not added" in page and "thorasic" in page
+    assert not at.session_state["editor"]["buffers"][str(ruleset_path(root))]["text"].count("night_pain_flag")
+
+
+def test_the_outcome_form_adds_a_reachable_outcome(root: Path):
+    at = app("editor")
+    form = [w for w in at.text_input if w.label == "Id"]
+    form[1].input("suspected_shingles")  # the outcome form's id (the red flag form's comes first)
+    by_label(at.text_input, "Title").input("Suspected shingles")
+    by_label(at.text_input, "When").input("fever and radicular_pain")
+    by_label(at.selectbox, "Reached from").set_value("persistent_pain_screen")
+    at.button(key="FormSubmitter:editor.form.outcome-Add outcome").click().run()
+    no_errors(at)
+    text = at.session_state["editor"]["buffers"][str(ruleset_path(root))]["text"]
+    assert "next: suspected_shingles" in text and "  - id: suspected_shingles\n    kind: outcome\n" in text
+
+
+# --- Try it ---------------------------------------------------------------------------------
+
+def answer_everything(at: AppTest, *, boolean: str = "no", number: int = 40) -> AppTest:
+    """Answer each question the page asks, as a user would, until it asks no more."""
+    model = validate_ruleset_file(SHIPPED_ROOT / RULESET / "ruleset.yaml").model
+    specs = {spec.id: spec for spec in model.inputs}
+    for _ in range(40):
+        open_radios = [r for r in at.radio if r.key and r.key.startswith("try.") and r.value is None]
+        open_numbers = [n for n in at.number_input if n.key and n.key.startswith("try.") and n.value is None]
+        if not open_radios and not open_numbers:
+            return at
+        if open_numbers:
+            open_numbers[0].set_value(number)
+        else:
+            spec = specs[open_radios[0].key.rsplit(".", 1)[1]]
+            open_radios[0].set_value(boolean if spec.type == "boolean" else spec.values[-1])
+        at.run()
+        no_errors(at)
+    raise AssertionError("the simulator kept asking")
+
+
+def card(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "wb-disposition" in m.value)
+
+
+def test_try_it_asks_the_next_question_in_the_rulesets_words(root: Path):
+    at = app("try")
+    no_errors(at)
+    assert "Not decided yet" in card(at)
+    questions = [r.label for r in at.radio]
+    assert "Any new problem passing or controlling urine or stools?" in questions
+
+
+def test_try_it_reaches_an_emergency_at_once_in_its_colour_with_the_red_flag(root: Path):
+    at = app("try")
+    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("yes").run()
+    no_errors(at)
+    shown = card(at)
+    model = validate_ruleset_file(ruleset_path(root)).model
+    assert "Emergency" in shown and disposition_colours(model)["emergency"] in shown
+    page = texts(at)
+    assert "Bladder or bowel disturbance" in page
+    assert "Advice" in page and "Treat as an emergency" in page
+
+
+def test_try_it_walks_a_whole_case_to_self_care_and_answers_stay_editable(root: Path):
+    at = answer_everything(app("try"))
+    assert "Self-care" in card(at)
+    assert any(n.label == "How old is the patient? (years)" for n in at.number_input)
+    at.radio(key=f"try.{RULESET}.fever").set_value("yes").run()  # change an earlier answer
+    assert "Same-day" in card(at) or "same-day" in card(at)
+
+
+def test_unknown_stops_with_a_question_rather_than_guessing(root: Path):
+    at = app("try")
+    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("unknown").run()
+    at.radio(key=f"try.{RULESET}.saddle_anaesthesia").set_value("no").run()
+    assert "Not decided yet" in card(at)
+
+
+def test_save_a_tried_case_as_a_vignette_that_passes(root: Path):
+    at = answer_everything(app("try"))
+    by_label(at.text_input, "Narrative").input("Simple back pain, nothing else.")
+    at.button(key="FormSubmitter:try.save-Save vignette").click().run()
+    no_errors(at)
+    assert "Saved vignette 'simple-back-pain'" in texts(at)
+    report = replay_ruleset(ruleset_path(root))
+    saved = next(r for r in report.results if r.id == "simple-back-pain")
+    assert saved.passed and saved.narrative == "Simple back pain, nothing else."
+    assert (root / RULESET / "vignettes" / "tried-cases.yaml").is_file()
+
+
+def test_the_try_it_case_survives_a_visit_to_another_page(root: Path):
+    at = app("try")
+    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("yes").run()
+    at.button(key="try.flow").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Flow"]
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "Path in bold: ends at suspected_cauda_equina_or_cord_compression" in dot
+
+
+# --- Flow -----------------------------------------------------------------------------------
+
+def test_flow_draws_the_graph_with_coverage_and_direction(root: Path):
+    at = app("flow")
+    no_errors(at)
+    assert "rankdir=TB" in at.get("graphviz_chart")[0].proto.spec
+    at.toggle(key="flow.coverage").set_value(True).run()
+    at.radio(key="flow.rankdir").set_value("LR").run()
+    no_errors(at)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "rankdir=LR" in dot and "Every node and branch is reached by a vignette" in dot
+    nodes = len(validate_ruleset_file(ruleset_path(root)).model.nodes)
+    assert f"{nodes} of {nodes} nodes" in texts(at)
+
+
+def test_flow_shows_a_vignettes_path(root: Path):
+    at = app("flow")
+    by_label(at.selectbox, "Show the path of").set_value("vignette").run()
+    by_label(at.selectbox, "Vignette").set_value("known-cancer-cervical-pain-only").run()
+    no_errors(at)
+    assert "ends at suspected_spinal_metastases" in at.get("graphviz_chart")[0].proto.spec
+
+
+# --- Vignettes ------------------------------------------------------------------------------
+
+def replayed(root: Path) -> AppTest:
+    at = app("vignettes")
+    at.button(key="vignettes.replay").click().run()
+    no_errors(at)
+    return at
+
+
+def test_replay_all_with_one_click(root: Path):
+    at = replayed(root)
+    metrics = {m.label: m.value for m in at.metric}
+    total = len(replay_ruleset(ruleset_path(root)).results)
+    assert metrics["Vignettes"] == str(total) and metrics["Pass"] == str(total) and metrics["Fail"] == "0"
+    assert f"All {total} vignettes pass." in texts(at)
+
+
+def test_a_failing_vignette_shows_what_differs_and_its_path(root: Path):
+    cancer = root / RULESET / "vignettes" / "cancer.yaml"
+    cancer.write_text(cancer.read_text(encoding="utf-8").replace("disposition: urgent_mri_1_week",
+                                                                 "disposition: routine", 1), encoding="utf-8")
+    at = replayed(root)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Fail"] == "1"
+    table = at.dataframe[0].value
+    assert list(table["Vignette"]) == ["known-breast-cancer-thoracic-night-pain"]  # only failing, by default
+    assert "expected disposition 'routine', got 'urgent_mri_1_week'" in texts(at)
+    assert "ends at suspected_spinal_metastases" in at.get("graphviz_chart")[0].proto.spec
+
+
+def test_edit_and_delete_a_vignette(root: Path):
+    cancer = root / RULESET / "vignettes" / "cancer.yaml"
+    total = len(replay_ruleset(ruleset_path(root)).results)
+    at = replayed(root)
+    by_label(at.selectbox, "Open a vignette").set_value("known-cancer-cervical-pain-only").run()
+    narrative = [w for w in at.text_input if w.label == "Narrative"][0]
+    narrative.input("Thyroid cancer last year; neck pain only.")
+    at.button(key="FormSubmitter:vignettes.edit.known-cancer-cervical-pain-only-Save vignette").click().run()
+    no_errors(at)
+    text = cancer.read_text(encoding="utf-8")
+    assert "narrative: Thyroid cancer last year; neck pain only." in text
+    assert replay_ruleset(ruleset_path(root)).failed == 0
+    at.button(key="vignettes.delete").click().run()
+    no_errors(at)
+    assert "known-cancer-cervical-pain-only" not in cancer.read_text(encoding="utf-8")
+    assert replay_ruleset(ruleset_path(root)).passed == total - 1
+
+
+def test_add_a_vignette_with_the_form(root: Path):
+    at = app("vignettes")
+    form_inputs = [w for w in at.text_input if w.label == "Id"]
+    form_inputs[0].input("cauda-equina-only")
+    by_label(at.text_area, "Answers, one per line as `input: value` (leave an input out when unknown)").input(
+        "bladder_bowel_dysfunction: true")
+    by_label(at.selectbox, "Expected disposition").set_value("emergency")
+    by_label(at.selectbox, "Vignettes file").set_value("new-cases.yaml")
+    at.button(key="FormSubmitter:vignettes.add-Save vignette").click().run()
+    no_errors(at)
+    assert "Saved vignette 'cauda-equina-only'" in texts(at)
+    report = replay_ruleset(ruleset_path(root))
+    assert next(r for r in report.results if r.id == "cauda-equina-only").passed
+
+
+def test_a_vignette_that_does_not_fit_is_refused_in_clinical_words(root: Path):
+    at = app("vignettes")
+    [w for w in at.text_input if w.label == "Id"][0].input("bad-case")
+    by_label(at.text_area, "Answers, one per line as `input: value` (leave an input out when unknown)").input(
+        "pain_site: thorasic")
+    by_label(at.selectbox, "Expected disposition").set_value("emergency")
+    at.button(key="FormSubmitter:vignettes.add-Save vignette").click().run()
+    no_errors(at)
+    assert "was not saved" in texts(at) and "did you mean 'thoracic'" in texts(at)
+
+
+def test_try_this_case_loads_a_vignette_into_the_simulator(root: Path):
+    at = replayed(root)
+    by_label(at.selectbox, "Open a vignette").set_value("known-cancer-cervical-pain-only").run()
+    at.button(key="vignettes.try").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Try it"]
+    assert "Urgent" in card(at) and "MRI" in card(at)
+
+
+# --- unsaved edits reach every page ---------------------------------------------------------
+
+def test_unsaved_editor_text_is_what_try_it_runs(root: Path):
+    path = ruleset_path(root)
+    text = path.read_text(encoding="utf-8")
+    mine = text.replace("label: Emergency — contact", "label: EMERGENCY NOW — contact")
+    at = AppTest.from_string("from workbench.ui.pages import navigation\nnavigation('try').run()\n",
+                             default_timeout=60)
+    at.session_state["editor"] = {"file": str(path), "buffers": {str(path): {
+        "text": mine, "saved": text, "base": mine, "version": None, "rev": 1, "line": None, "conflict": None,
+        "event": ""}}}
+    at.run()
+    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("yes").run()
+    no_errors(at)
+    assert "EMERGENCY NOW" in card(at)
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_answer_another_question_that_the_path_does_not_ask(root: Path):
+    at = app("try")
+    by_label(at.selectbox, "Answer another question").set_value("fever").run()
+    no_errors(at)
+    at.radio(key=f"try.{RULESET}.fever").set_value("yes").run()
+    no_errors(at)
+    assert "Fever — possible spinal infection" in texts(at)  # the red flag fires whatever the path
+    assert "Not decided yet" in card(at)
+
+
+def test_start_again_clears_the_case(root: Path):
+    at = app("try")
+    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("yes").run()
+    at.button(key="try.restart").click().run()
+    no_errors(at)
+    assert "Not decided yet" in card(at)
+    assert at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").value is None
+
+
+def test_a_page_that_fails_says_so_plainly_without_a_traceback(root: Path, monkeypatch: pytest.MonkeyPatch):
+    from workbench.ui import common
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(common, "dot", broken)
+    at = app("flow")
+    assert not at.exception
+    assert any("unexpected problem" in e.value and "disk on fire" in e.value for e in at.error)
+
+
+def test_show_a_vignette_on_the_flow(root: Path):
+    at = replayed(root)
+    by_label(at.selectbox, "Open a vignette").set_value("known-cancer-cervical-pain-only").run()
+    at.button(key="vignettes.flow").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Flow"]
+    assert by_label(at.selectbox, "Vignette").value == "known-cancer-cervical-pain-only"
+    assert "ends at suspected_spinal_metastases" in at.get("graphviz_chart")[0].proto.spec
+
+
+def test_navigation_includes_the_optional_pages_that_exist():
+    from workbench.ui.pages import _specs
+
+    names = [name for name, *_ in _specs()]
+    assert names[:5] == ["rulesets", "editor", "flow", "try", "vignettes"]
+    for optional in ("releases", "safety"):
+        exists = (ROOT / "workbench" / "ui" / f"{optional}.py").is_file()
+        assert (optional in names) == exists
+
+
+def test_discard_asks_first_then_shows_the_saved_file(root: Path):
+    path = ruleset_path(root)
+    saved = path.read_text(encoding="utf-8")
+    at = type_into_editor(app("editor"), saved.replace("version: 1.0.0", "version: 9.0.0"))
+    assert "unsaved changes" in texts(at)
+    at.button(key="editor.revert").click().run()
+    no_errors(at)
+    assert at.session_state["editor"]["buffers"][str(path)]["text"] == saved
+    assert "unsaved changes" not in texts(at)
+
+
+def test_the_rulesets_page_shows_review_and_release_state(root: Path):
+    release = pytest.importorskip("workbench.release")
+    folder = root / RULESET
+    assert release.submit(folder, "Dr Author", "first version").ok
+    assert "**in review**" in texts(app("rulesets"))
+    assert release.approve(folder, "Dr Reviewer", "checked").ok
+    assert release.release(folder, "Dr Reviewer", "go live").ok
+    page = texts(app("rulesets"))
+    assert "**released** · latest release 1.0.0" in page
+
+
+def test_content_is_shown_as_written_never_as_markup(root: Path):
+    path = ruleset_path(root)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "label: Emergency — contact", "label: Emergency <img src=x onerror=alert(1)> — contact").replace(
+        "label: History of cancer — the red flag", "label: History of <b>cancer</b> — the red flag"),
+        encoding="utf-8")
+    at = app("try")
+    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("yes").run()
+    by_label(at.selectbox, "Answer another question").set_value("known_cancer").run()
+    at.radio(key=f"try.{RULESET}.known_cancer").set_value("yes").run()
+    no_errors(at)
+    html = "\n".join(m.value for m in at.markdown)
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in card(at)
+    assert "<b>cancer" not in html and "History of &lt;b&gt;cancer&lt;/b&gt;" in html

@@ -1,0 +1,239 @@
+"""The workbench in a real browser: `streamlit run streamlit_app.py` on a copy of the rulesets, driven by
+Chromium through Playwright. Screenshots of every page are written to tests/artifacts/ for a person to
+look at. Skipped, with the reason, only where Chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright (python) is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"Chromium is not installed at {CHROMIUM}", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("browser") / "rulesets"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[str]:
+    """The app as its README starts it, on a copy of rulesets/; its URL."""
+    shutil.copytree(ROOT / "rulesets", root, ignore=shutil.ignore_patterns(".*"))
+    port = _free_port()
+    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.address", "127.0.0.1"],  # local only: also spares a lookup of this machine's public address
+        cwd=ROOT, env={**os.environ, "WORKBENCH_RULESETS": str(root)}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None:
+                    pytest.fail("streamlit stopped before it answered; see its log")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 1300})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    tab.goto(server)
+    tab.get_by_role("heading", name="Rulesets").wait_for()
+    yield tab
+    context.close()
+
+
+def go(tab, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Navigate as a user does, with the sidebar (the session, and unsaved text, is kept)."""
+    tab.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True).click()
+    tab.get_by_role("heading", name=name, exact=True).first.wait_for()
+    settle(tab)
+
+
+def settle(tab) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the app has finished running (the status widget is gone)."""
+    time.sleep(0.3)
+    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    time.sleep(0.3)
+
+
+def shot(tab, name: str, height: int = 1300) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot for a person to look at; `height` makes room for long pages (the app scrolls inside)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if height != 1300:
+        tab.set_viewport_size({"width": 1400, "height": height})
+        settle(tab)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if height != 1300:
+        tab.set_viewport_size({"width": 1400, "height": 1300})
+
+
+def editor_text(tab) -> str:  # type: ignore[no-untyped-def]
+    """The whole text in the code editor, as the author sees it (Ace keeps its editor on the element)."""
+    frame = next(f for f in tab.frames if "code_editor" in (f.url or ""))
+    return str(frame.evaluate("() => document.querySelector('.ace_editor').env.editor.getValue()"))
+
+
+def no_traceback(tab) -> None:  # type: ignore[no-untyped-def]
+    assert tab.get_by_test_id("stException").count() == 0
+    assert "Traceback" not in tab.content()
+
+
+def test_rulesets_page_lists_the_shipped_ruleset(page):  # type: ignore[no-untyped-def]
+    settle(page)
+    assert page.get_by_text(re.compile(r"all \d+ vignettes pass")).is_visible()
+    no_traceback(page)
+    shot(page, "rulesets")
+
+
+def test_try_a_case_to_a_disposition_and_see_its_path(page):  # type: ignore[no-untyped-def]
+    go(page, "Try it")
+    question = page.get_by_test_id("stRadio").filter(has_text="Any new problem passing or controlling urine")
+    question.get_by_text("No", exact=True).click()
+    settle(page)
+    page.get_by_test_id("stRadio").filter(has_text="Any numbness around the bottom").get_by_text(
+        "No", exact=True).click()
+    settle(page)
+    page.get_by_test_id("stRadio").filter(has_text="Has the patient ever been diagnosed with cancer").get_by_text(
+        "Yes", exact=True).click()
+    settle(page)
+    page.get_by_test_id("stRadio").filter(has_text="Does the pain spread in a band").get_by_text(
+        "Yes", exact=True).click()
+    settle(page)
+    card = page.locator(".wb-disposition")
+    assert "Emergency" in card.inner_text() and "MSCC" in card.inner_text()
+    assert "History of cancer" in page.locator(".wb-red-flags").inner_text()
+    no_traceback(page)
+    shot(page, "try-it")
+    page.get_by_role("button", name="Show on the flow").click()
+    page.get_by_role("heading", name="Flow", exact=True).wait_for()
+    settle(page)
+    page.get_by_test_id("stGraphVizChart").locator("svg").first.wait_for()
+    assert "suspected_mscc" in page.get_by_test_id("stGraphVizChart").inner_html()
+    no_traceback(page)
+    assert page.get_by_role("button", name="SVG").is_visible()
+    shot(page, "flow", height=2300)
+
+
+def test_replay_vignettes_with_one_click(page):  # type: ignore[no-untyped-def]
+    go(page, "Vignettes")
+    page.get_by_role("button", name="Replay all vignettes").click()
+    page.get_by_text(re.compile(r"All \d+ vignettes pass\.")).wait_for()
+    settle(page)
+    page.get_by_test_id("stDataFrame").locator("canvas").first.wait_for()
+    page.get_by_test_id("stGraphVizChart").locator("svg").first.wait_for()
+    time.sleep(1)  # let the table draw its rows before the screenshot
+    no_traceback(page)
+    shot(page, "vignettes", height=2600)
+
+
+def test_break_the_yaml_in_the_editor_and_see_the_problem(page):  # type: ignore[no-untyped-def]
+    go(page, "Editor")
+    assert page.get_by_text("No problems found.").is_visible()
+    frame = page.frame_locator("iframe[title*='code_editor']")
+    frame.locator(".ace_content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nstart_here: nowhere")  # a misspelt top-level field
+    page.get_by_text("WB011").first.wait_for()
+    settle(page)
+    assert page.get_by_text("unsaved changes").first.is_visible()
+    page.get_by_role("button", name="Line", exact=False).first.click()
+    settle(page)
+    assert page.locator(".wb-context").count() == 1
+    no_traceback(page)
+    shot(page, "editor", height=2200)
+    go(page, "Try it")  # the unsaved, broken text is what every page now uses, and says so
+    assert page.get_by_text("cannot be run yet").is_visible()
+    no_traceback(page)
+    shot(page, "try-it-broken")
+    go(page, "Editor")  # back again: the editor shows the unsaved text, not the file
+    page.frame_locator("iframe[title*='code_editor']").locator(".ace_content").wait_for()
+    assert editor_text(page).endswith("start_here: nowhere")
+
+
+def test_every_other_page_renders(page):  # type: ignore[no-untyped-def]
+    links = page.get_by_test_id("stSidebarNav").get_by_role("link").all()
+    names = [link.inner_text().strip().split("\n")[-1].strip() for link in links]  # after the icon's name
+    for name in names:
+        if name in ("Rulesets", "Editor", "Flow", "Try it", "Vignettes"):
+            continue
+        go(page, name)
+        no_traceback(page)
+        shot(page, name.lower().replace(" ", "-"))
+
+
+def test_a_conflicting_save_shows_both_versions_and_keeps_mine(page, root):  # type: ignore[no-untyped-def]
+    path = root / "upper-back-pain" / "ruleset.yaml"
+    original = path.read_text(encoding="utf-8")
+    try:
+        go(page, "Editor")
+        frame = page.frame_locator("iframe[title*='code_editor']")
+        frame.locator(".ace_content").click()
+        page.keyboard.press("Control+End")
+        page.keyboard.type("\n# my note")
+        page.get_by_text("unsaved changes").first.wait_for()
+        settle(page)
+        path.write_text(original.replace("version: 1.0.0", "version: 1.0.1"), encoding="utf-8")  # someone else
+        page.get_by_role("button", name="Save", exact=True).click()
+        page.get_by_text("Not saved: someone else saved this file").wait_for()
+        settle(page)
+        assert "version: 1.0.1" in path.read_text(encoding="utf-8")
+        diff = page.get_by_test_id("stCode").first.inner_text()
+        assert "+# my note" in diff and "-version: 1.0.1" in diff
+        assert "# my note" in editor_text(page)  # the editor still shows my text, not the text it was opened with
+        no_traceback(page)
+        shot(page, "editor-conflict", height=2200)
+        page.get_by_role("button", name="Save mine over theirs").click()
+        page.get_by_text("Saved ruleset.yaml.").wait_for()
+        settle(page)
+        assert path.read_text(encoding="utf-8").endswith("# my note")
+        assert "# my note" in editor_text(page)
+    finally:
+        path.write_text(original, encoding="utf-8")

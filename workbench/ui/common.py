@@ -1,0 +1,327 @@
+"""What every page shares: where the rulesets are, the few named session-state keys, caches keyed on file
+content, and the small views (problems, disposition, red flags) that must look the same everywhere."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from ..authoring import RulesetSummary, replay_texts, summarise
+from ..engine import CompiledRuleset, Result
+from ..model import OutcomeNode, Ruleset
+from ..problems import Problem, sort_problems
+from ..replay import ReplayReport, vignette_paths
+from ..store import read_versioned
+from ..validate import Report, validate_ruleset_text, validate_vignettes_text
+
+ROOT_ENV = "WORKBENCH_RULESETS"
+RULESET_FILE = "ruleset.yaml"
+
+# The session-state keys, all of them (widget keys are prefixed by their page's name).
+SELECTED = "ruleset"      # folder name of the ruleset every page works on (set by the sidebar picker)
+EDITOR = "editor"         # {"file": path, "buffers": {path: Buffer dict}}: unsaved text survives navigation
+CASE = "case"             # the Try-it case: {"ruleset", "asked": [ids], "raw": {id: widget value}, "chosen"}
+FLOW = "flow"             # what the Flow page overlays: {"show": "try"|"vignette"|None, "vignette": id}
+VIGNETTES = "vignettes"   # {"replayed": folder, "open": vignette id}
+
+
+# --- where things are -----------------------------------------------------------------------
+
+def rulesets_root() -> Path:
+    """`rulesets/` beside streamlit_app.py, or the folder named by $WORKBENCH_RULESETS (tests use a copy)."""
+    configured = os.environ.get(ROOT_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return Path(__file__).resolve().parents[2] / "rulesets"
+
+
+def ruleset_folders(root: Path | None = None) -> list[Path]:
+    root = root or rulesets_root()
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / RULESET_FILE).is_file())
+
+
+def open_ruleset(folder_name: str, page: str | None = None) -> None:
+    """Make `folder_name` the ruleset every page works on, and optionally go to a page."""
+    st.session_state[SELECTED] = folder_name
+    if page:
+        go(page)
+
+
+def current_ruleset() -> Path | None:
+    """The ruleset the pages work on, chosen in the sidebar; None (with a note) when there is none."""
+    folders = ruleset_folders()
+    if not folders:
+        st.info(f"There are no rulesets in `{rulesets_root()}` yet. Create one on the Rulesets page.")
+        return None
+    names = [f.name for f in folders]
+    chosen = st.session_state.get(SELECTED)
+    if chosen not in names:
+        chosen = names[0]
+    titles = {f.name: folder_title(f) for f in folders}
+    # Keyed by the choice, so a page may change the choice at any time and the picker follows.
+    chosen = st.sidebar.selectbox("Ruleset", names, index=names.index(chosen), key=f"picker.{chosen}",
+                                  format_func=lambda n: titles.get(n, n))
+    st.session_state[SELECTED] = chosen
+    folder = folders[names.index(chosen)]
+    if unsaved(folder / RULESET_FILE):
+        st.sidebar.caption(":orange[Unsaved changes in the editor are used on every page.]")
+    return folder
+
+
+def go(page: str) -> None:
+    """Switch to another page by its short name ('editor', 'try', ...)."""
+    from .pages import pages
+
+    st.switch_page(pages()[page])
+
+
+# --- texts: the editor's unsaved text wins over the file -------------------------------------
+
+def buffers() -> dict[str, dict[str, Any]]:
+    state = st.session_state.setdefault(EDITOR, {"file": None, "buffers": {}})
+    return state["buffers"]
+
+
+def unsaved(path: Path) -> bool:
+    buffer = buffers().get(str(path))
+    return bool(buffer) and buffer["text"] != buffer["saved"]
+
+
+def file_text(path: Path) -> str:
+    """What the pages work on: the editor's text while it has unsaved changes, else the file."""
+    buffer = buffers().get(str(path))
+    if buffer and buffer["text"] != buffer["saved"]:
+        return str(buffer["text"])
+    text, _ = read_versioned(path)
+    return text or ""
+
+
+@dataclass(frozen=True)
+class Texts:
+    """A ruleset folder's texts: the key for every cache below."""
+
+    folder: str
+    ruleset_file: str
+    ruleset: str
+    vignettes: tuple[tuple[str, str], ...]
+
+
+def texts(folder: Path) -> Texts:
+    ruleset_file = folder / RULESET_FILE
+    vignettes = tuple((str(p), file_text(p)) for p in vignette_paths(folder))
+    return Texts(folder.name, str(ruleset_file), file_text(ruleset_file), vignettes)
+
+
+def folder_title(folder: Path) -> str:
+    """The title the sidebar shows: from the ruleset as it reads now, without replaying anything."""
+    path = folder / RULESET_FILE
+    document = validated(file_text(path), str(path)).document
+    data = document.data if document is not None and isinstance(document.data, dict) else {}
+    return str(data.get("title") or folder.name)
+
+
+# --- caches: pure work keyed on content --------------------------------------------------------
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def validated(text: str, file: str) -> Report:
+    return validate_ruleset_text(text, file)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def validated_vignettes(text: str, file: str, ruleset_text: str, ruleset_file: str) -> Report:
+    return validate_vignettes_text(text, file, validated(ruleset_text, ruleset_file).model)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def compiled(text: str, file: str) -> CompiledRuleset | None:
+    report = validated(text, file)
+    return CompiledRuleset(report.model, file) if report.ok else None
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def replayed(work: Texts) -> ReplayReport:
+    return replay_texts(work.ruleset, work.ruleset_file, work.vignettes)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def summary(work: Texts) -> RulesetSummary:
+    return summarise(work.folder, work.ruleset, work.ruleset_file, work.vignettes)
+
+
+def usable(work: Texts) -> CompiledRuleset | None:
+    """The compiled ruleset, or None after showing why it cannot be used yet."""
+    rs = compiled(work.ruleset, work.ruleset_file)
+    if rs is None:
+        problems = [p for p in validated(work.ruleset, work.ruleset_file).problems if p.is_error]
+        st.error(f"The ruleset has {plural(len(problems), 'error')}, so it cannot be run yet. "
+                 f"Fix {'it' if len(problems) == 1 else 'them'} in the Editor:")
+        show_problems(problems, limit=10)
+        if st.button("Open the editor", key="usable.editor"):
+            go("editor")
+    return rs
+
+
+# --- small views ----------------------------------------------------------------------------
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def problem_line(problem: Problem, *, with_file: bool = False) -> str:
+    """'Line 12 · error WB104 · message' in markdown, for a list of problems."""
+    icon = ":red[**error**]" if problem.is_error else ":orange[**warning**]"
+    where = f"{Path(problem.file).name}, " if with_file and problem.file else ""
+    line = f"{where}line {problem.line}" if problem.line else (where.rstrip(", ") or "")
+    return f"{icon} `{problem.code}` {escape_md(problem.message)}" + (f" — *{line}*" if line else "")
+
+
+def show_problems(problems: list[Problem], *, limit: int = 50, with_file: bool = False) -> None:
+    ordered = sort_problems(problems)
+    for problem in ordered[:limit]:
+        st.markdown(problem_line(problem, with_file=with_file))
+    if len(ordered) > limit:
+        st.caption(f"… and {len(ordered) - limit} more.")
+
+
+def escape_md(text: str) -> str:
+    """Text shown in markdown as written: no stray emphasis, links or HTML from file content."""
+    for char in "\\`*_[]<>#|$~":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def colours(model: Ruleset) -> dict[str, str]:
+    """Disposition colours from the graph module, so the simulator and the picture agree."""
+    try:
+        from ..graph import disposition_colours
+    except ImportError:  # pragma: no cover - graph.py ships with the core
+        return {d.id: "#dddddd" for d in model.dispositions}
+    return disposition_colours(model)
+
+
+def _ink(background: str) -> str:
+    r, g, b = (int(background[i:i + 2], 16) for i in (1, 3, 5))
+    return "#1a1a1a" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
+
+
+def disposition_card(model: Ruleset, result: Result) -> None:
+    """The result, big and in the urgency colour of the graph: the first thing a clinician looks at."""
+    if result.status != "complete":
+        where = result.path[-1] if result.path else model.start
+        node = next((n for n in model.nodes if n.id == where), None)
+        st.markdown(_card("#eef0f3", "Not decided yet",
+                          "Answer the next question" + (f" — at “{node.title}”" if node else ""), ""),
+                    unsafe_allow_html=True)
+        return
+    disposition = next((d for d in model.dispositions if d.id == result.disposition), None)
+    outcome = next((n for n in model.nodes if n.id == result.outcome), None)
+    rank = [d.id for d in model.dispositions].index(result.disposition) + 1 if disposition else 0
+    colour = colours(model).get(result.disposition or "", "#dddddd")
+    st.markdown(_card(colour, disposition.label if disposition else str(result.disposition),
+                      outcome.title if outcome else str(result.outcome),
+                      f"{result.disposition} · urgency {rank} of {len(model.dispositions)}"),
+                unsafe_allow_html=True)
+
+
+def _card(colour: str, headline: str, detail: str, small: str) -> str:
+    ink = _ink(colour)
+    return (f'<div class="wb-disposition" style="background:{colour};color:{ink};border-radius:0.6rem;'
+            f'padding:1rem 1.2rem;margin-bottom:0.8rem;border:1px solid rgba(0,0,0,0.15)">'
+            f'<div style="font-size:1.45rem;font-weight:700;line-height:1.3">{html.escape(headline)}</div>'
+            f'<div style="font-size:1.05rem;margin-top:0.3rem">{html.escape(detail)}</div>'
+            + (f'<div style="font-size:0.8rem;opacity:0.8;margin-top:0.4rem">{html.escape(small)}</div>'
+               if small else "") + "</div>")
+
+
+def red_flags_view(model: Ruleset, fired: list[str]) -> None:
+    """Every fired red flag by its label, or a clear 'none' — never an empty space."""
+    labels = {f.id: f.label for f in model.red_flags}
+    if not fired:
+        st.markdown("**Red flags:** none so far")
+        return
+    items = "".join(f'<li style="margin:0.15rem 0">{html.escape(labels.get(f, f))}</li>' for f in fired)
+    st.markdown(f'<div class="wb-red-flags" style="border-left:0.35rem solid #d6336c;background:#fff0f3;'
+                f'color:#1a1a1a;padding:0.6rem 0.9rem;border-radius:0.3rem;margin-bottom:0.8rem">'
+                f'<b>&#9873; {html.escape(plural(len(fired), "red flag"))}</b>'
+                f'<ul style="margin:0.3rem 0 0 0;padding-left:1.2rem">{items}</ul></div>', unsafe_allow_html=True)
+
+
+def path_view(model: Ruleset, path: list[str]) -> None:
+    titles = {n.id: n.title for n in model.nodes}
+    steps = [f"{i + 1}. {escape_md(titles.get(node_id, node_id))} (`{node_id}`)" for i, node_id in enumerate(path)]
+    st.markdown("**Path taken**  \n" + "  \n".join(steps))
+
+
+def advice_view(model: Ruleset, result: Result) -> None:
+    outcome = next((n for n in model.nodes if n.id == result.outcome), None)
+    if isinstance(outcome, OutcomeNode) and outcome.advice:
+        st.markdown(f"**Advice**  \n{escape_md(outcome.advice)}")
+        if outcome.cites:
+            titles = {r.id: r.title for r in model.references}
+            st.caption("Sources: " + "; ".join(escape_md(titles.get(c, c)) for c in outcome.cites))
+
+
+def expectation_text(data: dict[str, Any] | None) -> str:
+    """A vignette's expectation or a result in one line a reviewer scans."""
+    if not data:
+        return "—"
+    parts = []
+    if data.get("status") == "needs_input" or ("needs" in data and data.get("needs") and "status" not in data):
+        parts.append("asks for " + ", ".join(data.get("needs") or []))
+    if data.get("disposition"):
+        parts.append(str(data["disposition"]))
+    if data.get("outcome"):
+        parts.append(f"at {data['outcome']}")
+    if data.get("red_flags") is not None:
+        parts.append("⚑ " + (", ".join(data["red_flags"]) or "none"))
+    return " · ".join(parts) or "—"
+
+
+def release_state(folder: Path, model: Ruleset | None) -> tuple[str, str | None]:
+    """('draft' | 'in review' | 'approved' | 'released', latest released version) from the review files."""
+    try:
+        from .. import release
+        from ..canonical import ruleset_sha256
+    except ImportError:  # pragma: no cover - release.py ships with the core
+        return "draft", None
+    try:
+        review, _ = release.read_review(folder)
+        releases, _ = release.scan_releases(folder)
+    except Exception:  # an unreadable review file is shown on the Releases page, not here
+        return "draft", None
+    latest = releases[-1].version if releases else None
+    if review.state == "in_review":
+        return "in review", latest
+    if review.state == "approved":
+        return "approved", latest
+    if model is not None and any(r.sha256 == ruleset_sha256(model) for r in releases):
+        return "released", latest
+    return "draft", latest
+
+
+def result_key(result: Result | None) -> tuple[Any, ...] | None:
+    """A result as plain tuples, so it can key a cache."""
+    if result is None:
+        return None
+    return (result.status, result.outcome, result.disposition, tuple(result.red_flags), tuple(result.path),
+            tuple(result.needs))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def dot(work: Texts, result: tuple[Any, ...] | None, coverage: bool, rankdir: str) -> str:
+    """The flow as DOT for this content, path and overlay (graph.to_dot, cached on all of them)."""
+    from ..graph import to_dot
+
+    rs = compiled(work.ruleset, work.ruleset_file)
+    assert rs is not None
+    path = None if result is None else Result(result[0], result[1], result[2], list(result[3]), list(result[4]),
+                                              list(result[5]))
+    return to_dot(rs, result=path, coverage=replayed(work).coverage if coverage else None, rankdir=rankdir)

@@ -1,0 +1,265 @@
+"""Editor: the YAML in a code editor, checked as you type, each problem at its line; saved only when asked,
+and never over someone else's newer save. Forms make the common additions without typing YAML."""
+
+from __future__ import annotations
+
+import difflib
+import html
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from ..problems import sort_problems
+from ..replay import vignette_paths
+from ..store import SaveConflict, read_versioned, save_text
+from ..validate import Report
+from . import common, editor_forms
+
+_ACE_CSS = (".wb-problem {position:absolute; background:rgba(250,82,82,0.16);}"
+            ".wb-focus {position:absolute; background:rgba(250,176,5,0.45);}")
+
+
+def page() -> None:
+    folder = common.current_ruleset()
+    if folder is None:
+        return
+    st.title("Editor")
+    files = [folder / common.RULESET_FILE] + vignette_paths(folder)
+    state = st.session_state.setdefault(common.EDITOR, {"file": None, "buffers": {}})
+    names = [str(p) for p in files]
+    current = state["file"] if state["file"] in names else names[0]
+    top = st.container()
+    # Messages always take this one place, so the code editor below never moves: a moved component is
+    # redrawn from scratch, and would show the text it was first given rather than the text as typed.
+    messages = st.container()
+    path = Path(current)
+    buffer = _open(path)
+    _take_typing(_ace_key(folder, path, buffer), buffer)
+    _refresh(path, buffer)
+    report = _validate(folder, path, buffer["text"])
+
+    with top:
+        chooser, status, actions = st.columns([3, 3, 2], vertical_alignment="bottom")
+        picked = chooser.selectbox("File", names, index=names.index(current), key=f"editor.file.{current}",
+                                   format_func=lambda n: _label(folder, Path(n)))
+        if picked != current:
+            state["file"] = picked
+            st.rerun()
+        state["file"] = current
+        status.markdown(_status(buffer, report))
+        save, revert = actions.columns(2)
+        save_clicked = save.button("Save", type="primary", disabled=not _dirty(buffer), key="editor.save",
+                                   width="stretch", help="Write your text to the file. Nothing is saved until "
+                                   "you press this.")
+        revert_clicked = False
+        if _dirty(buffer):
+            with revert.popover("Discard", width="stretch", help="Throw away your changes."):
+                st.markdown("Throw away your unsaved changes and show the saved file?")
+                revert_clicked = st.button("Discard my changes", key="editor.revert", type="primary")
+
+    with messages:
+        if save_clicked:
+            _save(path, buffer, report, expected=buffer["version"])
+        if revert_clicked:
+            _reload(path, buffer)
+            st.rerun()
+        notice = buffer.pop("notice", None)
+        if notice:
+            st.success(notice)
+        if buffer["conflict"] is not None:
+            _conflict(path, buffer)
+        else:
+            _, disk_version = read_versioned(path)
+            if _dirty(buffer) and disk_version != buffer["version"]:
+                st.warning("Someone else has saved this file since you opened it. Saving will show you both "
+                           "versions first, so nothing is lost.")
+
+    text_column, problems_column = st.columns([5, 3], gap="medium")
+    with text_column:
+        _ace(folder, path, buffer, report)
+    with problems_column:
+        _problems(buffer, report)
+    if path.name == common.RULESET_FILE:
+        editor_forms.forms(buffer, report, lambda text: _validate(folder, path, text))
+    else:
+        st.caption("Add vignettes from the **Try it** page (save a case as a vignette) or on the **Vignettes** page.")
+
+
+# --- buffers: the text being edited, kept in session state so it survives navigation ----------
+
+def _open(path: Path) -> dict[str, Any]:
+    """The buffer for `path`, opened from the file the first time."""
+    buffers = common.buffers()
+    buffer = buffers.get(str(path))
+    if buffer is None:
+        buffer = buffers[str(path)] = {"rev": 0, "line": None, "conflict": None, "event": ""}
+        _reload(path, buffer)
+    return buffer
+
+
+def _refresh(path: Path, buffer: dict[str, Any]) -> None:
+    """Show a newer saved file when the buffer has no changes of its own (someone else saved it)."""
+    _, disk_version = read_versioned(path)
+    if not _dirty(buffer) and buffer["conflict"] is None and disk_version != buffer["version"]:
+        _reload(path, buffer)
+
+
+def _reload(path: Path, buffer: dict[str, Any]) -> None:
+    text, version = read_versioned(path)
+    buffer.update(text=text or "", saved=text or "", base=text or "", version=version, conflict=None,
+                  rev=buffer["rev"] + 1)
+
+
+def set_text(buffer: dict[str, Any], text: str, *, line: int | None = None, notice: str | None = None) -> None:
+    """Replace the text from outside the code editor (a form, 'load theirs'): the editor is redrawn with it."""
+    buffer.update(text=text, base=text, rev=buffer["rev"] + 1, line=line)
+    if notice:
+        buffer["notice"] = notice
+
+
+def _dirty(buffer: dict[str, Any]) -> bool:
+    return bool(buffer["text"] != buffer["saved"])
+
+
+def _label(folder: Path, path: Path) -> str:
+    return str(path.relative_to(folder))
+
+
+def _validate(folder: Path, path: Path, text: str) -> Report:
+    if path.name == common.RULESET_FILE:
+        return common.validated(text, str(path))
+    ruleset_file = folder / common.RULESET_FILE
+    return common.validated_vignettes(text, str(path), common.file_text(ruleset_file), str(ruleset_file))
+
+
+def _status(buffer: dict[str, Any], report: Report) -> str:
+    errors = sum(p.is_error for p in report.problems)
+    warnings = len(report.problems) - errors
+    checks = (f":red[**✗ {common.plural(errors, 'error')}**]" if errors else ":green[**✓ no errors**]") + (
+        f" · :orange[{common.plural(warnings, 'warning')}]" if warnings else "")
+    saved = ":orange[**● unsaved changes**]" if _dirty(buffer) else ":gray[saved]"
+    return f"{checks} · {saved}"
+
+
+# --- the code editor --------------------------------------------------------------------------
+
+def _ace_key(folder: Path, path: Path, buffer: dict[str, Any]) -> str:
+    return f"editor.ace.{folder.name}.{path.name}.{buffer['rev']}"
+
+
+def _take_typing(key: str, buffer: dict[str, Any]) -> None:
+    """Take the text typed in the code editor into the buffer before anything is drawn, so the problems,
+    the status and a Save in this very run all see the text as typed."""
+    response = st.session_state.get(key)
+    if isinstance(response, dict) and response.get("id") and response.get("id") != buffer["event"]:
+        buffer["event"] = response["id"]
+        buffer["text"] = str(response.get("text") or "")
+
+
+def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report) -> None:
+    from code_editor import code_editor
+
+    key = _ace_key(folder, path, buffer)
+    if key not in st.session_state:
+        buffer["base"] = buffer["text"]  # mounted afresh (e.g. after visiting another page): show the buffer
+    markers = [_marker(p.line, "wb-problem") for p in report.problems if p.is_error and p.line]
+    if buffer["line"]:
+        markers.append(_marker(buffer["line"], "wb-focus"))
+    code_editor(buffer["base"], lang="yaml", key=key, height=[24, 38], response_mode="debounce",
+                options={"showLineNumbers": True, "tabSize": 2, "useSoftTabs": True, "wrap": True},
+                props={"showGutter": True, "markers": markers, "debounceChangePeriod": 600,
+                       "scrollMargin": [0, 0, 0, 0]},  # the component's default margin shifts the line numbers
+                component_props={"css": _ACE_CSS})
+    st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them.")
+
+
+def _marker(line: int, css: str) -> dict[str, Any]:
+    return {"startRow": line - 1, "startCol": 0, "endRow": line - 1, "endCol": 1, "className": css,
+            "type": "fullLine"}
+
+
+# --- problems ---------------------------------------------------------------------------------
+
+def _problems(buffer: dict[str, Any], report: Report) -> None:
+    problems = sort_problems(report.problems)
+    st.subheader("Problems", anchor=False)
+    if not problems:
+        st.success("No problems found.")
+        if buffer["line"]:
+            _context(buffer["text"], buffer["line"])
+        return
+    st.caption("Click a line number to see the line in context.")
+    for i, problem in enumerate(problems[:60]):
+        number, message = st.columns([1, 3], vertical_alignment="top")
+        if problem.line:
+            number.button(f"Line {problem.line}", key=f"editor.problem.{i}", type="tertiary",
+                          on_click=_focus, args=(buffer, problem.line))
+        message.markdown(common.problem_line(problem).split(" — *line")[0])
+    if len(problems) > 60:
+        st.caption(f"… and {len(problems) - 60} more.")
+    if buffer["line"]:
+        _context(buffer["text"], buffer["line"])
+
+
+def _focus(buffer: dict[str, Any], line: int) -> None:
+    buffer["line"] = line
+
+
+def _context(text: str, line: int, radius: int = 4) -> None:
+    """The lines around `line`, numbered, with `line` highlighted: where to look in the editor."""
+    lines = text.splitlines()
+    first, last = max(1, line - radius), min(len(lines), line + radius)
+    rows = []
+    for number in range(first, last + 1):
+        style = "background:#ffe8a3;font-weight:600;" if number == line else ""
+        content = html.escape(lines[number - 1]) if number <= len(lines) else ""
+        rows.append(f'<div style="{style}white-space:pre;padding:0 0.4rem"><span style="color:#868e96;'
+                    f'display:inline-block;width:3.2em;user-select:none">{number}</span>{content}</div>')
+    st.markdown(f"**Line {line}**")
+    st.markdown('<div class="wb-context" style="font-family:monospace;font-size:0.82rem;border:1px solid #dee2e6;'
+                f'border-radius:0.4rem;padding:0.3rem 0;overflow-x:auto">{"".join(rows)}</div>',
+                unsafe_allow_html=True)
+
+
+# --- saving -----------------------------------------------------------------------------------
+
+def _save(path: Path, buffer: dict[str, Any], report: Report, *, expected: str | None) -> None:
+    try:
+        version = save_text(path, buffer["text"], expected)
+    except SaveConflict as exc:
+        buffer["conflict"] = exc.current if exc.current is not None else ""
+        st.rerun()
+    except OSError as exc:
+        st.error(f"The file could not be saved: {exc.strerror or exc}. Your text is still in the editor.")
+        return
+    buffer.update(saved=buffer["text"], version=version, conflict=None)
+    errors = sum(p.is_error for p in report.problems)
+    buffer["notice"] = f"Saved {path.name}." + (
+        f" It still has {common.plural(errors, 'error')}: it can be tried and released only once they are fixed."
+        if errors else "")
+    st.rerun()
+
+
+def _conflict(path: Path, buffer: dict[str, Any]) -> None:
+    """Refused save: both texts side by side as a diff, and the user chooses; their text is kept meanwhile."""
+    theirs, mine = buffer["conflict"], buffer["text"]
+    with st.container(border=True):
+        st.error("**Not saved: someone else saved this file after you opened it.** Your text is still in the "
+                 "editor — nothing has been lost. Below is what differs between their saved file and your text.")
+        diff = difflib.unified_diff(theirs.splitlines(), mine.splitlines(), "saved file (theirs)",
+                                    "editor (yours)", lineterm="")
+        st.code("\n".join(diff) or "The two texts are the same.", language="diff")
+        keep, take, download = st.columns(3)
+        if keep.button("Save mine over theirs", key="editor.conflict.mine", width="stretch",
+                       help="Replace their saved file with your text."):
+            _, current_version = read_versioned(path)
+            _save(path, buffer, common.validated(mine, str(path)), expected=current_version)
+        if take.button("Take theirs, drop mine", key="editor.conflict.theirs", width="stretch",
+                       help="Load their saved file into the editor; download yours first if you need it."):
+            _reload(path, buffer)
+            st.rerun()
+        download.download_button("Download my text", data=mine.encode("utf-8"), file_name=f"mine-{path.name}",
+                                 mime="text/yaml", key="editor.conflict.download", width="stretch",
+                                 on_click="ignore")
+

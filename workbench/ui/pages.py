@@ -1,0 +1,79 @@
+"""The pages of the workbench, by short name, for `st.navigation` and for buttons that switch page."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+from collections.abc import Callable
+
+import streamlit as st
+
+from . import common, editor, flow, rulesets, try_it, vignettes
+
+
+def _releases() -> None:
+    from . import releases
+
+    folder = common.current_ruleset()
+    if folder is not None:
+        releases.page(folder)
+
+
+def _safety() -> None:
+    from . import safety
+
+    folder = common.current_ruleset()
+    if folder is not None:
+        safety.page(folder / common.RULESET_FILE)
+
+
+_log = logging.getLogger("workbench.ui")
+
+
+def _guarded(run: Callable[[], None]) -> Callable[[], None]:
+    """A page that fails shows a plain message, never a traceback; the details go to the server log.
+    Streamlit's own rerun and stop signals are BaseExceptions and pass through."""
+
+    @functools.wraps(run)
+    def page() -> None:
+        try:
+            run()
+        except Exception as exc:  # the last line of defence: every expected problem is shown by the page
+            _log.exception("page failed")
+            st.error(f"This page hit an unexpected problem and stopped ({type(exc).__name__}: {exc}). "
+                     "Nothing has been lost: unsaved text stays in the editor. Reload the page to try again.")
+
+    return page
+
+
+def _exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def _specs() -> list[tuple[str, str, str, Callable[[], None]]]:
+    specs = [
+        ("rulesets", "Rulesets", ":material/folder_open:", rulesets.page),
+        ("editor", "Editor", ":material/edit_note:", editor.page),
+        ("flow", "Flow", ":material/account_tree:", flow.page),
+        ("try", "Try it", ":material/stethoscope:", try_it.page),
+        ("vignettes", "Vignettes", ":material/fact_check:", vignettes.page),
+    ]
+    if _exists("workbench.ui.safety"):
+        specs.append(("safety", "Safety", ":material/health_and_safety:", _safety))
+    if _exists("workbench.ui.releases"):
+        specs.append(("releases", "Releases", ":material/verified:", _releases))
+    return specs
+
+
+def pages(default: str = "rulesets") -> dict[str, st.Page]:
+    return {name: st.Page(_guarded(run), title=title, icon=icon, url_path=name, default=name == default)
+            for name, title, icon, run in _specs()}
+
+
+def navigation(default: str = "rulesets") -> st.Page:
+    """The app: every page in the sidebar, `default` first shown."""
+    return st.navigation(list(pages(default).values()))

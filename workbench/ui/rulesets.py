@@ -1,0 +1,95 @@
+"""Rulesets: every ruleset with its version, state, vignettes and validation at a glance; open or create one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ..authoring import AuthoringError, new_ruleset
+from ..store import SaveConflict, save_text
+from . import common
+
+
+def page() -> None:
+    selected = common.current_ruleset()
+    st.title("Rulesets")
+    root = common.rulesets_root()
+    st.caption(f"Rulesets in `{root}`. Open one to edit, try and replay it; every page then works on it.")
+    for folder in common.ruleset_folders(root):
+        _card(folder, selected is not None and folder.name == selected.name)
+    _create(root)
+
+
+def _card(folder: Path, is_open: bool) -> None:
+    work = common.texts(folder)
+    summary = common.summary(work)
+    model = common.validated(work.ruleset, work.ruleset_file).model
+    state, latest = common.release_state(folder, model)
+    with st.container(border=True):
+        head, buttons = st.columns([3, 2], vertical_alignment="center")
+        with head:
+            st.subheader(common.escape_md(summary.title), anchor=False)
+            released = f" · latest release {latest}" if latest else ""
+            opened = " · :blue[**open on every page**]" if is_open else ""
+            version = common.escape_md(summary.version or "?")
+            st.caption(f"{common.escape_md(folder.name)} · version {version} · **{state}**{released}{opened}")
+        with buttons:
+            left, middle, right = st.columns(3)
+            if left.button("Open", key=f"rulesets.open.{folder.name}", type="secondary" if is_open else "primary",
+                           width="stretch"):
+                common.open_ruleset(folder.name, "editor")
+            if middle.button("Try it", key=f"rulesets.try.{folder.name}", width="stretch"):
+                common.open_ruleset(folder.name, "try")
+            if right.button("Vignettes", key=f"rulesets.vignettes.{folder.name}", width="stretch"):
+                common.open_ruleset(folder.name, "vignettes")
+        checks, cases = st.columns(2)
+        if summary.errors:
+            checks.markdown(f":red[**✗ {common.plural(summary.errors, 'error')}**]"
+                            + (f" · {common.plural(summary.warnings, 'warning')}" if summary.warnings else ""))
+        else:
+            checks.markdown(":green[**✓ valid**]"
+                            + (f" · :orange[{common.plural(summary.warnings, 'warning')}]" if summary.warnings else ""))
+        if summary.vignettes == 0 and summary.errors:
+            cases.markdown(":orange[vignettes not replayed until the errors are fixed]")
+        elif summary.vignettes == 0:
+            cases.markdown(":orange[no vignettes yet]")
+        elif summary.failed:
+            cases.markdown(f":red[**✗ {summary.failed} of {summary.vignettes} vignettes fail**]")
+        else:
+            cases.markdown(f":green[**✓ all {summary.vignettes} vignettes pass**]")
+        if common.unsaved(folder / common.RULESET_FILE):
+            st.caption(":orange[Shown with the unsaved changes in the editor.]")
+
+
+def _create(root: Path) -> None:
+    with st.expander("Create a new ruleset", icon=":material/add:"):
+        st.caption("Starts from a small valid example (one question, one red flag, two outcomes and two "
+                   "vignettes) that you then rewrite.")
+        with st.form("rulesets.new", border=False):
+            title = st.text_input("Title", placeholder="e.g. Neck pain — serious causes")
+            ruleset_id = st.text_input("Id (names the folder and the web address)", placeholder="e.g. neck-pain")
+            submitted = st.form_submit_button("Create", type="primary")
+        if not submitted:
+            return
+        ruleset_id = ruleset_id.strip()
+        try:
+            files = new_ruleset(ruleset_id, title)
+        except AuthoringError as exc:
+            st.error(str(exc))
+            return
+        folder = root / ruleset_id
+        if folder.exists():
+            st.error(f"There is already a ruleset folder called '{ruleset_id}'; choose another id.")
+            return
+        try:
+            for name, text in files.items():
+                save_text(folder / name, text, None)
+        except SaveConflict:
+            st.error(f"Someone created '{ruleset_id}' at the same moment; nothing was overwritten. "
+                     "Choose another id.")
+            return
+        except OSError as exc:
+            st.error(f"The ruleset could not be written: {exc.strerror or exc}.")
+            return
+        common.open_ruleset(ruleset_id, "editor")

@@ -1,0 +1,222 @@
+"""Try it: a case simulator. It asks the ruleset's next question in the ruleset's own words and shows the
+disposition (in the graph's urgency colour), the red flags, the path and the advice as soon as reached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from .. import authoring
+from ..answers import describe_range
+from ..engine import CompiledRuleset, InputError, Result, evaluate
+from ..model import BooleanInput, EnumInput, Input, NumberInput
+from ..replay import vignette_paths
+from . import common
+
+UNKNOWN = "unknown"
+_YES_NO = {"yes": "Yes", "no": "No", UNKNOWN: "Unknown"}
+NEW_FILE = "tried-cases.yaml"
+
+
+def page() -> None:
+    folder = common.current_ruleset()
+    if folder is None:
+        return
+    st.title("Try it")
+    rs = common.usable(common.texts(folder))
+    if rs is None:
+        return
+    case = case_state(rs.id)
+    result, answers = run_case(rs, case)
+    asked, decision = st.columns([3, 2], gap="large")
+    with asked:
+        _questions(rs, case, result)
+    with decision:
+        _result(folder, rs, result, answers)
+
+
+# --- the case: which questions were asked and what was answered -------------------------------
+
+def case_state(ruleset_id: str) -> dict[str, Any]:
+    """The Try-it case of this ruleset (a new one when another ruleset was being tried)."""
+    case = st.session_state.get(common.CASE)
+    if not case or case.get("ruleset") != ruleset_id:
+        case = st.session_state[common.CASE] = {"ruleset": ruleset_id, "asked": [], "raw": {}, "chosen": []}
+    return case
+
+
+def _key(ruleset_id: str, input_id: str) -> str:
+    return f"try.{ruleset_id}.{input_id}"
+
+
+def answer_of(spec: Input, raw: Any) -> Any:
+    """The engine's value for a widget's value: None (unknown) for no answer or 'Unknown'."""
+    if raw is None or raw == UNKNOWN:
+        return None
+    if isinstance(spec, BooleanInput):
+        return raw == "yes"
+    return raw
+
+
+def raw_of(spec: Input, value: Any) -> Any:
+    """The widget's value for an answer: the inverse of answer_of."""
+    if value is None:
+        return None if isinstance(spec, NumberInput) else UNKNOWN
+    if isinstance(spec, BooleanInput):
+        return "yes" if value else "no"
+    return value
+
+
+def load_case(rs: CompiledRuleset, inputs: dict[str, Any]) -> None:
+    """Make these answers (a vignette's) the Try-it case, as if they had been answered here."""
+    previous = st.session_state.get(common.CASE) or {}
+    for input_id in previous.get("asked", []):
+        st.session_state.pop(_key(str(previous.get("ruleset")), input_id), None)
+    raw = {i: raw_of(rs.inputs[i], v) for i, v in inputs.items() if i in rs.inputs}
+    for input_id in raw:
+        st.session_state.pop(_key(rs.id, input_id), None)
+    st.session_state[common.CASE] = {"ruleset": rs.id, "asked": list(raw), "raw": raw}
+
+
+def answers_of(rs: CompiledRuleset, raw: dict[str, Any]) -> dict[str, Any]:
+    answers = {}
+    for input_id, value in raw.items():
+        spec = rs.inputs.get(input_id)
+        if spec is not None and (answer := answer_of(spec, value)) is not None:
+            answers[input_id] = answer
+    return answers
+
+
+def run_case(rs: CompiledRuleset, case: dict[str, Any]) -> tuple[Result, dict[str, Any]]:
+    """Evaluate the case as answered so far; the questions the result needs are added to those asked."""
+    case["asked"] = [i for i in case["asked"] if i in rs.inputs]
+    for input_id in case["asked"]:
+        key = _key(rs.id, input_id)
+        if key not in st.session_state and case["raw"].get(input_id) is not None:
+            st.session_state[key] = case["raw"][input_id]  # back from another page: show the answers again
+    case["raw"] = {i: st.session_state.get(_key(rs.id, i)) for i in case["asked"]}
+    answers = answers_of(rs, case["raw"])
+    try:
+        result = evaluate(rs, answers)
+    except InputError as exc:  # answers given before the ruleset changed (e.g. a choice was removed)
+        for problem in exc.problems:
+            case["raw"].pop(problem.path, None)
+            st.session_state.pop(_key(rs.id, problem.path), None)
+            answers.pop(problem.path, None)
+        st.warning("Some answers no longer fit the ruleset and were cleared: "
+                   + " ".join(p.message for p in exc.problems))
+        result = evaluate(rs, answers)
+    # Unanswered questions the case no longer needs are dropped (unless the user chose them); new ones added.
+    keep = set(result.needs) | set(case.get("chosen", []))
+    case["asked"] = [i for i in case["asked"] if case["raw"].get(i) is not None or i in keep]
+    case["asked"].extend(i for i in result.needs if i not in case["asked"])
+    return result, answers
+
+
+# --- questions ------------------------------------------------------------------------------
+
+def _questions(rs: CompiledRuleset, case: dict[str, Any], result: Result) -> None:
+    answered = [i for i in case["asked"] if i not in result.needs]
+    if answered:
+        st.subheader("Answers", anchor=False)
+        st.caption("Change any answer and the result follows.")
+        for input_id in answered:
+            _widget(rs.inputs[input_id], _key(rs.id, input_id))
+    if result.needs:
+        with st.container(border=True):
+            st.subheader("Next question" if len(result.needs) == 1 else "Next questions", anchor=False)
+            for input_id in result.needs:
+                _widget(rs.inputs[input_id], _key(rs.id, input_id))
+    else:
+        st.success("Every question this case needs is answered.")
+    others = [i for i in rs.inputs if i not in case["asked"]]
+    more, restart = st.columns([3, 1], vertical_alignment="bottom")
+    if others:
+        more.selectbox("Answer another question", others, index=None, key="try.more",
+                       format_func=lambda i: rs.inputs[i].question, placeholder="Choose a question…",
+                       on_change=_ask_more, args=(case,),
+                       help="Red flags are checked on every answer, whether or not the path asks for it.")
+    restart.button("Start again", key="try.restart", on_click=_restart, args=(rs.id, case), width="stretch")
+
+
+def _ask_more(case: dict[str, Any]) -> None:
+    chosen = st.session_state.get("try.more")
+    if chosen and chosen not in case["asked"]:
+        case["asked"].append(chosen)
+        case.setdefault("chosen", []).append(chosen)
+    st.session_state["try.more"] = None
+
+
+def _restart(ruleset_id: str, case: dict[str, Any]) -> None:
+    for input_id in case["asked"]:
+        st.session_state.pop(_key(ruleset_id, input_id), None)
+    case.update(asked=[], raw={}, chosen=[])
+
+
+def _widget(spec: Input, key: str) -> None:
+    """The question in its own wording, with the widget its type needs."""
+    help_text = (spec.help + "\n\n" if spec.help else "") + f"Input `{spec.id}`"
+    if isinstance(spec, BooleanInput):
+        st.radio(spec.question, list(_YES_NO), index=None, key=key, horizontal=True, format_func=_YES_NO.get,
+                 help=help_text)
+    elif isinstance(spec, NumberInput):
+        whole = all(v is None or float(v).is_integer() for v in (spec.min, spec.max))
+        cast = int if whole else float
+        st.number_input(spec.question + (f" ({spec.unit})" if spec.unit else ""), key=key, value=None,
+                        min_value=None if spec.min is None else cast(spec.min),
+                        max_value=None if spec.max is None else cast(spec.max),
+                        step=1 if whole else 0.1, placeholder=f"{describe_range(spec)} — empty if unknown",
+                        help=help_text)
+    else:
+        assert isinstance(spec, EnumInput)
+        labels = {**{v: v.replace("_", " ").capitalize() for v in spec.values}, **(spec.labels or {}),
+                  UNKNOWN: "Unknown"}
+        options = [*spec.values, UNKNOWN]
+        if len(options) <= 4:
+            st.radio(spec.question, options, index=None, key=key, horizontal=True, format_func=labels.get,
+                     help=help_text)
+        else:
+            st.selectbox(spec.question, options, index=None, key=key, format_func=labels.get,
+                         placeholder="Choose…", help=help_text)
+
+
+# --- the result -----------------------------------------------------------------------------
+
+def _result(folder: Path, rs: CompiledRuleset, result: Result, answers: dict[str, Any]) -> None:
+    model = rs.model
+    common.disposition_card(model, result)
+    common.red_flags_view(model, result.red_flags)
+    if result.status == "complete":
+        common.advice_view(model, result)
+    common.path_view(model, result.path)
+    flow, _ = st.columns(2)
+    if flow.button("Show on the flow", key="try.flow", icon=":material/account_tree:"):
+        st.session_state[common.FLOW] = {"show": "try"}
+        common.go("flow")
+    with st.expander("Save as a vignette", icon=":material/save:"):
+        _save_form(folder, rs, result, answers)
+
+
+def _save_form(folder: Path, rs: CompiledRuleset, result: Result, answers: dict[str, Any]) -> None:
+    from .vignettes import save_vignette
+
+    existing = [p.name for p in vignette_paths(folder)]
+    taken = {r.id for r in common.replayed(common.texts(folder)).results}
+    suggestion = authoring.unique_id(authoring.slugify(result.outcome or "incomplete-case"), taken)
+    expected = (f"{result.disposition} at {result.outcome}" if result.status == "complete"
+                else "it asks for " + ", ".join(result.needs))
+    st.caption(f"The vignette expects what the ruleset does now — {expected}; red flags exactly: "
+               f"{', '.join(result.red_flags) or 'none'}. Unknown answers are left out.")
+    names = existing + ([] if NEW_FILE in existing else [NEW_FILE])
+    with st.form("try.save"):
+        vignette_id = st.text_input("Id", value=suggestion)
+        narrative = st.text_input("Narrative", placeholder="e.g. 62-year-old, breast cancer, thoracic night pain")
+        file_name = st.selectbox("Vignettes file", names, index=names.index(NEW_FILE),
+                                 format_func=lambda n: n if n in existing else f"{n} (new file)",
+                                 help=f"Cases tried here go to {NEW_FILE} unless you choose another file.")
+        if not st.form_submit_button("Save vignette", type="primary"):
+            return
+    vignette = authoring.vignette_from_result(vignette_id.strip(), narrative.strip(), answers, result)
+    save_vignette(folder / "vignettes" / file_name, rs, vignette)

@@ -1,0 +1,267 @@
+"""Vignettes: replay every test case with one click, see what passes and precisely what differs, open a case
+to see its path, and add, edit or delete cases (through the core's text edits, saved safely)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from .. import authoring
+from ..engine import CompiledRuleset
+from ..loader import read_yaml
+from ..replay import ReplayReport, VignetteResult, vignette_paths
+from ..store import SaveConflict, read_versioned, save_text
+from . import common
+
+
+def page() -> None:
+    folder = common.current_ruleset()
+    if folder is None:
+        return
+    st.title("Vignettes")
+    work = common.texts(folder)
+    rs = common.usable(work)
+    if rs is None:
+        return
+    state = st.session_state.setdefault(common.VIGNETTES, {"replayed": None, "open": None})
+    if st.button("Replay all vignettes", type="primary", key="vignettes.replay", icon=":material/play_arrow:"):
+        state["replayed"] = folder.name
+    if state["replayed"] != folder.name:
+        st.caption(f"{common.plural(len(vignette_paths(folder)), 'vignette file')} in `{folder.name}/vignettes`. "
+                   "Replay runs every case through the ruleset as it is now (with any unsaved edits).")
+        _add(folder, rs)
+        return
+    report = common.replayed(work)
+    _summary(report, work)
+    if report.results:
+        _table(report)
+        _detail(folder, rs, report, state)
+    _add(folder, rs)
+
+
+# --- results --------------------------------------------------------------------------------
+
+def _summary(report: ReplayReport, work: common.Texts) -> None:
+    total, passed, failed = len(report.results), report.passed, report.failed
+    columns = st.columns(5)
+    columns[0].metric("Vignettes", total)
+    columns[1].metric("Pass", passed)
+    columns[2].metric("Fail", failed)
+    if report.coverage is not None and report.ruleset is not None:
+        coverage = report.coverage.to_dict(report.ruleset)
+        columns[3].metric("Nodes reached", f"{coverage['nodes']['percent']:g}%")
+        columns[4].metric("Branches reached", f"{coverage['branches']['percent']:g}%")
+    if total and not failed:
+        st.success(f"All {total} vignettes pass.")
+    elif failed:
+        st.error(f"{failed} of {total} vignettes fail.")
+    file_problems = [p for p in report.problems if p.file != work.ruleset_file]
+    if file_problems:
+        with st.expander(f"Problems in the vignette files ({len(file_problems)})", expanded=True):
+            common.show_problems(file_problems, with_file=True)
+
+
+def _table(report: ReplayReport) -> None:
+    failing_only = st.toggle("Only failing vignettes", key="vignettes.failing", value=report.failed > 0)
+    rows = [{"": "✓" if r.passed else "✗", "Vignette": r.id, "File": f"{Path(r.file or '').name}:{r.line or ''}",
+             "Expected": common.expectation_text(r.expected), "Actual": common.expectation_text(r.actual),
+             "What differs": "; ".join(r.differences)}
+            for r in report.results if not (failing_only and r.passed)]
+    if not rows:
+        st.caption("No vignette fails.")
+        return
+    st.dataframe(rows, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
+                 column_config={"": st.column_config.TextColumn(width=30),
+                                "File": st.column_config.TextColumn(width="small"),
+                                "What differs": st.column_config.TextColumn(width="large")})
+
+
+def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict[str, Any]) -> None:
+    results = report.results
+    ids = [r.id for r in results]
+    chosen = state.get("open") if state.get("open") in ids else next((r.id for r in results if not r.passed), ids[0])
+    marks = {r.id: ("✓ " if r.passed else "✗ ") + r.id for r in results}
+    chosen = st.selectbox("Open a vignette", ids, index=ids.index(chosen), format_func=marks.get,
+                          key=f"vignettes.open.{chosen}")
+    state["open"] = chosen
+    result = results[ids.index(chosen)]
+    vignette = _vignette(folder, rs, result)
+    with st.container(border=True):
+        st.subheader(("✓ " if result.passed else "✗ ") + result.id, anchor=False)
+        st.caption(f"{Path(result.file or '').name}, line {result.line}"
+                   + (f" — {common.escape_md(result.narrative)}" if result.narrative else ""))
+        for difference in result.differences:
+            st.error(difference)
+        expected, actual = st.columns(2)
+        with expected:
+            st.markdown("**Expected**")
+            st.markdown(common.expectation_text(result.expected))
+        with actual:
+            st.markdown("**Actual**")
+            st.markdown(common.expectation_text(result.actual))
+        if vignette is not None and vignette.get("inputs"):
+            with st.expander("Answers", expanded=False):
+                st.dataframe([{"Question": rs.inputs[k].question if k in rs.inputs else k, "Input": k,
+                               "Answer": _answer_text(v)} for k, v in vignette["inputs"].items()],
+                             hide_index=True, width="stretch")
+        if result.actual is not None:
+            flow_result = (result.actual["status"], result.actual["outcome"], result.actual["disposition"],
+                           tuple(result.actual["red_flags"]), tuple(result.actual["path"]),
+                           tuple(result.actual["needs"]))
+            st.graphviz_chart(common.dot(common.texts(folder), flow_result, False, "TB"), width="stretch")
+        try_button, flow_button, _ = st.columns([1, 1, 2])
+        if vignette is not None and try_button.button("Try this case", key="vignettes.try",
+                                                      icon=":material/stethoscope:"):
+            from .try_it import load_case
+
+            load_case(rs, vignette.get("inputs") or {})
+            common.go("try")
+        if flow_button.button("Show on the flow", key="vignettes.flow", icon=":material/account_tree:"):
+            st.session_state[common.FLOW] = {"show": "vignette", "vignette": result.id}
+            common.go("flow")
+        if vignette is not None and result.file:
+            _edit(Path(result.file), rs, vignette)
+            _delete(Path(result.file), result.id)
+
+
+def _answer_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "unknown"
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _vignette(folder: Path, rs: CompiledRuleset, result: VignetteResult) -> dict[str, Any] | None:
+    """The vignette as written in its file (for editing), found by id."""
+    if not result.file:
+        return None
+    work = common.texts(folder)
+    checked = common.validated_vignettes(common.file_text(Path(result.file)), result.file, work.ruleset,
+                                         work.ruleset_file)
+    if checked.model is None:
+        return None
+    found = next((v for v in checked.model.vignettes if v.id == result.id), None)
+    return None if found is None else found.model_dump(exclude_none=True)
+
+
+# --- adding, editing, deleting ----------------------------------------------------------------
+
+def _form(key: str, rs: CompiledRuleset, initial: dict[str, Any], files: list[str] | None) -> tuple[
+        dict[str, Any], str | None] | None:
+    """A vignette form; the vignette (and chosen file) when submitted and its answers read as YAML."""
+    model = rs.model
+    expect = initial.get("expect", {})
+    dispositions = [""] + [d.id for d in model.dispositions]
+    outcomes = [""] + [n.id for n in model.nodes if n.kind == "outcome"]
+    flags = [f.id for f in model.red_flags]
+    with st.form(key):
+        file_name = st.selectbox("Vignettes file", files) if files else None
+        left, right = st.columns(2)
+        vignette_id = left.text_input("Id", value=initial.get("id", ""), placeholder="e.g. cancer-night-pain")
+        narrative = right.text_input("Narrative", value=initial.get("narrative", ""))
+        answers = st.text_area("Answers, one per line as `input: value` (leave an input out when unknown)",
+                               value="\n".join(f"{k}: {authoring.yaml_scalar(v)}"
+                                               for k, v in (initial.get("inputs") or {}).items()),
+                               height=160, placeholder="age: 62\nknown_cancer: true\npain_site: thoracic")
+        left, right = st.columns(2)
+        disposition = left.selectbox("Expected disposition", dispositions,
+                                     index=dispositions.index(expect.get("disposition", "")) if expect.get(
+                                         "disposition", "") in dispositions else 0,
+                                     format_func=lambda d: d or "(none: the case is incomplete)")
+        outcome = right.selectbox("Expected outcome (optional)", outcomes,
+                                  index=outcomes.index(expect.get("outcome", "")) if expect.get(
+                                      "outcome", "") in outcomes else 0, format_func=lambda o: o or "(any)")
+        check_flags = st.checkbox("Check the red flags fired (exactly this set)",
+                                  value=expect.get("red_flags") is not None)
+        fired = st.multiselect("Red flags", flags, default=[f for f in expect.get("red_flags") or [] if f in flags])
+        needs = st.multiselect("Or: the questions it should still ask", list(rs.inputs),
+                               default=[n for n in expect.get("needs") or [] if n in rs.inputs])
+        if not st.form_submit_button("Save vignette", type="primary"):
+            return None
+    document, problems = read_yaml(answers or "{}")
+    data = document.data if document is not None else None
+    if data is None and document is not None:
+        data = {}
+    if not isinstance(data, dict):
+        where = f" (line {problems[0].line}: {problems[0].message})" if problems else ""
+        st.error(f"Write the answers one per line as `input: value`, e.g. `age: 62`{where}.")
+        return None
+    vignette = {"id": vignette_id.strip(), "narrative": narrative.strip(), "inputs": data,
+                "expect": {"disposition": disposition or None, "outcome": outcome or None,
+                           "red_flags": fired if check_flags else None, "needs": needs or None}}
+    return vignette, file_name
+
+
+def _edit(path: Path, rs: CompiledRuleset, vignette: dict[str, Any]) -> None:
+    with st.expander("Edit this vignette", icon=":material/edit:"):
+        submitted = _form(f"vignettes.edit.{vignette['id']}", rs, vignette, None)
+        if submitted is not None and save_vignette(path, rs, submitted[0], replace=vignette["id"]):
+            st.session_state[common.VIGNETTES]["open"] = submitted[0]["id"]
+            st.rerun()
+
+
+def _delete(path: Path, vignette_id: str) -> None:
+    with st.popover("Delete this vignette", icon=":material/delete:"):
+        st.markdown(f"Delete **{vignette_id}** from {path.name}? This cannot be undone here.")
+        if st.button("Delete", type="primary", key="vignettes.delete"):
+            text, version = read_versioned(path)
+            try:
+                save_text(path, authoring.delete_vignette(text or "", vignette_id), version)
+            except authoring.AuthoringError as exc:
+                st.error(str(exc))
+                return
+            except SaveConflict:
+                st.error(f"{path.name} changed just now; nothing was deleted. Try again.")
+                return
+            st.session_state[common.VIGNETTES]["open"] = None
+            st.rerun()
+
+
+def _add(folder: Path, rs: CompiledRuleset) -> None:
+    existing = [p.name for p in vignette_paths(folder)]
+    new_file = "new-cases.yaml" if "new-cases.yaml" not in existing else None
+    with st.expander("Add a vignette", icon=":material/add:"):
+        st.caption("Tip: the quickest way is to try a case on the **Try it** page and save it as a vignette.")
+        submitted = _form("vignettes.add", rs, {}, existing + ([new_file] if new_file else []))
+        if submitted is not None:
+            vignette, file_name = submitted
+            if save_vignette(folder / "vignettes" / str(file_name), rs, vignette):
+                st.session_state[common.VIGNETTES]["open"] = vignette["id"]
+
+
+def save_vignette(path: Path, rs: CompiledRuleset, vignette: dict[str, Any], replace: str | None = None) -> bool:
+    """Add (or replace, by id) a vignette in its file and save it, refusing one that brings new errors;
+    problems and conflicts are shown, never raised."""
+    text, version = read_versioned(path)
+    try:
+        if text is None:
+            new_text = authoring.new_vignettes_file(rs.id, [vignette])
+        elif replace is not None:
+            new_text = authoring.replace_vignette(text, replace, vignette)
+        else:
+            new_text = authoring.add_vignette(text, vignette)
+    except authoring.AuthoringError as exc:
+        st.error(str(exc))
+        return False
+    ruleset_text, ruleset_file = common.file_text(Path(str(rs.file))), str(rs.file)
+    before = set() if text is None else {(p.code, p.message) for p in common.validated_vignettes(
+        text, str(path), ruleset_text, ruleset_file).problems if p.is_error}
+    checked = common.validated_vignettes(new_text, str(path), ruleset_text, ruleset_file)
+    new = [p for p in checked.problems if p.is_error and (p.code, p.message) not in before]
+    if new:
+        st.error("The vignette was not saved:")
+        common.show_problems(new)
+        return False
+    try:
+        save_text(path, new_text, version)
+    except SaveConflict:
+        st.error(f"{path.name} changed while you were saving; nothing was overwritten. Save again.")
+        return False
+    except OSError as exc:
+        st.error(f"{path.name} could not be saved: {exc.strerror or exc}.")
+        return False
+    st.success(f"Saved vignette '{vignette['id']}' in vignettes/{path.name}.")
+    return True
