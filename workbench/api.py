@@ -184,6 +184,7 @@ def create_app(rulesets_root: Path) -> FastAPI:
                               "releases only, never drafts.")
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(NoSniff)
     app.state.catalogue = catalogue
 
     @app.exception_handler(StarletteHTTPException)
@@ -325,6 +326,27 @@ class BodyLimit:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, f"The request body is over the limit of {self.limit:,} bytes.")
         await response(scope, receive, send)
+
+
+class NoSniff:
+    """`X-Content-Type-Options: nosniff` on every response: a browser never reads JSON that quotes hostile text
+    (a ruleset title, a URL path) as HTML (ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-content-type-options"]
+                message = {**message, "headers": [*headers, (b"x-content-type-options", b"nosniff")]}
+            await send(message)
+
+        await self.app(scope, receive, with_header)
 
 
 class HeadAsGet:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,9 +32,35 @@ def _json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _print_problems(problems: Sequence[Problem], stream: Any = sys.stdout) -> None:
+def _print_problems(problems: Sequence[Problem], stream: Any = None) -> None:
     for problem in sort_problems(problems):
-        print(problem, file=stream)
+        print(problem, file=stream or sys.stdout)
+
+
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def inert(text: str) -> str:
+    """Text as a terminal should show it: control characters (escape sequences, carriage returns), direction
+    overrides and lone surrogates quoted from content are written as \\uXXXX, which JSON reads back as the same
+    character, so no ruleset, answer or name can recolour, rewrite or reorder what a person reads."""
+    return _TERMINAL_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+class _Inert:
+    """stdout or stderr with every write passed through `inert`; `.buffer` (SVG, PNG bytes) is the stream's own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(inert(text))
+
+    def isatty(self) -> bool:
+        return False  # tools that colour their output for a terminal (uvicorn's log) must not send escapes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 # --- validate -------------------------------------------------------------------------------
@@ -493,6 +520,65 @@ def _print_diff(result: Any, limit: int) -> None:
         print(f"warning: {warning}")
 
 
+# --- user accounts --------------------------------------------------------------------------
+
+def _new_password(args: argparse.Namespace) -> str | None:
+    """From the first line of stdin, or asked twice at the terminal; never from the command line."""
+    if args.no_password:
+        return None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("no password on standard input (--password-stdin reads its first line)")
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("there is no terminal to ask for the password: give it with --password-stdin")
+    import getpass
+
+    password = getpass.getpass(f"Password for {args.name}: ")
+    if getpass.getpass("The same password again: ") != password:
+        raise UsageError("the two passwords differ; nothing was changed")
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """add, list and remove accounts: 0 done; 2 refused (bad name, role or password, unknown account, or an
+    accounts file that cannot be read)."""
+    from . import accounts
+    from .problems import ProblemError
+
+    path = Path(args.users).expanduser() if args.users else accounts.users_file()
+    try:
+        if args.user_command == "list":
+            found = accounts.load_accounts(path)
+            if args.format == "json":
+                _json({"file": str(path), "users": [a.public() for a in found]})
+            elif not found:
+                print(f"No accounts in {path}: the workbench opens without sign-in. Add one with "
+                      "`workbench user add NAME --role author`.")
+            for account in found if args.format == "text" else []:
+                how = "password" if account.password else "identity provider only"
+                print(f"{account.name}  roles: {', '.join(account.roles)}  sign-in: {how}"
+                      + (f"  email: {account.email}" if account.email else ""))
+            return OK
+        if args.user_command == "add":
+            account = accounts.add_account(args.name, args.role, _new_password(args), email=args.email,
+                                           replace=args.replace, path=path)
+            done = f"Account {account.name} ({', '.join(account.roles)}) saved in {path}."
+        else:
+            account = accounts.remove_account(args.name, path=path)
+            done = f"Account {account.name} removed from {path}; it can no longer sign in."
+    except ProblemError as exc:
+        raise UsageError(" ".join(p.message for p in exc.problems)) from None
+    except OSError as exc:
+        raise UsageError(f"the accounts file {path} cannot be written: {exc.strerror or exc}") from None
+    if args.format == "json":
+        _json({"action": args.user_command, "file": str(path), "account": account.public()})
+    else:
+        print(done)
+    return OK
+
+
 # --- parser ---------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -601,11 +687,47 @@ def build_parser() -> argparse.ArgumentParser:
     text_or_json(sub)
     sub.set_defaults(run=cmd_diff)
 
+    from .accounts import ROLES
+
+    sub = command("user", "manage the local accounts that sign in to the workbench, and their roles",
+                  "printf '%s\\n' \"$PASSWORD\" | workbench user add 'Dr Ada Author' --role author "
+                  "--role qa --password-stdin")
+    actions = sub.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    for name, help_text in (("add", "add an account (the password is asked for, or read with --password-stdin)"),
+                            ("list", "list the accounts and their roles (never their passwords)"),
+                            ("remove", "remove an account: it can no longer sign in")):
+        user = actions.add_parser(name, help=help_text, description=help_text)
+        if name != "list":
+            user.add_argument("name", metavar="NAME", help="the person's name, as every audit entry records it")
+        if name == "add":
+            user.add_argument("--role", action="append", required=True, choices=ROLES,
+                              help="a role; repeat for several (author, reviewer, qa, viewer)")
+            user.add_argument("--email", metavar="EMAIL", help="the email the identity provider (OIDC) signs in")
+            secret = user.add_mutually_exclusive_group()
+            secret.add_argument("--password-stdin", action="store_true",
+                                help="read the password from the first line of standard input")
+            secret.add_argument("--no-password", action="store_true",
+                                help="no local password: signs in only through the identity provider (--email)")
+            user.add_argument("--replace", action="store_true", help="replace an existing account of that name")
+        user.add_argument("--users", metavar="FILE", help="accounts file (default: $WORKBENCH_USERS or "
+                                                          ".workbench/users.json)")
+        text_or_json(user)
+        user.set_defaults(run=cmd_user)
+
     # further commands are registered here
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Inert(out), _Inert(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

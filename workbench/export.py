@@ -26,20 +26,38 @@ _SEMVER = re.compile(SEMVER_PATTERN)
 
 def release_path(rulesets_root: Path, ruleset_id: str, version: str) -> Path | None:
     """Where a release would be stored; None for an id or version that could escape the folder."""
-    if not _RULESET_ID.match(ruleset_id) or not _SEMVER.match(version):
+    if not _RULESET_ID.fullmatch(ruleset_id) or not _SEMVER.fullmatch(version):
         return None
-    return Path(rulesets_root) / ruleset_id / RELEASES_DIR / f"{version}.json"
+    path = Path(rulesets_root) / ruleset_id / RELEASES_DIR / f"{version}.json"
+    return path if _inside(Path(rulesets_root), path) else None
 
 
-def release_files(rulesets_root: Path) -> list[Path]:
-    return sorted(Path(rulesets_root).glob(f"*/{RELEASES_DIR}/*.json"))
+def release_files(rulesets_root: Path, problems: list[Problem] | None = None) -> list[Path]:
+    """Every release file under the root; one reached through a link leading outside it is left out (and
+    reported in `problems`), so a planted link cannot publish a file from elsewhere."""
+    root = Path(rulesets_root)
+    found = []
+    for path in sorted(root.glob(f"*/{RELEASES_DIR}/*.json")):
+        if _inside(root, path):
+            found.append(path)
+        elif problems is not None:
+            problems.append(Problem("WB1022", f"{path} is a link leading outside {root}; it is not published.",
+                                    file=str(path), line=1, column=1))
+    return found
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
 
 
 def read_releases(rulesets_root: Path, problems: list[Problem] | None = None) -> dict[str, list[Release]]:
     """Every release under the root that verifies, by ruleset id, oldest version first; the others are
     left out and their problems appended to `problems`."""
     releases = []
-    for path in release_files(rulesets_root):
+    for path in release_files(rulesets_root, problems):
         try:
             releases.append(load_release(path))
         except ProblemError as exc:
@@ -145,10 +163,11 @@ def _previous_export(out: Path) -> set[str]:
         names = {"index.json"}
         for entry in entries:
             ruleset_id = entry["id"]
-            if not isinstance(ruleset_id, str) or not _RULESET_ID.match(ruleset_id):
+            if not isinstance(ruleset_id, str) or not _RULESET_ID.fullmatch(ruleset_id):
                 continue
             names.add(f"{ruleset_id}/latest.json")
-            names.update(f"{ruleset_id}/{v}.json" for v in entry["versions"] if isinstance(v, str) and _SEMVER.match(v))
+            names.update(f"{ruleset_id}/{v}.json" for v in entry["versions"]
+                         if isinstance(v, str) and _SEMVER.fullmatch(v))
         return names
     except (OSError, ValueError, KeyError, TypeError):
         return set()

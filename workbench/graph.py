@@ -79,13 +79,14 @@ def _faded(colour: str) -> str:
 
 # --- text -----------------------------------------------------------------------------------
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 _DASH_CLAUSE = re.compile(r"\s[\u2014\u2013]\s")
 _WORD = re.compile(r"""(?:'[^']*'?|"[^"]*"?|[^\s'"]+)+""")
 
 
 def clean(text: str) -> str:
-    """One line of plain text: control characters and line breaks become spaces; other unicode is kept."""
+    """One line of plain text: control characters, line breaks and direction overrides (which could show a label
+    reversed) become spaces; other unicode is kept."""
     return " ".join(_UNSAFE.sub(" ", text).split())
 
 

@@ -10,6 +10,8 @@ the content must be unchanged since submission, valid, and pass every vignette a
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +24,7 @@ from .problems import Problem, ProblemError
 from .replay import ReplayReport, replay_ruleset
 from .runtime import IntegrityError, read_release_document, verify_release
 from .semver import version_key
-from .store import SaveConflict, create_exclusive, locked, read_versioned, save_text
+from .store import SaveConflict, create_exclusive, disk_reason, locked, read_versioned, save_text
 from .validate import validate_ruleset_file
 
 RULESET_FILE = "ruleset.yaml"
@@ -326,9 +328,30 @@ class Outcome:
                 "release": self.release.summary() if self.release else None}
 
 
-def _action_lock(ruleset_dir: Path) -> Any:
-    """One review action at a time per ruleset: read state, check, write release, log, save state."""
-    return locked(Path(ruleset_dir) / "review-actions")
+@contextmanager
+def _action_lock(ruleset_dir: Path) -> Iterator[None]:
+    """One review action at a time per ruleset: read state, check, write release, log, save state.
+
+    Refused (ProblemError) when the folder is gone, its releases/ leads outside it, or the disk refuses the lock,
+    rather than recreating a deleted folder or writing a release somewhere else."""
+    ruleset_dir = Path(ruleset_dir)
+    if not ruleset_dir.is_dir():
+        raise ProblemError([Problem("WB1021", f"The ruleset folder {ruleset_dir} is gone: it was deleted or moved. "
+                                    "Nothing was done.")])
+    releases = ruleset_dir / RELEASES_DIR
+    if releases.is_symlink() or not releases.resolve().is_relative_to(ruleset_dir.resolve()):
+        raise ProblemError([Problem("WB1022", f"{releases} is a link leading outside the ruleset's folder; releases "
+                                    "are only written inside it. Nothing was done.")])
+    try:
+        lock = locked(ruleset_dir / "review-actions")
+        lock.__enter__()
+    except OSError as exc:
+        raise ProblemError([Problem("WB1020", f"No review action can be taken in {ruleset_dir}: {disk_reason(exc)}. "
+                                    "Nothing was done.")]) from None
+    try:
+        yield
+    finally:
+        lock.__exit__()
 
 
 def submit(ruleset_dir: Path, author: str, reason: str = "") -> Outcome:
@@ -418,24 +441,43 @@ def release(ruleset_dir: Path, approver: str, reason: str) -> Outcome:
         except FileExistsError:
             return Outcome("release", [Problem("WB706", f"Version {model.version} has already been released and can "
                                                "never be replaced.", file=str(path))], review, replay=draft.summary)
+        except OSError as exc:
+            return Outcome("release", [Problem("WB1020", f"Release {model.version} could not be written: "
+                                               f"{disk_reason(exc)}. Nothing was released.", file=str(path))],
+                           review, replay=draft.summary)
         done = _record(ruleset_dir, "release", clean_name(approver), ReviewState(last_release=model.version), version,
-                       reason, draft.summary, sha256=draft.sha256, of_version=model.version)
+                       reason, draft.summary, sha256=draft.sha256, of_version=model.version, undo=path)
+        if not done.ok:
+            return done
         done.release = load_release(path)
         return done
 
 
 def _record(ruleset_dir: Path, action: Action, actor: str | None, new: ReviewState, expected: str | None,
             reason: str, replay: dict[str, int], *, sha256: str | None = None,
-            of_version: str | None = None) -> Outcome:
-    """Log the action, then save the new state; either failing leaves a problem, never a silent half-step."""
+            of_version: str | None = None, undo: Path | None = None) -> Outcome:
+    """Log the action, then save the new state; either failing leaves a problem, never a silent half-step.
+
+    `undo` is the release file just written: when the log cannot take the entry, it is removed again, so no
+    release exists that the log does not vouch for."""
     try:
         append_entry(Path(ruleset_dir) / AUDIT_FILE, actor=actor or "", action=action,
                      version=of_version or new.version or "", sha256=sha256 or new.sha256 or "",
                      reason=(reason or "").strip())
+    except (AuditBroken, OSError) as exc:
+        if undo is not None:
+            undo.unlink(missing_ok=True)
+        problem = exc.problem if isinstance(exc, AuditBroken) else Problem(
+            "WB1020", f"The audit log could not be written: {disk_reason(exc)}. Nothing was recorded or changed.",
+            file=str(Path(ruleset_dir) / AUDIT_FILE))
+        return Outcome(action, [problem], new, replay=replay)
+    try:
         _save_review(ruleset_dir, new, expected)
-    except AuditBroken as exc:
-        return Outcome(action, [exc.problem], new, replay=replay)
     except SaveConflict:
         return Outcome(action, [Problem("WB710", "Someone else changed the review state at the same time; "
                                         "reload and try again.")], new, replay=replay)
+    except OSError as exc:
+        return Outcome(action, [Problem("WB1020", f"The {action} is in the audit log, but the review state could not "
+                                        f"be saved: {disk_reason(exc)}. Free the disk and reload.",
+                                        file=str(Path(ruleset_dir) / REVIEW_FILE))], new, replay=replay)
     return Outcome(action, [], new, replay=replay)

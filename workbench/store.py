@@ -6,10 +6,13 @@ since, someone else saved in between and the save is refused with their text, ne
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from .problems import Problem
 
 
 class SaveConflict(Exception):
@@ -34,10 +37,12 @@ def read_versioned(path: Path) -> tuple[str | None, str | None]:
     return data.decode("utf-8"), version_of(data)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename: readers see old or new, never half."""
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename: readers see old or new, never half.
+
+    `mode` sets the permissions (0o600 for secrets); by default a file keeps its own, a new one is 0644."""
     path = Path(path)
-    tmp = _write_temp(path, data)
+    tmp = _write_temp(path, data, mode)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -61,11 +66,11 @@ def create_exclusive(path: Path, data: bytes) -> None:
     _sync_folder(path.parent)
 
 
-def _write_temp(path: Path, data: bytes) -> Path:
+def _write_temp(path: Path, data: bytes, mode: int | None = None) -> Path:
     """A complete, fsynced copy of `data` beside `path`, readable like the file it replaces."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        mode = path.stat().st_mode & 0o777
+        mode = path.stat().st_mode & 0o777 if mode is None else mode
     except FileNotFoundError:
         mode = 0o644  # mkstemp's 0600 would hide releases from a server running as another user
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -138,3 +143,21 @@ class _Lock:
 
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
+
+
+_WHY = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the disk is read-only", errno.EACCES: "there is no permission to write there",
+        errno.EPERM: "there is no permission to write there", errno.ENOENT: "its folder is gone",
+        errno.EFBIG: "the file would be larger than this system allows"}
+
+
+def disk_reason(exc: OSError) -> str:
+    """'the disk is full': why the disk refused a write, in words."""
+    return _WHY.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+
+
+def save_problem(path: Path, exc: OSError) -> Problem:
+    """Why the disk refused a save, in words (WB1020); the file on disk is as it was, since writes are atomic."""
+    return Problem("WB1020", f"{Path(path).name} could not be saved: {disk_reason(exc)}. Nothing on disk was "
+                   "changed, and the text you were saving is kept where you wrote it; free some space or ask for "
+                   "access, then save again.", file=str(path))

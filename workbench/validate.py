@@ -16,6 +16,8 @@ from .model import DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, V
 from .problems import Problem, did_you_mean, has_errors, quoted_list, show_number
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+MAX_NODES = 5000
+MAX_VIGNETTES = 2000
 
 
 @dataclass
@@ -54,12 +56,19 @@ def check_ruleset(ruleset: Ruleset, doc: Document | None = None) -> list[Problem
     """All checks that need the whole ruleset: references, graph, conditions, and warnings."""
     doc = doc or Document("<model>", ruleset.model_dump(by_alias=True))
     problems: list[Problem] = []
-    for check in (_unique_ids, _input_definitions, _references, _conditions, _graph, _unused, _safety):
+    for check in (_size, _unique_ids, _input_definitions, _references, _conditions, _graph, _unused, _safety):
         problems.extend(check(ruleset, doc))
     return problems
 
 
 _SECTIONS = ("references", "dispositions", "inputs", "red_flags", "nodes")
+
+
+def _size(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
+    """A tree past MAX_NODES is refused: no clinician can review it, and every page would crawl."""
+    if len(ruleset.nodes) > MAX_NODES:
+        yield doc.problem("WB1010", f"The ruleset has {len(ruleset.nodes):,} nodes; the limit is {MAX_NODES:,}. "
+                          "Split it into rulesets for separate presenting complaints.", ("nodes",))
 
 
 def _unique_ids(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
@@ -303,6 +312,10 @@ def check_vignettes(vignettes: VignetteFile, doc: Document, ruleset: Ruleset | N
         yield doc.problem("WB501", f"The vignettes are for ruleset '{vignettes.ruleset}', but the ruleset found "
                           f"beside them is '{ruleset.id}'.", ("ruleset",))
         ruleset = None
+    if len(vignettes.vignettes) > MAX_VIGNETTES:
+        yield doc.problem("WB1011", f"The file holds {len(vignettes.vignettes):,} vignettes; the limit is "
+                          f"{MAX_VIGNETTES:,} a file. Split them into several files in the vignettes folder.",
+                          ("vignettes",))
     first: dict[str, int] = {}
     for i, vignette in enumerate(vignettes.vignettes):
         at = ("vignettes", i)

@@ -1,0 +1,168 @@
+"""Who may do what: each role's actions, checked before every change, with the signed-in name as the actor.
+
+The UI calls these guarded functions, never store.save_text or the release functions directly, so that a
+viewer's click cannot save, a QA clinician cannot change a rule, and every audit entry names the person who
+signed in rather than a name typed into a box. The release gate still refuses an approver who is the author.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import release as lifecycle
+from .accounts import ROLES, Account
+from .model import RULESET_ID_PATTERN
+from .problems import Problem, ProblemError
+from .replay import ReplayReport, replay_ruleset
+from .store import save_problem, save_text
+
+ACTIONS = ("view", "edit_ruleset", "write_vignettes", "replay", "submit", "approve", "reject", "release")
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "author": frozenset({"view", "edit_ruleset", "write_vignettes", "replay", "submit"}),
+    "reviewer": frozenset({"view", "replay", "approve", "reject", "release"}),
+    "qa": frozenset({"view", "replay", "write_vignettes"}),
+    "viewer": frozenset({"view"}),
+}
+_ROLE_WORDS = {"author": "an author", "reviewer": "a reviewer", "qa": "a QA clinician", "viewer": "a viewer"}
+_ACTION_WORDS = {"view": "view rulesets", "edit_ruleset": "edit rulesets", "write_vignettes": "write vignettes",
+                 "replay": "replay vignettes", "submit": "submit a draft for review", "approve": "approve releases",
+                 "reject": "reject submissions", "release": "release versions"}
+_RULESET_ID = re.compile(RULESET_ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The person using the workbench now. `signed_in` is False for the single-user install without accounts,
+    where the name is whatever the person types (there is nobody to check it against)."""
+
+    name: str
+    roles: frozenset[str]
+    signed_in: bool = True
+
+    def can(self, action: str) -> bool:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}; actions are {', '.join(ACTIONS)}")
+        return any(action in PERMISSIONS.get(role, frozenset()) for role in self.roles)
+
+    def describe(self) -> str:
+        """'Dr Ada Author (author, qa)': for a sidebar line."""
+        return f"{self.name} ({', '.join(r for r in ROLES if r in self.roles) or 'no role'})"
+
+
+def identity_of(account: Account) -> Identity:
+    return Identity(account.name, frozenset(account.roles))
+
+
+def local_identity(name: str = "local") -> Identity:
+    """Everyone is everything on a machine with no accounts; the release gate still needs two names."""
+    return Identity(" ".join(name.split()) or "local", frozenset(ROLES), signed_in=False)
+
+
+class AccessDenied(ProblemError):
+    """The identity's roles do not allow the action (WB1001); nothing was done."""
+
+
+def require(identity: Identity | None, action: str) -> Identity:
+    """The identity, if it may do `action`; AccessDenied, saying who could, if not."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; actions are {', '.join(ACTIONS)}")
+    if identity is None:
+        raise AccessDenied([Problem("WB1001", f"Sign in to {_ACTION_WORDS[action]}.")])
+    if identity.can(action):
+        return identity
+    held = [_ROLE_WORDS[r] for r in ROLES if r in identity.roles]
+    who = " and ".join(held) if held else "signed in without a role"
+    able = [_ROLE_WORDS[r] for r in ROLES if action in PERMISSIONS[r]]
+    raise AccessDenied([Problem("WB1001", f"{identity.name} is {who} and cannot {_ACTION_WORDS[action]}; "
+                                f"ask {' or '.join(able)}.")])
+
+
+# --- saving ---------------------------------------------------------------------------------
+
+def save_ruleset(identity: Identity | None, path: Path, text: str, expected_version: str | None) -> str:
+    """Save a ruleset's `ruleset.yaml` for someone who may edit rulesets; the new version token.
+
+    Raises AccessDenied, ProblemError (WB1020 the disk refused, WB1021 the folder or file is gone, WB1022 not a
+    ruleset file) or store.SaveConflict (someone else saved first; their text is on it). The file on disk is
+    unchanged whenever it raises."""
+    require(identity, "edit_ruleset")
+    path = Path(path)
+    if path.name != lifecycle.RULESET_FILE:
+        raise _misplaced(path, f"a ruleset is saved as {lifecycle.RULESET_FILE} in its folder")
+    folder = path.parent
+    if expected_version is None and not folder.exists():  # a new ruleset: its folder is made in the root
+        if not folder.parent.is_dir() or not _RULESET_ID.fullmatch(folder.name):
+            raise _misplaced(path, "a new ruleset's folder is named by its id, inside the rulesets folder")
+    else:
+        _in_place(path, folder, expected_version)
+    return _save(path, text, expected_version)
+
+
+def save_vignettes(identity: Identity | None, path: Path, text: str, expected_version: str | None) -> str:
+    """Save a file under a ruleset's `vignettes/` for someone who may write vignettes (authors and QA); as
+    save_ruleset, and never anywhere else, so a QA clinician's save cannot touch the rules."""
+    require(identity, "write_vignettes")
+    path = Path(path)
+    if path.parent.name != "vignettes" or path.suffix not in (".yaml", ".yml"):
+        raise _misplaced(path, "vignettes are saved as .yaml files in the ruleset's vignettes/ folder")
+    folder = path.parent.parent
+    _in_place(path, folder, expected_version)
+    return _save(path, text, expected_version)
+
+
+def _in_place(path: Path, folder: Path, expected_version: str | None) -> None:
+    """The ruleset folder still exists, the file (when it should) too, and neither leads out of the folder."""
+    if not folder.is_dir():
+        raise ProblemError([Problem("WB1021", f"The ruleset folder {folder} is gone: it was deleted or moved while "
+                                    "you were working. Nothing was saved; keep a copy of your text.",
+                                    file=str(path))])
+    if expected_version is not None and not path.exists():
+        raise ProblemError([Problem("WB1021", f"{path.name} was deleted or moved since you opened it. Nothing was "
+                                    "saved; keep a copy of your text.", file=str(path))])
+    if path.is_symlink() or not (path.parent.resolve() / path.name).is_relative_to(folder.resolve()):
+        raise _misplaced(path, "a linked file or folder would lead outside the ruleset's folder")
+
+
+def _misplaced(path: Path, why: str) -> ProblemError:
+    return ProblemError([Problem("WB1022", f"{path} cannot be saved here: {why}.", file=str(path))])
+
+
+def _save(path: Path, text: str, expected_version: str | None) -> str:
+    try:
+        return save_text(path, text, expected_version)
+    except OSError as exc:  # SaveConflict is not an OSError: it goes to the caller with the newer text
+        raise ProblemError([save_problem(path, exc)]) from None
+
+
+# --- replay, review and release -------------------------------------------------------------
+
+def replay(identity: Identity | None, ruleset_file: Path, vignette_files: list[Path] | None = None) -> ReplayReport:
+    require(identity, "replay")
+    return replay_ruleset(Path(ruleset_file), vignette_files)
+
+
+def submit(identity: Identity | None, ruleset_dir: Path, reason: str = "") -> lifecycle.Outcome:
+    """Submit the saved draft for review, recorded as submitted by the signed-in author."""
+    return lifecycle.submit(ruleset_dir, require(identity, "submit").name, reason)
+
+
+def approve(identity: Identity | None, ruleset_dir: Path, reason: str = "") -> lifecycle.Outcome:
+    """Approve as the signed-in reviewer; the gate refuses the author of the submission (WB704)."""
+    return lifecycle.approve(ruleset_dir, require(identity, "approve").name, reason)
+
+
+def reject(identity: Identity | None, ruleset_dir: Path, reason: str) -> lifecycle.Outcome:
+    return lifecycle.reject(ruleset_dir, require(identity, "reject").name, reason)
+
+
+def release(identity: Identity | None, ruleset_dir: Path, reason: str) -> lifecycle.Outcome:
+    """Release as the signed-in reviewer, who must be the one who approved (WB709)."""
+    return lifecycle.release(ruleset_dir, require(identity, "release").name, reason)
+
+
+def permissions_table() -> list[dict[str, Any]]:
+    """Role by role, what each may do: for SECURITY.md and a help panel."""
+    return [{"role": role, "actions": [a for a in ACTIONS if a in PERMISSIONS[role]]} for role in ROLES]

@@ -1,0 +1,140 @@
+"""Who is using the workbench: signed in through the identity provider, with a local account, or nobody to ask.
+
+(a) `[auth]` in .streamlit/secrets.toml: Streamlit's st.login (OIDC); the email is mapped to an account's roles.
+(b) an accounts file exists (accounts.users_file()): a sign-in form, name and password checked by accounts.py.
+(c) neither: one local identity with every role and a note saying so, so ./run opens straight away.
+Either way a missing or unreadable account signs nobody in. What a role may do is access.py's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from .. import accounts
+from ..access import Identity, identity_of, local_identity
+from ..problems import ProblemError
+
+SIGNED_IN = "login.user"  # session state: the signed-in account's name; roles are re-read from the file each run
+CURRENT = "login.identity"  # session state: the Identity resolved on this run, for pages (see identity())
+_AUTH_SETTINGS = {"client_kwargs"}  # mappings under [auth] that are settings, not providers
+
+
+def current_identity() -> Identity | None:
+    """The person using the page now, or None after showing how to sign in (the caller then stops the page).
+
+    Call it once a run, in streamlit_app.py before navigation; pages read the result with identity()."""
+    st.session_state[CURRENT] = _resolve()
+    return st.session_state[CURRENT]
+
+
+def identity() -> Identity | None:
+    """The identity current_identity() resolved on this run: what a page passes to access.py."""
+    found = st.session_state.get(CURRENT)
+    return found if isinstance(found, Identity) else None
+
+
+def _resolve() -> Identity | None:
+    if oidc_configured():
+        return _identity_provider()
+    path = accounts.users_file()
+    if not path.exists():
+        st.sidebar.caption(f"No accounts are configured, so whoever opens the workbench has every role. To require "
+                           f"sign-in: `workbench user add NAME --role author` (accounts in `{path}`).")
+        return local_identity()
+    return _local_account(path)
+
+
+def sign_out() -> None:
+    """Forget who signed in; with the identity provider, end its session too."""
+    st.session_state.pop(SIGNED_IN, None)
+    st.session_state.pop(CURRENT, None)
+    if oidc_configured() and st.user.get("is_logged_in"):
+        st.logout()
+
+
+def oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all, or one that does not parse: no identity provider
+        return False
+
+
+def _accounts(path: Path) -> list[accounts.Account] | None:
+    try:
+        return accounts.load_accounts(path)
+    except ProblemError as exc:
+        st.error(f"Nobody can sign in: {exc.problems[0].message}")
+        return None
+
+
+def _plain(text: str) -> str:
+    """Text shown in markdown as written: a name or email cannot become a link, emphasis or HTML."""
+    for char in "\\`*_[]<>#|$~":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _signed_in(identity: Identity) -> Identity:
+    st.sidebar.caption(f"Signed in as **{_plain(identity.name)}** · {', '.join(sorted(identity.roles))}")
+    st.sidebar.button("Sign out", key="login.sign_out", on_click=sign_out)
+    return identity
+
+
+def _local_account(path: Path) -> Identity | None:
+    found = _accounts(path)
+    if found is None:
+        return None
+    name = st.session_state.get(SIGNED_IN)
+    account = accounts.find_account(found, name) if isinstance(name, str) else None
+    if account is not None:
+        return _signed_in(identity_of(account))
+    st.session_state.pop(SIGNED_IN, None)  # removed from the file since: signed out
+    st.title("Sign in")
+    if not found:
+        st.warning(f"There are no accounts in `{path}`. Add one with `workbench user add NAME --role author`.")
+    with st.form("login.form", clear_on_submit=True):
+        name = st.text_input("Name", key="login.name")
+        password = st.text_input("Password", type="password", key="login.password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            account = accounts.authenticate(name, password, path=path)
+        except ProblemError as exc:
+            st.error(exc.problems[0].message)
+        else:
+            st.session_state[SIGNED_IN] = account.name
+            st.rerun()
+    return None
+
+
+def _identity_provider() -> Identity | None:
+    if not st.user.get("is_logged_in"):
+        st.title("Sign in")
+        for provider in _providers():
+            label = f"Sign in with {provider}" if provider else "Sign in with your organisation's account"
+            st.button(label, key=f"login.oidc.{provider or 'default'}", type="primary", on_click=st.login,
+                      args=(provider,) if provider else ())
+        return None
+    email = st.user.get("email")
+    found = _accounts(accounts.users_file())
+    if found is None:
+        return None
+    account = accounts.find_by_email(found, email if isinstance(email, str) else None)
+    if account is None:
+        shown = _plain(str(email)) if email else "This sign-in"
+        st.error(f"{shown} has no account in the workbench, so it has no role. Ask whoever runs it to add one: "
+                 "`workbench user add NAME --email EMAIL --role viewer --no-password`.")
+        st.button("Sign out", key="login.oidc.sign_out", on_click=sign_out)
+        return None
+    return _signed_in(identity_of(account))
+
+
+def _providers() -> list[str | None]:
+    """The named providers under [auth] ([auth.google], ...), or [None] for the one configured in [auth] itself."""
+    settings: Any = st.secrets.get("auth", {})
+    named = [key for key, value in settings.items() if isinstance(value, Mapping) and key not in _AUTH_SETTINGS]
+    return list(named) or [None]
