@@ -423,3 +423,16 @@ def test_cli_without_dot_says_how_to_install(tmp_path: Path) -> None:
                           cwd=ROOT, env=env, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("digraph")
 
+
+
+def test_graph_json_carries_the_dot_path_and_coverage() -> None:
+    import json
+
+    from tests.conftest import SHIPPED, run_cli
+
+    done = run_cli("graph", str(SHIPPED / "ruleset.yaml"), "--format", "json", "--coverage",
+                   "--inputs", '{"bladder_bowel_dysfunction": true}')
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["dot"].startswith("digraph") and data["result"]["disposition"] == "emergency"
+    assert data["coverage"]["nodes"]["percent"] == 100.0

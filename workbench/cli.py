@@ -227,6 +227,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
         _print_problems(errors, sys.stderr)
         status, coverage = (FAILED if errors else OK), report.coverage
     dot_text = to_dot(ruleset, result=result, coverage=coverage, rankdir=args.rankdir)
+    if args.format == "json":  # for machines: the DOT with the path and coverage it shows
+        _json({"dot": dot_text, "result": result.to_dict() if result else None,
+               "coverage": coverage.to_dict(ruleset) if coverage else None})
+        return status
     try:
         data = dot_text.encode("utf-8") if args.format == "dot" else render(dot_text, args.format)
     except GraphvizError as exc:
@@ -619,8 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "workbench graph rulesets/upper-back-pain/ruleset.yaml --format svg "
                   "--vignette simple-lumbar-strain --out flow.svg")
     sub.add_argument("ruleset_file", metavar="RULESET_FILE", help="a ruleset.yaml (or its folder)")
-    sub.add_argument("--format", choices=["dot", "svg", "png"], default="dot",
-                     help="DOT text, or a picture drawn by Graphviz's `dot` (default: dot)")
+    sub.add_argument("--format", choices=["dot", "svg", "png", "json"], default="dot",
+                     help="DOT text, a picture drawn by Graphviz's `dot`, or JSON with the DOT (default: dot)")
     case = sub.add_mutually_exclusive_group()
     case.add_argument("--vignette", metavar="ID", help="draw the path of this vignette (from the vignettes folder)")
     case.add_argument("--inputs", metavar="JSON_OR_FILE", help="draw the path of these answers")

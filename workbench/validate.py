@@ -107,9 +107,9 @@ def _input_definitions(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
 
 
 def _references(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
-    nodes = [node.id for node in ruleset.nodes]
-    dispositions = [d.id for d in ruleset.dispositions]
-    references = [r.id for r in ruleset.references]
+    nodes = {node.id: None for node in ruleset.nodes}  # ordered sets: fast lookups, stable suggestions
+    dispositions = {d.id: None for d in ruleset.dispositions}
+    references = {r.id: None for r in ruleset.references}
     if ruleset.start not in nodes:
         yield doc.problem("WB102", f"The ruleset starts at '{ruleset.start}', which is not a node"
                           f"{did_you_mean(ruleset.start, nodes) or '.'}", ("start",))
