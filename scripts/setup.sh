@@ -34,8 +34,12 @@ stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages (first run takes a minute)"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q -e '.[ui,api,test]' 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -c 'import workbench, streamlit, fastapi' || { echo "setup: package install failed" >&2; exit 1; }
+  if ! .venv/bin/python -m pip install -q -e '.[ui,api,test]' > .venv/pip.log 2>&1 \
+      || ! .venv/bin/python -c 'import workbench, streamlit, fastapi' 2>> .venv/pip.log; then
+    tail -30 .venv/pip.log >&2
+    echo "setup: installing the Python packages failed (full log: .venv/pip.log); is PyPI reachable?" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 
