@@ -374,13 +374,21 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
 def _releases_page(folder: str) -> None:
     from pathlib import Path
 
+    import streamlit as st
+
+    from workbench.ui.login import current_identity
     from workbench.ui.releases import page
 
+    if current_identity() is None:
+        st.stop()
     page(Path(folder))
 
 
-def test_releases_page_shows_the_gate_and_refusals(shipped_copy: Path) -> None:
+def test_releases_page_shows_the_gate_and_refusals(shipped_copy: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("WORKBENCH_USERS", str(tmp_path / "no-accounts.json"))  # no accounts: names are typed
 
     app = AppTest.from_function(_releases_page, args=(str(shipped_copy),), default_timeout=60)
     app.run()

@@ -25,16 +25,24 @@ RULESET = "upper-back-pain"
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of rulesets/ that the app is pointed at; the real one is never written."""
+    """A copy of rulesets/ that the app is pointed at; the real one is never written. No accounts file, so the
+    app opens as the single local user with every role (tests/test_ui_roles.py signs people in)."""
     target = tmp_path / "rulesets"
     shutil.copytree(SHIPPED_ROOT, target, ignore=shutil.ignore_patterns(".*"))
     monkeypatch.setenv("WORKBENCH_RULESETS", str(target))
+    monkeypatch.setenv("WORKBENCH_USERS", str(tmp_path / "no-accounts.json"))
     return target
 
 
+def script(page: str) -> str:
+    """What streamlit_app.py does, opening on `page`: who is there first, then the pages."""
+    return ("import streamlit as st\nfrom workbench.ui.login import current_identity\n"
+            "from workbench.ui.pages import navigation\n"
+            f"if current_identity() is None:\n    st.stop()\nnavigation({page!r}).run()\n")
+
+
 def app(page: str) -> AppTest:
-    script = f"from workbench.ui.pages import navigation\nnavigation({page!r}).run()\n"
-    return AppTest.from_string(script, default_timeout=60).run()
+    return AppTest.from_string(script(page), default_timeout=60).run()
 
 
 def no_errors(at: AppTest) -> None:
@@ -420,8 +428,7 @@ def test_unsaved_editor_text_is_what_try_it_runs(root: Path):
     path = ruleset_path(root)
     text = path.read_text(encoding="utf-8")
     mine = text.replace("label: Emergency — contact", "label: EMERGENCY NOW — contact")
-    at = AppTest.from_string("from workbench.ui.pages import navigation\nnavigation('try').run()\n",
-                             default_timeout=60)
+    at = AppTest.from_string(script("try"), default_timeout=60)
     at.session_state["editor"] = {"file": str(path), "buffers": {str(path): {
         "text": mine, "saved": text, "base": mine, "version": None, "rev": 1, "line": None, "conflict": None,
         "event": ""}}}

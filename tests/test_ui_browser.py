@@ -13,9 +13,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from workbench import accounts
 
 from .conftest import ROOT
 
@@ -42,15 +45,23 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[str]:
-    """The app as its README starts it, on a copy of rulesets/; its URL."""
+    """The app as its README starts it, on a copy of rulesets/ and with no accounts; its URL."""
     shutil.copytree(ROOT / "rulesets", root, ignore=shutil.ignore_patterns(".*"))
+    with serve(root, root.parent / "no-accounts.json", tmp_path_factory.getbasetemp() / "streamlit.log") as url:
+        yield url
+
+
+@contextmanager
+def serve(root: Path, users: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run streamlit_app.py` on `root` with the accounts in `users` (none if it does not exist)."""
     port = _free_port()
-    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.address", "127.0.0.1"],  # local only: also spares a lookup of this machine's public address
-        cwd=ROOT, env={**os.environ, "WORKBENCH_RULESETS": str(root)}, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, env={**os.environ, "WORKBENCH_RULESETS": str(root), accounts.USERS_ENV: str(users)},
+        stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -237,3 +248,40 @@ def test_a_conflicting_save_shows_both_versions_and_keeps_mine(page, root):  # t
         assert "# my note" in editor_text(page)
     finally:
         path.write_text(original, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def server_with_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with an accounts file: nobody gets in without signing in."""
+    base = tmp_path_factory.mktemp("accounts")
+    shutil.copytree(ROOT / "rulesets", base / "rulesets", ignore=shutil.ignore_patterns(".*"))
+    accounts.add_account("Dr Ada Author", ["author"], "correct horse battery", path=base / "users.json")
+    with serve(base / "rulesets", base / "users.json", base / "streamlit.log") as url:
+        yield url
+
+
+def test_sign_in_through_the_form_then_act_as_that_person(browser, server_with_accounts):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    try:
+        tab.goto(server_with_accounts)
+        tab.get_by_role("heading", name="Sign in").wait_for()
+        settle(tab)
+        assert tab.get_by_role("heading", name="Rulesets").count() == 0
+        tab.get_by_role("textbox", name="Name").fill("Dr Ada Author")
+        tab.get_by_role("textbox", name="Password").fill("correct horse battery")
+        no_traceback(tab)
+        shot(tab, "sign-in")
+        tab.get_by_role("button", name="Sign in").click()
+        tab.get_by_role("heading", name="Rulesets").wait_for()
+        settle(tab)
+        sidebar = tab.get_by_test_id("stSidebar")
+        assert "Dr Ada Author" in sidebar.inner_text() and sidebar.get_by_role("button", name="Sign out").is_visible()
+        go(tab, "Releases")
+        assert tab.get_by_test_id("stForm").get_by_text("Recorded in the audit log as Dr Ada Author.").is_visible()
+        assert tab.get_by_label("Your name (author)").count() == 0
+        no_traceback(tab)
+        shot(tab, "releases-signed-in")
+    finally:
+        context.close()

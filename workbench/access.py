@@ -14,6 +14,7 @@ from typing import Any
 
 from . import release as lifecycle
 from .accounts import ROLES, Account
+from .authoring import AuthoringError, new_ruleset
 from .model import RULESET_ID_PATTERN
 from .problems import Problem, ProblemError
 from .replay import ReplayReport, replay_ruleset
@@ -99,6 +100,34 @@ def save_ruleset(identity: Identity | None, path: Path, text: str, expected_vers
     else:
         _in_place(path, folder, expected_version)
     return _save(path, text, expected_version)
+
+
+def create_ruleset(identity: Identity | None, root: Path, ruleset_id: str, title: str) -> Path:
+    """Make a new ruleset folder in `root` from the template, for someone who may edit rulesets; the folder.
+
+    The id must be a slug (no `/`, `..`, upper case), which is what keeps the folder directly inside the root.
+    Raises AccessDenied, ProblemError (WB013 not a slug, WB010 no title, WB101 the id is taken, WB1021 the root
+    is gone, WB1020 the disk refused) or store.SaveConflict (someone created the same id at the same moment)."""
+    require(identity, "edit_ruleset")
+    if not _RULESET_ID.fullmatch(ruleset_id):
+        raise ProblemError([Problem("WB013", f"'{ruleset_id}' cannot be a ruleset id: use 2 to 64 lower-case letters, "
+                                    "digits or '-', starting with a letter or digit (it names a folder and a web "
+                                    "address).")])
+    try:
+        files = new_ruleset(ruleset_id, title)
+    except AuthoringError as exc:
+        raise ProblemError([Problem("WB010", str(exc))]) from None
+    root = Path(root)
+    if not root.is_dir():
+        raise ProblemError([Problem("WB1021", f"The rulesets folder {root} is gone: it was deleted or moved. "
+                                    "Nothing was created.")])
+    folder = root / ruleset_id
+    if folder.exists() or folder.is_symlink():
+        raise ProblemError([Problem("WB101", f"There is already a ruleset folder called '{ruleset_id}'; choose "
+                                    "another id.")])
+    for name, text in files.items():
+        _save(folder / name, text, None)
+    return folder
 
 
 def save_vignettes(identity: Identity | None, path: Path, text: str, expected_version: str | None) -> str:

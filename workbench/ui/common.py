@@ -11,13 +11,16 @@ from typing import Any
 
 import streamlit as st
 
+from .. import access
+from ..access import Identity
 from ..authoring import RulesetSummary, replay_texts, summarise
 from ..engine import CompiledRuleset, Result
 from ..model import OutcomeNode, Ruleset
-from ..problems import Problem, sort_problems
+from ..problems import Problem, ProblemError, sort_problems
 from ..replay import ReplayReport, vignette_paths
 from ..store import read_versioned
 from ..validate import Report, validate_ruleset_text, validate_vignettes_text
+from . import login
 
 ROOT_ENV = "WORKBENCH_RULESETS"
 RULESET_FILE = "ruleset.yaml"
@@ -81,6 +84,33 @@ def go(page: str) -> None:
     from .pages import pages
 
     st.switch_page(pages()[page])
+
+
+# --- who is acting: every write passes this identity to access.py, which checks the role again -----
+
+def person() -> Identity | None:
+    """Who signed in on this run (login.current_identity()); None means nobody, so access.py refuses everything."""
+    return login.identity()
+
+
+def may(action: str) -> bool:
+    """Whether to offer a control: a hidden button is only a courtesy, the core still checks on every write."""
+    who = person()
+    return who is not None and who.can(action)
+
+
+def not_allowed(action: str, what: str) -> None:
+    """Say, where a control would be, why it is not there: the person's role in the core's own words."""
+    try:
+        access.require(person(), action)
+    except access.AccessDenied as exc:
+        st.caption(f":material/lock: {escape_md(what)}: {escape_md(exc.problems[0].message)}")
+
+
+def refused(exc: ProblemError, kept: str = "") -> None:
+    """A refused write, in the core's first sentence: what went wrong and, in `kept`, that nothing was lost."""
+    message = exc.problems[0].message if exc.problems else "The change was refused."
+    st.error(escape_md(message) + (f" {kept}" if kept else ""))
 
 
 # --- texts: the editor's unsaved text wins over the file -------------------------------------

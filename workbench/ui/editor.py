@@ -10,9 +10,10 @@ from typing import Any
 
 import streamlit as st
 
-from ..problems import sort_problems
+from .. import access
+from ..problems import ProblemError, sort_problems
 from ..replay import vignette_paths
-from ..store import SaveConflict, read_versioned, save_text
+from ..store import SaveConflict, read_versioned
 from ..validate import Report
 from . import common, editor_forms
 
@@ -38,6 +39,8 @@ def page() -> None:
     _take_typing(_ace_key(folder, path, buffer), buffer)
     _refresh(path, buffer)
     report = _validate(folder, path, buffer["text"])
+    action = _action(path)
+    allowed = common.may(action)
 
     with top:
         chooser, status, actions = st.columns([3, 3, 2], vertical_alignment="bottom")
@@ -49,9 +52,9 @@ def page() -> None:
         state["file"] = current
         status.markdown(_status(buffer, report))
         save, revert = actions.columns(2)
-        save_clicked = save.button("Save", type="primary", disabled=not _dirty(buffer), key="editor.save",
-                                   width="stretch", help="Write your text to the file. Nothing is saved until "
-                                   "you press this.")
+        save_clicked = save.button("Save", type="primary", disabled=not (_dirty(buffer) and allowed),
+                                   key="editor.save", width="stretch", help="Write your text to the file. Nothing "
+                                   "is saved until you press this.")
         revert_clicked = False
         if _dirty(buffer):
             with revert.popover("Discard", width="stretch", help="Throw away your changes."):
@@ -59,6 +62,8 @@ def page() -> None:
                 revert_clicked = st.button("Discard my changes", key="editor.revert", type="primary")
 
     with messages:
+        if not allowed:
+            common.not_allowed(action, "Read only")
         if save_clicked:
             _save(path, buffer, report, expected=buffer["version"])
         if revert_clicked:
@@ -77,7 +82,7 @@ def page() -> None:
 
     text_column, problems_column = st.columns([5, 3], gap="medium")
     with text_column:
-        _ace(folder, path, buffer, report)
+        _ace(folder, path, buffer, report, read_only=not allowed)
     with problems_column:
         _problems(buffer, report)
     if path.name == common.RULESET_FILE:
@@ -157,7 +162,7 @@ def _take_typing(key: str, buffer: dict[str, Any]) -> None:
         buffer["text"] = str(response.get("text") or "")
 
 
-def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report) -> None:
+def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report, *, read_only: bool) -> None:
     from code_editor import code_editor
 
     key = _ace_key(folder, path, buffer)
@@ -167,11 +172,13 @@ def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report) -> No
     if buffer["line"]:
         markers.append(_marker(buffer["line"], "wb-focus"))
     code_editor(buffer["base"], lang="yaml", key=key, height=[24, 38], response_mode="debounce",
-                options={"showLineNumbers": True, "tabSize": 2, "useSoftTabs": True, "wrap": True},
+                options={"showLineNumbers": True, "tabSize": 2, "useSoftTabs": True, "wrap": True,
+                         "readOnly": read_only},
                 props={"showGutter": True, "markers": markers, "debounceChangePeriod": 600,
                        "scrollMargin": [0, 0, 0, 0]},  # the component's default margin shifts the line numbers
                 component_props={"css": _ACE_CSS})
-    st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them.")
+    if not read_only:
+        st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them.")
 
 
 def _marker(line: int, css: str) -> dict[str, Any]:
@@ -224,14 +231,21 @@ def _context(text: str, line: int, radius: int = 4) -> None:
 
 # --- saving -----------------------------------------------------------------------------------
 
+def _action(path: Path) -> str:
+    """What saving this file takes: rules need an author; vignettes an author or a QA clinician."""
+    return "edit_ruleset" if path.name == common.RULESET_FILE else "write_vignettes"
+
+
 def _save(path: Path, buffer: dict[str, Any], report: Report, *, expected: str | None) -> None:
+    """Save through access.py, which checks the role again whatever the page showed."""
+    write = access.save_ruleset if path.name == common.RULESET_FILE else access.save_vignettes
     try:
-        version = save_text(path, buffer["text"], expected)
+        version = write(common.person(), path, buffer["text"], expected)
     except SaveConflict as exc:
         buffer["conflict"] = exc.current if exc.current is not None else ""
         st.rerun()
-    except OSError as exc:
-        st.error(f"The file could not be saved: {exc.strerror or exc}. Your text is still in the editor.")
+    except ProblemError as exc:  # not allowed (AccessDenied), the disk refused, the folder is gone
+        common.refused(exc, "Your text is still in the editor.")
         return
     buffer.update(saved=buffer["text"], version=version, conflict=None)
     errors = sum(p.is_error for p in report.problems)

@@ -19,6 +19,8 @@ from . import common
 
 
 def forms(buffer: dict[str, Any], report: Report, validate: Callable[[str], Report]) -> None:
+    if not common.may("edit_ruleset"):  # only an author may save what they make; the editor says why
+        return
     st.subheader("Add to the ruleset", anchor=False)
     model = report.model
     if model is None:

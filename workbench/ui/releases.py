@@ -1,17 +1,21 @@
 """Releases: review state, the gate's reasons, submit / approve / reject / release, history and the diff.
 
-Every decision is the core's (release.py, history.py, diff.py); this page collects names and reasons,
-calls it, and shows what it says. Refusals are listed in full, one line per reason.
+Every decision is the core's (access.py, release.py, history.py, diff.py); this page collects reasons (and,
+when nobody signs in, names), calls it, and shows what it says. Refusals are listed in full, one line per reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from .. import access
 from .. import release as lifecycle
+from ..access import Identity
 from ..diff import Diff, diff_versions
 from ..history import history
 from ..problems import Problem, ProblemError
@@ -61,42 +65,82 @@ def _gate(gate: lifecycle.Gate) -> None:
 
 def _actions(ruleset_dir: Path, review: lifecycle.ReviewState) -> None:
     if review.state == "draft":
+        if not common.may("submit"):
+            common.not_allowed("submit", "Submit for review")
+            return
         with st.form("releases.submit"):
             st.subheader("Submit for review")
             st.caption("The author asks a second clinician to review the saved draft as it is now.")
-            author = st.text_input("Your name (author)", key="releases.author")
+            author = _name("Your name (author)", "releases.author")
             reason = st.text_input("What changed and why (optional)", key="releases.submit_reason")
             if st.form_submit_button("Submit for review", type="primary"):
-                _run(lifecycle.submit(ruleset_dir, author, reason))
+                _run(access.submit, ruleset_dir, author, reason)
         return
     left, right = st.columns(2)
     with left:
-        if review.state == "in_review":
+        if review.state == "in_review" and not common.may("approve"):
+            common.not_allowed("approve", "Approve")
+        elif review.state == "in_review":
             with st.form("releases.approve"):
                 st.subheader("Approve")
-                st.caption(f"Submitted by {review.author}; approval must come from another clinician.")
-                reviewer = st.text_input("Your name (reviewer)", key="releases.reviewer")
+                st.caption(f"Submitted by {common.escape_md(review.author or '?')}; approval must come from "
+                           "another clinician.")
+                reviewer = _name("Your name (reviewer)", "releases.reviewer")
                 note = st.text_input("Note (optional)", key="releases.approve_note")
                 if st.form_submit_button("Approve", type="primary"):
-                    _run(lifecycle.approve(ruleset_dir, reviewer, note))
+                    _run(access.approve, ruleset_dir, reviewer, note)
+        elif not common.may("release"):
+            common.not_allowed("release", "Release")
         else:
             with st.form("releases.release"):
                 st.subheader("Release")
-                st.caption(f"Approved by {review.reviewer}, who makes the release. It can never be changed after.")
-                approver = st.text_input("Your name (approver)", key="releases.approver")
+                st.caption(f"Approved by {common.escape_md(review.reviewer or '?')}, who makes the release. It can "
+                           "never be changed after.")
+                approver = _name("Your name (approver)", "releases.approver")
                 reason = st.text_input("Reason for this release", key="releases.release_reason")
                 if st.form_submit_button(f"Release version {review.version}", type="primary"):
-                    _run(lifecycle.release(ruleset_dir, approver, reason))
-    with right, st.form("releases.reject"):
-        st.subheader("Reject")
-        st.caption("Send it back to the author as a draft, saying what to change.")
-        reviewer = st.text_input("Your name (reviewer)", key="releases.rejecter")
-        reason = st.text_area("What must change", key="releases.reject_reason")
-        if st.form_submit_button("Reject"):
-            _run(lifecycle.reject(ruleset_dir, reviewer, reason))
+                    _run(access.release, ruleset_dir, approver, reason)
+    with right:
+        if not common.may("reject"):
+            common.not_allowed("reject", "Reject")
+            return
+        with st.form("releases.reject"):
+            st.subheader("Reject")
+            st.caption("Send it back to the author as a draft, saying what to change.")
+            reviewer = _name("Your name (reviewer)", "releases.rejecter")
+            reason = st.text_area("What must change", key="releases.reject_reason")
+            if st.form_submit_button("Reject"):
+                _run(access.reject, ruleset_dir, reviewer, reason)
 
 
-def _run(outcome: lifecycle.Outcome) -> None:
+def _name(label: str, key: str) -> str | None:
+    """The name to act under. Signed in, it is the person's own (the audit log records it) and nothing is asked;
+    without accounts it is typed, because the gate needs an author and a different approver."""
+    who = common.person()
+    if who is not None and who.signed_in:
+        st.markdown(f"Recorded in the audit log as **{common.escape_md(who.name)}**.")
+        return None
+    return st.text_input(label, key=key)
+
+
+def _acting(typed: str | None) -> Identity | None:
+    """Who the action is recorded under: the signed-in person, or (no accounts) the name typed in the form."""
+    who = common.person()
+    if who is None or who.signed_in or typed is None:
+        return who
+    if not typed.strip():
+        return replace(who, name="")  # no name given: the gate asks for one (WB711) rather than acting as 'local'
+    return access.local_identity(typed)
+
+
+def _run(action: Callable[[Identity | None, Path, str], lifecycle.Outcome], ruleset_dir: Path, typed: str | None,
+         reason: str) -> None:
+    """Act through access.py, which checks the role again; a refusal is shown here and the form keeps its text."""
+    try:
+        outcome = action(_acting(typed), ruleset_dir, reason)
+    except ProblemError as exc:  # not allowed (AccessDenied), the folder is gone, the disk refused
+        common.refused(exc)
+        return
     st.session_state[OUTCOME] = outcome.to_dict()
     st.rerun()
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..authoring import AuthoringError, new_ruleset
-from ..store import SaveConflict, save_text
+from .. import access
+from ..problems import ProblemError
+from ..store import SaveConflict
 from . import common
 
 
@@ -63,6 +64,9 @@ def _card(folder: Path, is_open: bool) -> None:
 
 
 def _create(root: Path) -> None:
+    if not common.may("edit_ruleset"):
+        common.not_allowed("edit_ruleset", "Creating a ruleset")
+        return
     with st.expander("Create a new ruleset", icon=":material/add:"):
         st.caption("Starts from a small valid example (one question, one red flag, two outcomes and two "
                    "vignettes) that you then rewrite.")
@@ -74,22 +78,12 @@ def _create(root: Path) -> None:
             return
         ruleset_id = ruleset_id.strip()
         try:
-            files = new_ruleset(ruleset_id, title)
-        except AuthoringError as exc:
-            st.error(str(exc))
-            return
-        folder = root / ruleset_id
-        if folder.exists():
-            st.error(f"There is already a ruleset folder called '{ruleset_id}'; choose another id.")
-            return
-        try:
-            for name, text in files.items():
-                save_text(folder / name, text, None)
+            access.create_ruleset(common.person(), root, ruleset_id, title)
         except SaveConflict:
             st.error(f"Someone created '{ruleset_id}' at the same moment; nothing was overwritten. "
                      "Choose another id.")
             return
-        except OSError as exc:
-            st.error(f"The ruleset could not be written: {exc.strerror or exc}.")
+        except ProblemError as exc:  # not allowed, not a valid id, taken, or the disk refused
+            common.refused(exc)
             return
         common.open_ruleset(ruleset_id, "editor")

@@ -195,11 +195,15 @@ def _result(folder: Path, rs: CompiledRuleset, result: Result, answers: dict[str
     if flow.button("Show on the flow", key="try.flow", icon=":material/account_tree:"):
         st.session_state[common.FLOW] = {"show": "try"}
         common.go("flow")
-    with st.expander("Save as a vignette", icon=":material/save:"):
-        _save_form(folder, rs, result, answers)
+    if common.may("write_vignettes"):
+        with st.expander("Save as a vignette", icon=":material/save:"):
+            _save_form(folder, rs, result, answers)
+    else:
+        common.not_allowed("write_vignettes", "Saving a case as a vignette")
 
 
 def _save_form(folder: Path, rs: CompiledRuleset, result: Result, answers: dict[str, Any]) -> None:
+    """The case as a vignette, saved by vignettes.save_vignette (through access.py, so the role is checked)."""
     from .vignettes import save_vignette
 
     existing = [p.name for p in vignette_paths(folder)]

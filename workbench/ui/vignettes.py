@@ -8,11 +8,12 @@ from typing import Any
 
 import streamlit as st
 
-from .. import authoring
+from .. import access, authoring
 from ..engine import CompiledRuleset
 from ..loader import read_yaml
+from ..problems import ProblemError
 from ..replay import ReplayReport, VignetteResult, vignette_paths
-from ..store import SaveConflict, read_versioned, save_text
+from ..store import SaveConflict, read_versioned
 from . import common
 
 
@@ -26,8 +27,16 @@ def page() -> None:
     if rs is None:
         return
     state = st.session_state.setdefault(common.VIGNETTES, {"replayed": None, "open": None})
-    if st.button("Replay all vignettes", type="primary", key="vignettes.replay", icon=":material/play_arrow:"):
-        state["replayed"] = folder.name
+    if st.button("Replay all vignettes", type="primary", key="vignettes.replay", icon=":material/play_arrow:",
+                 disabled=not common.may("replay")):
+        try:
+            access.require(common.person(), "replay")
+        except access.AccessDenied as exc:
+            common.refused(exc)
+        else:
+            state["replayed"] = folder.name
+    if not common.may("replay"):
+        common.not_allowed("replay", "Replay")
     if state["replayed"] != folder.name:
         st.caption(f"{common.plural(len(vignette_paths(folder)), 'vignette file')} in `{folder.name}/vignettes`. "
                    "Replay runs every case through the ruleset as it is now (with any unsaved edits).")
@@ -121,7 +130,7 @@ def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict
         if flow_button.button("Show on the flow", key="vignettes.flow", icon=":material/account_tree:"):
             st.session_state[common.FLOW] = {"show": "vignette", "vignette": result.id}
             common.go("flow")
-        if vignette is not None and result.file:
+        if vignette is not None and result.file and common.may("write_vignettes"):
             _edit(Path(result.file), rs, vignette)
             _delete(Path(result.file), result.id)
 
@@ -209,18 +218,25 @@ def _delete(path: Path, vignette_id: str) -> None:
         if st.button("Delete", type="primary", key="vignettes.delete"):
             text, version = read_versioned(path)
             try:
-                save_text(path, authoring.delete_vignette(text or "", vignette_id), version)
+                access.save_vignettes(common.person(), path, authoring.delete_vignette(text or "", vignette_id),
+                                      version)
             except authoring.AuthoringError as exc:
                 st.error(str(exc))
                 return
             except SaveConflict:
                 st.error(f"{path.name} changed just now; nothing was deleted. Try again.")
                 return
+            except ProblemError as exc:
+                common.refused(exc)
+                return
             st.session_state[common.VIGNETTES]["open"] = None
             st.rerun()
 
 
 def _add(folder: Path, rs: CompiledRuleset) -> None:
+    if not common.may("write_vignettes"):
+        common.not_allowed("write_vignettes", "Adding vignettes")
+        return
     existing = [p.name for p in vignette_paths(folder)]
     new_file = "new-cases.yaml" if "new-cases.yaml" not in existing else None
     with st.expander("Add a vignette", icon=":material/add:"):
@@ -233,8 +249,8 @@ def _add(folder: Path, rs: CompiledRuleset) -> None:
 
 
 def save_vignette(path: Path, rs: CompiledRuleset, vignette: dict[str, Any], replace: str | None = None) -> bool:
-    """Add (or replace, by id) a vignette in its file and save it, refusing one that brings new errors;
-    problems and conflicts are shown, never raised."""
+    """Add (or replace, by id) a vignette in its file and save it through access.py (authors and QA only),
+    refusing one that brings new errors; refusals, problems and conflicts are shown, never raised."""
     text, version = read_versioned(path)
     try:
         if text is None:
@@ -256,12 +272,12 @@ def save_vignette(path: Path, rs: CompiledRuleset, vignette: dict[str, Any], rep
         common.show_problems(new)
         return False
     try:
-        save_text(path, new_text, version)
+        access.save_vignettes(common.person(), path, new_text, version)
     except SaveConflict:
         st.error(f"{path.name} changed while you were saving; nothing was overwritten. Save again.")
         return False
-    except OSError as exc:
-        st.error(f"{path.name} could not be saved: {exc.strerror or exc}.")
+    except ProblemError as exc:  # not allowed (AccessDenied), the disk refused, the folder is gone
+        common.refused(exc, "The form still holds what you wrote.")
         return False
     st.success(f"Saved vignette '{vignette['id']}' in vignettes/{path.name}.")
     return True
