@@ -35,8 +35,10 @@ def page(ruleset_dir: Path) -> None:
         return
     review = gate.review
     name = gate.draft.model.id if gate.draft.model else ruleset_dir.name
+    state, where = review.state.replace("_", " "), review.describe()
+    rest = where[len(state):] if where.startswith(state) else f" — {where}"  # describe() may name the state
     st.caption(f"`{name}` · working copy version {gate.draft.model.version if gate.draft.model else '?'} · "
-               f"**{review.state.replace('_', ' ')}** — {common.escape_md(review.describe())}")
+               f"**{state}**{common.escape_md(rest)}")
     if common.unsaved(ruleset_dir / common.RULESET_FILE):
         st.warning("The editor has unsaved changes. Review and release use the saved file only: save first.")
     _last_outcome()
