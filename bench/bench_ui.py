@@ -27,7 +27,9 @@ REPEATS = 7
 
 
 def app(page: str) -> AppTest:
-    script = f"from workbench.ui.pages import navigation\nnavigation({page!r}).run()\n"
+    script = ("import streamlit as st\nfrom workbench.ui.login import current_identity\n"
+              "from workbench.ui.pages import navigation\n"
+              f"if current_identity() is None:\n    st.stop()\nnavigation({page!r}).run()\n")
     at = AppTest.from_string(script, default_timeout=120)
     at.run()
     quiet()
@@ -74,6 +76,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp()) / "rulesets"
     shutil.copytree(ROOT / "rulesets", folder, ignore=shutil.ignore_patterns(".*"))
     os.environ["WORKBENCH_RULESETS"] = str(folder)
+    os.environ["WORKBENCH_USERS"] = str(folder / "no-accounts.json")  # single-user install: all roles
     ruleset = (folder / "upper-back-pain" / "ruleset.yaml").read_text(encoding="utf-8")
     answer = "try.upper-back-pain.bladder_bowel_dysfunction"
     flip = ("yes", "no")
