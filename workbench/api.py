@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .engine import CompiledRuleset, InputError, evaluate
 from .export import document_bytes, group_releases, index_data, latest, published, release_files, release_path
+from .model import Ruleset
 from .problems import ProblemError
 from .release import Release, load_release
 
@@ -79,13 +80,11 @@ class Index(BaseModel):
     rulesets: list[RulesetSummary]
 
 
-class ReleaseDocument(BaseModel):
-    """A release: `sha256` is that of the canonical JSON of `ruleset` (sorted keys, no spaces, UTF-8)."""
+class ReleaseDocument(Ruleset):
+    """A release: the ruleset as JSON plus `sha256`, the hash of the canonical JSON of the document without
+    `sha256` and `release` (sorted keys, no spaces, UTF-8), and `release` (who, when, why, replay summary)."""
 
-    id: str
-    version: str
     sha256: str
-    ruleset: dict[str, Any]
     release: dict[str, Any]
 
 
@@ -104,8 +103,8 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 _BODY_HINT = 'Send a JSON object such as {"inputs": {"age": 62}} with Content-Type: application/json.'
-_NOT_FOUND = {404: _problem_response("No such released ruleset or version (drafts are never served)")}
-_CACHED = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem_response("No such released ruleset or version (drafts are never served)")}
+_CACHED: dict[int | str, dict[str, Any]] = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
 
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:

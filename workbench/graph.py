@@ -173,9 +173,9 @@ def to_dot(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: 
 
     decision_reads: dict[str, set[str]] = {}
     incoming_reads: dict[str, set[str]] = {}
-    for node in decisions:
-        step = ruleset.steps[node.id]
-        decision_reads[node.id] = {name for branch in step.branches for name in branch.reads}
+    for decision in decisions:
+        step = ruleset.steps[decision.id]
+        decision_reads[decision.id] = {name for branch in step.branches for name in branch.reads}
         for branch in step.branches:
             incoming_reads.setdefault(branch.next, set()).update(branch.reads)
 
@@ -221,29 +221,29 @@ def to_dot(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: 
             attrs["style"] = f'"{attrs["style"]}"'
         out.append(f"  {quote(node.id)} {_attrs(attrs)};")
 
-    for node in decisions:
-        count = len(node.branches)
+    for decision in decisions:
+        count = len(decision.branches)
         targets = [(b.next, wrap_condition(f"{i + 1}. {b.when}")
                     + (wrap(f"({b.label})", _CONDITION_WIDTH) if b.label else []))
-                   for i, b in enumerate(node.branches)]
-        targets.append((node.else_, ["else"]))
+                   for i, b in enumerate(decision.branches)]
+        targets.append((decision.else_, ["else"]))
         for index, (target, lines) in enumerate(targets):
             attrs = {"label": _label(lines, "\\l")}
             styles = []
             if result is not None:
-                if (node.id, target) in path_pairs:
+                if (decision.id, target) in path_pairs:
                     styles.append("bold")
                     attrs["penwidth"] = "2.5"
                     attrs["color"] = f'"{_PATH_LINE}"'
                 else:
                     attrs["color"] = f'"{_FADED_LINE}"'
                     attrs["fontcolor"] = f'"{_FADED_TEXT}"'
-            if (node.id, index) in unreached_edges:
+            if (decision.id, index) in unreached_edges:
                 styles.append("dashed")
             if styles:
                 attrs["style"] = f'"{",".join(styles)}"'
-            attrs["tooltip"] = quote(f"{node.id} {'else' if index == count else f'branch {index + 1}'}")
-            out.append(f"  {quote(node.id)} -> {quote(target)} {_attrs(attrs)};")
+            attrs["tooltip"] = quote(f"{decision.id} {'else' if index == count else f'branch {index + 1}'}")
+            out.append(f"  {quote(decision.id)} -> {quote(target)} {_attrs(attrs)};")
 
     if stop is not None and result is not None:
         out.extend(_needs_note(ruleset, stop, result.needs))

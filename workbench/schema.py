@@ -9,9 +9,11 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from .model import Ruleset, VignetteFile, json_schema
 
-SCHEMAS = {"ruleset.schema.json": Ruleset, "vignettes.schema.json": VignetteFile}
+SCHEMAS: dict[str, type[BaseModel]] = {"ruleset.schema.json": Ruleset, "vignettes.schema.json": VignetteFile}
 
 
 def schema_texts() -> dict[str, str]:
