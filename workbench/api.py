@@ -103,8 +103,9 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 _BODY_HINT = 'Send a JSON object such as {"inputs": {"age": 62}} with Content-Type: application/json.'
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem_response("No such released ruleset or version (drafts are never served)")}
-_CACHED: dict[int | str, dict[str, Any]] = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
+Responses = dict[int | str, dict[str, Any]]
+_NOT_FOUND: Responses = {404: _problem_response("No such released ruleset or version (drafts are never served)")}
+_CACHED: Responses = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
 
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
