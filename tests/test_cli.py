@@ -110,3 +110,13 @@ def test_every_command_has_help_with_an_example() -> None:
     for command in ("validate", "replay", "evaluate"):
         done = run_cli(command, "--help")
         assert done.returncode == 0 and "example:" in done.stdout
+
+
+def test_vignettes_beside_a_broken_ruleset_are_a_warning_not_a_missing_ruleset(shipped_copy: Path) -> None:
+    ruleset = shipped_copy / "ruleset.yaml"
+    ruleset.write_text(ruleset.read_text(encoding="utf-8").replace("start: emergency_screen", "begin: emergency_screen"),
+                       encoding="utf-8")
+    code, problems = run_json("validate", str(shipped_copy))
+    assert code == 1
+    codes = {(p["code"], p["severity"]) for p in problems}
+    assert ("WB011", "error") in codes and ("WB507", "warning") in codes and ("WB501", "error") not in codes

@@ -61,6 +61,7 @@ CODES: dict[str, str] = {
     "WB504": "vignette expects something the ruleset does not have",
     "WB505": "vignette has no expectation to check",
     "WB506": "duplicate vignette id",
+    "WB507": "vignettes checked for shape only: their ruleset has errors",
     # Evaluation
     "WB601": "case answer does not fit the ruleset",
     # Safety properties and exhaustive verification (workbench verify)

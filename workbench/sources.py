@@ -59,22 +59,28 @@ def validate_files(files: list[Path]) -> list[Report]:
     by_id = {model.id: model for model in rulesets.values()}
     for path, text in texts.items():
         if kinds[path] == "vignettes":
-            reports.append(validate_vignettes_text(text, str(path), _ruleset_for(path, rulesets, by_id)))
+            model, broken = _ruleset_for(path, rulesets, by_id)
+            reports.append(validate_vignettes_text(text, str(path), model, ruleset_broken=broken))
     return reports
 
 
-def _ruleset_for(path: Path, rulesets: dict[Path, Ruleset], by_id: dict[str, Ruleset]) -> Ruleset | None:
+def _ruleset_for(path: Path, rulesets: dict[Path, Ruleset],
+                 by_id: dict[str, Ruleset]) -> tuple[Ruleset | None, bool]:
+    """The ruleset for a vignettes file, and whether one was found beside it that has errors."""
+    broken = False
     for folder in (path.parent, path.parent.parent):
         for name in ("ruleset.yaml", "ruleset.yml"):
             candidate = (folder / name).resolve()
             if candidate in rulesets:
-                return rulesets[candidate]
+                return rulesets[candidate], False
             if candidate.is_file():
                 text, _ = read_text(candidate)
                 report = validate_ruleset_text(text or "", str(candidate))
                 if report.model is not None:
                     rulesets[candidate] = report.model
-                    return report.model
+                    return report.model, False
+                broken = True
     document, _ = read_yaml(read_text(path)[0] or "", str(path))
     wanted = document.data.get("ruleset") if document and isinstance(document.data, dict) else None
-    return by_id.get(wanted) if isinstance(wanted, str) else None
+    found = by_id.get(wanted) if isinstance(wanted, str) else None
+    return found, broken and found is None

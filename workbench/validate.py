@@ -295,17 +295,22 @@ def _safety(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
 
 # --- vignettes ------------------------------------------------------------------------------
 
-def validate_vignettes_text(text: str, file: str, ruleset: Ruleset | None) -> Report:
+def validate_vignettes_text(text: str, file: str, ruleset: Ruleset | None, *, ruleset_broken: bool = False) -> Report:
+    """`ruleset_broken`: the ruleset exists but has errors, so the vignettes can only be checked for shape."""
     parsed = parse_vignettes(text, file)
     report = Report(file, "vignettes", parsed.model, parsed.document, list(parsed.problems))
     if parsed.model is not None and parsed.document is not None:
-        report.problems.extend(check_vignettes(parsed.model, parsed.document, ruleset))
+        report.problems.extend(check_vignettes(parsed.model, parsed.document, ruleset, ruleset_broken=ruleset_broken))
     return report
 
 
-def check_vignettes(vignettes: VignetteFile, doc: Document, ruleset: Ruleset | None) -> Iterator[Problem]:
+def check_vignettes(vignettes: VignetteFile, doc: Document, ruleset: Ruleset | None, *,
+                    ruleset_broken: bool = False) -> Iterator[Problem]:
     """Each vignette's answers fit the inputs and its expectations name things the ruleset has."""
-    if ruleset is None:
+    if ruleset is None and ruleset_broken:
+        yield doc.problem("WB507", f"The ruleset '{vignettes.ruleset}' has errors, so these vignettes were checked "
+                          "for their shape only: fix the ruleset first.", ("ruleset",), severity="warning")
+    elif ruleset is None:
         yield doc.problem("WB501", f"The vignettes are for ruleset '{vignettes.ruleset}', which cannot be found "
                           "beside this file or among the files given.", ("ruleset",))
     elif ruleset.id != vignettes.ruleset:

@@ -167,7 +167,8 @@ def validated(text: str, file: str) -> Report:
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def validated_vignettes(text: str, file: str, ruleset_text: str, ruleset_file: str) -> Report:
-    return validate_vignettes_text(text, file, validated(ruleset_text, ruleset_file).model)
+    model = validated(ruleset_text, ruleset_file).model
+    return validate_vignettes_text(text, file, model, ruleset_broken=model is None)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
