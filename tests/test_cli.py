@@ -114,8 +114,8 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_vignettes_beside_a_broken_ruleset_are_a_warning_not_a_missing_ruleset(shipped_copy: Path) -> None:
     ruleset = shipped_copy / "ruleset.yaml"
-    ruleset.write_text(ruleset.read_text(encoding="utf-8").replace("start: emergency_screen", "begin: emergency_screen"),
-                       encoding="utf-8")
+    text = ruleset.read_text(encoding="utf-8").replace("start: emergency_screen", "begin: emergency_screen")
+    ruleset.write_text(text, encoding="utf-8")
     code, problems = run_json("validate", str(shipped_copy))
     assert code == 1
     codes = {(p["code"], p["severity"]) for p in problems}

@@ -280,6 +280,19 @@ def describe(path: YamlPath, data: Any) -> str:
     return " of ".join(reversed(words))
 
 
+_WHAT_FIELDS_ARE_FOR = {
+    "else": "the node to go to when no branch matches",
+    "start": "the id of the first node to ask",
+    "disposition": "where the patient goes, one of the declared dispositions",
+    "when": "the condition, e.g. 'known_cancer and age >= 60'",
+    "next": "the id of the node this branch leads to",
+    "question": "the question as it is put to the patient or clinician",
+    "dispositions": "the possible dispositions, most urgent first",
+    "nodes": "the decisions and outcomes of the tree",
+    "expect": "what a clinician expects: at least a disposition",
+    "values": "the answers this choice allows",
+}
+
 _TYPE_WORDS = {"string_type": "text", "int_type": "a whole number", "float_type": "a number",
                "bool_type": "true or false", "list_type": "a list", "dict_type": "a mapping of fields",
                "model_type": "a mapping of fields", "model_attributes_type": "a mapping of fields",
@@ -309,7 +322,8 @@ def _translate(error: Any, document: Document) -> Problem:
     if field_name == "version" and kind in ("string_type", "string_pattern_mismatch"):
         return document.problem("WB014", f"Version '{value}' must be a semantic version such as 1.0.0.", path)
     if kind == "missing":
-        return document.problem("WB010", f"{where.capitalize()} needs '{leaf}'.", path)
+        why = _WHAT_FIELDS_ARE_FOR.get(str(leaf))
+        return document.problem("WB010", f"{where.capitalize()} needs '{leaf}'" + (f": {why}." if why else "."), path)
     if kind == "extra_forbidden":
         hint = did_you_mean(str(field_name), _known_fields())
         return document.problem("WB011", f"{where.capitalize()} has an unknown field '{field_name}'{hint or '.'}", path,
