@@ -187,6 +187,17 @@ def summary(work: Texts) -> RulesetSummary:
     return summarise(work.folder, work.ruleset, work.ruleset_file, work.vignettes)
 
 
+def open_page(title: str) -> tuple[Path, Texts, CompiledRuleset] | None:
+    """The start of every page that runs the ruleset: its folder, texts and compiled form, or None (said why)."""
+    folder = current_ruleset()
+    if folder is None:
+        return None
+    st.title(title)
+    work = texts(folder)
+    rs = usable(work)
+    return None if rs is None else (folder, work, rs)
+
+
 def usable(work: Texts) -> CompiledRuleset | None:
     """The compiled ruleset, or None after showing why it cannot be used yet."""
     rs = compiled(work.ruleset, work.ruleset_file)

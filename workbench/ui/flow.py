@@ -17,14 +17,10 @@ _RANKDIR = {"TB": "Top to bottom", "LR": "Left to right"}
 
 
 def page() -> None:
-    folder = common.current_ruleset()
-    if folder is None:
+    opened = common.open_page("Flow")
+    if opened is None:
         return
-    st.title("Flow")
-    work = common.texts(folder)
-    rs = common.usable(work)
-    if rs is None:
-        return
+    folder, work, rs = opened
     state = st.session_state.setdefault(common.FLOW, {"show": "none", "vignette": None})
     report = common.replayed(work)
 

@@ -21,13 +21,10 @@ NEW_FILE = "tried-cases.yaml"
 
 
 def page() -> None:
-    folder = common.current_ruleset()
-    if folder is None:
+    opened = common.open_page("Try it")
+    if opened is None:
         return
-    st.title("Try it")
-    rs = common.usable(common.texts(folder))
-    if rs is None:
-        return
+    folder, _, rs = opened
     case = case_state(rs.id)
     result, answers = run_case(rs, case)
     asked, decision = st.columns([3, 2], gap="large")

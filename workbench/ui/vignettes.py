@@ -18,14 +18,10 @@ from . import common
 
 
 def page() -> None:
-    folder = common.current_ruleset()
-    if folder is None:
+    opened = common.open_page("Vignettes")
+    if opened is None:
         return
-    st.title("Vignettes")
-    work = common.texts(folder)
-    rs = common.usable(work)
-    if rs is None:
-        return
+    folder, work, rs = opened
     state = st.session_state.setdefault(common.VIGNETTES, {"replayed": None, "open": None})
     if st.button("Replay all vignettes", type="primary", key="vignettes.replay", icon=":material/play_arrow:",
                  disabled=not common.may("replay")):
