@@ -101,6 +101,91 @@ def test_type_errors_in_clinical_words(text: str, code: str, words: str) -> None
     assert issues[0].code == code and words in issues[0].message
 
 
+# --- count(...) (SPEC 3) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, case, expected", [
+    ("count(a, b, c) >= 2", {"a": True, "b": True}, True),          # two known trues decide '>= 2'
+    ("count(a, b, c) >= 2", {"a": True, "b": False}, None),         # c decides
+    ("count(a, b, c) >= 2", {"a": False, "b": False}, False),       # c cannot make two
+    ("count(a, b, c) < 2", {"a": True, "b": True}, False),
+    ("count(a, b, c) == 1", {"a": True, "b": False, "c": False}, True),
+    ("count(a, b, c) == 1", {"a": True, "b": True}, False),
+    ("count(a, b, c) != 0", {"c": True}, True),
+    ("count(a, age >= 60, pain_site == 'thoracic') >= 2", {"a": True, "age": 61}, True),
+    ("count(a, age >= 60, pain_site == 'thoracic') >= 2", {"a": True, "age": 59}, None),
+    ("2 <= count(a, b)", {"a": True, "b": True}, True),
+    ("count(a, b) in [1, 2]", {"a": True}, True),
+    ("count(a, b) in [1, 2]", {"a": False}, None),
+    ("count(a, b) >= age", {"a": True, "b": True, "age": 16}, False),
+    ("count(a, not b, a and c) >= 2", {"a": True, "b": False}, True),
+])
+def test_count_is_decided_once_the_unknown_conditions_cannot_change_it(text: str, case: dict,
+                                                                        expected: object) -> None:
+    assert run(text, case) is expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "not a", "a and b", "b or c"]), min_size=1, max_size=4),
+       st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), st.integers(-1, 5),
+       st.fixed_dictionaries({}, optional={"a": st.booleans(), "b": st.booleans(), "c": st.booleans()}))
+def test_count_agrees_with_trying_every_value_of_its_unknown_conditions(operands: list[str], op: str, k: int,
+                                                                         case: dict) -> None:
+    text = f"count({', '.join(operands)}) {op} {k}"
+    values = [run(operand, case) for operand in operands]
+    unknown = [i for i, v in enumerate(values) if v is None]
+    outcomes = set()
+    for filled in itertools.product([True, False], repeat=len(unknown)):
+        known = list(values)
+        for i, v in zip(unknown, filled, strict=True):
+            known[i] = v
+        outcomes.add(run(f"{sum(known)} {op} {k}", {}))
+    assert run(text, case) is (outcomes.pop() if len(outcomes) == 1 else None)
+
+
+@pytest.mark.parametrize("text, column, words", [
+    ("count() >= 1", 0, "has nothing to count"),
+    ("max(a, b) >= 1", 0, "the only function is count(...)"),
+    ("Count(a) >= 1", 0, "write 'count' in lower case"),
+    ("count(a, b >= 1", 15, "never closed"),
+    ("count(a b) >= 1", 8, "expected ',' or ')'"),
+])
+def test_count_syntax_errors_name_the_column(text: str, column: int, words: str) -> None:
+    with pytest.raises(ExprSyntaxError) as caught:
+        parse(text)
+    assert caught.value.pos == column and words in caught.value.message
+
+
+@pytest.mark.parametrize("text, code, words", [
+    ("count(a, b)", "WB306", "compare it with a number, e.g. 'count(night_pain, pain_progressive) >= 2'"),
+    ("count(a, age) >= 1", "WB306", "count(...) counts yes/no conditions, but 'age' is a number"),
+    ("count(a, pain_site) >= 1", "WB306", "but 'pain_site' is a choice"),
+    ("count(a, b) == true", "WB303", "compare it with a number such as 2, not with true"),
+    ("count(a, b) >= 'two'", "WB303", "not with 'two' (text)"),
+    ("count(a, b) and c", "WB306", "'and' joins yes/no conditions, but count(...) is a number"),
+    ("count(a, b) in ['x']", "WB303", "cannot be an answer to count(...)"),
+])
+def test_count_misuse_is_explained(text: str, code: str, words: str) -> None:
+    condition, issues = compile_condition(text, INPUTS)
+    assert condition is None
+    assert issues[0].code == code and words in issues[0].message, issues
+
+
+@pytest.mark.parametrize("text, words", [
+    ("count(a, b) >= 3", "count(...) of 2 conditions is always between 0 and 2, so '>= 3' is always false"),
+    ("count(a, b) >= 0", "'>= 0' is always true"),
+    ("3 <= count(a, b)", "'>= 3' is always false"),
+])
+def test_a_count_that_can_never_decide_is_a_warning(text: str, words: str) -> None:
+    condition, issues = compile_condition(text, INPUTS)
+    assert condition is not None
+    assert [(i.code, i.severity) for i in issues] == [("WB406", "warning")] and words in issues[0].message
+
+
+def test_count_reads_the_inputs_of_its_conditions() -> None:
+    condition, _ = compile_condition("count(c, age >= 60, a and pain_site == 'lumbar') >= 2", INPUTS)
+    assert condition is not None and condition.reads == ("c", "age", "a", "pain_site")
+
+
 def test_too_long_and_too_deep_conditions_are_refused() -> None:
     assert compile_condition("a or " * 500 + "a", INPUTS)[1][0].code == "WB307"
     assert compile_condition("(" * 40 + "a" + ")" * 40, INPUTS)[1][0].code == "WB307"
@@ -113,7 +198,7 @@ def test_compiled_condition_reads_its_inputs() -> None:
 
 ATOMS = st.sampled_from(["a", "b", "c", "age", "pain_site", "true", "false", "60", "'thoracic'", "['lumbar']",
                          "and", "or", "not", "in", "not in", "==", "<", ">=", "(", ")", "[", "]", ",", "-", "&&",
-                         "'", "x", "1.5", "é", "\n", "\\"])
+                         "'", "x", "1.5", "é", "\n", "\\", "count(", "count", "max("])
 
 
 @settings(max_examples=500, deadline=None)

@@ -322,7 +322,15 @@ def small_rulesets(draw: Any) -> dict[str, Any]:
                {"id": "level", "type": "number", "min": 0, "max": 10, "question": "level?"}]
 
     def atom() -> str:
-        kind = draw(st.integers(0, 4))
+        kind = draw(st.integers(0, 5))
+        if kind == 5:  # count(...) over other atoms, compared with a small number
+            parts = [atom_without_count() for _ in range(draw(st.integers(1, 3)))]
+            op = draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!="]))
+            return f"count({', '.join(parts)}) {op} {draw(st.integers(0, 3))}"
+        return atom_without_count(kind)
+
+    def atom_without_count(kind: int | None = None) -> str:
+        kind = draw(st.integers(0, 4)) if kind is None else kind
         if kind <= 1:
             name = draw(st.sampled_from(booleans))
             return f"not {name}" if kind else name

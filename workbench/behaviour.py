@@ -16,7 +16,7 @@ from typing import Any
 
 from .engine import CompiledRuleset, Result, evaluate
 from .expr import parse
-from .expr.syntax import BoolOp, Compare, Expr, ListOf, Literal, Name, Not, names
+from .expr.syntax import Compare, Count, Expr, ListOf, Literal, Name, names, walk
 from .model import BooleanInput, DecisionNode, EnumInput, Input, NumberInput, Ruleset, Vignette
 from .space import number_values
 
@@ -311,22 +311,19 @@ def _conditions(model: Ruleset) -> list[str]:
 def _number_constants(trees: list[Expr], numbers: set[str]) -> dict[str, set[float]] | str:
     """The constants each number input is compared with, or why the regions cannot be found that way."""
     constants: dict[str, set[float]] = {i: set() for i in numbers}
-    stack = list(trees)
-    while stack:
-        expr = stack.pop()
-        if isinstance(expr, Not):
-            stack.append(expr.operand)
-        elif isinstance(expr, BoolOp):
-            stack.extend(expr.operands)
-        elif isinstance(expr, Compare):
-            sides = [side for side in (expr.left, expr.right) if isinstance(side, Name) and side.id in numbers]
-            if len(sides) == 2:
-                return f"'{sides[0].id}' is compared with '{sides[1].id}', so its answers cannot be cut into regions"
-            for side in sides:
-                other = expr.right if side is expr.left else expr.left
-                items = other.items if isinstance(other, ListOf) else (other,) if isinstance(other, Literal) else ()
-                constants[side.id].update(item.value for item in items if not isinstance(item.value, (bool, str)))
-            stack.extend(side for side in (expr.left, expr.right) if isinstance(side, (Compare, BoolOp, Not)))
+    for expr in (node for tree in trees for node in walk(tree)):
+        if not isinstance(expr, Compare):
+            continue
+        sides = [side for side in (expr.left, expr.right) if isinstance(side, Name) and side.id in numbers]
+        if len(sides) == 2:
+            return f"'{sides[0].id}' is compared with '{sides[1].id}', so its answers cannot be cut into regions"
+        for side in sides:
+            other = expr.right if side is expr.left else expr.left
+            if isinstance(other, Count):
+                constants[side.id].update(range(len(other.operands) + 1))
+                continue
+            items = other.items if isinstance(other, ListOf) else (other,) if isinstance(other, Literal) else ()
+            constants[side.id].update(item.value for item in items if not isinstance(item.value, (bool, str)))
     return constants
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .expr.syntax import BoolOp, Compare, Expr, ListOf, Literal, Name, Not
+from .expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not, walk
 from .model import BooleanInput, EnumInput, Input, NumberInput
 
 Masks = tuple[int, ...]  # per input, in declaration order: bit k set = answer k still possible
@@ -203,6 +203,8 @@ class Space:
         return test
 
     def _compare(self, expr: Compare) -> Test:
+        if isinstance(expr.left, Count) or isinstance(expr.right, Count):
+            return self._count_compare(expr)
         left, right, op = expr.left, expr.right, expr.op
         if isinstance(left, Literal) and isinstance(right, Name):
             left, right, op = right, left, _FLIPPED[op]
@@ -238,6 +240,53 @@ class Space:
                 return b
             return compare(a, b)
         return general
+
+    def _count_compare(self, expr: Compare) -> Test:
+        """A comparison with count(...): decided when every count its undecided operands allow agrees (SPEC 3);
+        otherwise split on the first undecided operand (or the other side)."""
+        left, right = self._possible(expr.left), self._possible(expr.right)
+        if expr.op in ("in", "not in"):
+            wanted = expr.op == "in"
+
+            def holds(a: Any, b: Any) -> bool:
+                return (a in b) is wanted
+        else:
+            holds = _OPS[expr.op]
+
+        def compare(masks: Masks) -> Verdict:
+            a, a_split = left(masks)
+            b, b_split = right(masks)
+            if a is None or b is None:
+                return a_split or b_split  # type: ignore[return-value]
+            outcomes = {holds(x, y) for x in a for y in b}
+            if len(outcomes) == 1:
+                return outcomes.pop()
+            return a_split or b_split  # type: ignore[return-value]
+        return compare
+
+    def _possible(self, expr: Expr) -> Callable[[Masks], tuple[Any, Split | None]]:
+        """A comparison side as (the values it may still take, a split that would narrow them)."""
+        if isinstance(expr, Count):
+            tests = tuple(self.compile(operand) for operand in expr.operands)
+
+            def span(masks: Masks) -> tuple[Any, Split | None]:
+                true = undecided = 0
+                first: Split | None = None
+                for test in tests:
+                    verdict = test(masks)
+                    if verdict is True:
+                        true += 1
+                    elif verdict is not False:
+                        undecided += 1
+                        first = first or verdict
+                return range(true, true + undecided + 1), first
+            return span
+        value = self._operand(expr)
+
+        def one(masks: Masks) -> tuple[Any, Split | None]:
+            answer = value(masks)
+            return (None, answer) if isinstance(answer, Split) else ((answer,), None)
+        return one
 
     def _operand(self, expr: Expr) -> Callable[[Masks], Any]:
         if isinstance(expr, Literal):
@@ -308,23 +357,24 @@ def negation(test: Test) -> Test:
 
 
 def _collect(expr: Expr, constants: dict[str, set[float]], inexact: list[str]) -> None:
-    """The constants each number input is compared with; comparisons of two numbers make the check inexact."""
-    if isinstance(expr, Not):
-        _collect(expr.operand, constants, inexact)
-    elif isinstance(expr, BoolOp):
-        for operand in expr.operands:
-            _collect(operand, constants, inexact)
-    elif isinstance(expr, Compare):
-        sides = (expr.left, expr.right)
+    """The constants each number input is compared with; comparisons of two numbers make the check inexact.
+
+    A number compared with count(...) is cut at every count the conditions allow (0 to n), which keeps it exact."""
+    for node in walk(expr):
+        if not isinstance(node, Compare):
+            continue
+        sides = (node.left, node.right)
         numbers = [side.id for side in sides if isinstance(side, Name) and side.id in constants]
         if len(set(numbers)) == 2:
             note = f"'{numbers[0]}' is compared with '{numbers[1]}'"
             if note not in inexact:
                 inexact.append(note)
         for side, other in (sides, sides[::-1]):
-            if isinstance(side, Name) and side.id in constants:
-                items = other.items if isinstance(other, ListOf) else (other,) if isinstance(other, Literal) else ()
-                constants[side.id].update(item.value for item in items
-                                          if isinstance(item.value, (int, float)) and not isinstance(item.value, bool))
-            elif not isinstance(side, (Name, Literal, ListOf)):
-                _collect(side, constants, inexact)
+            if not (isinstance(side, Name) and side.id in constants):
+                continue
+            if isinstance(other, Count):
+                constants[side.id].update(range(len(other.operands) + 1))
+                continue
+            items = other.items if isinstance(other, ListOf) else (other,) if isinstance(other, Literal) else ()
+            constants[side.id].update(item.value for item in items
+                                      if isinstance(item.value, (int, float)) and not isinstance(item.value, bool))

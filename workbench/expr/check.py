@@ -11,9 +11,13 @@ from dataclasses import dataclass
 
 from ..model import BooleanInput, EnumInput, Input, NumberInput
 from ..problems import did_you_mean, quoted_list, show_number
-from .syntax import BoolOp, Compare, Expr, ListOf, Literal, Name, Not
+from .syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
 BOOLEAN, NUMBER, TEXT, LIST, UNKNOWN = "boolean", "number", "text", "list", "unknown"
+COUNT = "count"  # a number: how many conditions hold; compared like a number
+_NUMERIC = (NUMBER, COUNT)
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,13 @@ def check(expr: Expr, inputs: Mapping[str, Input]) -> list[Issue]:
 
 
 def _article(kind: str) -> str:
-    return {NUMBER: "a number", TEXT: "text", LIST: "a list"}.get(kind, "a choice")
+    return {NUMBER: "a number", COUNT: "a number (how many of its conditions are true)", TEXT: "text",
+            LIST: "a list"}.get(kind, "a choice")
 
 
 def _example(expr: Expr, inputs: Mapping[str, Input]) -> str:
+    if isinstance(expr, Count):
+        return "; compare it with a number, e.g. 'count(night_pain, pain_progressive) >= 2'"
     if isinstance(expr, Name):
         spec = inputs.get(expr.id)
         if isinstance(spec, NumberInput):
@@ -63,6 +70,8 @@ class _Checker:
             return f"'{expr.id}'"
         if isinstance(expr, Literal):
             return _literal(expr.value)
+        if isinstance(expr, Count):
+            return "count(...)"
         return "that part"
 
     def type_of(self, expr: Expr) -> str:
@@ -83,19 +92,23 @@ class _Checker:
                 return BOOLEAN
             return NUMBER if isinstance(spec, NumberInput) else f"enum:{spec.id}"
         if isinstance(expr, Not):
-            self._want_boolean(expr.operand, "'not'")
+            self._want_boolean(expr.operand, "'not' turns round a yes/no condition")
             return BOOLEAN
         if isinstance(expr, BoolOp):
             for operand in expr.operands:
-                self._want_boolean(operand, f"'{expr.op}'")
+                self._want_boolean(operand, f"'{expr.op}' joins yes/no conditions")
             return BOOLEAN
+        if isinstance(expr, Count):
+            for operand in expr.operands:
+                self._want_boolean(operand, "count(...) counts yes/no conditions")
+            return COUNT
         self._compare(expr)
         return BOOLEAN
 
-    def _want_boolean(self, expr: Expr, by: str) -> None:
+    def _want_boolean(self, expr: Expr, lead: str) -> None:
         kind = self.type_of(expr)
         if kind not in (BOOLEAN, UNKNOWN):
-            self.issue("WB306", f"{by} joins yes/no conditions, but {self.show(expr)} is "
+            self.issue("WB306", f"{lead}, but {self.show(expr)} is "
                        f"{_article(kind)}{_example(expr, self.inputs)}", expr.pos)
 
     def _compare(self, expr: Compare) -> None:
@@ -104,14 +117,20 @@ class _Checker:
             return
         if expr.op in ("in", "not in"):
             self._membership(expr, left, right)
+        elif COUNT in (left, right) and not (left in _NUMERIC and right in _NUMERIC):
+            odd = expr.right if left == COUNT else expr.left
+            self.issue("WB303", f"count(...) is the number of its conditions that are true, so compare it with a "
+                       f"number such as 2, not with {self.show(odd)} ({_kind_word(right if left == COUNT else left)})",
+                       odd.pos)
         elif expr.op in ("<", "<=", ">", ">="):
-            if left != NUMBER or right != NUMBER:
-                odd = expr.left if left != NUMBER else expr.right
+            if left not in _NUMERIC or right not in _NUMERIC:
+                odd = expr.left if left not in _NUMERIC else expr.right
                 self.issue("WB303", f"'{expr.op}' compares numbers, but {self.show(odd)} is "
                            f"{_article(left if odd is expr.left else right)}", odd.pos)
                 return
             self._in_range(expr.left, expr.right)
             self._in_range(expr.right, expr.left)
+            self._count_decided(expr)
         else:
             self._equality(expr, left, right)
 
@@ -120,12 +139,13 @@ class _Checker:
             self._allowed(expr.left, expr.right)
         elif right.startswith("enum:") and left == TEXT:
             self._allowed(expr.right, expr.left)
+        elif left in _NUMERIC and right in _NUMERIC:
+            self._in_range(expr.left, expr.right)
+            self._in_range(expr.right, expr.left)
+            self._count_decided(expr)
         elif left != right or LIST in (left, right):
             self.issue("WB303", f"'{expr.op}' cannot compare {self.show(expr.left)} ({_kind_word(left)}) with "
                        f"{self.show(expr.right)} ({_kind_word(right)})", expr.pos)
-        elif left == NUMBER:
-            self._in_range(expr.left, expr.right)
-            self._in_range(expr.right, expr.left)
 
     def _membership(self, expr: Compare, left: str, right: str) -> None:
         if not isinstance(expr.right, ListOf):
@@ -142,11 +162,27 @@ class _Checker:
             item_type = self.type_of(item)
             if left.startswith("enum:") and item_type == TEXT:
                 self._allowed(expr.left, item)
+            elif left == COUNT and item_type == NUMBER:
+                continue
             elif left != item_type:
                 self.issue("WB303", f"the list after '{expr.op}' holds {_literal(item.value)}, which cannot be an "
                            f"answer to {self.show(expr.left)}", item.pos)
             elif left == NUMBER:
                 self._in_range(item, expr.left)
+
+    def _count_decided(self, expr: Compare) -> None:
+        """A count compared with a number it can never reach (or always passes) is a mistake worth a warning."""
+        count, literal, op = expr.left, expr.right, expr.op
+        if isinstance(literal, Count) and isinstance(count, Literal):
+            count, literal, op = literal, count, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        if not (isinstance(count, Count) and isinstance(literal, Literal)) or isinstance(literal.value, (bool, str)):
+            return
+        n = len(count.operands)
+        outcomes = {_OPS[op](c, literal.value) for c in range(n + 1)}
+        if len(outcomes) == 1:
+            always = "true" if outcomes.pop() else "false"
+            self.issue("WB406", f"count(...) of {n} condition{'s' if n != 1 else ''} is always between 0 and {n}, so "
+                       f"'{op} {_literal(literal.value)}' is always {always}", literal.pos, "warning")
 
     def _allowed(self, choice: Expr, literal: Expr) -> None:
         if not (isinstance(choice, Name) and isinstance(literal, Literal)):

@@ -10,7 +10,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .syntax import BoolOp, Compare, Expr, ListOf, Literal, Name, Not
+from .syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
 Case = Mapping[str, Any]
 Predicate = Callable[[Case], Any]  # returns True, False or None (unknown)
@@ -104,7 +104,60 @@ def _joined(operands: tuple[Expr, ...], decisive: bool) -> Predicate:
     return join
 
 
+def _count_span(expr: Count) -> Callable[[Case], range]:
+    """The counts still possible: from the operands known true to those plus the unknown ones."""
+    operands = tuple(compile_expr(operand) for operand in expr.operands)
+
+    def span(case: Case) -> range:
+        true = unknown = 0
+        for operand in operands:
+            value = operand(case)
+            if value is None:
+                unknown += 1
+            elif value:
+                true += 1
+        return range(true, true + unknown + 1)
+    return span
+
+
+def _possible(expr: Expr) -> Callable[[Case], Any]:
+    """A comparison side as the values it may still take: a span for a count, one value, or None when unknown."""
+    if isinstance(expr, Count):
+        return _count_span(expr)
+    if isinstance(expr, ListOf):
+        members = frozenset(item.value for item in expr.items)
+        return lambda case: (members,)
+    value = compile_expr(expr)
+
+    def one(case: Case) -> Any:
+        answer = value(case)
+        return None if answer is None else (answer,)
+    return one
+
+
+def _count_compare(expr: Compare) -> Predicate:
+    """A comparison with count(...) (SPEC 3): decided when every count the unknown operands allow agrees."""
+    left, right = _possible(expr.left), _possible(expr.right)
+    if expr.op in ("in", "not in"):
+        wanted = expr.op == "in"
+
+        def holds(a: Any, b: Any) -> bool:
+            return (a in b) is wanted
+    else:
+        holds = _OPS[expr.op]
+
+    def compare(case: Case) -> Any:
+        a, b = left(case), right(case)
+        if a is None or b is None:
+            return None
+        outcomes = {holds(x, y) for x in a for y in b}
+        return outcomes.pop() if len(outcomes) == 1 else None
+    return compare
+
+
 def _compare(expr: Compare) -> Predicate:
+    if isinstance(expr.left, Count) or isinstance(expr.right, Count):
+        return _count_compare(expr)
     if expr.op in ("in", "not in"):
         assert isinstance(expr.right, ListOf)
         members = frozenset(item.value for item in expr.right.items)

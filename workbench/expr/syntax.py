@@ -4,7 +4,10 @@
     and_expr  := not_expr ('and' not_expr)*
     not_expr  := 'not' not_expr | comparison
     comparison:= operand (('==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not' 'in') operand)*
-    operand   := literal | name | list | '(' or_expr ')'
+    operand   := literal | name | list | count | '(' or_expr ')'
+    count     := 'count' '(' or_expr (',' or_expr)* ','? ')'
+
+`count(c1, c2, ...)` is a number: how many of its conditions are true (SPEC 3).
 
 Chained comparisons (`16 <= age < 60`) mean what they mean in Python: each pair, joined by `and`.
 """
@@ -60,7 +63,15 @@ class Compare:
     pos: int
 
 
-Expr = Union[Literal, ListOf, Name, Not, BoolOp, Compare]
+@dataclass(frozen=True)
+class Count:
+    """`count(c1, c2, ...)`: the number of its conditions that are true."""
+
+    operands: tuple[Expr, ...]
+    pos: int
+
+
+Expr = Union[Literal, ListOf, Name, Not, BoolOp, Compare, Count]
 
 
 class ExprSyntaxError(Exception):
@@ -213,6 +224,8 @@ class _Parser:
             return expr
         if token.kind == "op" and token.text == "[":
             return self.list_of()
+        if token.kind == "name" and self.tokens[self.at + 1].text == "(":
+            return self.call()
         if token.kind == "name" and token.text not in KEYWORDS - {"true", "false"}:
             self._take()
             if token.text in ("true", "false"):
@@ -244,6 +257,39 @@ class _Parser:
         raise ExprSyntaxError(f"expected a value or an input at column {token.pos + 1}, found {_show(token)}",
                               token.pos)
 
+    def call(self) -> Count:
+        """`count(...)`, the only function; any other name followed by '(' is explained, not guessed at."""
+        name = self._take()
+        if name.text != "count":
+            hint = " (write 'count' in lower case)" if name.text.lower() == "count" else ""
+            raise ExprSyntaxError(f"'{name.text}(...)' at column {name.pos + 1} is not part of the condition "
+                                  f"language{hint}; the only function is count(...), e.g. "
+                                  "'count(night_pain, pain_progressive) >= 2'", name.pos)
+        opening = self._take()
+        self._nested()
+        try:
+            operands: list[Expr] = []
+            while not self._is("op", ")"):
+                if self._is("end"):
+                    raise ExprSyntaxError(f"the '(' of count at column {opening.pos + 1} is never closed with ')'",
+                                          self.token.pos)
+                operands.append(self.or_expr())
+                if self._is("op", ","):
+                    self._take()
+                elif self._is("end"):
+                    raise ExprSyntaxError(f"the '(' of count at column {opening.pos + 1} is never closed with ')'",
+                                          self.token.pos)
+                elif not self._is("op", ")"):
+                    raise ExprSyntaxError(f"expected ',' or ')' at column {self.token.pos + 1} inside count(...), "
+                                          f"found {_show(self.token)}", self.token.pos)
+            self._take()
+        finally:
+            self.depth -= 1
+        if not operands:
+            raise ExprSyntaxError(f"count() at column {name.pos + 1} has nothing to count: list the conditions, "
+                                  "e.g. 'count(night_pain, pain_progressive) >= 2'", name.pos)
+        return Count(tuple(operands), name.pos)
+
     def list_of(self) -> ListOf:
         start = self._take()
         items: list[Literal] = []
@@ -270,21 +316,30 @@ def _show(token: Token) -> str:
     return "the end" if token.kind == "end" else f"'{token.text}'"
 
 
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The parts a node is made of, for walks that need every node of a tree."""
+    if isinstance(expr, Not):
+        return (expr.operand,)
+    if isinstance(expr, (BoolOp, Count)):
+        return expr.operands
+    if isinstance(expr, Compare):
+        return (expr.left, expr.right)
+    if isinstance(expr, ListOf):
+        return expr.items
+    return ()
+
+
+def walk(expr: Expr) -> list[Expr]:
+    """Every node of the tree, parents before their parts, left to right."""
+    out: list[Expr] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(children(node)))
+    return out
+
+
 def names(expr: Expr) -> list[str]:
     """The input ids a condition reads, in order of first appearance."""
-    seen: dict[str, None] = {}
-
-    def walk(node: Expr) -> None:
-        if isinstance(node, Name):
-            seen.setdefault(node.id, None)
-        elif isinstance(node, Not):
-            walk(node.operand)
-        elif isinstance(node, BoolOp):
-            for operand in node.operands:
-                walk(operand)
-        elif isinstance(node, Compare):
-            walk(node.left)
-            walk(node.right)
-
-    walk(expr)
-    return list(seen)
+    return list(dict.fromkeys(node.id for node in walk(expr) if isinstance(node, Name)))
