@@ -161,7 +161,7 @@ def test_evaluate_gives_spec_5_results_like_the_yaml_for_every_shipped_vignette(
         response = client.post(EVALUATE, json={"inputs": inputs})
         assert response.status_code == 200, (vignette_id, response.text)
         assert response.json() == evaluate(yaml_ruleset, inputs).to_dict(), vignette_id
-        assert list(response.json()) == ["status", "outcome", "disposition", "red_flags", "path", "needs"]
+        assert list(response.json()) == ["status", "outcome", "disposition", "red_flags", "path", "needs", "unsure"]
 
 
 def test_evaluate_asks_for_the_next_inputs(client: httpx.Client) -> None:

@@ -24,7 +24,8 @@ UBP = load_ruleset(SHIPPED / "ruleset.yaml")
 def test_result_is_exactly_spec_5() -> None:
     result = evaluate(RS, {"limb_weakness": True, "known_cancer": True})
     assert result.to_dict() == {"status": "complete", "outcome": "mscc", "disposition": "emergency",
-                                "red_flags": ["history_of_cancer"], "path": ["neuro", "mscc"], "needs": []}
+                                "red_flags": ["history_of_cancer"], "path": ["neuro", "mscc"], "needs": [],
+                                "unsure": []}
     assert (result.status, result.outcome, result.disposition) == ("complete", "mscc", "emergency")
 
 
@@ -37,7 +38,7 @@ def test_unknown_branch_stops_with_the_inputs_it_reads_in_declaration_order() ->
     result = evaluate(RS, {"limb_weakness": False, "known_cancer": True})
     assert result.to_dict() == {"status": "needs_input", "outcome": None, "disposition": None,
                                 "red_flags": ["history_of_cancer"], "path": ["neuro", "cancer"],
-                                "needs": ["age", "pain_site"]}
+                                "needs": ["age", "pain_site"], "unsure": []}
 
 
 def test_kleene_short_circuit_needs_nothing_more() -> None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,9 +40,11 @@ Answer = StrictBool | StrictInt | StrictFloat | StrictStr | None
 class EvaluateRequest(BaseModel):
     """A case: answers by input id; a missing or null answer is unknown and may be asked for."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"inputs": {"age": 62,
-                                                                                        "known_cancer": True}}})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"inputs": {"age": 62},
+                                                                             "unsure": ["known_cancer"]}})
     inputs: dict[str, Answer]
+    unsure: list[StrictStr] = Field(default=[], max_length=1000, description=(
+        "Inputs the person answered 'unsure' (SPEC 3a): each is taken as whichever answer is more dangerous."))
 
     @field_validator("inputs")
     @classmethod
@@ -67,6 +69,7 @@ class EvaluationResult(BaseModel):
     red_flags: list[str]
     path: list[str]
     needs: list[str]
+    unsure: list[str]
 
 
 class RulesetSummary(BaseModel):
@@ -244,7 +247,7 @@ def create_app(rulesets_root: Path) -> FastAPI:
         if entry.ruleset is None:
             return _unknown_version(catalogue, ruleset_id, version, entry.reason)
         try:
-            result = evaluate(entry.ruleset, case.inputs)
+            result = evaluate(entry.ruleset, case.inputs, unsure=case.unsure)
         except InputError as exc:
             return problem(422, "Some answers do not fit this ruleset's inputs.",
                            problems=[{"input": p.path, "message": p.message} for p in exc.problems])

@@ -156,13 +156,18 @@ def _answers(text: str) -> dict[str, Any]:
     return data
 
 
+def _unsure(text: str | None) -> list[str]:
+    """`--unsure known_cancer,saddle_anaesthesia`: the ids, spaces and empty items ignored."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     answers = _answers(args.inputs)
     ruleset = _load(Path(args.ruleset_file))
     if ruleset is None:
         return FAILED
     try:
-        result = engine.evaluate(ruleset, answers)
+        result = engine.evaluate(ruleset, answers, unsure=_unsure(args.unsure))
     except InputError as exc:
         if args.format == "json":
             _json({"error": "invalid inputs", "problems": [p.to_dict() for p in exc.problems]})
@@ -186,6 +191,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     flags = {f.id: f.label for f in model.red_flags}
     print("Red flags:   " + (", ".join(f"{flags[f]} ({f})" for f in result.red_flags) or "none"))
     print("Path:        " + " → ".join(result.path))
+    if result.unsure:
+        print("Unsure:      " + ", ".join(result.unsure) + " (each taken as whichever answer is more dangerous)")
     return OK
 
 
@@ -616,6 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "workbench evaluate rulesets/upper-back-pain/ruleset.yaml --inputs '{\"age\": 62}'")
     sub.add_argument("ruleset_file", metavar="RULESET_FILE")
     sub.add_argument("--inputs", required=True, metavar="JSON_OR_FILE", help="answers as a JSON object or a file")
+    sub.add_argument("--unsure", metavar="ID,ID", help="inputs answered 'unsure': each is taken as whichever "
+                                                        "answer is more dangerous (SPEC 3a)")
     text_or_json(sub)
     sub.set_defaults(run=cmd_evaluate)
 

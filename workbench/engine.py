@@ -3,19 +3,26 @@
 A decision's branches are tried in order: false is skipped, the first true is taken, and at the first
 unknown one evaluation stops with `needs_input`, naming the unknown inputs that branch reads. That is
 how a downstream app knows which question to ask next.
+
+An answer given as *unsure* (SPEC 3a) is never taken as false: the case is evaluated for every value
+the unsure inputs could take and gives the most urgent disposition among them. The values are split
+lazily, only where the flow reads an unsure input, and numbers by the regions the conditions cut them
+into (`space.number_values`), so the search is exact and visits few cases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .answers import answer_check, answer_problems, answers_fit
-from .expr import Case, Predicate, compile_condition
-from .model import Input, OutcomeNode, Ruleset
-from .problems import Problem, ProblemError
+from .expr import Case, Predicate, compile_condition, parse
+from .model import DecisionNode, Input, OutcomeNode, Ruleset
+from .problems import Problem, ProblemError, did_you_mean
+from .space import Space
 from .validate import validate_ruleset_file
 
 
@@ -37,10 +44,12 @@ class Result:
     red_flags: list[str] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
+    unsure: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "outcome": self.outcome, "disposition": self.disposition,
-                "red_flags": list(self.red_flags), "path": list(self.path), "needs": list(self.needs)}
+                "red_flags": list(self.red_flags), "path": list(self.path), "needs": list(self.needs),
+                "unsure": list(self.unsure)}
 
 
 @dataclass(frozen=True)
@@ -105,23 +114,105 @@ class CompiledRuleset:
     def version(self) -> str:
         return self.model.version
 
-    def case_problems(self, answers: Mapping[str, Any]) -> list[Problem]:
-        """Why these answers do not fit the declared inputs; empty when they do."""
-        return [Problem("WB601", message, path=input_id)
-                for input_id, message in answer_problems(self.answer_checks, answers)]
+    def case_problems(self, answers: Mapping[str, Any], unsure: Iterable[str] = ()) -> list[Problem]:
+        """Why these answers (and unsure ids) do not fit the declared inputs; empty when they do."""
+        problems = [Problem("WB601", message, path=input_id)
+                    for input_id, message in answer_problems(self.answer_checks, answers)]
+        for input_id in unsure:
+            if input_id not in self.inputs:
+                problems.append(Problem("WB601", f"'{input_id}' is marked unsure but is not an input of this ruleset"
+                                        f"{did_you_mean(str(input_id), self.inputs) or '.'}", path=str(input_id)))
+            elif answers.get(input_id) is not None:
+                problems.append(Problem("WB601", f"'{input_id}' is both answered and marked unsure; give one or the "
+                                        "other.", path=input_id))
+        return problems
+
+    def unsure_order(self, unsure: Iterable[str]) -> list[str]:
+        """Unsure input ids, once each, in declaration order (SPEC 3a's `unsure` field)."""
+        wanted = set(unsure)
+        return [input_id for input_id in self.inputs if input_id in wanted]
+
+    @functools.cached_property
+    def possible_values(self) -> dict[str, tuple[Any, ...]]:
+        """Each input's answers as far as the conditions can tell them apart: every yes/no and choice, and one
+        number per region the conditions' constants cut the range into."""
+        trees = [parse(text) for text in self.conditions()]
+        space = Space(self.model.inputs, trees)
+        return {domain.spec.id: domain.values for domain in space.domains}
+
+    def conditions(self) -> list[str]:
+        """Every condition the flow and the red flags read."""
+        return [flag.when for flag in self.model.red_flags] + [
+            branch.when for node in self.model.nodes if isinstance(node, DecisionNode) for branch in node.branches]
 
 
-def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, check: bool = True) -> Result:
-    """The disposition for a case, or the questions still to ask. Raises InputError on bad answers."""
+def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, unsure: Iterable[str] = (),
+             check: bool = True) -> Result:
+    """The disposition for a case, or the questions still to ask. Raises InputError on bad answers.
+
+    `unsure`: inputs the person could not answer; each is taken as whichever answer is more dangerous."""
+    if isinstance(unsure, str):
+        raise TypeError("unsure is a list of input ids, not one string")
+    if unsure:
+        unsure = list(unsure)
+        if check and (problems := ruleset.case_problems(answers, unsure)):
+            raise InputError(problems)
+        return _most_urgent(ruleset, answers, ruleset.unsure_order(unsure))[0]
     if check and not ruleset._fits(answers) and (problems := ruleset.case_problems(answers)):
         raise InputError(problems)
     return _run(ruleset, answers, None)
 
 
-def trace(ruleset: CompiledRuleset, answers: Mapping[str, Any]) -> tuple[Result, list[tuple[str, int]]]:
-    """The result and each edge taken as (node id, branch index; len(branches) for else), for coverage."""
+def trace(ruleset: CompiledRuleset, answers: Mapping[str, Any],
+          unsure: Iterable[str] = ()) -> tuple[Result, list[tuple[str, int]]]:
+    """The result and each edge taken as (node id, branch index; len(branches) for else), for coverage.
+
+    With unsure answers, the edges are those of the completion the result reports."""
     edges: list[tuple[str, int]] = []
+    if unsure:
+        result, case = _most_urgent(ruleset, answers, ruleset.unsure_order(unsure))
+        _run(ruleset, case, edges)
+        return result, edges
     return _run(ruleset, answers, edges), edges
+
+
+def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
+                 unsure: list[str]) -> tuple[Result, Mapping[str, Any]]:
+    """SPEC 3a: the most urgent disposition over every completion of the unsure inputs, and the completion
+    whose outcome and path the result reports.
+
+    A partial completion is evaluated as it is; only while it stops on a branch that reads an unsure input
+    still open is that input split into its possible values. A completion that stops on other inputs needs
+    them whatever the open unsure inputs are, and a complete one gives the same result for all of them
+    (Kleene logic never changes a decided value when more answers arrive)."""
+    rank = {d.id: i for i, d in enumerate(ruleset.model.dispositions)}
+    open_ids = set(unsure)
+    values = ruleset.possible_values
+    best: tuple[Result, Mapping[str, Any]] | None = None
+    stuck: list[Result] = []
+    stack: list[dict[str, Any]] = [dict(answers)]
+    while stack:
+        case = stack.pop()
+        result = _run(ruleset, case, None)
+        if result.status == "complete":
+            if best is None or rank[result.disposition or ""] < rank[best[0].disposition or ""]:
+                best = (result, case)
+                if rank[result.disposition or ""] == 0:
+                    break  # nothing is more urgent than the most urgent disposition
+            continue
+        split = next((i for i in result.needs if i in open_ids and case.get(i) is None), None)
+        if split is None:
+            stuck.append(result)
+            continue
+        stack.extend(case | {split: value} for value in reversed(values[split]))
+    red_flags = _run(ruleset, answers, None).red_flags  # red flags fire on known answers only
+    if best is not None and (not stuck or rank[best[0].disposition or ""] == 0):
+        found, case = best
+        return Result("complete", found.outcome, found.disposition, red_flags, found.path, [], unsure), case
+    needed = {i for result in stuck for i in result.needs}
+    first = stuck[0]
+    return Result("needs_input", None, None, red_flags, first.path, [i for i in ruleset.inputs if i in needed],
+                  unsure), answers
 
 
 def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | None) -> Result:

@@ -81,9 +81,12 @@ class RedFlag(_Model):
 
 
 class Branch(_Model):
+    """One way out of a decision: taken when `when` holds and no earlier branch did."""
+
     when: Expression
     next: Slug
     label: Text | None = None
+    cites: list[str] = []
 
 
 class DecisionNode(_Model):
@@ -161,6 +164,8 @@ class Vignette(_Model):
     id: Slug
     narrative: Text | None = None
     inputs: dict[str, InputValue] = {}
+    unsure: list[Slug] = Field(default=[], description=(
+        "Inputs the person answered 'unsure' (SPEC 3a): each is taken as whichever answer is more dangerous."))
     expect: Expectation
 
 

@@ -104,11 +104,11 @@ def expected_of(vignette: Vignette) -> dict[str, Any]:
 def check_vignette(ruleset: CompiledRuleset, vignette: Vignette) -> tuple[VignetteResult, list[tuple[str, int]]]:
     """Runs one vignette and compares every expectation it states."""
     expected = expected_of(vignette)
-    bad_answers = ruleset.case_problems(vignette.inputs)
+    bad_answers = ruleset.case_problems(vignette.inputs, vignette.unsure)
     if bad_answers:
         return VignetteResult(vignette.id, False, expected, None, [p.message for p in bad_answers],
                               narrative=vignette.narrative), []
-    result, edges = trace(ruleset, vignette.inputs)
+    result, edges = trace(ruleset, vignette.inputs, vignette.unsure)
     return VignetteResult(vignette.id, not (d := differences(ruleset, vignette, result)), expected,
                           result.to_dict(), d, narrative=vignette.narrative), edges
 

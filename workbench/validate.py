@@ -127,13 +127,23 @@ def _references(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
             hint = did_you_mean(node.disposition, dispositions) or f"; declared: {quoted_list(dispositions)}."
             yield doc.problem("WB105", f"Outcome '{node.id}' gives disposition '{node.disposition}', which is not "
                               f"declared{hint}", ("nodes", i, "disposition"))
-    for section, items in (("nodes", ruleset.nodes), ("red_flags", ruleset.red_flags)):
-        for i, item in enumerate(items):
-            for j, cited in enumerate(item.cites):
-                if cited not in references:
-                    yield doc.problem("WB106", f"{describe((section, i), doc.data).capitalize()} cites '{cited}', "
-                                      f"which is not in references{did_you_mean(cited, references) or '.'}",
-                                      (section, i, "cites", j))
+    for path, cites in _citations(ruleset):
+        for j, cited in enumerate(cites):
+            if cited not in references:
+                yield doc.problem("WB106", f"{describe(path, doc.data).capitalize()} cites '{cited}', "
+                                  f"which is not in references{did_you_mean(cited, references) or '.'}",
+                                  path + ("cites", j))
+
+
+def _citations(ruleset: Ruleset) -> Iterator[tuple[YamlPath, list[str]]]:
+    """Every list of citations with the path of what cites it: nodes, their branches, and red flags."""
+    for i, node in enumerate(ruleset.nodes):
+        yield ("nodes", i), node.cites
+        if isinstance(node, DecisionNode):
+            for j, branch in enumerate(node.branches):
+                yield ("nodes", i, "branches", j), branch.cites
+    for i, flag in enumerate(ruleset.red_flags):
+        yield ("red_flags", i), flag.cites
 
 
 def conditions_of(ruleset: Ruleset) -> Iterator[tuple[YamlPath, str]]:
@@ -234,7 +244,7 @@ def _unused(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
         if disposition.id not in used:
             yield doc.problem("WB404", f"No outcome gives disposition '{disposition.id}'.", ("dispositions", i, "id"),
                               severity="warning")
-    cited = {c for item in [*ruleset.nodes, *ruleset.red_flags] for c in item.cites}
+    cited = {c for _, cites in _citations(ruleset) for c in cites} | {c for prop in ruleset.safety for c in prop.cites}
     for i, reference in enumerate(ruleset.references):
         if reference.id not in cited:
             yield doc.problem("WB405", f"Reference '{reference.id}' is never cited.", ("references", i, "id"),
@@ -340,6 +350,13 @@ def _vignette_against_ruleset(vignette: Any, at: YamlPath, doc: Document, rulese
     for input_id, message in answer_problems(checks, vignette.inputs):
         code = "WB503" if input_id in checks else "WB502"
         yield doc.problem(code, f"Vignette '{vignette.id}': {message}", at + ("inputs", input_id), key=code == "WB502")
+    for j, input_id in enumerate(vignette.unsure):
+        if input_id not in checks:
+            yield doc.problem("WB502", f"Vignette '{vignette.id}' is unsure about '{input_id}', which is not an input "
+                              f"of this ruleset{did_you_mean(input_id, checks) or '.'}", at + ("unsure", j))
+        elif vignette.inputs.get(input_id) is not None:
+            yield doc.problem("WB503", f"Vignette '{vignette.id}' both answers '{input_id}' and is unsure about it; "
+                              "keep one.", at + ("unsure", j))
     expect = vignette.expect
     dispositions = [d.id for d in ruleset.dispositions]
     outcomes = {n.id: n for n in ruleset.nodes if isinstance(n, OutcomeNode)}

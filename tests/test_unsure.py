@@ -1,0 +1,126 @@
+"""Unsure answers (SPEC 3a): the most urgent disposition over every value an unsure input could take, exactly."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import MINI, run_json
+from tests.test_verify import compiled, small_rulesets
+from workbench import InputError, evaluate, load_ruleset
+from workbench.engine import CompiledRuleset
+
+RS = load_ruleset(MINI)
+
+
+def by_the_spec(rs: CompiledRuleset, answers: dict[str, Any], unsure: list[str]) -> dict[str, Any]:
+    """SPEC 3a read literally: evaluate every completion of the unsure inputs and combine them."""
+    rank = {d.id: i for i, d in enumerate(rs.model.dispositions)}
+    completions = [answers | dict(zip(unsure, values, strict=True))
+                   for values in itertools.product(*(rs.possible_values[i] for i in unsure))]
+    results = [evaluate(rs, case) for case in completions]
+    complete = [r for r in results if r.status == "complete"]
+    best = min(complete, key=lambda r: rank[r.disposition], default=None)
+    order = [spec.id for spec in rs.model.inputs]
+    if best is not None and (len(complete) == len(results) or rank[best.disposition] == 0):
+        return {"status": "complete", "disposition": best.disposition,
+                "outcomes": {r.outcome for r in complete if r.disposition == best.disposition}}
+    needs = {i for r in results if r.status == "needs_input" for i in r.needs}
+    return {"status": "needs_input", "needs": [i for i in order if i in needs]}
+
+
+@st.composite
+def cases(draw: Any) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    data = draw(small_rulesets())
+    rs = compiled(data)
+    answers: dict[str, Any] = {}
+    unsure: list[str] = []
+    for spec in rs.model.inputs:
+        how = draw(st.sampled_from(["answer", "answer", "unknown", "unsure"]))
+        if how == "answer":
+            answers[spec.id] = draw(st.sampled_from(rs.possible_values[spec.id]))
+        elif how == "unsure":
+            unsure.append(spec.id)
+    return data, answers, unsure
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_unsure_gives_what_evaluating_every_completion_gives(drawn: tuple[dict[str, Any], dict[str, Any],
+                                                                          list[str]]) -> None:
+    data, answers, unsure = drawn
+    rs = compiled(data)
+    result = evaluate(rs, answers, unsure=list(reversed(unsure)))
+    expected = by_the_spec(rs, answers, unsure)
+    assert result.status == expected["status"]
+    assert result.unsure == unsure  # declaration order, whatever order they were given in
+    assert result.red_flags == evaluate(rs, answers).red_flags  # red flags fire on known answers only
+    if result.status == "complete":
+        assert result.disposition == expected["disposition"]
+        assert result.outcome in expected["outcomes"]
+        assert result.path[-1] == result.outcome and result.needs == []
+    else:
+        assert result.needs == expected["needs"]
+        assert result.outcome is None and result.disposition is None
+
+
+def test_unsure_is_never_safer_than_either_answer() -> None:
+    rank = {d.id: i for i, d in enumerate(RS.model.dispositions)}
+    for known_cancer, weak, site, age in itertools.product([True, False], [True, False],
+                                                           ["cervical", "thoracic", "lumbar"], [30, 60, 80]):
+        case = {"known_cancer": known_cancer, "limb_weakness": weak, "pain_site": site, "age": age}
+        for input_id in case:
+            without = {k: v for k, v in case.items() if k != input_id}
+            unsure = evaluate(RS, without, unsure=[input_id])
+            assert unsure.status == "complete"
+            assert rank[unsure.disposition] <= rank[evaluate(RS, case).disposition], (case, input_id)
+
+
+def test_an_unsure_age_is_taken_at_its_most_dangerous_region() -> None:
+    """'age >= 60' decides: an unsure age must be tried on both sides of 60, not at one sampled value."""
+    result = evaluate(RS, {"limb_weakness": False, "known_cancer": True, "pain_site": "lumbar"}, unsure=["age"])
+    assert (result.status, result.disposition, result.outcome) == ("complete", "urgent", "mets")
+    assert result.to_dict()["unsure"] == ["age"]
+
+
+def test_a_complete_most_urgent_completion_wins_over_open_questions() -> None:
+    result = evaluate(RS, {}, unsure=["limb_weakness"])
+    assert (result.status, result.disposition) == ("complete", "emergency")  # weakness yes: emergency, whatever else
+
+
+def test_open_questions_are_asked_when_no_completion_is_most_urgent() -> None:
+    result = evaluate(RS, {"limb_weakness": False}, unsure=["known_cancer"])
+    assert result.status == "needs_input" and result.needs == ["age", "pain_site"]
+    assert result.red_flags == [] and result.unsure == ["known_cancer"]
+
+
+def test_unsure_answers_do_not_fire_red_flags() -> None:
+    result = evaluate(RS, {"limb_weakness": False, "age": 70, "pain_site": "lumbar"}, unsure=["known_cancer"])
+    assert result.disposition == "urgent" and result.red_flags == []
+
+
+@pytest.mark.parametrize("answers, unsure, message", [
+    ({}, ["known_cancr"], "did you mean 'known_cancer'"),
+    ({"known_cancer": True}, ["known_cancer"], "both answered and marked unsure"),
+])
+def test_bad_unsure_ids_are_bad_answers(answers: dict[str, Any], unsure: list[str], message: str) -> None:
+    with pytest.raises(InputError) as raised:
+        evaluate(RS, answers, unsure=unsure)
+    assert message in raised.value.problems[0].message and raised.value.problems[0].code == "WB601"
+
+
+def test_unsure_as_one_string_is_a_programming_error() -> None:
+    with pytest.raises(TypeError):
+        evaluate(RS, {}, unsure="known_cancer")
+
+
+def test_cli_takes_unsure_ids() -> None:
+    code, result = run_json("evaluate", str(MINI), "--inputs", '{"limb_weakness": false, "pain_site": "lumbar"}',
+                            "--unsure", "known_cancer, age")
+    assert code == 0 and result["disposition"] == "urgent" and result["unsure"] == ["age", "known_cancer"]
+    code, _ = run_json("evaluate", str(MINI), "--inputs", "{}", "--unsure", "nonsense")
+    assert code == 2
