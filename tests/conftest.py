@@ -13,6 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHIPPED = ROOT / "rulesets" / "upper-back-pain"
+V1 = FIXTURES / "upper-back-pain-1.0.0"
+"""Upper back pain as released in 1.0.0, with its 56 vignettes, frozen: the tests of the machinery (release, API,
+export, graph, UI) run on it, so they do not move when the shipped content does. Tests of the shipped content
+use SHIPPED."""
 MINI = FIXTURES / "mini.yaml"
 
 
@@ -37,8 +41,8 @@ def mini_text() -> str:
 
 
 @pytest.fixture
-def shipped_copy(tmp_path: Path) -> Path:
-    """A writable copy of the shipped ruleset folder; tests never write into rulesets/."""
+def v1_copy(tmp_path: Path) -> Path:
+    """A writable copy of the frozen 1.0.0 ruleset folder; tests never write into rulesets/ or fixtures/."""
     target = tmp_path / "upper-back-pain"
-    shutil.copytree(SHIPPED, target)
+    shutil.copytree(V1, target)
     return target

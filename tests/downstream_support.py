@@ -18,12 +18,12 @@ from workbench.canonical import canonical_bytes, ruleset_data, sha256_hex
 from workbench.engine import load_ruleset
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = REPO / "rulesets" / "upper-back-pain"
+V1 = REPO / "tests" / "fixtures" / "upper-back-pain-1.0.0"
 
 
 def shipped_data(**changes: Any) -> dict[str, Any]:
-    """The shipped ruleset as canonical data, with top-level fields changed (e.g. version)."""
-    return {**ruleset_data(load_ruleset(SHIPPED / "ruleset.yaml").model), **changes}
+    """The frozen 1.0.0 ruleset as canonical data, with top-level fields changed (e.g. version)."""
+    return {**ruleset_data(load_ruleset(V1 / "ruleset.yaml").model), **changes}
 
 
 def write_release(root: Path, data: dict[str, Any], **release: Any) -> Path:

@@ -75,10 +75,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("role", list(EXPECTED))
-def test_each_role_may_do_exactly_its_actions(role: str, action: str, shipped_copy: Path) -> None:
+def test_each_role_may_do_exactly_its_actions(role: str, action: str, v1_copy: Path) -> None:
     who = person(role)
-    call = attempt(action, who, shipped_copy)
-    before = snapshot(shipped_copy)
+    call = attempt(action, who, v1_copy)
+    before = snapshot(v1_copy)
     if action in EXPECTED[role]:
         assert who.can(action)
         result = call()
@@ -89,7 +89,7 @@ def test_each_role_may_do_exactly_its_actions(role: str, action: str, shipped_co
         with pytest.raises(AccessDenied) as refused:
             call()
         assert codes(refused.value.problems) == {"WB1001"}
-        assert snapshot(shipped_copy) == before  # refused before anything was read for writing
+        assert snapshot(v1_copy) == before  # refused before anything was read for writing
 
 
 @pytest.mark.parametrize(("role", "action", "message"), [
@@ -111,33 +111,33 @@ def test_nobody_signed_in_may_do_nothing() -> None:
             access.require(None, action)
 
 
-def test_several_roles_add_up_but_a_reviewer_never_approves_their_own_submission(shipped_copy: Path) -> None:
+def test_several_roles_add_up_but_a_reviewer_never_approves_their_own_submission(v1_copy: Path) -> None:
     both = Identity("Dr Ada Both", frozenset({"author", "reviewer"}))
-    assert access.submit(both, shipped_copy, "mine").ok
-    refused = access.approve(both, shipped_copy, "self-approval")
+    assert access.submit(both, v1_copy, "mine").ok
+    refused = access.approve(both, v1_copy, "self-approval")
     assert not refused.ok and "WB704" in codes(refused.problems)
-    assert access.approve(person("reviewer"), shipped_copy).ok
+    assert access.approve(person("reviewer"), v1_copy).ok
 
 
-def test_the_audit_log_and_the_release_record_the_signed_in_names(shipped_copy: Path) -> None:
+def test_the_audit_log_and_the_release_record_the_signed_in_names(v1_copy: Path) -> None:
     author, reviewer = Identity("Dr Ada Author", frozenset({"author"})), Identity("Dr Rex Reviewer",
                                                                                    frozenset({"reviewer"}))
-    assert access.submit(author, shipped_copy, "new red flag").ok
-    assert access.approve(reviewer, shipped_copy, "checked").ok
-    done = access.release(reviewer, shipped_copy, "clinical sign-off")
+    assert access.submit(author, v1_copy, "new red flag").ok
+    assert access.approve(reviewer, v1_copy, "checked").ok
+    done = access.release(reviewer, v1_copy, "clinical sign-off")
     assert done.ok and done.release is not None
-    log = verify_audit(shipped_copy / AUDIT_FILE)
+    log = verify_audit(v1_copy / AUDIT_FILE)
     assert log.ok
     assert [(e["action"], e["actor"]) for e in log.entries] == [
         ("submit", "Dr Ada Author"), ("approve", "Dr Rex Reviewer"), ("release", "Dr Rex Reviewer")]
     assert (done.release.author, done.release.approver) == ("Dr Ada Author", "Dr Rex Reviewer")
 
 
-def test_the_local_identity_has_every_role_and_the_gate_still_needs_two_names(shipped_copy: Path) -> None:
+def test_the_local_identity_has_every_role_and_the_gate_still_needs_two_names(v1_copy: Path) -> None:
     me = local_identity()
     assert not me.signed_in and all(me.can(action) for action in ACTIONS)
-    assert access.submit(local_identity("Dr Solo"), shipped_copy).ok
-    assert "WB704" in codes(access.approve(local_identity("dr  solo"), shipped_copy).problems)
+    assert access.submit(local_identity("Dr Solo"), v1_copy).ok
+    assert "WB704" in codes(access.approve(local_identity("dr  solo"), v1_copy).problems)
 
 
 # --- saves go only where the role allows ----------------------------------------------------
@@ -147,21 +147,21 @@ QA = Identity("Dr Quinn QA", frozenset({"qa"}))
 
 @pytest.mark.parametrize("target", ["ruleset.yaml", "vignettes/../ruleset.yaml", "vignettes/x/../../ruleset.yaml",
                                     "vignettes/notes.txt", "review.json", "releases/9.9.9.json"])
-def test_a_qa_clinician_cannot_write_anything_but_a_vignettes_file(target: str, shipped_copy: Path) -> None:
-    before = snapshot(shipped_copy)
+def test_a_qa_clinician_cannot_write_anything_but_a_vignettes_file(target: str, v1_copy: Path) -> None:
+    before = snapshot(v1_copy)
     with pytest.raises(ProblemError) as refused:
-        access.save_vignettes(QA, shipped_copy / target, "id: hijack\n", None)
+        access.save_vignettes(QA, v1_copy / target, "id: hijack\n", None)
     assert codes(refused.value.problems) == {"WB1022"}
-    assert snapshot(shipped_copy) == before
+    assert snapshot(v1_copy) == before
 
 
-def test_a_linked_vignettes_folder_cannot_lead_a_save_outside_the_ruleset(shipped_copy: Path, tmp_path: Path) -> None:
+def test_a_linked_vignettes_folder_cannot_lead_a_save_outside_the_ruleset(v1_copy: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    (shipped_copy / "vignettes").rename(shipped_copy / "vignettes-real")
-    (shipped_copy / "vignettes").symlink_to(outside)
+    (v1_copy / "vignettes").rename(v1_copy / "vignettes-real")
+    (v1_copy / "vignettes").symlink_to(outside)
     with pytest.raises(ProblemError) as refused:
-        access.save_vignettes(QA, shipped_copy / "vignettes" / "new.yaml", "ruleset: upper-back-pain\n", None)
+        access.save_vignettes(QA, v1_copy / "vignettes" / "new.yaml", "ruleset: upper-back-pain\n", None)
     assert codes(refused.value.problems) == {"WB1022"}
     assert not any(outside.iterdir())
 

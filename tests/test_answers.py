@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHIPPED
+from tests.conftest import V1
 from workbench import load_ruleset
 from workbench.answers import answer_problems, answers_fit
 
-UBP = load_ruleset(SHIPPED / "ruleset.yaml")
+UBP = load_ruleset(V1 / "ruleset.yaml")
 FIT = answers_fit(UBP.model.inputs)
 KEYS = st.sampled_from([spec.id for spec in UBP.model.inputs] + ["agee", "unknown_input"])
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=True),

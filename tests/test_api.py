@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_cli
-from tests.downstream_support import REPO, SHIPPED, running_server, shipped_data, write_release
+from tests.downstream_support import REPO, V1, running_server, shipped_data, write_release
 from workbench import evaluate, load_ruleset
 from workbench.canonical import sha256_hex
 from workbench.export import export
@@ -33,7 +33,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_release(root, shipped_data(version="1.1.0", title="Upper back pain, revised"))
     tampered = write_release(root, shipped_data(version="1.0.1"))
     tampered.write_bytes(tampered.read_bytes().replace(b"Emergency", b"Routine"))
-    draft = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 9.9.9")
+    draft = (V1 / "ruleset.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 9.9.9")
     (root / ID / "ruleset.yaml").write_text(draft, encoding="utf-8")
     (root / "draft-only").mkdir()
     (root / "draft-only" / "ruleset.yaml").write_text(draft.replace(f"id: {ID}", "id: draft-only"), encoding="utf-8")
@@ -150,13 +150,13 @@ def test_a_new_release_is_served_without_a_restart(client: httpx.Client, root: P
 # --- evaluation --------------------------------------------------------------------------------
 
 def shipped_cases() -> list[tuple[str, dict[str, Any]]]:
-    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
-    return [(v.id, dict(v.inputs)) for report in load_vignettes(vignette_paths(SHIPPED), yaml_ruleset)
+    yaml_ruleset = load_ruleset(V1 / "ruleset.yaml")
+    return [(v.id, dict(v.inputs)) for report in load_vignettes(vignette_paths(V1), yaml_ruleset)
             for v in report.model.vignettes]
 
 
 def test_evaluate_gives_spec_5_results_like_the_yaml_for_every_shipped_vignette(client: httpx.Client) -> None:
-    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
+    yaml_ruleset = load_ruleset(V1 / "ruleset.yaml")
     for vignette_id, inputs in shipped_cases():
         response = client.post(EVALUATE, json={"inputs": inputs})
         assert response.status_code == 200, (vignette_id, response.text)
@@ -257,7 +257,7 @@ def test_example_app_asks_each_needed_question_until_a_disposition(base: str, mo
 
     app = runpy.run_path(str(APP))
     inputs = dict(shipped_cases())[VIGNETTE]
-    questions = {spec.question: spec.id for spec in load_ruleset(SHIPPED / "ruleset.yaml").model.inputs}
+    questions = {spec.question: spec.id for spec in load_ruleset(V1 / "ruleset.yaml").model.inputs}
     asked: list[str] = []
 
     def answer(prompt: str) -> str:

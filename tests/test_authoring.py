@@ -14,10 +14,10 @@ from workbench.loader import read_yaml
 from workbench.replay import vignette_paths
 from workbench.validate import validate_ruleset_text, validate_vignettes_text
 
-from .conftest import SHIPPED
+from .conftest import V1
 
-RULESET = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8")
-CANCER = (SHIPPED / "vignettes" / "cancer.yaml").read_text(encoding="utf-8")
+RULESET = (V1 / "ruleset.yaml").read_text(encoding="utf-8")
+CANCER = (V1 / "vignettes" / "cancer.yaml").read_text(encoding="utf-8")
 
 
 def removed_lines(old: str, new: str) -> list[str]:
@@ -234,7 +234,7 @@ def test_a_new_ruleset_needs_a_good_id_and_a_title(ruleset_id, title):
 
 
 def test_summary_of_the_shipped_ruleset():
-    texts = [(str(p), p.read_text(encoding="utf-8")) for p in vignette_paths(SHIPPED)]
+    texts = [(str(p), p.read_text(encoding="utf-8")) for p in vignette_paths(V1)]
     summary = authoring.summarise("upper-back-pain", RULESET, "ruleset.yaml", texts)
     assert (summary.id, summary.version, summary.errors, summary.vignettes, summary.failed) == (
         "upper-back-pain", "1.0.0", 0, 56, 0)

@@ -6,15 +6,15 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import MINI, SHIPPED, run_cli, run_json
+from tests.conftest import MINI, V1, run_cli, run_json
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning) (?P<code>WB\d{3}) .+$")
 
 
 def test_validate_shipped_is_clean() -> None:
-    done = run_cli("validate", str(SHIPPED))
+    done = run_cli("validate", str(V1))
     assert done.returncode == 0 and done.stdout == ""
-    code, problems = run_json("validate", str(SHIPPED))
+    code, problems = run_json("validate", str(V1))
     assert code == 0 and problems == []
 
 
@@ -32,8 +32,8 @@ def test_validate_reports_errors_as_file_line_col(tmp_path: Path) -> None:
     assert problems[0]["path"] == "nodes[0].branches[0].next"
 
 
-def test_validate_checks_vignettes_against_the_ruleset_beside_them(shipped_copy: Path) -> None:
-    extra = shipped_copy / "vignettes" / "typo.yaml"
+def test_validate_checks_vignettes_against_the_ruleset_beside_them(v1_copy: Path) -> None:
+    extra = v1_copy / "vignettes" / "typo.yaml"
     extra.write_text("ruleset: upper-back-pain\nvignettes:\n  - id: typo\n    inputs: {fevre: true}\n"
                      "    expect: {disposition: urgent}\n", encoding="utf-8")
     code, problems = run_json("validate", str(extra))
@@ -51,51 +51,51 @@ def test_unknown_file_kind_is_an_error(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("validate", str(tmp_path / "missing.yaml")).returncode == 2
     assert run_cli("frobnicate").returncode == 2
-    assert run_cli("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", "{not json").returncode == 2
-    assert run_cli("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", '{"age": "old"}').returncode == 2
+    assert run_cli("evaluate", str(V1 / "ruleset.yaml"), "--inputs", "{not json").returncode == 2
+    assert run_cli("evaluate", str(V1 / "ruleset.yaml"), "--inputs", '{"age": "old"}').returncode == 2
     assert run_cli("replay", str(tmp_path)).returncode == 2
 
 
 def test_absurd_numbers_are_usage_errors_not_tracebacks() -> None:
     for digits in (400, 5000):
-        done = run_cli("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", '{"age": 1' + "0" * digits + "}")
+        done = run_cli("evaluate", str(V1 / "ruleset.yaml"), "--inputs", '{"age": 1' + "0" * digits + "}")
         assert done.returncode == 2 and "Traceback" not in done.stderr
         assert "outside its range" in done.stderr or "not valid JSON or YAML" in done.stderr
 
 
-def test_replay_json_fields_and_exit_code(shipped_copy: Path) -> None:
-    code, report = run_json("replay", str(SHIPPED))
+def test_replay_json_fields_and_exit_code(v1_copy: Path) -> None:
+    code, report = run_json("replay", str(V1))
     assert code == 0 and report["failed"] == 0 and report["total"] == report["passed"] >= 30
     assert set(report["results"][0]) >= {"id", "passed", "expected", "actual"}
     assert report["coverage"]["nodes"]["percent"] == 100.0
-    (shipped_copy / "vignettes" / "fail.yaml").write_text(
+    (v1_copy / "vignettes" / "fail.yaml").write_text(
         "ruleset: upper-back-pain\nvignettes:\n  - id: ff\n    inputs: {fever: true}\n"
         "    expect: {disposition: routine}\n", encoding="utf-8")
-    code, report = run_json("replay", str(shipped_copy))
+    code, report = run_json("replay", str(v1_copy))
     assert code == 1 and report["failed"] == 1
-    text = run_cli("replay", str(shipped_copy)).stdout
+    text = run_cli("replay", str(v1_copy)).stdout
     assert "FAIL ff (" in text and "expected disposition 'routine'" in text
 
 
-def test_replay_selected_vignette_files(shipped_copy: Path) -> None:
-    one = sorted((shipped_copy / "vignettes").glob("*.yaml"))[0]
-    code, report = run_json("replay", str(shipped_copy), "--vignettes", str(one))
+def test_replay_selected_vignette_files(v1_copy: Path) -> None:
+    one = sorted((v1_copy / "vignettes").glob("*.yaml"))[0]
+    code, report = run_json("replay", str(v1_copy), "--vignettes", str(one))
     assert code == 0 and 0 < report["total"] < 56
 
 
 def test_evaluate_prints_section_5(tmp_path: Path) -> None:
     answers = {"bladder_bowel_dysfunction": False, "saddle_anaesthesia": False, "known_cancer": True,
                "limb_weakness": True}
-    code, result = run_json("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", json.dumps(answers))
+    code, result = run_json("evaluate", str(V1 / "ruleset.yaml"), "--inputs", json.dumps(answers))
     assert code == 0
     assert result == {"status": "complete", "outcome": "suspected_mscc", "disposition": "emergency",
                       "red_flags": ["history_of_cancer", "neurological_deficit"],
                       "path": ["emergency_screen", "suspected_mscc"], "needs": [], "unsure": []}
     file = tmp_path / "case.json"
     file.write_text("{}", encoding="utf-8")
-    code, result = run_json("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", str(file))
+    code, result = run_json("evaluate", str(V1 / "ruleset.yaml"), "--inputs", str(file))
     assert code == 0 and result["status"] == "needs_input"
-    text = run_cli("evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", str(file)).stdout
+    text = run_cli("evaluate", str(V1 / "ruleset.yaml"), "--inputs", str(file)).stdout
     assert "Needs input" in text and "bladder_bowel_dysfunction" in text
 
 
@@ -112,11 +112,11 @@ def test_every_command_has_help_with_an_example() -> None:
         assert done.returncode == 0 and "example:" in done.stdout
 
 
-def test_vignettes_beside_a_broken_ruleset_are_a_warning_not_a_missing_ruleset(shipped_copy: Path) -> None:
-    ruleset = shipped_copy / "ruleset.yaml"
+def test_vignettes_beside_a_broken_ruleset_are_a_warning_not_a_missing_ruleset(v1_copy: Path) -> None:
+    ruleset = v1_copy / "ruleset.yaml"
     text = ruleset.read_text(encoding="utf-8").replace("start: emergency_screen", "begin: emergency_screen")
     ruleset.write_text(text, encoding="utf-8")
-    code, problems = run_json("validate", str(shipped_copy))
+    code, problems = run_json("validate", str(v1_copy))
     assert code == 1
     codes = {(p["code"], p["severity"]) for p in problems}
     assert ("WB011", "error") in codes and ("WB507", "warning") in codes and ("WB501", "error") not in codes

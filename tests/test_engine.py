@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import MINI, SHIPPED
+from tests.conftest import MINI, V1
 from workbench import InputError, RulesetError, evaluate, load_ruleset
 from workbench.engine import CompiledRuleset
 from workbench.model import Ruleset
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from generate import generate_ruleset, random_cases  # noqa: E402
 
 RS = load_ruleset(MINI)
-UBP = load_ruleset(SHIPPED / "ruleset.yaml")
+UBP = load_ruleset(V1 / "ruleset.yaml")
 
 
 def test_result_is_exactly_spec_5() -> None:

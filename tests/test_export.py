@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.downstream_support import SHIPPED, shipped_data, write_release
+from tests.downstream_support import V1, shipped_data, write_release
 from workbench import RulesetError, evaluate, load_ruleset
 from workbench.canonical import sha256_hex
 from workbench.export import export, read_releases
@@ -27,7 +27,7 @@ def root(tmp_path: Path) -> Path:
     root = tmp_path / "rulesets"
     for version in ("1.0.0", "1.9.0", "1.10.0", "2.0.0-rc.1"):
         write_release(root, shipped_data(version=version, title=f"Upper back pain {version}"))
-    draft = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 9.9.9")
+    draft = (V1 / "ruleset.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 9.9.9")
     (root / ID / "ruleset.yaml").write_text(draft, encoding="utf-8")
     (root / "draft-only").mkdir()
     (root / "draft-only" / "ruleset.yaml").write_text(draft.replace(f"id: {ID}", "id: draft-only"), encoding="utf-8")
@@ -122,15 +122,15 @@ def test_only_pre_releases_make_the_highest_pre_release_latest(tmp_path: Path) -
 # --- round trip: exported JSON evaluates like the YAML -------------------------------------------
 
 def shipped_vignettes() -> list[Any]:
-    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
-    reports = load_vignettes(vignette_paths(SHIPPED), yaml_ruleset)
+    yaml_ruleset = load_ruleset(V1 / "ruleset.yaml")
+    reports = load_vignettes(vignette_paths(V1), yaml_ruleset)
     return [v for report in reports for v in report.model.vignettes]
 
 
 def test_exported_release_gives_the_same_result_as_the_yaml_on_every_shipped_vignette(root: Path,
                                                                                       tmp_path: Path) -> None:
     export(root, tmp_path / "out")
-    yaml_ruleset = load_ruleset(SHIPPED / "ruleset.yaml")
+    yaml_ruleset = load_ruleset(V1 / "ruleset.yaml")
     exported = tmp_path / "out" / ID / "1.0.0.json"
     for released in (load_release_json(exported), load_ruleset(exported), load_ruleset(str(exported))):
         vignettes = shipped_vignettes()

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.asgi_support import call
-from tests.conftest import SHIPPED, run_cli
+from tests.conftest import V1, run_cli
 from tests.downstream_support import shipped_data, write_release
 from workbench import access, store
 from workbench import release as lifecycle
@@ -72,8 +72,8 @@ def everything(folder: Path) -> dict[str, bytes]:
 ])
 @pytest.mark.parametrize("kind", ["ruleset", "vignettes"])
 def test_a_save_the_disk_refuses_is_a_clear_problem_and_the_file_is_untouched(
-        shipped_copy: Path, monkeypatch: pytest.MonkeyPatch, target: str, code: int, words: str, kind: str) -> None:
-    path = shipped_copy / "ruleset.yaml" if kind == "ruleset" else sorted((shipped_copy / "vignettes").glob("*"))[0]
+        v1_copy: Path, monkeypatch: pytest.MonkeyPatch, target: str, code: int, words: str, kind: str) -> None:
+    path = v1_copy / "ruleset.yaml" if kind == "ruleset" else sorted((v1_copy / "vignettes").glob("*"))[0]
     text, version = read_versioned(path)
     module, name = target.split(".")
     monkeypatch.setattr({"os": os, "tempfile": tempfile}[module], name, failing(code))
@@ -84,13 +84,13 @@ def test_a_save_the_disk_refuses_is_a_clear_problem_and_the_file_is_untouched(
     problem = refused.value.problems[0]
     assert problem.code == "WB1020" and words in problem.message and "Nothing on disk was changed" in problem.message
     assert read_versioned(path) == (text, version)
-    assert leftovers(shipped_copy) == []
+    assert leftovers(v1_copy) == []
     assert save(AUTHOR, path, (text or "") + "# my careful edit\n", version)  # nothing stuck: it saves now
 
 
-def test_a_really_full_disk_is_refused_by_the_kernel_and_the_file_is_untouched(shipped_copy: Path) -> None:
+def test_a_really_full_disk_is_refused_by_the_kernel_and_the_file_is_untouched(v1_copy: Path) -> None:
     """A real write failure, not a stand-in: the save runs in a process whose files may not grow past 4 KiB."""
-    path = shipped_copy / "ruleset.yaml"
+    path = v1_copy / "ruleset.yaml"
     before = path.read_bytes()
     script = f"""
 import resource, signal, sys
@@ -109,19 +109,19 @@ except ProblemError as exc:
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith("WB1020 ruleset.yaml could not be saved: the file would be larger"), done.stderr
-    assert path.read_bytes() == before and leftovers(shipped_copy) == []
+    assert path.read_bytes() == before and leftovers(v1_copy) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; simulated above")
-def test_a_read_only_folder_refuses_the_save_with_a_clear_problem(shipped_copy: Path) -> None:
-    path = shipped_copy / "ruleset.yaml"
+def test_a_read_only_folder_refuses_the_save_with_a_clear_problem(v1_copy: Path) -> None:
+    path = v1_copy / "ruleset.yaml"
     text, version = read_versioned(path)
-    shipped_copy.chmod(0o555)
+    v1_copy.chmod(0o555)
     try:
         with pytest.raises(ProblemError) as refused:
             access.save_ruleset(AUTHOR, path, (text or "") + "# edit\n", version)
     finally:
-        shipped_copy.chmod(0o755)
+        v1_copy.chmod(0o755)
     assert refused.value.problems[0].code == "WB1020"
     assert read_versioned(path) == (text, version)
 
@@ -129,10 +129,10 @@ def test_a_read_only_folder_refuses_the_save_with_a_clear_problem(shipped_copy: 
 # --- a full disk during review and release ----------------------------------------------------
 
 @pytest.fixture
-def approved(shipped_copy: Path) -> Path:
-    assert access.submit(AUTHOR, shipped_copy, "ready").ok
-    assert access.approve(REVIEWER, shipped_copy, "checked").ok
-    return shipped_copy
+def approved(v1_copy: Path) -> Path:
+    assert access.submit(AUTHOR, v1_copy, "ready").ok
+    assert access.approve(REVIEWER, v1_copy, "checked").ok
+    return v1_copy
 
 
 @pytest.mark.parametrize("stage", ["release file", "audit log"])
@@ -163,11 +163,11 @@ def test_a_review_state_the_disk_refuses_keeps_the_log_and_release_consistent(ap
     assert found.ok and [r.version for r in found.releases] == ["1.0.0"]  # the log vouches for the release
 
 
-def test_a_lock_the_disk_refuses_is_a_problem_not_a_traceback(shipped_copy: Path,
+def test_a_lock_the_disk_refuses_is_a_problem_not_a_traceback(v1_copy: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store.os, "open", failing(errno.EROFS))
     with pytest.raises(ProblemError) as refused:
-        access.submit(AUTHOR, shipped_copy, "ready")
+        access.submit(AUTHOR, v1_copy, "ready")
     monkeypatch.undo()
     assert codes(refused.value.problems) == {"WB1020"} and "read-only" in refused.value.problems[0].message
 
@@ -191,7 +191,7 @@ def damaged_root(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     write_release(root, shipped_data(version="1.0.0"))
     write_release(root, shipped_data(version="1.2.0", title="Upper back pain 1.2.0"))
     DAMAGE[request.param](write_release(root, shipped_data(version="1.1.0")))
-    shutil.copy(SHIPPED / "ruleset.yaml", root / "upper-back-pain" / "ruleset.yaml")
+    shutil.copy(V1 / "ruleset.yaml", root / "upper-back-pain" / "ruleset.yaml")
     return root
 
 
@@ -226,7 +226,7 @@ def test_without_graphviz_drawing_says_how_to_install_it(tmp_path: Path, monkeyp
 
 def test_without_graphviz_the_cli_exits_2_for_svg_and_still_writes_dot(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": str(tmp_path)}
-    ruleset = str(SHIPPED / "ruleset.yaml")
+    ruleset = str(V1 / "ruleset.yaml")
     svg = subprocess.run([str(Path(sys.executable).parent / "workbench"), "graph", ruleset, "--format", "svg"],
                          capture_output=True, text=True, env=env, timeout=60)
     assert svg.returncode == 2 and "Graphviz" in svg.stderr and "Traceback" not in svg.stderr
@@ -237,21 +237,21 @@ def test_without_graphviz_the_cli_exits_2_for_svg_and_still_writes_dot(tmp_path:
 
 # --- a ruleset folder deleted while in use ------------------------------------------------------
 
-def test_saves_into_a_deleted_ruleset_folder_are_refused_and_do_not_recreate_it(shipped_copy: Path) -> None:
-    ruleset, vignettes = shipped_copy / "ruleset.yaml", sorted((shipped_copy / "vignettes").glob("*"))[0]
+def test_saves_into_a_deleted_ruleset_folder_are_refused_and_do_not_recreate_it(v1_copy: Path) -> None:
+    ruleset, vignettes = v1_copy / "ruleset.yaml", sorted((v1_copy / "vignettes").glob("*"))[0]
     _, version = read_versioned(ruleset)
     _, vignettes_version = read_versioned(vignettes)
-    shutil.rmtree(shipped_copy)
+    shutil.rmtree(v1_copy)
     for save, path, token in ((access.save_ruleset, ruleset, version), (access.save_vignettes, vignettes,
                                                                           vignettes_version)):
         with pytest.raises(ProblemError) as refused:
             save(AUTHOR, path, "id: x\n", token)
         assert codes(refused.value.problems) == {"WB1021"} and "deleted or moved" in refused.value.problems[0].message
-    assert not shipped_copy.exists()
+    assert not v1_copy.exists()
 
 
-def test_a_file_deleted_since_it_was_opened_is_not_silently_recreated(shipped_copy: Path) -> None:
-    path = shipped_copy / "ruleset.yaml"
+def test_a_file_deleted_since_it_was_opened_is_not_silently_recreated(v1_copy: Path) -> None:
+    path = v1_copy / "ruleset.yaml"
     text, version = read_versioned(path)
     path.unlink()
     with pytest.raises(ProblemError) as refused:
@@ -263,24 +263,24 @@ def test_a_file_deleted_since_it_was_opened_is_not_silently_recreated(shipped_co
     lambda folder: access.submit(AUTHOR, folder, "x"), lambda folder: access.approve(REVIEWER, folder),
     lambda folder: access.reject(REVIEWER, folder, "x"), lambda folder: access.release(REVIEWER, folder, "x")])
 def test_review_actions_on_a_deleted_folder_are_refused_and_do_not_recreate_it(
-        shipped_copy: Path, act: Callable[[Path], Any]) -> None:
-    shutil.rmtree(shipped_copy)
+        v1_copy: Path, act: Callable[[Path], Any]) -> None:
+    shutil.rmtree(v1_copy)
     with pytest.raises(ProblemError) as refused:
-        act(shipped_copy)
+        act(v1_copy)
     assert codes(refused.value.problems) == {"WB1021"}
-    assert not shipped_copy.exists()
+    assert not v1_copy.exists()
 
 
-def test_reading_a_deleted_ruleset_gives_problems_not_tracebacks(shipped_copy: Path) -> None:
-    ruleset = shipped_copy / "ruleset.yaml"
-    shutil.rmtree(shipped_copy)
+def test_reading_a_deleted_ruleset_gives_problems_not_tracebacks(v1_copy: Path) -> None:
+    ruleset = v1_copy / "ruleset.yaml"
+    shutil.rmtree(v1_copy)
     assert codes(replay_ruleset(ruleset).problems) == {"WB001"}
     with pytest.raises(RulesetError) as refused:
         load_ruleset(ruleset)
     assert codes(refused.value.problems) == {"WB001"}
-    found = history(shipped_copy)
-    assert found.releases == [] and verify_audit(shipped_copy / AUDIT_FILE).ok
-    for args in (["replay", str(shipped_copy)], ["validate", str(ruleset)], ["history", str(shipped_copy)],
-                 ["submit", str(shipped_copy), "--author", "Dr A"]):
+    found = history(v1_copy)
+    assert found.releases == [] and verify_audit(v1_copy / AUDIT_FILE).ok
+    for args in (["replay", str(v1_copy)], ["validate", str(ruleset)], ["history", str(v1_copy)],
+                 ["submit", str(v1_copy), "--author", "Dr A"]):
         done = run_cli(*args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, args

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHIPPED
+from tests.conftest import V1
 from workbench.canonical import ruleset_data
 from workbench.engine import CompiledRuleset, InputError, evaluate, load_ruleset
 from workbench.expr import compile_condition
@@ -27,7 +27,7 @@ from workbench.validate import validate_ruleset_text, validate_vignettes_text
 EXAMPLES = int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
-UBP = load_ruleset(SHIPPED / "ruleset.yaml")
+UBP = load_ruleset(V1 / "ruleset.yaml")
 MODEL = UBP.model
 DATA = ruleset_data(MODEL)
 IDS = sorted({item.id for section in (MODEL.nodes, MODEL.inputs, MODEL.red_flags, MODEL.dispositions)

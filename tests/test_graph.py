@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import MINI, ROOT, SHIPPED, console_script, run_cli
+from tests.conftest import MINI, ROOT, V1, console_script, run_cli
 from workbench import evaluate, load_ruleset
 from workbench.engine import CompiledRuleset
 from workbench.graph import (
@@ -36,7 +36,7 @@ from generate import generate_ruleset  # noqa: E402
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz `dot` is not installed (apt-get install graphviz)")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-SHIPPED_FILE = SHIPPED / "ruleset.yaml"
+SHIPPED_FILE = V1 / "ruleset.yaml"
 
 # --- a small reader for the DOT we write: one statement per line ------------------------------
 
@@ -243,7 +243,7 @@ def test_full_coverage_says_so(mini: CompiledRuleset) -> None:
 
 
 def test_shipped_coverage_counts_match_replay(shipped: CompiledRuleset) -> None:
-    report = replay_ruleset(SHIPPED_FILE, [SHIPPED / "vignettes" / "same-day.yaml"])
+    report = replay_ruleset(SHIPPED_FILE, [V1 / "vignettes" / "same-day.yaml"])
     assert report.coverage is not None
     summary = report.coverage.to_dict(shipped)
     nodes_missing, branches_missing = len(summary["nodes"]["uncovered"]), len(summary["branches"]["uncovered"])
@@ -372,7 +372,7 @@ def test_cli_svg_of_a_vignette_path() -> None:
 @needs_dot
 def test_cli_png_to_a_file(tmp_path: Path) -> None:
     out = tmp_path / "flow.png"
-    done = run_cli("graph", str(SHIPPED), "--format", "png", "--rankdir", "LR", "--out", str(out))
+    done = run_cli("graph", str(V1), "--format", "png", "--rankdir", "LR", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and out.read_bytes().startswith(b"\x89PNG")
 
@@ -405,10 +405,10 @@ def test_cli_ruleset_with_errors_prints_problems(tmp_path: Path) -> None:
     assert "nowhere" in done.stderr and done.stdout == "" and "Traceback" not in done.stderr
 
 
-def test_cli_coverage_overlay(shipped_copy: Path) -> None:
+def test_cli_coverage_overlay(v1_copy: Path) -> None:
     for name in ("emergency.yaml", "routine-and-self-care.yaml"):
-        (shipped_copy / "vignettes" / name).unlink(missing_ok=True)
-    done = run_cli("graph", str(shipped_copy / "ruleset.yaml"), "--coverage")
+        (v1_copy / "vignettes" / name).unlink(missing_ok=True)
+    done = run_cli("graph", str(v1_copy / "ruleset.yaml"), "--coverage")
     assert done.returncode == 0, done.stderr
     assert "not reached by any vignette:" in done.stdout and "dashed" in done.stdout
 
@@ -428,9 +428,9 @@ def test_cli_without_dot_says_how_to_install(tmp_path: Path) -> None:
 def test_graph_json_carries_the_dot_path_and_coverage() -> None:
     import json
 
-    from tests.conftest import SHIPPED, run_cli
+    from tests.conftest import V1, run_cli
 
-    done = run_cli("graph", str(SHIPPED / "ruleset.yaml"), "--format", "json", "--coverage",
+    done = run_cli("graph", str(V1 / "ruleset.yaml"), "--format", "json", "--coverage",
                    "--inputs", '{"bladder_bowel_dysfunction": true}')
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)

@@ -119,9 +119,9 @@ def test_release_paths_refuse_ids_and_versions_that_could_escape(bad: str, tmp_p
 
 
 @pytest.mark.parametrize("ref", ["../../../etc/passwd", "../releases/1.0.0", "/etc/passwd", "..", "1.0.0/../x"])
-def test_diff_refuses_versions_that_are_paths(ref: str, shipped_copy: Path) -> None:
+def test_diff_refuses_versions_that_are_paths(ref: str, v1_copy: Path) -> None:
     with pytest.raises(ProblemError) as refused:
-        resolve(shipped_copy, ref)
+        resolve(v1_copy, ref)
     assert {p.code for p in refused.value.problems} == {"WB722"}
 
 
@@ -263,14 +263,14 @@ def test_the_export_writes_hostile_text_as_json_and_nothing_from_outside(root: P
     assert sorted(Path(p.file or "").parent.parent.name for p in report.problems) == ["evil", "linked"]
 
 
-def test_the_release_gate_never_writes_through_a_linked_releases_folder(shipped_copy: Path, tmp_path: Path) -> None:
+def test_the_release_gate_never_writes_through_a_linked_releases_folder(v1_copy: Path, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    (shipped_copy / "releases").symlink_to(outside)
+    (v1_copy / "releases").symlink_to(outside)
     reviewer = access.Identity("Dr Rex Reviewer", frozenset({"reviewer", "author"}))
     for act in (access.submit, access.release):
         with pytest.raises(ProblemError) as refused:
-            act(reviewer, shipped_copy, "x")
+            act(reviewer, v1_copy, "x")
         assert {p.code for p in refused.value.problems} == {"WB1022"}
     assert not any(outside.iterdir())
 

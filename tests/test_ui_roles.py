@@ -18,7 +18,8 @@ from workbench.access import AccessDenied, Identity
 from workbench.audit import AUDIT_FILE
 from workbench.problems import ProblemError
 
-from .test_ui_apptest import SHIPPED_ROOT, answer_everything, by_label, no_errors, script, texts, type_into_editor
+from .conftest import V1
+from .test_ui_apptest import answer_everything, by_label, no_errors, script, texts, type_into_editor
 
 RULESET = "upper-back-pain"
 PASSWORD = "correct horse battery"
@@ -37,7 +38,7 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def root(tmp_path: Path, users: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     target = tmp_path / "rulesets"
-    shutil.copytree(SHIPPED_ROOT, target, ignore=shutil.ignore_patterns(".*"))
+    shutil.copytree(V1, target / RULESET)
     monkeypatch.setenv("WORKBENCH_RULESETS", str(target))
     monkeypatch.setenv(accounts.USERS_ENV, str(users))
     return target

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SHIPPED
+from tests.conftest import V1
 from workbench.validate import validate_ruleset_text
 
 
@@ -21,7 +21,7 @@ def line_of(text: str, fragment: str) -> int:
 
 
 def test_shipped_ruleset_is_clean() -> None:
-    text = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8")
+    text = (V1 / "ruleset.yaml").read_text(encoding="utf-8")
     assert problems(text) == []
 
 
