@@ -17,9 +17,8 @@ from workbench.graph import disposition_colours
 from workbench.replay import replay_ruleset
 from workbench.validate import validate_ruleset_file
 
-from .conftest import ROOT
+from .conftest import ROOT, V1
 
-SHIPPED_ROOT = ROOT / "rulesets"
 RULESET = "upper-back-pain"
 
 
@@ -28,7 +27,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of rulesets/ that the app is pointed at; the real one is never written. No accounts file, so the
     app opens as the single local user with every role (tests/test_ui_roles.py signs people in)."""
     target = tmp_path / "rulesets"
-    shutil.copytree(SHIPPED_ROOT, target, ignore=shutil.ignore_patterns(".*"))
+    shutil.copytree(V1, target / RULESET)
     monkeypatch.setenv("WORKBENCH_RULESETS", str(target))
     monkeypatch.setenv("WORKBENCH_USERS", str(tmp_path / "no-accounts.json"))
     return target
@@ -238,7 +237,7 @@ def test_the_outcome_form_adds_a_reachable_outcome(root: Path):
 
 def answer_everything(at: AppTest, *, boolean: str = "no", number: int = 40) -> AppTest:
     """Answer each question the page asks, as a user would, until it asks no more."""
-    model = validate_ruleset_file(SHIPPED_ROOT / RULESET / "ruleset.yaml").model
+    model = validate_ruleset_file(V1 / "ruleset.yaml").model
     specs = {spec.id: spec for spec in model.inputs}
     for _ in range(40):
         open_radios = [r for r in at.radio if r.key and r.key.startswith("try.") and r.value is None]
@@ -287,11 +286,32 @@ def test_try_it_walks_a_whole_case_to_self_care_and_answers_stay_editable(root: 
     assert "Same-day" in card(at) or "same-day" in card(at)
 
 
-def test_unknown_stops_with_a_question_rather_than_guessing(root: Path):
+def test_an_unanswered_question_stops_with_a_question_rather_than_guessing(root: Path):
     at = app("try")
-    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("unknown").run()
     at.radio(key=f"try.{RULESET}.saddle_anaesthesia").set_value("no").run()
     assert "Not decided yet" in card(at)
+
+
+def test_unsure_is_offered_beside_every_answer_and_taken_as_the_more_dangerous(root: Path):
+    at = app("try")
+    assert "taken as whichever answer is more dangerous" in texts(at)
+    assert all("Unsure" in [str(o) for o in r.options] for r in at.radio)
+    at.radio(key=f"try.{RULESET}.bladder_bowel_dysfunction").set_value("unsure").run()
+    no_errors(at)
+    assert "Emergency" in card(at)  # it could be a new bladder problem: cauda equina
+    assert any("Taken as whichever answer is more dangerous" in i.value and "urine or stools" in i.value
+               for i in at.info)
+
+
+def test_an_unsure_age_is_tried_on_both_sides_of_the_threshold(root: Path):
+    at = answer_everything(app("try"))  # 40 years old, no to everything: self-care
+    if not any(r.key == f"try.{RULESET}.pain_progressive" for r in at.radio):
+        at.selectbox(key="try.more").set_value("pain_progressive").run()
+    at.radio(key=f"try.{RULESET}.pain_progressive").set_value("yes").run()
+    assert "Self-care" in card(at)  # progressive pain under 60
+    at.checkbox(key=f"try.{RULESET}.age.unsure").check().run()  # a number: Unsure is a box beside it
+    no_errors(at)
+    assert "Suspected cancer" in card(at)  # it could be 60 or over
 
 
 def test_save_a_tried_case_as_a_vignette_that_passes(root: Path):
@@ -526,3 +546,31 @@ def test_content_is_shown_as_written_never_as_markup(root: Path):
     html = "\n".join(m.value for m in at.markdown)
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in card(at)
     assert "<b>cancer" not in html and "History of &lt;b&gt;cancer&lt;/b&gt;" in html
+
+
+# --- Safety ---------------------------------------------------------------------------------
+
+def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a_vignette(root: Path):
+    """Version 1.0.0 sent a case with six red flags to self-care: the page says so first, and one click turns the
+    example into a vignette that expects what the reviewer picks (and so fails replay until the rules change)."""
+    at = app("safety")
+    no_errors(at)
+    page = texts(at)
+    assert page.index("Red-flag floors") < page.index("Safety properties")
+    assert "reach **self_care**, the least urgent disposition" in page
+    assert "6 or more red flags together** → `self_care`" in page
+    by_label(at.selectbox, "A clinician expects")  # one per row; the first row is a red flag
+    rows = [b for b in at.button if b.label == "Add as vignette"]
+    assert len(rows) >= 7
+    picks = [s for s in at.selectbox if s.label == "A clinician expects"]
+    picks[-1].set_value("routine")
+    at.run()
+    [b for b in at.button if b.label == "Add as vignette"][-1].click()
+    at.run()
+    no_errors(at)
+    saved = root / RULESET / "vignettes" / "from-safety.yaml"
+    assert any("from-safety.yaml" in s.value for s in at.success)
+    report = replay_ruleset(root / RULESET / "ruleset.yaml")
+    added = [r for r in report.results if r.id.startswith("floor-6-or-more")]
+    assert saved.is_file() and len(added) == 1
+    assert added[0].expected == {"disposition": "routine"} and not added[0].passed  # it fails until rules change

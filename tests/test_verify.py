@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHIPPED, run_cli
+from tests.conftest import V1, run_cli
 from workbench.engine import CompiledRuleset, evaluate, load_ruleset, trace
 from workbench.model import NumberInput, Ruleset
 from workbench.space import number_values
@@ -76,39 +76,39 @@ def found(report: Any, code: str) -> list[str]:
 # --- the shipped ruleset --------------------------------------------------------------------------
 
 def test_shipped_ruleset_is_proved_safe_and_monotonic() -> None:
-    report = verify_file(SHIPPED / "ruleset.yaml")
+    report = verify_file(V1 / "ruleset.yaml")
     assert report.status == "verified" and report.ok
     assert report.complete and report.checked == report.total
     assert len(report.properties) >= 3 and {p.status for p in report.properties} == {"holds"}
     assert report.monotonic is True
     assert report.problems == []
-    assert {p.outcome for p in report.paths} == {n.id for n in load_ruleset(SHIPPED / "ruleset.yaml").model.nodes
+    assert {p.outcome for p in report.paths} == {n.id for n in load_ruleset(V1 / "ruleset.yaml").model.nodes
                                                  if n.kind == "outcome"}
 
 
 def test_shipped_path_examples_give_their_path() -> None:
-    rs = load_ruleset(SHIPPED / "ruleset.yaml")
-    for path_class in verify_file(SHIPPED / "ruleset.yaml").paths:
+    rs = load_ruleset(V1 / "ruleset.yaml")
+    for path_class in verify_file(V1 / "ruleset.yaml").paths:
         assert evaluate(rs, path_class.example).path == path_class.path
 
 
 def test_cli_verify_exit_codes_and_json(tmp_path: Any) -> None:
-    done = run_cli("verify", str(SHIPPED))
+    done = run_cli("verify", str(V1))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verified" in done.stdout
-    done = run_cli("verify", str(SHIPPED / "ruleset.yaml"), "--format", "json")
+    done = run_cli("verify", str(V1 / "ruleset.yaml"), "--format", "json")
     data = json.loads(done.stdout)
     assert done.returncode == 0 and data["status"] == "verified" and data["monotonic"] is True
     assert {p["status"] for p in data["properties"]} == {"holds"}
     assert run_cli("verify", str(tmp_path / "missing.yaml")).returncode == 2
-    assert run_cli("verify", str(SHIPPED), "--limit", "0").returncode == 2
-    done = run_cli("verify", str(SHIPPED), "--limit", "10")
+    assert run_cli("verify", str(V1), "--limit", "0").returncode == 2
+    done = run_cli("verify", str(V1), "--limit", "10")
     assert done.returncode == 1 and "WB816" in done.stdout
 
 
 def test_cli_verify_reports_a_broken_ruleset_as_content_error(tmp_path: Any) -> None:
     path = tmp_path / "ruleset.yaml"
-    path.write_text((SHIPPED / "ruleset.yaml").read_text(encoding="utf-8").replace("start: emergency_screen",
+    path.write_text((V1 / "ruleset.yaml").read_text(encoding="utf-8").replace("start: emergency_screen",
                                                                                    "start: nowhere"))
     done = run_cli("verify", str(path))
     assert done.returncode == 1 and "WB102" in done.stdout
@@ -116,7 +116,7 @@ def test_cli_verify_reports_a_broken_ruleset_as_content_error(tmp_path: Any) -> 
 
 # --- properties that hold and that fail -------------------------------------------------------------
 
-SHIPPED_TEXT = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8")
+SHIPPED_TEXT = (V1 / "ruleset.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("edits, violated", [
@@ -247,7 +247,7 @@ def test_monotonicity_is_not_checked_unless_asked() -> None:
 # --- the bound --------------------------------------------------------------------------------------
 
 def test_a_ruleset_too_large_for_the_limit_is_incomplete_never_a_pass() -> None:
-    report = verify_file(SHIPPED / "ruleset.yaml", limit=50)
+    report = verify_file(V1 / "ruleset.yaml", limit=50)
     assert report.status == "incomplete" and not report.ok
     (message,) = found(report, "WB816")
     assert "Too large to check exhaustively" in message and f"of {report.total:,}" in message
@@ -382,6 +382,8 @@ def brute_force(data: dict[str, Any]) -> dict[str, Any]:
 
     whens = [compile_condition(p["when"], rs.inputs)[0].predicate for p in data["safety"]]  # type: ignore[union-attr]
     classes, fired, taken, reached = set(), set(), set(), set()
+    flag_floor: dict[str, int] = {}
+    count_floor: dict[int, int] = {}
     violated, applies, results = set(), set(), {}
     for values in itertools.product(*[[False, True]] * len(booleans), ["xx", "yy", "zz"], NUMBER_VALUES):
         case = dict(zip([*booleans, "site", "level"], values, strict=True))
@@ -390,6 +392,11 @@ def brute_force(data: dict[str, Any]) -> dict[str, Any]:
         results[values] = ranks[result.disposition]
         classes.add((tuple(result.path), tuple(result.red_flags)))
         fired.update(result.red_flags)
+        rank = ranks[result.disposition]
+        for flag in result.red_flags:
+            flag_floor[flag] = max(flag_floor.get(flag, -1), rank)
+        for count in range(1, len(result.red_flags) + 1):
+            count_floor[count] = max(count_floor.get(count, -1), rank)
         taken.update(edges)
         reached.update(result.path)
         for prop, when in zip(data["safety"], whens, strict=True):
@@ -410,8 +417,12 @@ def brute_force(data: dict[str, Any]) -> dict[str, Any]:
     for node in data["nodes"]:
         if node["kind"] == "decision" and node["id"] in reached:
             dead.update((node["id"], j) for j in range(len(node["branches"]) + 1) if (node["id"], j) not in taken)
+    order = [d["id"] for d in data["dispositions"]]
     return {"classes": classes, "fired": fired, "reached": reached, "violated": violated, "applies": applies,
-            "monotonic": monotonic, "dead": dead}
+            "monotonic": monotonic, "dead": dead,
+            "flag_floor": {f["id"]: order[flag_floor[f["id"]]] if f["id"] in flag_floor else None
+                           for f in data["red_flags"]},
+            "count_floor": {count: order[rank] for count, rank in sorted(count_floor.items())}}
 
 
 def dead_in(report: Any, data: dict[str, Any]) -> set[tuple[str, int]]:
@@ -445,6 +456,14 @@ def test_verify_agrees_with_brute_force(data: dict[str, Any]) -> None:
     unreached = {n["id"] for n in data["nodes"]} - truth["reached"]
     assert {m.split("'")[1] for m in found(report, "WB814")} == unreached
     assert dead_in(report, data) == truth["dead"]
+    assert {f.red_flag: f.least_urgent for f in report.red_flag_floor} == truth["flag_floor"]
+    assert {f.count: f.least_urgent for f in report.flag_count_floor} == truth["count_floor"]
+    rs = compiled(data)
+    for floor in [*report.red_flag_floor, *report.flag_count_floor]:
+        if floor.example is not None:  # every example is a complete case that shows the floor
+            result = evaluate(rs, floor.example)
+            assert result.disposition == floor.least_urgent
+            assert floor.red_flag in result.red_flags if floor.red_flag else len(result.red_flags) >= floor.count
     assert report.status == ("violated" if truth["violated"] or not truth["monotonic"] else "verified")
 
 
@@ -461,7 +480,7 @@ def _safety_page(path: str) -> None:
 def test_safety_page_shows_the_proof_and_a_counterexample(tmp_path: Any) -> None:
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_function(_safety_page, args=(str(SHIPPED / "ruleset.yaml"),), default_timeout=60)
+    app = AppTest.from_function(_safety_page, args=(str(V1 / "ruleset.yaml"),), default_timeout=60)
     app.run()
     assert not app.exception
     assert any("Verified over every possible case" in s.value for s in app.success)
@@ -471,6 +490,6 @@ def test_safety_page_shows_the_proof_and_a_counterexample(tmp_path: Any) -> None
     app.run()
     assert not app.exception
     assert any("broken" in e.value for e in app.error)
-    (code,) = [c.value for c in app.code]
+    code = [c.value for c in app.code][0]
     saved = yaml.safe_load(code)
     assert saved["ruleset"] == "upper-back-pain" and saved["vignettes"][0]["id"] == "verify-cancer-never-self-care"

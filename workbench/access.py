@@ -8,17 +8,19 @@ signed in rather than a name typed into a box. The release gate still refuses an
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import release as lifecycle
 from .accounts import ROLES, Account
-from .authoring import AuthoringError, new_ruleset
-from .model import RULESET_ID_PATTERN
+from .authoring import AuthoringError, new_ruleset, with_vignette
+from .model import RULESET_ID_PATTERN, Ruleset
 from .problems import Problem, ProblemError
 from .replay import ReplayReport, replay_ruleset
-from .store import save_problem, save_text
+from .store import read_versioned, save_problem, save_text
+from .validate import validate_vignettes_text
 
 ACTIONS = ("view", "edit_ruleset", "write_vignettes", "replay", "submit", "approve", "reject", "release")
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -140,6 +142,30 @@ def save_vignettes(identity: Identity | None, path: Path, text: str, expected_ve
     folder = path.parent.parent
     _in_place(path, folder, expected_version)
     return _save(path, text, expected_version)
+
+
+def add_vignette(identity: Identity | None, path: Path, ruleset: Ruleset, vignette: Mapping[str, Any],
+                 replace: str | None = None) -> str:
+    """Add a vignette to its file (or replace one, by id) and save it, for authors and QA; the new version.
+
+    Refused (ProblemError) when the edit cannot be made or would bring errors the file did not have, so a
+    saved vignette always replays; store.SaveConflict when the file changed since it was read."""
+    require(identity, "write_vignettes")
+    path = Path(path)
+    text, version = read_versioned(path)
+    try:
+        new_text = with_vignette(text, ruleset.id, vignette, replace)
+    except AuthoringError as exc:
+        raise ProblemError([Problem("WB503", str(exc), file=str(path))]) from None
+
+    def errors(content: str) -> list[Problem]:
+        return [p for p in validate_vignettes_text(content, str(path), ruleset).problems if p.is_error]
+
+    before = set() if text is None else {(p.code, p.message) for p in errors(text)}
+    new = [p for p in errors(new_text) if (p.code, p.message) not in before]
+    if new:
+        raise ProblemError(new)
+    return save_vignettes(identity, path, new_text, version)
 
 
 def _in_place(path: Path, folder: Path, expected_version: str | None) -> None:

@@ -330,6 +330,8 @@ def vignette_item(vignette: Mapping[str, Any]) -> dict[str, Any]:
         expect["red_flags"] = []  # 'no red flags' is an expectation, not an empty field
     item = _clean({"id": vignette.get("id"), "narrative": vignette.get("narrative")})
     item["inputs"] = FlowMapping(vignette.get("inputs") or {})
+    if vignette.get("unsure"):
+        item["unsure"] = list(vignette["unsure"])
     item["expect"] = expect
     return item
 
@@ -361,7 +363,7 @@ def new_vignettes_file(ruleset_id: str, vignettes: Sequence[Mapping[str, Any]] =
 def vignette_from_result(vignette_id: str, narrative: str | None, answers: Mapping[str, Any],
                          result: Result) -> dict[str, Any]:
     """A vignette that pins down this result: the disposition, outcome and exact red flags, or the
-    questions still needed. Unknown answers are left out: missing means unknown."""
+    questions still needed. Unknown answers are left out: missing means unknown; unsure ones are kept."""
     expect: dict[str, Any] = {}
     if result.status == "complete":
         expect = {"disposition": result.disposition, "outcome": result.outcome}
@@ -369,7 +371,17 @@ def vignette_from_result(vignette_id: str, narrative: str | None, answers: Mappi
         expect = {"needs": list(result.needs)}
     expect["red_flags"] = list(result.red_flags)
     return {"id": vignette_id, "narrative": narrative or None,
-            "inputs": {k: v for k, v in answers.items() if v is not None}, "expect": expect}
+            "inputs": {k: v for k, v in answers.items() if v is not None and k not in result.unsure},
+            "unsure": list(result.unsure), "expect": expect}
+
+
+def with_vignette(text: str | None, ruleset_id: str, vignette: Mapping[str, Any], replace: str | None = None) -> str:
+    """The vignettes file's text with `vignette` added (or put in place of `replace`); a new file when None."""
+    if text is None:
+        return new_vignettes_file(ruleset_id, [vignette])
+    if replace is not None:
+        return replace_vignette(text, replace, vignette)
+    return add_vignette(text, vignette)
 
 
 def slugify(text: str, fallback: str = "case") -> str:

@@ -100,6 +100,22 @@ class CaseClass:
 
 
 @dataclass
+class Floor:
+    """How low a case can go while red flags fire (SPEC 7a): the least urgent disposition any complete case
+    reaches while `red_flag` fires (or while at least `count` red flags fire together), and one such case."""
+
+    least_urgent: str | None
+    example: dict[str, Any] | None
+    red_flag: str | None = None
+    count: int | None = None
+    outcome: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        key = {"red_flag": self.red_flag} if self.red_flag is not None else {"count": self.count}
+        return {**key, "least_urgent": self.least_urgent, "example": self.example}
+
+
+@dataclass
 class Verification:
     """What verifying one ruleset found. `status`: verified, violated, incomplete or invalid."""
 
@@ -116,6 +132,9 @@ class Verification:
     monotonic: bool | None = None  # None: not asked for, or not finished (see `unfinished`)
     escalations: list[Escalation] = field(default_factory=list)
     paths: list[PathClass] = field(default_factory=list)
+    red_flag_floor: list[Floor] = field(default_factory=list)
+    flag_count_floor: list[Floor] = field(default_factory=list)
+    least_urgent: str | None = None  # the ruleset's least urgent disposition: the floors to look at first
     problems: list[Problem] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)  # checks the limit stopped
 
@@ -123,9 +142,17 @@ class Verification:
     def ok(self) -> bool:
         return self.status == "verified"
 
+    def floors_at_bottom(self) -> list[Floor]:
+        """The red flags and counts of red flags that can fire in a case given the least urgent disposition:
+        what a safety reviewer reads first (SPEC 7a)."""
+        return [f for f in [*self.red_flag_floor, *self.flag_count_floor]
+                if f.least_urgent is not None and f.least_urgent == self.least_urgent]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["problems"] = [p.to_dict() for p in self.problems]
+        data["red_flag_floor"] = [f.to_dict() for f in self.red_flag_floor]
+        data["flag_count_floor"] = [f.to_dict() for f in self.flag_count_floor]
         data["paths"] = [{"path": c.path, "outcome": c.outcome, "disposition": c.disposition, "cases": c.cases,
                           "example": {k: c.example[k] for k in c.decided}} for c in self.paths]
         return data
@@ -316,9 +343,10 @@ class _Verifier:
         self._phase("red flags and red-flag properties", self._global_checks)
         self._phase("the flow", lambda: self._explore(out))
         if self.unfinished:
-            self.unfinished.append("dead logic")
+            self.unfinished.extend(["dead logic", "red-flag floors"])
         else:
             self._phase("dead logic", self._dead_logic)
+            self._phase("red-flag floors", lambda: self._floors(out))
         if self.model.monotonic:
             self._phase("monotonic escalation", lambda: self._monotonicity(out))
         unproved = self.space.inexact or {"red flags and red-flag properties", "the flow"} & set(self.unfinished)
@@ -372,6 +400,7 @@ class _Verifier:
         self.edges_taken: set[tuple[str, int]] = set()
         self.nodes_reached: set[str] = set()
         paths: dict[Edges, list[Any]] = {}
+        self.leaves: list[tuple[int, str, Masks]] = []  # (rank, outcome, class) for the red-flag floors
         at_outcome = [p for p in self.properties if p.kind != "requires_red_flag" and p.verdict.status == "holds"]
         stuck = False
         for node, masks, edges in self._walk(self.space.full):
@@ -388,6 +417,7 @@ class _Verifier:
                 paths[edges] = [node, Space.size(masks), masks]
             else:
                 seen[1] += Space.size(masks)
+            self.leaves.append((step.rank, node, masks))
             for prop in at_outcome:
                 if prop.verdict.status != "holds":
                     continue
@@ -455,6 +485,74 @@ class _Verifier:
                     f"verify: the ruleset gives {result['disposition']} ({result['outcome']}). A clinician confirms "
                     "the expectation before saving."),
                 "inputs": witness.inputs, "expect": expect}
+
+    # red-flag floors (SPEC 7a)
+
+    def _floors(self, out: Verification) -> None:
+        """Per red flag, and per number of red flags firing together, the least urgent disposition of any complete
+        case: the classes are taken least urgent first, so each floor is found early and later classes only need
+        checking where they could lower it."""
+        order = [d.id for d in self.model.dispositions]
+        out.least_urgent = order[-1]
+        lowest: dict[str, tuple[int, Masks, str]] = {}  # flag -> (rank, class, outcome)
+        most: dict[int, tuple[int, Masks, str]] = {}  # rank -> (most flags together, class, outcome)
+        for rank, node, masks in sorted(self.leaves, key=lambda leaf: -leaf[0]):
+            for flag_id, test in self.flags:
+                if flag_id in lowest and lowest[flag_id][0] >= rank:
+                    continue
+                found = self._satisfy(test, masks)
+                if found is not None:
+                    lowest[flag_id] = (rank, found, node)
+            best = most.get(rank, (0, masks, node))[0]
+            found_most = self._most_flags(masks, best)
+            if found_most is not None:
+                most[rank] = (found_most[0], found_most[1], node)
+        for flag_id, _ in self.flags:
+            if flag_id not in lowest:
+                out.red_flag_floor.append(Floor(None, None, red_flag=flag_id))
+                continue
+            rank, masks, node = lowest[flag_id]
+            witness = self._confirmed(masks, order[rank], lambda fired, flag=flag_id: flag in fired)
+            out.red_flag_floor.append(Floor(order[rank], witness.inputs, red_flag=flag_id, outcome=node))
+        top = max((n for n, _, _ in most.values()), default=0)
+        for count in range(1, top + 1):
+            rank = max(r for r, (n, _, _) in most.items() if n >= count)
+            _, masks, node = most[rank]
+            witness = self._confirmed(masks, order[rank], lambda fired, k=count: len(fired) >= k)
+            out.flag_count_floor.append(Floor(order[rank], witness.inputs, count=count, outcome=node))
+
+    def _most_flags(self, masks: Masks, better_than: int) -> tuple[int, Masks] | None:
+        """The most red flags that fire together on one case of the class, if more than `better_than`, with a
+        part of the class where they do. Branch and bound: split on an undecided flag, its firing part first,
+        and drop parts that cannot beat the best found."""
+        best: tuple[int, Masks] | None = None
+        stack = [masks]
+        while stack:
+            self._spend()
+            part = stack.pop()
+            fired, split = 0, None
+            undecided = 0
+            for _, test in self.flags:
+                verdict = test(part)
+                if verdict is True:
+                    fired += 1
+                elif verdict is not False:
+                    undecided += 1
+                    split = split or verdict
+            if fired + undecided <= (best[0] if best else better_than):
+                continue
+            if split is None:
+                best = (fired, part)
+                continue
+            stack.extend(children(part, split))  # the last pushed, popped first, is the flag's firing part
+        return best
+
+    def _confirmed(self, masks: Masks, disposition: str, holds: Any) -> Witness:
+        """An example case of the class, checked with the engine like every other witness."""
+        witness = self._witness(masks)
+        if witness.result["disposition"] != disposition or not holds(witness.result["red_flags"]):
+            raise RuntimeError(f"verifier and engine disagree on {witness.inputs}: {witness.result}")
+        return witness
 
     # dead logic
 

@@ -12,7 +12,10 @@ from typing import Any
 import streamlit as st
 import yaml
 
-from ..verify import DEFAULT_LIMIT, PropertyVerdict, Verification, count_text, verify_text
+from .. import access, authoring
+from ..problems import ProblemError
+from ..store import SaveConflict
+from ..verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_text, verify_text
 from . import common
 
 _KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}
@@ -37,7 +40,8 @@ def page(ruleset_file: pathlib.Path) -> None:
         common.show_problems(report.problems, limit=10)
         return
     _summary(report)
-    _properties(report)
+    _floors(report, ruleset_file)
+    _properties(report, ruleset_file)
     _monotonicity(report)
     _dead_logic(report)
     _paths(report)
@@ -63,7 +67,78 @@ def _summary(report: Verification) -> None:
     columns[3].metric("Properties holding", f"{holding} of {len(report.properties)}")
 
 
-def _properties(report: Verification) -> None:
+def _floors(report: Verification, ruleset_file: pathlib.Path) -> None:
+    """SPEC 7a: how low a case can go while red flags fire; the rows at the least urgent disposition first."""
+    st.subheader("Red-flag floors")
+    if "red-flag floors" in report.unfinished:
+        st.warning("Not finished: the exploration limit was reached first.")
+        return
+    st.caption("For each red flag, and for each number of red flags firing together, the least urgent disposition "
+               "any complete case reaches — found without any property written.")
+    bottom = report.floors_at_bottom()
+    if bottom:
+        st.warning(f"{common.plural(len(bottom), 'row')} reach **{report.least_urgent}**, the least urgent "
+                   "disposition, while red flags fire. Check each is what the guidance intends:")
+        for floor in bottom:
+            _floor_row(floor, report, ruleset_file)
+    else:
+        st.success(f"No red flag fires in any case that reaches {report.least_urgent}.")
+    rows = [{"red flags": _floor_name(f), "least urgent disposition": f.least_urgent or "never fires",
+             "outcome": f.outcome or "", "for example": _answers(f.example) if f.example else ""}
+            for f in [*report.red_flag_floor, *report.flag_count_floor] if f not in bottom]
+    with st.expander(f"The other {common.plural(len(rows), 'row')}"):
+        st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _floor_name(floor: Floor) -> str:
+    if floor.red_flag is not None:
+        return floor.red_flag
+    return "any red flag" if floor.count == 1 else f"{floor.count} or more red flags together"
+
+
+def _floor_row(floor: Floor, report: Verification, ruleset_file: pathlib.Path) -> None:
+    assert floor.example is not None
+    name = _floor_name(floor)
+    with st.container(border=True):
+        st.markdown(f"**{common.escape_md(name)}** → `{floor.least_urgent}` "
+                    f"({common.escape_md(floor.outcome or '')})  \n{common.escape_md(_answers(floor.example))}")
+        slug = name.replace(" ", "-").replace("_", "-")
+        vignette = {"id": f"floor-{slug}"[:64], "narrative": (
+                        f"Found by workbench verify: {name} fire(s) in this case, which reaches {floor.least_urgent}. "
+                        "A clinician confirms the expectation and rewrites this narrative."),
+                    "inputs": floor.example, "expect": {"disposition": floor.least_urgent}}
+        _add_as_vignette(vignette, report, ruleset_file, key=f"floor.{slug}")
+
+
+def _add_as_vignette(vignette: dict[str, Any], report: Verification, ruleset_file: pathlib.Path, key: str) -> None:
+    """One click: the example saved as a vignette in `vignettes/from-safety.yaml`, with the expectation the
+    reviewer picks (what the ruleset gives now, or more urgent)."""
+    if not common.may("write_vignettes"):
+        common.not_allowed("write_vignettes", "Saving examples as vignettes")
+        return
+    rs = common.compiled(common.file_text(ruleset_file), str(ruleset_file))
+    if rs is None:
+        return
+    order = [d.id for d in rs.model.dispositions]
+    current = vignette["expect"]["disposition"]
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    expected = left.selectbox("A clinician expects", order, index=order.index(current), key=f"safety.expect.{key}")
+    if right.button("Add as vignette", key=f"safety.add.{key}", icon=":material/playlist_add:"):
+        path = ruleset_file.parent / "vignettes" / "from-safety.yaml"
+        taken = {r.id for r in common.replayed(common.texts(ruleset_file.parent)).results}
+        chosen = dict(vignette, id=authoring.unique_id(vignette["id"], taken), expect={"disposition": expected})
+        try:
+            access.add_vignette(common.person(), path, rs.model, chosen)
+        except SaveConflict:
+            st.error(f"{path.name} changed while you were saving; nothing was overwritten. Add it again.")
+        except ProblemError as exc:
+            st.error("The vignette was not saved:")
+            common.show_problems(exc.problems)
+        else:
+            st.success(f"Saved as vignette '{chosen['id']}' in vignettes/{path.name}: replay it on the Vignettes page.")
+
+
+def _properties(report: Verification, ruleset_file: pathlib.Path) -> None:
     st.subheader("Safety properties")
     if not report.properties:
         st.info("This ruleset states no safety properties yet. Add a `safety:` section to the ruleset, e.g.")
@@ -75,22 +150,24 @@ def _properties(report: Verification) -> None:
         st.markdown(f"{icon} — **{common.escape_md(verdict.title)}**  \n`{verdict.id}`: when "
                     f"`{verdict.when}` it {_KIND_WORDS[verdict.kind]} `{verdict.target}`")
         if verdict.counterexample is not None:
-            _counterexample(verdict, str(report.ruleset))
+            _counterexample(verdict, report, ruleset_file)
 
 
-def _counterexample(verdict: PropertyVerdict, ruleset_id: str) -> None:
+def _counterexample(verdict: PropertyVerdict, report: Verification, ruleset_file: pathlib.Path) -> None:
     assert verdict.counterexample is not None
     result = verdict.counterexample.result
     with st.expander("Counterexample", expanded=True):
         st.markdown(f"**Answers**: {common.escape_md(_answers(verdict.counterexample.inputs))}")
         st.markdown(f"**Gives**: {common.escape_md(common.expectation_text(result))}  \n**Path**: "
                     f"{common.escape_md(' → '.join(result['path']))}")
-        text = yaml.safe_dump({"ruleset": ruleset_id, "vignettes": [verdict.vignette]}, sort_keys=False,
+        st.caption("As a vignette that expects what the property demands, so replay fails until the rules are "
+                   "fixed. Check the expectation, then add it.")
+        assert verdict.vignette is not None
+        _add_as_vignette(verdict.vignette, report, ruleset_file, key=f"property.{verdict.id}")
+        text = yaml.safe_dump({"ruleset": report.ruleset, "vignettes": [verdict.vignette]}, sort_keys=False,
                               allow_unicode=True)
-        st.caption("As a vignette that expects what the property demands, so replay fails until the rules are fixed. "
-                   "Check the expectation, then add it to a vignettes file.")
         st.code(text, language="yaml")
-        st.download_button("Download vignette", text, file_name=f"{verdict.vignette['id']}.yaml",  # type: ignore[index]
+        st.download_button("Download vignette", text, file_name=f"{verdict.vignette['id']}.yaml",
                            mime="text/yaml", key=f"safety.download.{verdict.id}")
 
 
@@ -124,7 +201,8 @@ def _dead_logic(report: Verification) -> None:
 def _paths(report: Verification) -> None:
     st.subheader("Every reachable path")
     total = report.total or 1
-    rows = [{"disposition": p.disposition, "outcome": p.outcome, "share of cases": f"{100 * p.cases / total:.2f}%",
+    rows = [{"disposition": p.disposition, "outcome": p.outcome,
+             "share of answer combinations": f"{100 * p.cases / total:.2f}%",
              "path": " → ".join(p.path), "for example": _answers({k: p.example[k] for k in p.decided})}
             for p in sorted(report.paths, key=lambda p: (p.disposition, p.outcome))]
     st.dataframe(rows, hide_index=True, width="stretch")

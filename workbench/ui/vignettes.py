@@ -121,7 +121,7 @@ def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict
                                                       icon=":material/stethoscope:"):
             from .try_it import load_case
 
-            load_case(rs, vignette.get("inputs") or {})
+            load_case(rs, vignette.get("inputs") or {}, vignette.get("unsure") or [])
             common.go("try")
         if flow_button.button("Show on the flow", key="vignettes.flow", icon=":material/account_tree:"):
             st.session_state[common.FLOW] = {"show": "vignette", "vignette": result.id}
@@ -245,35 +245,16 @@ def _add(folder: Path, rs: CompiledRuleset) -> None:
 
 
 def save_vignette(path: Path, rs: CompiledRuleset, vignette: dict[str, Any], replace: str | None = None) -> bool:
-    """Add (or replace, by id) a vignette in its file and save it through access.py (authors and QA only),
-    refusing one that brings new errors; refusals, problems and conflicts are shown, never raised."""
-    text, version = read_versioned(path)
+    """Add (or replace, by id) a vignette through the core (authors and QA only, no new errors);
+    refusals, problems and conflicts are shown, never raised."""
     try:
-        if text is None:
-            new_text = authoring.new_vignettes_file(rs.id, [vignette])
-        elif replace is not None:
-            new_text = authoring.replace_vignette(text, replace, vignette)
-        else:
-            new_text = authoring.add_vignette(text, vignette)
-    except authoring.AuthoringError as exc:
-        st.error(str(exc))
-        return False
-    ruleset_text, ruleset_file = common.file_text(Path(str(rs.file))), str(rs.file)
-    before = set() if text is None else {(p.code, p.message) for p in common.validated_vignettes(
-        text, str(path), ruleset_text, ruleset_file).problems if p.is_error}
-    checked = common.validated_vignettes(new_text, str(path), ruleset_text, ruleset_file)
-    new = [p for p in checked.problems if p.is_error and (p.code, p.message) not in before]
-    if new:
-        st.error("The vignette was not saved:")
-        common.show_problems(new)
-        return False
-    try:
-        access.save_vignettes(common.person(), path, new_text, version)
+        access.add_vignette(common.person(), path, rs.model, vignette, replace)
     except SaveConflict:
         st.error(f"{path.name} changed while you were saving; nothing was overwritten. Save again.")
         return False
-    except ProblemError as exc:  # not allowed (AccessDenied), the disk refused, the folder is gone
-        common.refused(exc, "The form still holds what you wrote.")
+    except ProblemError as exc:  # not allowed, new errors, the disk refused, the folder is gone
+        st.error("The vignette was not saved:")
+        common.show_problems(exc.problems)
         return False
     st.success(f"Saved vignette '{vignette['id']}' in vignettes/{path.name}.")
     return True
