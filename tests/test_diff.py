@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINI, SHIPPED, run_cli
+from tests.conftest import MINI, V1, run_cli
 from tests.test_release import released
 from workbench.behaviour import answer_domains
 from workbench.diff import Diff, diff_rulesets, diff_versions
 from workbench.engine import CompiledRuleset, evaluate
 from workbench.model import Vignette
+from workbench.problems import ProblemError
 from workbench.validate import validate_ruleset_text
 
-SHIPPED_TEXT = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8")
+V1_TEXT = (V1 / "ruleset.yaml").read_text(encoding="utf-8")  # diffs are tested on a fixed version
 MINI_TEXT = MINI.read_text(encoding="utf-8")
 
 RULE_4 = "      - when: fever\n        next: suspected_spinal_infection"
@@ -37,14 +40,14 @@ def edited(text: str, *edits: tuple[str, str]) -> str:
     return text
 
 
-def diff(new_text: str, old_text: str = SHIPPED_TEXT, vignettes: list[Vignette] | None = None) -> Diff:
+def diff(new_text: str, old_text: str = V1_TEXT, vignettes: list[Vignette] | None = None) -> Diff:
     return diff_rulesets(compiled(old_text), compiled(new_text), vignettes or [])
 
 
 # --- the suggested bump -------------------------------------------------------------------------
 
 def test_wording_only_is_a_patch() -> None:
-    result = diff(edited(SHIPPED_TEXT, ("Reassure: non-specific", "Reassure them: non-specific"),
+    result = diff(edited(V1_TEXT, ("Reassure: non-specific", "Reassure them: non-specific"),
                          ("label: Urgent — same-day medical assessment", "label: Urgent — same-day assessment")))
     assert result.bump == "patch" and result.suggested_version == "1.0.1"
     assert {(c.section, c.id, c.change, c.kind) for c in result.changes} == {
@@ -54,12 +57,12 @@ def test_wording_only_is_a_patch() -> None:
 
 
 def test_identical_content_needs_no_bump() -> None:
-    result = diff(SHIPPED_TEXT)
+    result = diff(V1_TEXT)
     assert result.bump == "none" and result.changes == [] and result.suggested_version is None
 
 
 def test_an_escalation_is_a_minor_bump() -> None:
-    result = diff(edited(SHIPPED_TEXT, (RULE_7, "(age >= 50 and (not_improving")))
+    result = diff(edited(V1_TEXT, (RULE_7, "(age >= 50 and (not_improving")))
     assert result.bump == "minor" and result.suggested_version == "1.1.0"
     exhaustive = result.exhaustive
     assert exhaustive.checked and exhaustive.changed > 0
@@ -72,7 +75,7 @@ def test_an_escalation_is_a_minor_bump() -> None:
 
 
 def test_a_de_escalation_is_a_major_bump_most_urgent_change_first() -> None:
-    result = diff(edited(SHIPPED_TEXT, (RULE_4, "      - when: fever and age >= 30\n"
+    result = diff(edited(V1_TEXT, (RULE_4, "      - when: fever and age >= 30\n"
                                                 "        next: suspected_spinal_infection")))
     assert result.bump == "major" and result.suggested_version == "2.0.0"
     assert "de-escalated" in result.reasons[0]
@@ -84,7 +87,7 @@ def test_a_de_escalation_is_a_major_bump_most_urgent_change_first() -> None:
 
 
 def test_changes_are_listed_most_urgent_first() -> None:
-    result = diff(edited(SHIPPED_TEXT, ("when: bladder_bowel_dysfunction or saddle_anaesthesia\n        next",
+    result = diff(edited(V1_TEXT, ("when: bladder_bowel_dysfunction or saddle_anaesthesia\n        next",
                                         "when: bladder_bowel_dysfunction\n        next"),
                          (RULE_7, "(age >= 50 and (not_improving")))
     order = ["emergency", "urgent_same_day", "urgent_mri_1_week", "suspected_cancer_pathway", "routine", "self_care"]
@@ -98,7 +101,7 @@ def test_changes_are_listed_most_urgent_first() -> None:
 
 def test_a_new_question_is_a_minor_bump() -> None:
     rigors = "  - id: rigors\n    type: boolean\n    question: Shaking chills?\n"
-    text = edited(SHIPPED_TEXT,
+    text = edited(V1_TEXT,
                   ("  - id: fever\n    type: boolean\n", rigors + "  - id: fever\n    type: boolean\n"),
                   (RULE_4, "      - when: fever or rigors\n        next: suspected_spinal_infection"))
     result = diff(text)
@@ -115,13 +118,13 @@ def test_a_new_question_is_a_minor_bump() -> None:
      "fires in 1 more of 4"),
 ])
 def test_red_flag_conditions_are_compared_over_their_answers(edit: tuple[str, str], expected: str) -> None:
-    result = diff(edited(SHIPPED_TEXT, edit))
+    result = diff(edited(V1_TEXT, edit))
     assert any(expected in reason for reason in result.reasons), result.reasons
     assert result.bump == ("major" if "no longer" in expected else "minor")
 
 
 def test_removing_a_red_flag_or_a_question_is_major() -> None:
-    text = edited(SHIPPED_TEXT, ("  - id: fever\n    label: Fever — possible spinal infection\n    when: fever\n"
+    text = edited(V1_TEXT, ("  - id: fever\n    label: Fever — possible spinal infection\n    when: fever\n"
                                  "    cites: [CKS-LBP]\n", ""))
     result = diff(text)
     assert result.bump == "major" and any("Red flag 'fever'" in r for r in result.reasons)
@@ -136,7 +139,7 @@ def test_removed_enum_answers_are_major_and_not_compared() -> None:
 
 
 def test_a_version_number_too_small_for_the_change_is_warned_about() -> None:
-    text = edited(SHIPPED_TEXT, ("version: 1.0.0", "version: 1.0.1"),
+    text = edited(V1_TEXT, ("version: 1.0.0", "version: 1.0.1"),
                   (RULE_4, "      - when: fever and age >= 30\n        next: suspected_spinal_infection"))
     assert diff(text).warnings == ["Version 1.0.1 does not follow from 1.0.0 with a major change: it should be at "
                                    "least 2.0.0."]
@@ -153,7 +156,7 @@ def test_vignettes_that_change_result_are_listed_with_direction() -> None:
         "expect": {"disposition": "urgent_same_day"}})
     older_fever = Vignette.model_validate({"id": "older-fever", "inputs": young_fever.inputs | {"age": 45},
                                            "expect": {"disposition": "urgent_same_day"}})
-    result = diff(edited(SHIPPED_TEXT, (RULE_4, "      - when: fever and age >= 30\n"
+    result = diff(edited(V1_TEXT, (RULE_4, "      - when: fever and age >= 30\n"
                                                 "        next: suspected_spinal_infection")),
                   vignettes=[young_fever, older_fever])
     assert result.vignettes_run == 2
@@ -206,22 +209,22 @@ def test_numbers_compared_with_numbers_are_not_checked_and_say_so() -> None:
 
 # --- versions on disk and the command line -------------------------------------------------------
 
-def test_diff_versions_compares_the_last_release_with_the_draft(shipped_copy: Path) -> None:
-    released(shipped_copy)
-    ruleset = shipped_copy / "ruleset.yaml"
+def test_diff_versions_compares_the_last_release_with_the_draft(v1_copy: Path) -> None:
+    released(v1_copy)
+    ruleset = v1_copy / "ruleset.yaml"
     ruleset.write_text(edited(ruleset.read_text(encoding="utf-8"), ("version: 1.0.0", "version: 1.1.0"),
                               (RULE_7, "(age >= 50 and (not_improving")), encoding="utf-8")
-    result = diff_versions(shipped_copy)
+    result = diff_versions(v1_copy)
     assert (result.from_label, result.to_label) == ("release 1.0.0", "draft")
     assert result.bump == "minor" and result.warnings == []
     assert result.vignettes_run > 0
 
 
-def test_cli_diff_json_and_exit_codes(shipped_copy: Path) -> None:
-    folder = str(shipped_copy)
+def test_cli_diff_json_and_exit_codes(v1_copy: Path) -> None:
+    folder = str(v1_copy)
     assert run_cli("diff", folder).returncode == 2  # nothing released yet
-    path = released(shipped_copy)
-    ruleset = shipped_copy / "ruleset.yaml"
+    path = released(v1_copy)
+    ruleset = v1_copy / "ruleset.yaml"
     ruleset.write_text(edited(ruleset.read_text(encoding="utf-8"), ("version: 1.0.0", "version: 2.0.0"),
                               (RULE_4, "      - when: fever and age >= 30\n        next: suspected_spinal_infection")),
                        encoding="utf-8")
@@ -240,3 +243,57 @@ def test_cli_diff_json_and_exit_codes(shipped_copy: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("Emergency", "Routine", 1), encoding="utf-8")
     tampered = run_cli("diff", folder)
     assert tampered.returncode == 1 and "WB902" in tampered.stdout
+
+
+# --- any two versions: files, git revisions, and replaced questions ----------------------------------
+
+def _git(folder: Path, *args: str) -> None:
+    person = {"GIT_AUTHOR_NAME": "Dr Ada", "GIT_AUTHOR_EMAIL": "ada@example.org", "GIT_COMMITTER_NAME": "Dr Ada",
+              "GIT_COMMITTER_EMAIL": "ada@example.org"}
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True,
+                   env=person | {"PATH": os.environ["PATH"], "HOME": str(folder)})
+
+
+def test_diff_compares_a_draft_with_a_file_and_with_a_git_revision(tmp_path: Path) -> None:
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    (folder / "ruleset.yaml").write_text(MINI_TEXT, encoding="utf-8")
+    _git(folder, "init", "-q")
+    _git(folder, "add", "ruleset.yaml")
+    _git(folder, "commit", "-q", "-m", "first version")
+    (folder / "ruleset.yaml").write_text(edited(MINI_TEXT, ("version: 1.0.0", "version: 1.1.0"),
+                                                ("age >= 60", "age >= 50")), encoding="utf-8")
+    from_git, from_file = diff_versions(folder, "git:HEAD"), diff_versions(folder, str(MINI))
+    assert (from_git.from_label, from_git.from_version, from_git.to_label) == ("git:HEAD", "1.0.0", "draft")
+    assert from_file.from_label == f"file {MINI}"
+    for result in (from_git, from_file):
+        assert result.exhaustive.count("escalated") > 0 and result.exhaustive.count("de-escalated") == 0
+        assert result.bump == "minor" and result.warnings == []
+    with pytest.raises(ProblemError) as missing:
+        diff_versions(folder, "git:no-such-revision")
+    assert missing.value.problems[0].code == "WB722" and "no-such-revision" in missing.value.problems[0].message
+    done = run_cli("diff", str(folder), "--from", "git:HEAD", "--format", "json")
+    assert done.returncode == 0 and json.loads(done.stdout)["from"] == {"label": "git:HEAD", "version": "1.0.0"}
+    assert run_cli("diff", str(folder), "--from", "git:--output=/tmp/x").returncode == 2
+
+
+def test_an_assumption_ties_a_replaced_question_to_its_successors() -> None:
+    """v1 asked one injury question, v2 asks two; only cases where the answers agree are fairly compared."""
+    injury = "  - id: injury\n    type: boolean\n    question: Injured?\n"
+    both = ("  - id: major_injury\n    type: boolean\n    question: Badly injured?\n"
+            "  - id: minor_injury\n    type: boolean\n    question: Knocked?\n")
+    old_text = edited(MINI_TEXT, ("  - id: known_cancer\n", injury + "  - id: known_cancer\n"),
+                      ("      - when: limb_weakness\n", "      - when: limb_weakness or injury\n"))
+    new_text = edited(MINI_TEXT, ("version: 1.0.0", "version: 2.0.0"),
+                      ("  - id: known_cancer\n", both + "  - id: known_cancer\n"),
+                      ("      - when: limb_weakness\n",
+                       "      - when: limb_weakness or major_injury or minor_injury\n"))
+    old, new = compiled(old_text), compiled(new_text)
+    free = diff_rulesets(old, new, [])
+    assert free.exhaustive.count("de-escalated") > 0  # injury yes in v1, both no in v2: not a real patient
+    tied = diff_rulesets(old, new, [], ["injury == (major_injury or minor_injury)"])
+    assert tied.exhaustive.changed == 0 and tied.exhaustive.assumptions == ["injury == (major_injury or minor_injury)"]
+    assert tied.exhaustive.total == free.exhaustive.total // 2  # of 8 injury answers, 4 agree
+    with pytest.raises(ProblemError) as wrong:
+        diff_rulesets(old, new, [], ["injury == (major_injury or minor_injry)"])
+    assert wrong.value.problems[0].code == "WB302" and "did you mean 'minor_injury'" in wrong.value.problems[0].message

@@ -1,27 +1,29 @@
 """What two versions of a ruleset do differently: on the vignettes, and on every combination of answers.
 
-The combinations are explored with the engine itself, lazily: a partial case is evaluated on both
-versions; while either needs an answer, the case is split on that input's possible answers; once both
-are complete, the result holds for every answer still open (Kleene logic is monotone: more answers
-never change a result already reached), so one evaluation stands for many combinations. A number is
-cut at the constants the conditions compare it with (`space.number_values`), one value per region.
+Every combination is compared at once, as sets: each version's flow gives the set of cases that end at
+each outcome (`symbolic.py`), and two outcomes whose sets meet are a change, read back as a few groups of
+answers ('age 60 or over, known_cancer yes'). A number is cut at the constants either version compares it
+with (`space.number_values`), one class per region, so the counts are exact.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import CompiledRuleset, Result, evaluate
-from .expr import parse
+from .engine import CompiledRuleset, evaluate
+from .expr import compile_condition, parse
 from .expr.syntax import Compare, Count, Expr, ListOf, Literal, Name, names, walk
 from .model import BooleanInput, DecisionNode, EnumInput, Input, NumberInput, Ruleset, Vignette
+from .problems import Problem, ProblemError
 from .space import number_values
+from .symbolic import Symbolic
 
-MAX_CASES = 1 << 16
-"""At most this many partial cases are evaluated; beyond, the check says so rather than run for minutes."""
+MAX_GROUPS = 40
+"""At most this many groups of answers are described per pair of outcomes: a reviewer reads a few, not thousands
+(the counts are exact whatever the groups shown)."""
 
 
 def urgency_order(old: Ruleset, new: Ruleset) -> list[str]:
@@ -62,24 +64,28 @@ class VignetteChange:
 
 
 def vignette_changes(old: CompiledRuleset, new: CompiledRuleset, vignettes: Iterable[Vignette],
-                     rank: Mapping[str, int]) -> tuple[int, list[VignetteChange]]:
-    """How many vignettes were run, and those whose result (status, disposition, outcome, red flags, needs) changed."""
-    count, changes = 0, []
+                     rank: Mapping[str, int]) -> tuple[int, int, list[VignetteChange]]:
+    """How many vignettes ran on both versions, how many could not (they answer a question only one version
+    asks), and those whose result (status, disposition, outcome, red flags, needs) changed."""
+    count, skipped, changes = 0, 0, []
     for vignette in vignettes:
+        before, after = _result(old, vignette), _result(new, vignette)
+        if before is None or after is None:
+            skipped += 1
+            continue
         count += 1
-        before, after = _result(old, vignette.inputs), _result(new, vignette.inputs)
         if before != after:
             way = direction(rank, (before or {}).get("disposition"), (after or {}).get("disposition"))
             changes.append(VignetteChange(vignette.id, before, after, way, vignette.narrative))
     changes.sort(key=lambda c: _urgency_key(rank, (c.before or {}).get("disposition"),
                                             (c.after or {}).get("disposition"), c.direction))
-    return count, changes
+    return count, skipped, changes
 
 
-def _result(ruleset: CompiledRuleset, answers: Mapping[str, Any]) -> dict[str, Any] | None:
-    if ruleset.case_problems(answers):
+def _result(ruleset: CompiledRuleset, vignette: Vignette) -> dict[str, Any] | None:
+    if ruleset.case_problems(vignette.inputs, vignette.unsure):
         return None
-    return evaluate(ruleset, answers, check=False).to_dict()
+    return evaluate(ruleset, vignette.inputs, unsure=vignette.unsure, check=False).to_dict()
 
 
 def _urgency_key(rank: Mapping[str, int], before: str | None, after: str | None, way: str) -> tuple[int, int]:
@@ -123,7 +129,10 @@ class FlagChange:
 
 @dataclass
 class Exhaustive:
-    """The result of comparing every combination of answers, or why it was not done."""
+    """The result of comparing every combination of answers, or why it was not done.
+
+    `moved` counts, exactly, the combinations for each pair of (disposition before, after); `changes` describes
+    them as groups of answers, at most MAX_GROUPS a pair (`shown` says when some were left out)."""
 
     checked: bool
     reason: str = ""
@@ -133,27 +142,40 @@ class Exhaustive:
     notes: list[str] = field(default_factory=list)
     changes: list[CaseChange] = field(default_factory=list)
     flags: list[FlagChange] = field(default_factory=list)
+    moved: dict[tuple[str, str], int] = field(default_factory=dict)
+    ways: dict[tuple[str, str], str] = field(default_factory=dict)  # the direction of each pair in `moved`
+    assumptions: list[str] = field(default_factory=list)
+    complete: bool = True  # every group is listed in `changes`
 
     @property
     def changed(self) -> int:
-        return sum(c.combinations for c in self.changes)
+        return sum(self.moved.values())
+
+    def count(self, way: str) -> int:
+        """Combinations that go this way: 'escalated', 'de-escalated' or 'changed' (same urgency, other outcome)."""
+        return sum(n for key, n in self.moved.items() if self.ways[key] == way)
+
+    @property
+    def changed_disposition(self) -> int:
+        """Combinations whose disposition changes (not only the outcome that gives it)."""
+        return sum(n for (before, after), n in self.moved.items() if before != after)
 
     def summary(self) -> list[dict[str, Any]]:
-        """Changes grouped by disposition pair, in the order of `changes` (most urgent first)."""
-        groups: dict[tuple[str, str], dict[str, Any]] = {}
+        """Changes grouped by disposition pair, most urgent first like `changes`, with exact counts."""
+        groups = {key: 0 for key in dict.fromkeys((c.before, c.after) for c in self.changes)}
         for change in self.changes:
-            group = groups.setdefault((change.before, change.after), {
-                "before": change.before, "after": change.after, "direction": change.direction,
-                "combinations": 0, "groups": 0})
-            group["combinations"] += change.combinations
-            group["groups"] += 1
-        return list(groups.values())
+            groups[change.before, change.after] += 1
+        order = list(groups) + [key for key in self.moved if key not in groups]
+        return [{"before": before, "after": after, "direction": self.ways[before, after],
+                 "combinations": self.moved[before, after], "groups": groups.get((before, after), 0)}
+                for before, after in order]
 
     def to_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "reason": self.reason, "inputs": self.inputs, "total": self.total,
-                "cases_evaluated": self.cases, "changed": self.changed, "notes": self.notes,
-                "summary": self.summary(), "changes": [c.to_dict() for c in self.changes],
-                "red_flags": [f.to_dict() for f in self.flags]}
+                "groups_read": self.cases, "changed": self.changed, "changed_disposition": self.changed_disposition,
+                "complete": self.complete, "assumptions": self.assumptions, "notes": self.notes,
+                "summary": self.summary(),
+                "changes": [c.to_dict() for c in self.changes], "red_flags": [f.to_dict() for f in self.flags]}
 
 
 @dataclass(frozen=True)
@@ -178,37 +200,66 @@ class _Domain:
 _Key = tuple[str, str, str, str]  # disposition before, after; outcome before, after
 
 
-def compare_all(old: CompiledRuleset, new: CompiledRuleset, rank: Mapping[str, int]) -> Exhaustive:
-    """Every combination of answers the decision nodes read, and every red flag whose condition changed."""
-    domains, reason, notes = answer_domains(old.model, new.model)
+def compare_all(old: CompiledRuleset, new: CompiledRuleset, rank: Mapping[str, int],
+                assume: Sequence[str] = ()) -> Exhaustive:
+    """Every combination of answers the decision nodes read, and every red flag whose condition changed.
+
+    Both flows are computed as sets of cases (`symbolic.py`); each pair of outcomes, one per version, that
+    share cases is one change, read back as disjoint groups of answers. `assume` are conditions over either
+    version's inputs that every compared case meets, e.g. how a question one version replaced maps onto the
+    new ones ("significant_trauma == (major_trauma or minor_trauma)"); ProblemError when one has errors."""
+    domains, reason, notes = answer_domains(old.model, new.model, assume)
     if domains is None:
         return Exhaustive(False, reason)
-    read = [i for i in domains if i in _branch_reads(old.model) | _branch_reads(new.model)]
-    result = Exhaustive(True, inputs=read, total=math.prod(len(domains[i].values) for i in read), notes=notes)
+    assumed = _assumptions(old.model, new.model, assume)
+    read = [i for i in domains if i in _branch_reads(old.model) | _branch_reads(new.model)
+            | {name for tree in assumed for name in names(tree)}]
+    space = Symbolic({input_id: domain.values for input_id, domain in domains.items()})
+    within = space.all(space.condition(tree) for tree in assumed)
+    result = Exhaustive(True, inputs=read, total=space.count(within, read), notes=notes, assumptions=list(assume))
+    before, after = (space.flow(version.model, _trees(version.model)) for version in (old, new))
     found: list[tuple[_Key, dict[str, frozenset[int]], int]] = []
-    stack: list[dict[str, int]] = [{}]  # a partial case: input -> index of its answer
-    while stack:
-        chosen = stack.pop()
-        result.cases += 1
-        if result.cases > MAX_CASES:
-            return Exhaustive(False, f"more than {MAX_CASES:,} distinct cases would have to be evaluated", read)
-        case = {i: domains[i].values[k] for i, k in chosen.items()}
-        before, after = _partial(old, case), _partial(new, case)
-        pending = before.needs or after.needs
-        if pending:
-            split = pending[0]
-            stack.extend(chosen | {split: k} for k in reversed(range(len(domains[split].values))))
-        elif (before.disposition, before.outcome) != (after.disposition, after.outcome):
-            key = (before.disposition or "", after.disposition or "", before.outcome or "", after.outcome or "")
-            size = math.prod(len(domains[i].values) for i in read if i not in chosen)
-            found.append((key, {i: frozenset([k]) for i, k in chosen.items()}, size))
+    for was, was_cases in before.outcomes.items():
+        for now, now_cases in after.outcomes.items():
+            key = (before.dispositions[was], after.dispositions[now], was, now)
+            shared = was_cases & now_cases & within
+            if key[0] == key[1] and was == now or shared == space.false:
+                continue
+            result.moved[key[0], key[1]] = result.moved.get((key[0], key[1]), 0) + space.count(shared, read)
+            result.ways[key[0], key[1]] = direction(rank, key[0], key[1])
+            groups = list(space.cubes(shared, limit=MAX_GROUPS + 1))
+            result.complete &= len(groups) <= MAX_GROUPS
+            for classes in groups[:MAX_GROUPS]:
+                result.cases += 1
+                sets = {i: classes[i] for i in read if i in classes and len(classes[i]) < len(domains[i].values)}
+                found.append((key, sets, math.prod(len(sets.get(i, domains[i].values)) for i in read)))
     for key, sets, size in _merge(found, domains, read):
         answers = {i: domains[i].describe(sets[i]) for i in domains if i in sets}
         result.changes.append(CaseChange(answers, *key, direction(rank, key[0], key[1]), size))
     result.changes.sort(key=lambda c: (*_urgency_key(rank, c.before, c.after, c.direction),
                                        -abs(rank.get(c.after, 0) - rank.get(c.before, 0)), -c.combinations))
-    result.flags = _flag_changes(old, new, domains)
+    result.flags = _flag_changes(old, new, space, within, assumed)
     return result
+
+
+def _trees(model: Ruleset) -> dict[str, Expr]:
+    return {text: parse(text) for text in _conditions(model)}
+
+
+def _merged_inputs(old: Ruleset, new: Ruleset) -> dict[str, Input]:
+    return {spec.id: spec for spec in old.inputs} | {spec.id: spec for spec in new.inputs}
+
+
+def _assumptions(old: Ruleset, new: Ruleset, assume: Sequence[str]) -> list[Expr]:
+    """Each assumption checked like any condition, against the inputs of both versions."""
+    inputs = _merged_inputs(old, new)
+    trees = []
+    for text in assume:
+        condition, issues = compile_condition(text, inputs)
+        if condition is None:
+            raise ProblemError([Problem(issue.code, f"The assumption `{text}`: {issue.message}.") for issue in issues])
+        trees.append(condition.tree)
+    return trees
 
 
 def _merge(found: list[tuple[_Key, dict[str, frozenset[int]], int]], domains: Mapping[str, _Domain],
@@ -239,30 +290,25 @@ def _merge(found: list[tuple[_Key, dict[str, frozenset[int]], int]], domains: Ma
     return items
 
 
-def _partial(ruleset: CompiledRuleset, case: Mapping[str, Any]) -> Result:
-    return evaluate(ruleset, {k: v for k, v in case.items() if k in ruleset.inputs}, check=False)
-
-
-def _flag_changes(old: CompiledRuleset, new: CompiledRuleset, domains: Mapping[str, _Domain]) -> list[FlagChange]:
-    """Red flags do not depend on the path, so each changed one is compared alone over its own inputs."""
+def _flag_changes(old: CompiledRuleset, new: CompiledRuleset, space: Symbolic, within: Any,
+                  assumed: list[Expr]) -> list[FlagChange]:
+    """Red flags do not depend on the path, so each changed one is compared alone over its own inputs (and
+    those of the assumptions, which may tie a replaced question to its successors)."""
+    tied = [name for tree in assumed for name in names(tree)]
     before = {flag.id: flag.when for flag in old.model.red_flags}
     changes = []
     for flag in new.model.red_flags:
         if flag.id not in before or " ".join(before[flag.id].split()) == " ".join(flag.when.split()):
             continue
-        inputs = list(dict.fromkeys(names(parse(before[flag.id])) + names(parse(flag.when))))
-        old_test = dict(old.red_flags)[flag.id]
-        new_test = dict(new.red_flags)[flag.id]
-        gained = lost = 0
-        cases: list[dict[str, Any]] = [{}]
-        for input_id in inputs:
-            cases = [case | {input_id: value} for case in cases for value in domains[input_id].values]
-        for case in cases:
-            was, now = old_test(case) is True, new_test(case) is True
-            gained += now and not was
-            lost += was and not now
+        was, now = parse(before[flag.id]), parse(flag.when)
+        own = list(dict.fromkeys(names(was) + names(now)))
+        inputs = own + [name for name in dict.fromkeys(tied) if name not in own] if set(tied) & set(own) else own
+        scope = within if inputs is not own else space.true
+        fired_before, fired_after = space.condition(was), space.condition(now)
+        gained = space.count(fired_after & ~fired_before & scope, inputs)
+        lost = space.count(fired_before & ~fired_after & scope, inputs)
         if gained or lost:
-            changes.append(FlagChange(flag.id, gained, lost, len(cases)))
+            changes.append(FlagChange(flag.id, gained, lost, space.count(scope, inputs)))
     return changes
 
 
@@ -271,11 +317,12 @@ def _branch_reads(model: Ruleset) -> set[str]:
             for branch in node.branches for name in names(parse(branch.when))}
 
 
-def answer_domains(old: Ruleset, new: Ruleset) -> tuple[dict[str, _Domain] | None, str, list[str]]:
+def answer_domains(old: Ruleset, new: Ruleset, assume: Sequence[str] = ()) -> tuple[dict[str, _Domain] | None, str,
+                                                                                    list[str]]:
     """Each input's answers to try, with labels; None and the reason where a fair comparison is not possible."""
-    specs: dict[str, Input] = {spec.id: spec for spec in old.inputs} | {spec.id: spec for spec in new.inputs}
+    specs = _merged_inputs(old, new)
     before = {spec.id: spec for spec in old.inputs}
-    trees = [parse(text) for model in (old, new) for text in _conditions(model)]
+    trees = [parse(text) for model in (old, new) for text in _conditions(model)] + _assumptions(old, new, assume)
     constants = _number_constants(trees, {i for i, s in specs.items() if isinstance(s, NumberInput)})
     if isinstance(constants, str):
         return None, constants, []
@@ -286,7 +333,7 @@ def answer_domains(old: Ruleset, new: Ruleset) -> tuple[dict[str, _Domain] | Non
         if previous is not None and previous.type != spec.type:
             return None, f"'{input_id}' changed from {previous.type} to {spec.type} answers", []
         if isinstance(spec, BooleanInput):
-            domains[input_id] = _Domain((True, False), ("yes", "no"))
+            domains[input_id] = _Domain((False, True), ("no", "yes"))
         elif isinstance(spec, EnumInput):
             common = [v for v in spec.values if not isinstance(previous, EnumInput) or v in previous.values]
             dropped = [v for v in [*spec.values, *getattr(previous, "values", [])] if v not in common]

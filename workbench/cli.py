@@ -382,7 +382,64 @@ def _print_verification(report: Any) -> None:
     elif report.monotonic is not None:
         print("monotonic escalation: " + ("holds for every yes/no question a red flag reads" if report.monotonic
                                           else f"VIOLATED ({len(report.escalations)} cases below)"))
+    _print_floors(report)
     _print_problems(report.problems)
+
+
+def _print_floors(report: Any) -> None:
+    """SPEC 7a: how low a case can go while red flags fire, the rows at the least urgent disposition first."""
+    if "red-flag floors" in report.unfinished:
+        print("red-flag floors: NOT FINISHED (the limit was reached first)")
+        return
+    if not report.red_flag_floor:
+        return
+    bottom = report.floors_at_bottom()
+    print("red-flag floors (the least urgent disposition any complete case reaches while red flags fire):")
+    if bottom:
+        print(f"  reaching {report.least_urgent}, the least urgent disposition:")
+        for floor in bottom:
+            if floor.red_flag is not None:
+                print(f"    {floor.red_flag:<34} e.g. {_example_text(floor.example)}")
+        for group in _runs([f for f in bottom if f.red_flag is None]):
+            print(f"    {_floor_name(group[0], group[-1]):<34} e.g. {_example_text(group[-1].example)}")
+    else:
+        print(f"  no red flag fires in any case that reaches {report.least_urgent}")
+    flags = [f for f in report.red_flag_floor if f not in bottom]
+    counts = [f for f in report.flag_count_floor if f not in bottom]
+    if flags or counts:
+        print("  the others:")
+    for floor in flags:
+        print(f"    {floor.red_flag:<34} {floor.least_urgent or 'never fires'}")
+    for group in _runs(counts):
+        print(f"    {_floor_name(group[0], group[-1]):<34} {group[0].least_urgent}")
+
+
+def _runs(floors: list[Any]) -> list[list[Any]]:
+    """Consecutive counts with the same floor, so '5 to 9 red flags together: routine' reads as one row."""
+    runs: list[list[Any]] = []
+    for floor in floors:
+        if runs and runs[-1][-1].least_urgent == floor.least_urgent and runs[-1][-1].count + 1 == floor.count:
+            runs[-1].append(floor)
+        else:
+            runs.append([floor])
+    return runs
+
+
+def _floor_name(floor: Any, last: Any = None) -> str:
+    if floor.red_flag is not None:
+        return floor.red_flag
+    if last is not None and last.count != floor.count:
+        return f"{floor.count} to {last.count} red flags together"
+    return f"{floor.count} or more red flags together" if floor.count > 1 else "any red flag"
+
+
+def _example_text(case: dict[str, Any] | None) -> str:
+    """A complete case in a line: numbers and choices, and the questions answered yes (the rest are no)."""
+    if not case:
+        return "-"
+    said = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in case.items() if not isinstance(v, bool)]
+    yes = [k for k, v in case.items() if v is True]
+    return ", ".join(said + ([f"yes to {', '.join(yes)}"] if yes else []) + ["no to the rest"])
 
 
 # --- review and release ---------------------------------------------------------------------
@@ -481,7 +538,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     folder = _ruleset_dir(args.ruleset_dir)
     try:
-        result = diff_versions(folder, args.from_ref, args.to_ref)
+        result = diff_versions(folder, args.from_ref, args.to_ref, args.assume or ())
     except ProblemError as exc:
         if any(p.code == "WB722" for p in exc.problems):
             raise UsageError(exc.problems[0].message) from None
@@ -499,36 +556,83 @@ def _print_diff(result: Any, limit: int) -> None:
     for change in result.changes:
         print(f"  [{change.kind}] {change.text}")
     changed = result.vignettes
-    print(f"Vignettes: {result.vignettes_run} run on both versions, {len(changed)} give a different result")
+    skipped = (f" ({result.vignettes_skipped} others answer a question only one version asks)"
+               if result.vignettes_skipped else "")
+    print(f"Vignettes: {result.vignettes_run} run on both versions{skipped}, {len(changed)} give a different result")
     for item in changed:
         before, after = item.before or {}, item.after or {}
         print(f"  {item.direction:<12} {item.id}: {before.get('disposition') or before.get('status', 'refused')} → "
               f"{after.get('disposition') or after.get('status', 'refused')}")
-    exhaustive = result.exhaustive
-    if not exhaustive.checked:
-        print(f"Every combination: not checked — {exhaustive.reason}")
-    else:
-        print(f"Every combination: {exhaustive.total:,} combinations of {len(exhaustive.inputs)} questions (numbers "
-              f"by range), {exhaustive.cases:,} cases evaluated; {exhaustive.changed:,} change result")
-        for note in exhaustive.notes:
-            print(f"  note: {note}")
-        for group in exhaustive.summary():
-            print(f"  {group['direction']:<12} {group['before']} → {group['after']}: {group['combinations']:,} "
-                  "combinations")
-        for change in exhaustive.changes[:limit]:
-            answers = ", ".join(f"{k} {v}" for k, v in change.answers.items())
-            print(f"    {change.before} → {change.after} ({change.outcome_after}), {change.combinations:,} "
-                  f"combinations: when {answers}")
-        if len(exhaustive.changes) > limit:
-            print(f"    … and {len(exhaustive.changes) - limit} more groups (--limit, or --format json for all)")
-        for flag in exhaustive.flags:
-            print(f"  red flag {flag.id}: fires in {flag.gained} more and {flag.lost} fewer of {flag.combinations} "
-                  "combinations of its answers")
+    _print_combinations(result.exhaustive, limit)
     print(f"Suggested bump: {result.bump}" + (f" → {result.suggested_version}" if result.suggested_version else ""))
     for reason in result.reasons:
         print(f"  - {reason}")
     for warning in result.warnings:
         print(f"warning: {warning}")
+
+
+_WAYS = (("de-escalated", "less urgent in the new version"), ("escalated", "more urgent in the new version"),
+         ("changed", "same urgency, another outcome"))
+
+
+def _print_combinations(exhaustive: Any, limit: int) -> None:
+    """Every combination compared: exact counts per disposition pair, less urgent first, then example groups."""
+    if not exhaustive.checked:
+        print(f"Every combination: not checked — {exhaustive.reason}")
+        return
+    total = exhaustive.total
+    print(f"Every combination: {total:,} combinations of answers to {len(exhaustive.inputs)} questions (numbers by "
+          "range; a count of answer combinations, not of patients)")
+    for assumption in exhaustive.assumptions:
+        print(f"  assuming {assumption}")
+    for note in exhaustive.notes:
+        print(f"  note: {note}")
+    moved = exhaustive.changed_disposition
+    print(f"  disposition changes in {moved:,} ({_share(moved, total)}); the outcome alone changes in "
+          f"{exhaustive.changed - moved:,}")
+    summary = exhaustive.summary()
+    for way, words in _WAYS:
+        rows = sorted((g for g in summary if g["direction"] == way), key=lambda g: -g["combinations"])
+        if rows:
+            print(f"  {way} ({words}): {exhaustive.count(way):,} ({_share(exhaustive.count(way), total)})")
+        for group in rows:
+            print(f"    {group['before']} → {group['after']}: {group['combinations']:,}")
+    shown = _examples(exhaustive, limit)
+    if shown:
+        print("  for example (the largest groups of each change, less urgent first):")
+    for change in shown:
+        print(f"    {change.before} → {change.after} ({change.outcome_before} → {change.outcome_after}), "
+              f"{change.combinations:,}: {_answers_text(change.answers)}")
+    for flag in exhaustive.flags:
+        print(f"  red flag {flag.id}: fires in {flag.gained} more and {flag.lost} fewer of {flag.combinations} "
+              "combinations of its answers")
+
+
+def _examples(exhaustive: Any, limit: int) -> list[Any]:
+    """Up to `limit` groups: the largest of each disposition pair in turn, de-escalations first."""
+    order = {way: i for i, (way, _) in enumerate(_WAYS)}
+    by_pair: dict[tuple[str, str], list[Any]] = {}
+    for change in sorted(exhaustive.changes, key=lambda c: (order[c.direction], -c.combinations)):
+        by_pair.setdefault((change.before, change.after), []).append(change)
+    shown: list[Any] = []
+    while len(shown) < limit and any(by_pair.values()):
+        for pair in list(by_pair):
+            if by_pair[pair] and len(shown) < limit:
+                shown.append(by_pair[pair].pop(0))
+    return shown
+
+
+def _answers_text(answers: dict[str, str]) -> str:
+    """'yes to fever, minor_trauma; age 60 or over years; no to the rest of what the group fixes'."""
+    yes = [k for k, v in answers.items() if v == "yes"]
+    no = [k for k, v in answers.items() if v == "no"]
+    other = [f"{k} {v}" for k, v in answers.items() if v not in ("yes", "no")]
+    parts = ([f"yes to {', '.join(yes)}"] if yes else []) + other + ([f"no to {', '.join(no)}"] if no else [])
+    return "; ".join(parts) or "any answers"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.3g}%" if whole else "0%"
 
 
 # --- user accounts --------------------------------------------------------------------------
@@ -690,13 +794,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(run=cmd_history)
 
     sub = command("diff", "what changed between two versions: structure, behaviour, and the version bump it needs",
-                  "workbench diff rulesets/upper-back-pain --from 1.0.0 --to draft")
+                  "workbench diff rulesets/upper-back-pain --from git:HEAD~1 --to draft")
     sub.add_argument("ruleset_dir", metavar="RULESET_DIR")
-    sub.add_argument("--from", dest="from_ref", metavar="VERSION", help="a released version (default: the last)")
-    sub.add_argument("--to", dest="to_ref", default="draft", metavar="VERSION|draft",
-                     help="a released version or 'draft' (default: draft)")
+    versions = "a released version, 'draft', a ruleset or release FILE, or git:REV (ruleset.yaml as committed)"
+    sub.add_argument("--from", dest="from_ref", metavar="VERSION", help=f"{versions} (default: the last release)")
+    sub.add_argument("--to", dest="to_ref", default="draft", metavar="VERSION", help=f"{versions} (default: draft)")
+    sub.add_argument("--assume", action="append", metavar="CONDITION",
+                     help="compare only cases where this holds, e.g. how a replaced question maps onto the new ones: "
+                          "\"significant_trauma == (major_trauma or minor_trauma)\" (repeatable)")
     sub.add_argument("--limit", type=_positive, default=20, metavar="N",
-                     help="show at most N groups of changed combinations (default: 20)")
+                     help="show at most N example groups of changed combinations (default: 20)")
     text_or_json(sub)
     sub.set_defaults(run=cmd_diff)
 

@@ -9,6 +9,8 @@ is de-escalated to a less urgent disposition (or apps would be refused answers t
 from __future__ import annotations
 
 import difflib
+import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +22,7 @@ from .problems import Problem, ProblemError
 from .release import RELEASES_DIR, RULESET_FILE, list_releases, load_release
 from .replay import load_vignettes, vignette_paths
 from .semver import Bump, bump_of, bumped, version_key
-from .validate import validate_ruleset_file
+from .validate import Report, validate_ruleset_file, validate_ruleset_text
 
 Kind = Literal["wording", "logic", "interface"]
 _LEVELS = {"none": 0, "patch": 1, "minor": 2, "major": 3}
@@ -55,6 +57,7 @@ class Diff:
     to_version: str
     changes: list[Change] = field(default_factory=list)
     vignettes_run: int = 0
+    vignettes_skipped: int = 0  # they answer a question only one version asks
     vignettes: list[VignetteChange] = field(default_factory=list)
     exhaustive: Exhaustive = field(default_factory=lambda: Exhaustive(False))
     bump: str = "none"
@@ -69,7 +72,7 @@ class Diff:
         return {"id": self.id, "from": {"label": self.from_label, "version": self.from_version},
                 "to": {"label": self.to_label, "version": self.to_version},
                 "structural": [c.to_dict() for c in self.changes],
-                "behavioural": {"vignettes": {"total": self.vignettes_run,
+                "behavioural": {"vignettes": {"total": self.vignettes_run, "skipped": self.vignettes_skipped,
                                               "changed": [v.to_dict() for v in self.vignettes]},
                                 "combinations": self.exhaustive.to_dict()},
                 "bump": {"suggested": self.bump, "version": self.suggested_version, "reasons": self.reasons},
@@ -78,7 +81,8 @@ class Diff:
 
 # --- entry points ---------------------------------------------------------------------------
 
-def diff_versions(ruleset_dir: Path, from_ref: str | None = None, to_ref: str = "draft") -> Diff:
+def diff_versions(ruleset_dir: Path, from_ref: str | None = None, to_ref: str = "draft",
+                  assume: Sequence[str] = ()) -> Diff:
     """Compare two versions of the ruleset in this folder ('draft' or a released version); the default is the
     last release against the draft. Raises ProblemError when a version cannot be found, verified or read."""
     ruleset_dir = Path(ruleset_dir)
@@ -91,29 +95,61 @@ def diff_versions(ruleset_dir: Path, from_ref: str | None = None, to_ref: str = 
     old, new = resolve(ruleset_dir, from_ref), resolve(ruleset_dir, to_ref)
     vignettes = [v for report in load_vignettes(vignette_paths(ruleset_dir), None) if report.model
                  for v in report.model.vignettes]
-    result = diff_rulesets(old, new, vignettes)
+    result = diff_rulesets(old, new, vignettes, assume)
     result.from_label, result.to_label = _label(from_ref), _label(to_ref)
     return result
 
 
 def _label(ref: str) -> str:
-    return "draft" if ref == "draft" else f"release {ref}"
+    if ref == "draft" or ref.startswith("git:"):
+        return ref
+    return f"file {ref}" if ref.endswith((".yaml", ".yml", ".json")) else f"release {ref}"
 
 
 def resolve(ruleset_dir: Path, ref: str) -> CompiledRuleset:
-    """The draft (which must be free of errors) or a release (verified against its sha256)."""
+    """A version to compare: 'draft' (the working copy, free of errors), a released version (verified against its
+    sha256), a ruleset or release FILE, or 'git:REV' (the folder's ruleset.yaml as committed at that revision)."""
     if ref == "draft":
-        file = Path(ruleset_dir) / RULESET_FILE
-        report = validate_ruleset_file(file)
-        if not report.ok or report.model is None:
-            raise ProblemError([p for p in report.problems if p.is_error])
-        return CompiledRuleset(report.model, str(file))
+        return _checked(validate_ruleset_file(Path(ruleset_dir) / RULESET_FILE))
+    if ref.startswith("git:"):
+        text, name = committed_text(Path(ruleset_dir), ref.removeprefix("git:"))
+        return _checked(validate_ruleset_text(text, name))
+    if ref.endswith((".yaml", ".yml", ".json")):
+        file = Path(ref)
+        if not file.is_file():
+            raise ProblemError([Problem("WB722", f"There is no ruleset file at {ref}.")])
+        if file.suffix == ".json":
+            return load_release(file).compiled()
+        return _checked(validate_ruleset_file(file))
     path = Path(ruleset_dir) / RELEASES_DIR / f"{ref}.json"
     if "/" in ref or "\\" in ref or not path.is_file():
         released = sorted((p.stem for p in (Path(ruleset_dir) / RELEASES_DIR).glob("*.json")), key=_safe_key)
         raise ProblemError([Problem("WB722", f"There is no release {ref}; released: "
                                     f"{', '.join(released) or 'none'} (or 'draft').")])
     return load_release(path).compiled()
+
+
+def _checked(report: Report) -> CompiledRuleset:
+    if not report.ok or report.model is None:
+        raise ProblemError([p for p in report.problems if p.is_error])
+    return CompiledRuleset(report.model, report.file)
+
+
+def committed_text(ruleset_dir: Path, revision: str) -> tuple[str, str]:
+    """The folder's ruleset.yaml as committed at `revision` in the git repository that holds the folder, and a
+    name for messages ('ruleset.yaml@abc123'); WB722 when there is no repository, revision or file."""
+    if not revision or revision.startswith("-") or any(c in revision for c in "\0\n"):
+        raise ProblemError([Problem("WB722", f"'{revision}' is not a git revision.")])
+    try:
+        done = subprocess.run(["git", "-C", str(ruleset_dir), "show", f"{revision}:./{RULESET_FILE}"],
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProblemError([Problem("WB722", f"git could not be run: {exc}.")]) from None
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ProblemError([Problem("WB722", f"{RULESET_FILE} at git revision '{revision}' cannot be read"
+                                    + (f": {why[-1]}" if why else "") + ".")])
+    return done.stdout.decode("utf-8", "replace"), f"{RULESET_FILE}@{revision}"
 
 
 def _safe_key(version: str) -> tuple[object, ...]:
@@ -123,13 +159,14 @@ def _safe_key(version: str) -> tuple[object, ...]:
         return (1, version)
 
 
-def diff_rulesets(old: CompiledRuleset, new: CompiledRuleset, vignettes: list[Vignette]) -> Diff:
-    """The full comparison of two compiled versions, the vignettes run on both."""
+def diff_rulesets(old: CompiledRuleset, new: CompiledRuleset, vignettes: list[Vignette],
+                  assume: Sequence[str] = ()) -> Diff:
+    """The full comparison of two compiled versions, the vignettes run on both; `assume`: see compare_all."""
     rank = {d: i for i, d in enumerate(urgency_order(old.model, new.model))}
     result = Diff(new.model.id, old.model.version, new.model.version, old.model.version, new.model.version)
     result.changes = structural_changes(old.model, new.model)
-    result.vignettes_run, result.vignettes = vignette_changes(old, new, vignettes, rank)
-    result.exhaustive = compare_all(old, new, rank)
+    result.vignettes_run, result.vignettes_skipped, result.vignettes = vignette_changes(old, new, vignettes, rank)
+    result.exhaustive = compare_all(old, new, rank, assume)
     result.bump, result.reasons = suggest_bump(result)
     declared = bump_of(old.model.version, new.model.version) if old.model.version != new.model.version else None
     if result.bump != "none" and (declared is None or _LEVELS[declared] < _LEVELS[result.bump]):
@@ -145,7 +182,7 @@ def suggest_bump(diff: Diff) -> tuple[str, list[str]]:
     for way, level, words in (("de-escalated", "major", "are de-escalated to a less urgent disposition"),
                               ("escalated", "minor", "are escalated to a more urgent disposition"),
                               ("changed", "minor", "reach a different outcome")):
-        count = sum(c.combinations for c in exhaustive.changes if c.direction == way)
+        count = exhaustive.count(way)
         if count:
             reasons.append((level, f"{count:,} of {exhaustive.total:,} combinations of answers {words}"))
     for flag in exhaustive.flags:
@@ -158,7 +195,8 @@ def suggest_bump(diff: Diff) -> tuple[str, list[str]]:
     for way, level in (("de-escalated", "major"), ("escalated", "minor"), ("changed", "minor")):
         names = [v.id for v in diff.vignettes if v.direction == way]
         if names:
-            reasons.append((level, f"vignettes {way}: {', '.join(names)}"))
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            reasons.append((level, f"{len(names)} vignettes {way}: {', '.join(names[:5])}{more}"))
     for change in diff.changes:
         if change.kind == "interface" or (change.kind == "logic" and change.section == "red_flags"
                                           and change.change in ("added", "removed")):

@@ -1,0 +1,233 @@
+"""Sets of cases as boolean functions (binary decision diagrams, from the `dd` library): computed, not enumerated.
+
+Every input is cut into the classes its conditions can tell apart (all answers of a yes/no or a choice; a
+number by the regions its thresholds define, as in `space.py`). A yes/no input is one BDD variable; an input
+with k classes is k-1 ordered variables `id@j` ("class j or above"), so a threshold such as `age >= 60` is a
+single variable and a range is two. A condition compiles to the set of cases where it holds; the flow to the
+set of cases that reach each node and take each branch (first true branch wins, else when none). Counting a
+set, picking an example from it, or intersecting the outcomes of two versions then costs time in the size
+of these diagrams, not in the number of cases or paths: 2^40 cases or 2^20 paths are as cheap as a few.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import math
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dd.autoref import BDD, Function
+
+from .expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
+from .model import DecisionNode, OutcomeNode, Ruleset
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+}
+
+Classes = dict[str, frozenset[int]]  # per input, the class indexes a cube allows (an input left out: any)
+
+
+class Symbolic:
+    """The input space of one or more rulesets: a BDD variable order and what each class of answers means.
+
+    `values` gives, per input in declaration order, its representative answers; (False, True) marks a yes/no."""
+
+    def __init__(self, values: Mapping[str, Sequence[Any]]) -> None:
+        self.values = {input_id: tuple(answers) for input_id, answers in values.items()}
+        self.bdd = BDD()
+        self._vars: dict[str, tuple[str, ...]] = {}
+        for input_id, answers in self.values.items():
+            if answers == (False, True):
+                self._vars[input_id] = (input_id,)
+            else:
+                self._vars[input_id] = tuple(f"{input_id}@{j}" for j in range(1, len(answers)))
+        self.bdd.declare(*(name for names in self._vars.values() for name in names))
+        self._owner = {name: input_id for input_id, names in self._vars.items() for name in names}
+        self._valid = {input_id: self._chain(input_id) for input_id in self.values}
+        self.valid = self.all(self._valid.values())
+
+    # --- building blocks ----------------------------------------------------------------------------
+
+    @property
+    def true(self) -> Function:
+        return self.bdd.true
+
+    @property
+    def false(self) -> Function:
+        return self.bdd.false
+
+    def all(self, parts: Iterator[Function] | Sequence[Function] | Any) -> Function:
+        result = self.bdd.true
+        for part in parts:
+            result &= part
+        return result
+
+    def any(self, parts: Iterator[Function] | Sequence[Function] | Any) -> Function:
+        result = self.bdd.false
+        for part in parts:
+            result |= part
+        return result
+
+    def _chain(self, input_id: str) -> Function:
+        """An ordered input's variables stay in order: class j or above implies class j-1 or above."""
+        names = self._vars[input_id]
+        if len(self.values[input_id]) == 2 and self.values[input_id] == (False, True):
+            return self.bdd.true
+        return self.all(~self.bdd.var(names[j + 1]) | self.bdd.var(names[j]) for j in range(len(names) - 1))
+
+    def is_class(self, input_id: str, j: int) -> Function:
+        """The cases whose answer to `input_id` is its j-th representative value."""
+        names = self._vars[input_id]
+        if names == (input_id,) and self.values[input_id] == (False, True):
+            var = self.bdd.var(input_id)
+            return var if j == 1 else ~var
+        above = self.bdd.var(names[j - 1]) if j > 0 else self.bdd.true
+        return above & ~self.bdd.var(names[j]) if j < len(names) else above
+
+    def where(self, input_id: str, holds: Callable[[Any], bool]) -> Function:
+        """The cases whose answer to `input_id` satisfies `holds`."""
+        return self.any(self.is_class(input_id, j) for j, value in enumerate(self.values[input_id]) if holds(value))
+
+    # --- conditions -----------------------------------------------------------------------------------
+
+    def condition(self, expr: Expr) -> Function:
+        """The cases where a checked condition is true (complete cases: two-valued)."""
+        if isinstance(expr, Literal):
+            return self.bdd.true if expr.value else self.bdd.false
+        if isinstance(expr, Name):
+            return self.where(expr.id, lambda value: value is True)
+        if isinstance(expr, Not):
+            return ~self.condition(expr.operand)
+        if isinstance(expr, BoolOp):
+            parts = [self.condition(operand) for operand in expr.operands]
+            return self.all(parts) if expr.op == "and" else self.any(parts)
+        if isinstance(expr, Compare):
+            holds = _OPS[expr.op]
+            return self.any(a & b for a, left in self._partition(expr.left) for b, right in self._partition(expr.right)
+                            if holds(left, right))
+        raise TypeError(f"not a condition: {expr!r}")
+
+    def _partition(self, expr: Expr) -> list[tuple[Function, Any]]:
+        """A comparison side as (cases, value) pairs that cover every case once."""
+        if isinstance(expr, Literal):
+            return [(self.bdd.true, expr.value)]
+        if isinstance(expr, ListOf):
+            return [(self.bdd.true, frozenset(item.value for item in expr.items))]
+        if isinstance(expr, Name):
+            return [(self.is_class(expr.id, j), value) for j, value in enumerate(self.values[expr.id])]
+        if isinstance(expr, Count):
+            exactly = [self.bdd.true]  # exactly[c]: c of the operands so far are true
+            for operand in expr.operands:
+                holds = self.condition(operand)
+                exactly = [(exactly[c] & ~holds if c < len(exactly) else self.bdd.false)
+                           | (exactly[c - 1] & holds if c > 0 else self.bdd.false) for c in range(len(exactly) + 1)]
+            return list(zip(exactly, range(len(exactly)), strict=True))
+        holds = self.condition(expr)
+        return [(holds, True), (~holds, False)]
+
+    # --- the flow ------------------------------------------------------------------------------------
+
+    def flow(self, model: Ruleset, conditions: Mapping[str, Expr]) -> Flow:
+        """Which cases reach each node and take each branch; `conditions` maps each `when` text to its tree."""
+        nodes = {node.id: node for node in model.nodes}
+        order = graphlib.TopologicalSorter({node.id: _targets(node) for node in model.nodes})
+        reach = {node_id: self.bdd.false for node_id in nodes}
+        reach[model.start] = self.valid
+        taken: dict[tuple[str, int], Function] = {}
+        for node_id in reversed(list(order.static_order())):  # a node after every node that leads to it
+            node = nodes[node_id]
+            if not isinstance(node, DecisionNode):
+                continue
+            rest = reach[node_id]
+            for j, branch in enumerate(node.branches):
+                holds = self.condition(conditions[branch.when])
+                taken[node_id, j] = rest & holds
+                reach[branch.next] |= taken[node_id, j]
+                rest &= ~holds
+            taken[node_id, len(node.branches)] = rest
+            reach[node.else_] |= rest
+        outcomes = {node.id: reach[node.id] for node in model.nodes if isinstance(node, OutcomeNode)}
+        return Flow(reach, taken, outcomes, {node.id: node.disposition for node in model.nodes
+                                             if isinstance(node, OutcomeNode)})
+
+    # --- reading sets ---------------------------------------------------------------------------------
+
+    def count(self, cases: Function, inputs: Sequence[str]) -> int:
+        """How many combinations of classes of `inputs` the set holds (it must read no other input)."""
+        names = [name for input_id in inputs for name in self._vars[input_id]]
+        valid = self.all(self._valid[input_id] for input_id in inputs)
+        return int(self.bdd.count(cases & valid, nvars=len(names))) if names else int(cases != self.bdd.false)
+
+    def size(self, inputs: Sequence[str]) -> int:
+        return math.prod(len(self.values[input_id]) for input_id in inputs)
+
+    def example(self, cases: Function) -> dict[str, Any] | None:
+        """One complete case in the set (representative values), or None when it is empty. Unconstrained
+        answers are 'no', the first choice, or a number's middle region."""
+        found = self.bdd.pick(cases & self.valid)
+        if found is None:
+            return None
+        return {input_id: self._value(input_id, found) for input_id in self.values}
+
+    def _value(self, input_id: str, assignment: Mapping[str, bool]) -> Any:
+        answers = self.values[input_id]
+        names = self._vars[input_id]
+        if answers == (False, True) and names == (input_id,):
+            return bool(assignment.get(input_id, False))
+        given = [(j + 1, assignment[name]) for j, name in enumerate(names) if name in assignment]
+        if not given and not isinstance(answers[0], str):
+            return answers[len(answers) // 2]
+        low = max((j for j, up in given if up), default=0)
+        return answers[low]
+
+    def cubes(self, cases: Function, limit: int = 1000) -> Iterator[Classes]:
+        """The set as disjoint cubes, read off the diagram's paths to true: per input, the classes allowed
+        (inputs left out: any answer). At most `limit` of them."""
+        emitted = 0
+        stack: list[tuple[Function, dict[str, bool]]] = [(cases & self.valid, {})]
+        while stack and emitted < limit:
+            node, assigned = stack.pop()
+            if node == self.bdd.false:
+                continue
+            if node == self.bdd.true:
+                emitted += 1
+                yield self._classes(assigned)
+                continue
+            low, high = node.low, node.high
+            if node.negated:  # a complemented edge: the children are complemented too
+                low, high = ~low, ~high
+            var = node.var
+            stack.append((low, assigned | {var: False}))
+            stack.append((high, assigned | {var: True}))
+
+    def _classes(self, assigned: Mapping[str, bool]) -> Classes:
+        out: Classes = {}
+        for input_id, names in self._vars.items():
+            if not any(name in assigned for name in names):
+                continue
+            k = len(self.values[input_id])
+            if self.values[input_id] == (False, True) and names == (input_id,):
+                out[input_id] = frozenset([int(assigned[input_id])])
+                continue
+            low = max((j + 1 for j, name in enumerate(names) if assigned.get(name) is True), default=0)
+            high = min((j for j, name in enumerate(names) if assigned.get(name) is False), default=k - 1)
+            out[input_id] = frozenset(range(low, high + 1))
+        return out
+
+
+@dataclass
+class Flow:
+    """The cases that reach each node, take each branch (node id, index; else last) and end at each outcome."""
+
+    reach: dict[str, Function]
+    taken: dict[tuple[str, int], Function]
+    outcomes: dict[str, Function]
+    dispositions: dict[str, str]
+
+
+def _targets(node: Any) -> set[str]:
+    return {branch.next for branch in node.branches} | {node.else_} if isinstance(node, DecisionNode) else set()
