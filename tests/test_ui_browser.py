@@ -144,20 +144,23 @@ def test_rulesets_page_lists_the_shipped_ruleset(page):  # type: ignore[no-untyp
     shot(page, "rulesets")
 
 
+TRY_IT_ANSWERS = [  # a person with a past cancer and new band-like chest pain, nothing else: suspected MSCC
+    ("Is there any of these: tearing or ripping pain", "No"), ("Is there pain in the tummy", "No"),
+    ("Is the patient pregnant and has any of these", "No"), ("spreading down BOTH legs", "No"),
+    ("Is there any new problem passing or controlling urine", "No"), ("Is there any numbness around the bottom", "No"),
+    ("Is there any new loss of sexual function", "No"), ("Is there any new weakness in the arms or legs", "No"),
+    ("Is there any new difficulty walking", "No"), ("Is there any new numbness or tingling in both arms", "No"),
+    ("Has the patient ever been diagnosed with cancer", "Yes"), ("Is there new pain spreading in a band", "Yes"),
+]
+
+
 def test_try_a_case_to_a_disposition_and_see_its_path(page):  # type: ignore[no-untyped-def]
     go(page, "Try it")
-    question = page.get_by_test_id("stRadio").filter(has_text="Any new problem passing or controlling urine")
-    question.get_by_text("No", exact=True).click()
-    settle(page)
-    page.get_by_test_id("stRadio").filter(has_text="Any numbness around the bottom").get_by_text(
-        "No", exact=True).click()
-    settle(page)
-    page.get_by_test_id("stRadio").filter(has_text="Has the patient ever been diagnosed with cancer").get_by_text(
-        "Yes", exact=True).click()
-    settle(page)
-    page.get_by_test_id("stRadio").filter(has_text="Does the pain spread in a band").get_by_text(
-        "Yes", exact=True).click()
-    settle(page)
+    for question, answer in TRY_IT_ANSWERS:
+        asked = page.get_by_test_id("stRadio").filter(has_text=question)
+        asked.first.wait_for()
+        asked.first.get_by_text(answer, exact=True).click()
+        settle(page)
     card = page.locator(".wb-disposition")
     assert "Emergency" in card.inner_text() and "MSCC" in card.inner_text()
     assert "History of cancer" in page.locator(".wb-red-flags").inner_text()
@@ -231,13 +234,13 @@ def test_a_conflicting_save_shows_both_versions_and_keeps_mine(page, root):  # t
         page.keyboard.type("\n# my note")
         page.get_by_text("unsaved changes").first.wait_for()
         settle(page)
-        path.write_text(original.replace("version: 1.0.0", "version: 1.0.1"), encoding="utf-8")  # someone else
+        path.write_text(original.replace("version: 2.0.0", "version: 2.0.1"), encoding="utf-8")  # someone else
         page.get_by_role("button", name="Save", exact=True).click()
         page.get_by_text("Not saved: someone else saved this file").wait_for()
         settle(page)
-        assert "version: 1.0.1" in path.read_text(encoding="utf-8")
+        assert "version: 2.0.1" in path.read_text(encoding="utf-8")
         diff = page.get_by_test_id("stCode").first.inner_text()
-        assert "+# my note" in diff and "-version: 1.0.1" in diff
+        assert "+# my note" in diff and "-version: 2.0.1" in diff
         assert "# my note" in editor_text(page)  # the editor still shows my text, not the text it was opened with
         no_traceback(page)
         shot(page, "editor-conflict", height=2200)
