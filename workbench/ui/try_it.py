@@ -15,8 +15,10 @@ from ..model import BooleanInput, EnumInput, Input, NumberInput
 from ..replay import vignette_paths
 from . import common
 
-UNKNOWN = "unknown"
-_YES_NO = {"yes": "Yes", "no": "No", UNKNOWN: "Unknown"}
+UNSURE = "unsure"
+_YES_NO = {"yes": "Yes", "no": "No", UNSURE: "Unsure"}
+UNSURE_MEANS = ("**Unsure** is for an answer the person cannot give (\"I don't know if it was cancer\"): it is taken "
+                "as whichever answer is more dangerous, so not knowing is never safer than yes.")
 NEW_FILE = "tried-cases.yaml"
 
 
@@ -49,8 +51,8 @@ def _key(ruleset_id: str, input_id: str) -> str:
 
 
 def answer_of(spec: Input, raw: Any) -> Any:
-    """The engine's value for a widget's value: None (unknown) for no answer or 'Unknown'."""
-    if raw is None or raw == UNKNOWN:
+    """The engine's value for a widget's value: None for no answer or 'Unsure' (which unsure_of lists)."""
+    if raw is None or raw == UNSURE:
         return None
     if isinstance(spec, BooleanInput):
         return raw == "yes"
@@ -60,21 +62,32 @@ def answer_of(spec: Input, raw: Any) -> Any:
 def raw_of(spec: Input, value: Any) -> Any:
     """The widget's value for an answer: the inverse of answer_of."""
     if value is None:
-        return None if isinstance(spec, NumberInput) else UNKNOWN
+        return None
     if isinstance(spec, BooleanInput):
         return "yes" if value else "no"
     return value
 
 
-def load_case(rs: CompiledRuleset, inputs: dict[str, Any]) -> None:
+def load_case(rs: CompiledRuleset, inputs: dict[str, Any], unsure: list[str] | None = None) -> None:
     """Make these answers (a vignette's) the Try-it case, as if they had been answered here."""
     previous = st.session_state.get(common.CASE) or {}
     for input_id in previous.get("asked", []):
-        st.session_state.pop(_key(str(previous.get("ruleset")), input_id), None)
+        _forget(str(previous.get("ruleset")), input_id)
     raw = {i: raw_of(rs.inputs[i], v) for i, v in inputs.items() if i in rs.inputs}
+    raw |= {i: UNSURE for i in unsure or [] if i in rs.inputs}
     for input_id in raw:
-        st.session_state.pop(_key(rs.id, input_id), None)
+        _forget(rs.id, input_id)
     st.session_state[common.CASE] = {"ruleset": rs.id, "asked": list(raw), "raw": raw}
+
+
+def _forget(ruleset_id: str, input_id: str) -> None:
+    st.session_state.pop(_key(ruleset_id, input_id), None)
+    st.session_state.pop(_key(ruleset_id, input_id) + ".unsure", None)
+
+
+def unsure_of(rs: CompiledRuleset, raw: dict[str, Any]) -> list[str]:
+    """The inputs answered 'Unsure', in declaration order."""
+    return [i for i in rs.inputs if raw.get(i) == UNSURE]
 
 
 def answers_of(rs: CompiledRuleset, raw: dict[str, Any]) -> dict[str, Any]:
@@ -91,20 +104,26 @@ def run_case(rs: CompiledRuleset, case: dict[str, Any]) -> tuple[Result, dict[st
     case["asked"] = [i for i in case["asked"] if i in rs.inputs]
     for input_id in case["asked"]:
         key = _key(rs.id, input_id)
-        if key not in st.session_state and case["raw"].get(input_id) is not None:
-            st.session_state[key] = case["raw"][input_id]  # back from another page: show the answers again
-    case["raw"] = {i: st.session_state.get(_key(rs.id, i)) for i in case["asked"]}
+        value = case["raw"].get(input_id)
+        if value is None or key in st.session_state or key + ".unsure" in st.session_state:
+            continue
+        if value == UNSURE and isinstance(rs.inputs[input_id], NumberInput):  # back from another page
+            st.session_state[key + ".unsure"] = True
+        else:
+            st.session_state[key] = value
+    case["raw"] = {i: _raw(rs, i) for i in case["asked"]}
     answers = answers_of(rs, case["raw"])
+    unsure = unsure_of(rs, case["raw"])
     try:
-        result = evaluate(rs, answers)
+        result = evaluate(rs, answers, unsure=unsure)
     except InputError as exc:  # answers given before the ruleset changed (e.g. a choice was removed)
         for problem in exc.problems:
             case["raw"].pop(problem.path, None)
-            st.session_state.pop(_key(rs.id, problem.path), None)
+            _forget(rs.id, problem.path)
             answers.pop(problem.path, None)
         st.warning("Some answers no longer fit the ruleset and were cleared: "
                    + " ".join(p.message for p in exc.problems))
-        result = evaluate(rs, answers)
+        result = evaluate(rs, answers, unsure=[i for i in unsure if i in case["raw"]])
     # Unanswered questions the case no longer needs are dropped (unless the user chose them); new ones added.
     keep = set(result.needs) | set(case.get("chosen", []))
     case["asked"] = [i for i in case["asked"] if case["raw"].get(i) is not None or i in keep]
@@ -112,9 +131,18 @@ def run_case(rs: CompiledRuleset, case: dict[str, Any]) -> tuple[Result, dict[st
     return result, answers
 
 
+def _raw(rs: CompiledRuleset, input_id: str) -> Any:
+    """A question's answer as its widget holds it; a number's 'Unsure' is a box beside it."""
+    key = _key(rs.id, input_id)
+    if isinstance(rs.inputs[input_id], NumberInput) and st.session_state.get(key + ".unsure"):
+        return UNSURE
+    return st.session_state.get(key)
+
+
 # --- questions ------------------------------------------------------------------------------
 
 def _questions(rs: CompiledRuleset, case: dict[str, Any], result: Result) -> None:
+    st.caption(UNSURE_MEANS)
     answered = [i for i in case["asked"] if i not in result.needs]
     if answered:
         st.subheader("Answers", anchor=False)
@@ -148,7 +176,7 @@ def _ask_more(case: dict[str, Any]) -> None:
 
 def _restart(ruleset_id: str, case: dict[str, Any]) -> None:
     for input_id in case["asked"]:
-        st.session_state.pop(_key(ruleset_id, input_id), None)
+        _forget(ruleset_id, input_id)
     case.update(asked=[], raw={}, chosen=[])
 
 
@@ -161,16 +189,19 @@ def _widget(spec: Input, key: str) -> None:
     elif isinstance(spec, NumberInput):
         whole = all(v is None or float(v).is_integer() for v in (spec.min, spec.max))
         cast = int if whole else float
-        st.number_input(spec.question + (f" ({spec.unit})" if spec.unit else ""), key=key, value=None,
-                        min_value=None if spec.min is None else cast(spec.min),
-                        max_value=None if spec.max is None else cast(spec.max),
-                        step=1 if whole else 0.1, placeholder=f"{describe_range(spec)} — empty if unknown",
-                        help=help_text)
+        number, unsure = st.columns([4, 1], vertical_alignment="bottom")
+        not_sure = bool(st.session_state.get(key + ".unsure"))
+        number.number_input(spec.question + (f" ({spec.unit})" if spec.unit else ""), key=key, value=None,
+                            min_value=None if spec.min is None else cast(spec.min),
+                            max_value=None if spec.max is None else cast(spec.max), disabled=not_sure,
+                            step=1 if whole else 0.1, placeholder=f"{describe_range(spec)} — empty if unknown",
+                            help=help_text)
+        unsure.checkbox("Unsure", key=key + ".unsure", help="Taken as whichever answer is more dangerous.")
     else:
         assert isinstance(spec, EnumInput)
         labels = {**{v: v.replace("_", " ").capitalize() for v in spec.values}, **(spec.labels or {}),
-                  UNKNOWN: "Unknown"}
-        options = [*spec.values, UNKNOWN]
+                  UNSURE: "Unsure"}
+        options = [*spec.values, UNSURE]
         if len(options) <= 4:
             st.radio(spec.question, options, index=None, key=key, horizontal=True, format_func=labels.get,
                      help=help_text)
@@ -184,6 +215,9 @@ def _widget(spec: Input, key: str) -> None:
 def _result(folder: Path, rs: CompiledRuleset, result: Result, answers: dict[str, Any]) -> None:
     model = rs.model
     common.disposition_card(model, result)
+    if result.unsure:
+        st.info("Taken as whichever answer is more dangerous (unsure): "
+                + "; ".join(common.escape_md(rs.inputs[i].question) for i in result.unsure))
     common.red_flags_view(model, result.red_flags)
     if result.status == "complete":
         common.advice_view(model, result)
