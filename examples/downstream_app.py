@@ -3,7 +3,8 @@
     workbench serve --port 8000 &
     python examples/downstream_app.py --server http://127.0.0.1:8000 --ruleset upper-back-pain
 
-Questions are asked on the terminal; `--answers '{"age": 62, "known_cancer": true}'` scripts some or all of
+Questions are asked on the terminal ("not sure" is an answer too: it is taken as whichever answer is more
+dangerous); `--answers '{"age": 62, "known_cancer": true}'` and `--unsure known_cancer` script some or all of
 them. Fetching and verifying need only the standard library (any language can do the same); evaluating
 uses the workbench runtime, so the app works offline once it holds a verified release.
 """
@@ -36,12 +37,17 @@ def fetch_release(server: str, ruleset_id: str, version: str | None) -> dict[str
     return document
 
 
+UNSURE = object()
+
+
 def ask(spec: dict[str, Any]) -> Any:
-    """One question on the terminal, asked again until the answer fits the input."""
+    """One question on the terminal, asked again until the answer fits the input (or is "not sure")."""
     hint = {"boolean": "yes/no", "enum": "/".join(spec.get("values", [])),
-            "number": f"a number{' in ' + spec['unit'] if spec.get('unit') else ''}"}[spec["type"]]
+            "number": f"a number{' in ' + spec['unit'] if spec.get('unit') else ''}"}[spec["type"]] + "/not sure"
     while True:
         text = input(f"{spec['question']} ({hint}) ").strip().lower()
+        if text in ("not sure", "unsure", "?"):
+            return UNSURE
         if spec["type"] == "boolean" and text in ("yes", "y", "no", "n"):
             return text.startswith("y")
         if spec["type"] == "enum" and text in spec["values"]:
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ruleset", default="upper-back-pain")
     parser.add_argument("--version", help="pin a released version (default: the latest)")
     parser.add_argument("--answers", default="{}", help="answers known already, as a JSON object")
+    parser.add_argument("--unsure", default="", help="inputs the person is not sure about, comma-separated")
     args = parser.parse_args(argv)
 
     document = fetch_release(args.server, args.ruleset, args.version)
@@ -67,17 +74,24 @@ def main(argv: list[str] | None = None) -> int:
     inputs = {spec["id"]: spec for spec in document.get("inputs", [])}
     print(f"{document['id']} {document['version']} (sha256 {document['sha256'][:12]}…)")
     answers = json.loads(args.answers)
-    while (result := evaluate(ruleset, answers)).status == "needs_input":
+    unsure = [part.strip() for part in args.unsure.split(",") if part.strip()]
+    while (result := evaluate(ruleset, answers, unsure=unsure)).status == "needs_input":
         for input_id in result.needs:
             try:
-                answers[input_id] = ask(inputs[input_id])
+                answer = ask(inputs[input_id])
             except EOFError:
                 print("\nstopped before a disposition was reached", file=sys.stderr)
                 return 1
+            if answer is UNSURE:
+                unsure.append(input_id)
+            else:
+                answers[input_id] = answer
     labels = {d["id"]: d["label"] for d in document["dispositions"]}
     print(f"Disposition: {result.disposition} — {labels[result.disposition]}")
     print(f"Outcome: {result.outcome}")
     print(f"Red flags: {', '.join(result.red_flags) or 'none'}")
+    if result.unsure:
+        print(f"Not sure about: {', '.join(result.unsure)} (each taken as the more dangerous answer)")
     return 0
 
 
