@@ -178,8 +178,26 @@ def test_answers_that_do_not_fit_are_422_naming_each_input(client: httpx.Client)
     assert "thoracic" in by_input["pain_site"] and "age" in by_input["agee"]
 
 
+def test_unsure_answers_are_taken_as_the_more_dangerous_and_listed(client: httpx.Client) -> None:
+    answers = {"limb_weakness": False, "difficulty_walking": False, "sensory_loss": False,
+               "bladder_bowel_dysfunction": False, "saddle_anaesthesia": False, "radicular_pain": True}
+    response = client.post(EVALUATE, json={"inputs": answers, "unsure": ["known_cancer"]})
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["status"], result["disposition"], result["unsure"]) == ("complete", "emergency", ["known_cancer"])
+    assert client.post(EVALUATE, json={"inputs": answers}).json()["disposition"] != "emergency"
+
+
+@pytest.mark.parametrize("unsure, words", [(["known_cancr"], "did you mean 'known_cancer'"),
+                                           (["radicular_pain"], "both answered and marked unsure")])
+def test_bad_unsure_ids_are_422_naming_the_input(client: httpx.Client, unsure: list[str], words: str) -> None:
+    body = assert_problem(client.post(EVALUATE, json={"inputs": {"radicular_pain": True}, "unsure": unsure}), 422)
+    assert words in body["problems"][0]["message"] and body["problems"][0]["input"] == unsure[0]
+
+
 @pytest.mark.parametrize("content", [
     b"not json", b"{", b"[]", b"{}", b'{"inputs": []}', b'{"inputs": {"age": [62]}}', b'{"inputs": {}, "x": 1}',
+    b'{"inputs": {}, "unsure": "age"}', b'{"inputs": {}, "unsure": [1]}',
     b'{"inputs": {"age": 1e999}}', b'{"inputs": {"age": NaN}}', b'{"inputs": {"age": 1' + b"0" * 400 + b"}}",
     b"[" * 20_000 + b"]" * 20_000, "{\"inputs\": {\"\u00e2ge\": true}}".encode("latin-1"),
 ])

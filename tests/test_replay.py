@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import V1
+from tests.conftest import SHIPPED
 from workbench.replay import replay_ruleset
 
 
 def test_every_shipped_vignette_passes_with_full_coverage() -> None:
-    report = replay_ruleset(V1 / "ruleset.yaml")
+    report = replay_ruleset(SHIPPED / "ruleset.yaml")
     assert report.ok and len(report.results) >= 30 and report.failed == 0
     coverage = report.to_dict()["coverage"]
     assert coverage["nodes"]["uncovered"] == [] and coverage["branches"]["uncovered"] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ROOT, V1
+from tests.conftest import ROOT, SHIPPED
 from workbench.schema import schema_texts
 
 
@@ -14,7 +14,7 @@ def test_schemas_have_not_drifted() -> None:
 
 
 def test_shipped_files_point_at_the_schemas() -> None:
-    first = (V1 / "ruleset.yaml").read_text(encoding="utf-8").splitlines()[0]
+    first = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8").splitlines()[0]
     assert first == "# yaml-language-server: $schema=../../schemas/ruleset.schema.json"
     schema = json.loads((ROOT / "schemas" / "ruleset.schema.json").read_text(encoding="utf-8"))
     assert schema["additionalProperties"] is False and "nodes" in schema["required"]

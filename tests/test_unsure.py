@@ -124,3 +124,12 @@ def test_cli_takes_unsure_ids() -> None:
     assert code == 0 and result["disposition"] == "urgent" and result["unsure"] == ["age", "known_cancer"]
     code, _ = run_json("evaluate", str(MINI), "--inputs", "{}", "--unsure", "nonsense")
     assert code == 2
+
+
+def test_too_many_unsure_answers_to_weigh_exactly_ask_for_answers_instead_of_guessing(monkeypatch) -> None:
+    from workbench import engine
+
+    monkeypatch.setattr(engine, "MAX_UNSURE_CASES", 3)
+    with pytest.raises(InputError) as raised:
+        evaluate(RS, {"limb_weakness": False}, unsure=["known_cancer", "age", "pain_site"])
+    assert "too many to weigh every combination" in raised.value.problems[0].message

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import V1
+from tests.conftest import SHIPPED
+from workbench.sources import validate_paths
 from workbench.validate import validate_ruleset_text
 
 
@@ -21,7 +24,7 @@ def line_of(text: str, fragment: str) -> int:
 
 
 def test_shipped_ruleset_is_clean() -> None:
-    text = (V1 / "ruleset.yaml").read_text(encoding="utf-8")
+    text = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8")
     assert problems(text) == []
 
 
@@ -91,3 +94,24 @@ def test_expression_error_column_points_inside_the_condition(mini_text: str) -> 
     problem = next(p for p in validate_ruleset_text(text, "r.yaml").problems if p.code == "WB301")
     line = text.splitlines()[problem.line - 1]
     assert line[problem.column - 1] == "&"
+
+
+def test_count_misuse_is_reported_at_its_line_and_column(mini_text: str) -> None:
+    text = mini_text.replace("      - when: limb_weakness\n", "      - when: count(limb_weakness, age) >= 1\n")
+    problem = next(p for p in validate_ruleset_text(text, "r.yaml").problems if p.code == "WB306")
+    line = text.splitlines()[problem.line - 1]
+    assert "count(limb_weakness, age)" in line and line[problem.column - 1:].startswith("age")
+    assert "count(...) counts yes/no conditions, but 'age' is a number" in problem.message
+
+
+@pytest.mark.parametrize("unsure, code, words", [
+    ("[known_cancr]", "WB502", "did you mean 'known_cancer'"),
+    ("[limb_weakness]", "WB503", "both answers 'limb_weakness' and is unsure about it"),
+])
+def test_vignette_unsure_ids_are_checked(mini_text: str, tmp_path: Path, unsure: str, code: str, words: str) -> None:
+    (tmp_path / "ruleset.yaml").write_text(mini_text, encoding="utf-8")
+    vignettes = tmp_path / "vignettes.yaml"
+    vignettes.write_text("ruleset: mini\nvignettes:\n  - id: not-sure\n    inputs: {limb_weakness: false}\n"
+                         f"    unsure: {unsure}\n    expect: {{disposition: urgent}}\n", encoding="utf-8")
+    problems = [p for p in validate_paths([tmp_path / "ruleset.yaml", vignettes]) if p.file == str(vignettes)]
+    assert [(p.code, p.line) for p in problems] == [(code, 5)] and words in problems[0].message

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import V1, run_cli
+from tests.conftest import SHIPPED, V1, run_cli
 from workbench.engine import CompiledRuleset, evaluate, load_ruleset, trace
 from workbench.model import NumberInput, Ruleset
 from workbench.space import number_values
@@ -76,19 +76,19 @@ def found(report: Any, code: str) -> list[str]:
 # --- the shipped ruleset --------------------------------------------------------------------------
 
 def test_shipped_ruleset_is_proved_safe_and_monotonic() -> None:
-    report = verify_file(V1 / "ruleset.yaml")
+    report = verify_file(SHIPPED / "ruleset.yaml")
     assert report.status == "verified" and report.ok
     assert report.complete and report.checked == report.total
     assert len(report.properties) >= 3 and {p.status for p in report.properties} == {"holds"}
     assert report.monotonic is True
     assert report.problems == []
-    assert {p.outcome for p in report.paths} == {n.id for n in load_ruleset(V1 / "ruleset.yaml").model.nodes
+    assert {p.outcome for p in report.paths} == {n.id for n in load_ruleset(SHIPPED / "ruleset.yaml").model.nodes
                                                  if n.kind == "outcome"}
 
 
 def test_shipped_path_examples_give_their_path() -> None:
-    rs = load_ruleset(V1 / "ruleset.yaml")
-    for path_class in verify_file(V1 / "ruleset.yaml").paths:
+    rs = load_ruleset(SHIPPED / "ruleset.yaml")
+    for path_class in verify_file(SHIPPED / "ruleset.yaml").paths:
         assert evaluate(rs, path_class.example).path == path_class.path
 
 

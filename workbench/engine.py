@@ -25,6 +25,10 @@ from .problems import Problem, ProblemError, did_you_mean
 from .space import Space
 from .validate import validate_ruleset_file
 
+MAX_UNSURE_CASES = 200_000
+"""Partial completions an unsure evaluation may try (about 2 s) before it asks for answers instead of guessing;
+the shipped ruleset needs at most about 5,000."""
+
 
 class RulesetError(ProblemError):
     """The ruleset has errors and cannot be used; `.problems` says which and where."""
@@ -191,8 +195,14 @@ def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
     best: tuple[Result, Mapping[str, Any]] | None = None
     stuck: list[Result] = []
     stack: list[dict[str, Any]] = [dict(answers)]
+    evaluated = 0
     while stack:
         case = stack.pop()
+        evaluated += 1
+        if evaluated > MAX_UNSURE_CASES:
+            raise InputError([Problem("WB601", f"{len(unsure)} answers are unsure, too many to weigh every "
+                                      f"combination of them exactly (over {MAX_UNSURE_CASES:,}); answer some of "
+                                      "them.", path=unsure[0])])
         result = _run(ruleset, case, None)
         if result.status == "complete":
             if best is None or rank[result.disposition or ""] < rank[best[0].disposition or ""]:
