@@ -12,19 +12,15 @@ This is the engine's Kleene logic generalised from "known or unknown" to "one of
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not, walk
+from .expr.syntax import COMPARISONS, RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not, walk
 from .model import BooleanInput, EnumInput, Input, NumberInput
 
 Masks = tuple[int, ...]  # per input, in declaration order: bit k set = answer k still possible
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
@@ -209,7 +205,7 @@ class Space:
         if isinstance(left, Literal) and isinstance(right, Name):
             left, right, op = right, left, _FLIPPED[op]
         if isinstance(left, Name) and isinstance(right, Literal):
-            constant, compare = right.value, _OPS[op]
+            constant, compare = right.value, COMPARISONS[op]
             return self._cut(left.id, lambda value: compare(value, constant))
         if isinstance(left, Name) and isinstance(right, ListOf) and op in ("in", "not in"):
             members = frozenset(item.value for item in right.items)
@@ -229,7 +225,7 @@ class Space:
                     return a
                 return (a in b) is wanted
             return member
-        compare = _OPS[expr.op]
+        compare = COMPARISONS[expr.op]
 
         def general(masks: Masks) -> Verdict:
             a = left(masks)
@@ -245,13 +241,7 @@ class Space:
         """A comparison with count(...): decided when every count its undecided operands allow agrees (SPEC 3);
         otherwise split on the first undecided operand (or the other side)."""
         left, right = self._possible(expr.left), self._possible(expr.right)
-        if expr.op in ("in", "not in"):
-            wanted = expr.op == "in"
-
-            def holds(a: Any, b: Any) -> bool:
-                return (a in b) is wanted
-        else:
-            holds = _OPS[expr.op]
+        holds = RELATIONS[expr.op]
 
         def compare(masks: Masks) -> Verdict:
             a, a_split = left(masks)
@@ -270,15 +260,7 @@ class Space:
             tests = tuple(self.compile(operand) for operand in expr.operands)
 
             def span(masks: Masks) -> tuple[Any, Split | None]:
-                true = undecided = 0
-                first: Split | None = None
-                for test in tests:
-                    verdict = test(masks)
-                    if verdict is True:
-                        true += 1
-                    elif verdict is not False:
-                        undecided += 1
-                        first = first or verdict
+                true, undecided, first = tally(tests, masks)
                 return range(true, true + undecided + 1), first
             return span
         value = self._operand(expr)
@@ -345,6 +327,20 @@ def _any(parts: tuple[Test, ...]) -> Test:
                 pending = value
         return pending
     return some
+
+
+def tally(tests: Iterable[Test], masks: Masks) -> tuple[int, int, Split | None]:
+    """How many tests are true and how many undecided on a partial case, and the first split that would decide."""
+    true = undecided = 0
+    first: Split | None = None
+    for test in tests:
+        verdict = test(masks)
+        if verdict is True:
+            true += 1
+        elif verdict is not False:
+            undecided += 1
+            first = first or verdict
+    return true, undecided, first
 
 
 def both(first: Test, second: Test) -> Test:

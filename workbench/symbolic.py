@@ -13,20 +13,14 @@ from __future__ import annotations
 
 import graphlib
 import math
-import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dd.autoref import BDD, Function
 
-from .expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
+from .expr.syntax import RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 from .model import DecisionNode, OutcomeNode, Ruleset
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
-}
 
 Classes = dict[str, frozenset[int]]  # per input, the class indexes a cube allows (an input left out: any)
 
@@ -106,7 +100,7 @@ class Symbolic:
             parts = [self.condition(operand) for operand in expr.operands]
             return self.all(parts) if expr.op == "and" else self.any(parts)
         if isinstance(expr, Compare):
-            holds = _OPS[expr.op]
+            holds = RELATIONS[expr.op]
             return self.any(a & b for a, left in self._partition(expr.left) for b, right in self._partition(expr.right)
                             if holds(left, right))
         raise TypeError(f"not a condition: {expr!r}")

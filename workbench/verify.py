@@ -26,7 +26,7 @@ from .expr.syntax import names
 from .loader import Document
 from .model import BooleanInput, DecisionNode, OutcomeNode, SafetyProperty
 from .problems import Problem, has_errors
-from .space import Masks, Space, Split, Test, both, children, negation
+from .space import Masks, Space, Split, Test, both, children, negation, tally
 from .validate import validate_ruleset_file, validate_ruleset_text
 
 DEFAULT_LIMIT = 5_000_000
@@ -530,15 +530,7 @@ class _Verifier:
         while stack:
             self._spend()
             part = stack.pop()
-            fired, split = 0, None
-            undecided = 0
-            for _, test in self.flags:
-                verdict = test(part)
-                if verdict is True:
-                    fired += 1
-                elif verdict is not False:
-                    undecided += 1
-                    split = split or verdict
+            fired, undecided, split = tally((test for _, test in self.flags), part)
             if fired + undecided <= (best[0] if best else better_than):
                 continue
             if split is None:

@@ -10,14 +10,12 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
+from .syntax import COMPARISONS, RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
 Case = Mapping[str, Any]
 Predicate = Callable[[Case], Any]  # returns True, False or None (unknown)
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
+_OPS = COMPARISONS
 
 
 def compile_expr(expr: Expr) -> Predicate:
@@ -138,13 +136,7 @@ def _possible(expr: Expr) -> Callable[[Case], Any]:
 def _count_compare(expr: Compare) -> Predicate:
     """A comparison with count(...) (SPEC 3): decided when every count the unknown operands allow agrees."""
     left, right = _possible(expr.left), _possible(expr.right)
-    if expr.op in ("in", "not in"):
-        wanted = expr.op == "in"
-
-        def holds(a: Any, b: Any) -> bool:
-            return (a in b) is wanted
-    else:
-        holds = _OPS[expr.op]
+    holds = RELATIONS[expr.op]
 
     def compare(case: Case) -> Any:
         a, b = left(case), right(case)

@@ -14,9 +14,11 @@ Chained comparisons (`16 <= age < 60`) mean what they mean in Python: each pair,
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
@@ -72,6 +74,16 @@ class Count:
 
 
 Expr = Union[Literal, ListOf, Name, Not, BoolOp, Compare, Count]
+
+
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+"""What each comparison means on two known values; RELATIONS adds list membership (`in`, `not in`)."""
+
+RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
+    **COMPARISONS, "in": lambda value, members: value in members, "not in": lambda value, members: value not in members,
+}
 
 
 class ExprSyntaxError(Exception):
