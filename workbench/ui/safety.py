@@ -101,7 +101,7 @@ def _floor_row(floor: Floor, report: Verification, ruleset_file: pathlib.Path) -
     name = _floor_name(floor)
     with st.container(border=True):
         st.markdown(f"**{common.escape_md(name)}** → `{floor.least_urgent}` "
-                    f"({common.escape_md(floor.outcome or '')})  \n{common.escape_md(_answers(floor.example))}")
+                    f"({common.escape_md(floor.outcome or '')})  \n{common.escape_md(_answers(floor.example, brief=True))}")
         slug = name.replace(" ", "-").replace("_", "-")
         vignette = {"id": f"floor-{slug}"[:64], "narrative": (
                         f"Found by workbench verify: {name} fire(s) in this case, which reaches {floor.least_urgent}. "
@@ -208,11 +208,14 @@ def _paths(report: Verification) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def _answers(case: dict[str, Any]) -> str:
-    """The answers that say something: yes, numbers and choices; all the other questions answered no."""
+def _answers(case: dict[str, Any], *, brief: bool = False) -> str:
+    """The answers that say something: yes, numbers and choices; the other questions answered no (named, unless
+    `brief`: a complete case has dozens of them)."""
     said = [f"{k} = {v}" for k, v in case.items() if not isinstance(v, bool)] + [
         f"{k} = yes" for k, v in case.items() if v is True]
     no = [k for k, v in case.items() if v is False]
+    if brief:
+        return ", ".join(said + (["no to everything else"] if no else [])) or "any answers"
     return ", ".join(said + ([f"no to {', '.join(no)}"] if no else [])) or "any answers"
 
 
