@@ -100,8 +100,9 @@ def _floor_row(floor: Floor, report: Verification, ruleset_file: pathlib.Path) -
     assert floor.example is not None
     name = _floor_name(floor)
     with st.container(border=True):
+        example = common.escape_md(_answers(floor.example, brief=True))
         st.markdown(f"**{common.escape_md(name)}** → `{floor.least_urgent}` "
-                    f"({common.escape_md(floor.outcome or '')})  \n{common.escape_md(_answers(floor.example, brief=True))}")
+                    f"({common.escape_md(floor.outcome or '')})  \n{example}")
         slug = name.replace(" ", "-").replace("_", "-")
         vignette = {"id": f"floor-{slug}"[:64], "narrative": (
                         f"Found by workbench verify: {name} fire(s) in this case, which reaches {floor.least_urgent}. "
