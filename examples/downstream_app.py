@@ -5,36 +5,42 @@
 
 Questions are asked on the terminal ("not sure" is an answer too: it is taken as whichever answer is more
 dangerous); `--answers '{"age": 62, "known_cancer": true}'` and `--unsure known_cancer` script some or all of
-them. Fetching and verifying need only the standard library (any language can do the same); evaluating
+them. Before anything is asked, the release is checked against the keyring this app trusts (`--keyring`):
+signed by its approving clinician with a trusted key, unchanged since; otherwise it is refused. Evaluating
 uses the workbench runtime, so the app works offline once it holds a verified release.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from workbench import evaluate
+from workbench.problems import ProblemError
+from workbench.publish.signing import Keyring, load_keyring
 from workbench.runtime import load_release_json
 
 
-def fetch_release(server: str, ruleset_id: str, version: str | None) -> dict[str, Any]:
-    """The release document (the latest unless `version` pins one), refused unless its sha256 matches."""
+def trusted_keys(path: str | None) -> Keyring:
+    """The keys this app trusts to sign releases: the deployment's keyring file."""
+    return load_keyring(Path(path) if path else None, required=True)
+
+
+def fetch_release(server: str, ruleset_id: str, version: str | None, keyring: Keyring) -> tuple[dict[str, Any], Any]:
+    """The release document (the latest unless `version` pins one) and its compiled ruleset; the app stops
+    unless the document is signed by a trusted approver and unchanged since."""
     url = f"{server.rstrip('/')}/rulesets/{ruleset_id}" + (f"/versions/{version}" if version else "")
     with urllib.request.urlopen(url, timeout=10) as response:
-        document = json.load(response)
-    # The sha256 is that of the canonical JSON of the ruleset (the document less `sha256` and `release`):
-    # sorted keys, no spaces, UTF-8.
-    ruleset = {key: value for key, value in document.items() if key not in ("sha256", "release")}
-    canonical = json.dumps(ruleset, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    actual = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    if actual != document["sha256"]:
-        raise SystemExit(f"refusing {url}: its content does not match its sha256")
-    return document
+        data = response.read()
+    try:
+        ruleset = load_release_json(data, keyring)  # the signature, the sha256, then validation
+    except ProblemError as exc:
+        raise SystemExit(f"refusing {url}: " + " ".join(p.message for p in exc.problems)) from None
+    return json.loads(data), ruleset
 
 
 UNSURE = object()
@@ -65,14 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="http://127.0.0.1:8000")
     parser.add_argument("--ruleset", default="upper-back-pain")
     parser.add_argument("--version", help="pin a released version (default: the latest)")
+    parser.add_argument("--keyring", help="the keyring of trusted approvers' keys (default: $WORKBENCH_KEYRING or "
+                                          ".workbench/keyring.json)")
     parser.add_argument("--answers", default="{}", help="answers known already, as a JSON object")
     parser.add_argument("--unsure", default="", help="inputs the person is not sure about, comma-separated")
     args = parser.parse_args(argv)
 
-    document = fetch_release(args.server, args.ruleset, args.version)
-    ruleset = load_release_json(document)  # verifies the sha256 again, validates and compiles
+    document, ruleset = fetch_release(args.server, args.ruleset, args.version, trusted_keys(args.keyring))
     inputs = {spec["id"]: spec for spec in document.get("inputs", [])}
-    print(f"{document['id']} {document['version']} (sha256 {document['sha256'][:12]}…)")
+    print(f"{document['id']} {document['version']} (sha256 {document['sha256'][:12]}…, signed by "
+          f"{document['signature']['signer']})")
     answers = json.loads(args.answers)
     unsure = [part.strip() for part in args.unsure.split(",") if part.strip()]
     while (result := evaluate(ruleset, answers, unsure=unsure)).status == "needs_input":

@@ -6,9 +6,14 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from workbench.publish import lifecycle
+from workbench.publish.repository import Person, Repository
+from workbench.publish.signing import KEYRING_ENV, KEYS_ENV, Keyring, SigningKey, create_key, load_keyring, trust
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -46,3 +51,75 @@ def v1_copy(tmp_path: Path) -> Path:
     target = tmp_path / "upper-back-pain"
     shutil.copytree(V1, target)
     return target
+
+
+# --- people, keys and the history -------------------------------------------------------------------
+
+AUTHOR, REVIEWER = "Dr Ada Author", "Dr Rex Reviewer"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test has its own (empty) accounts file, keys folder and keyring, never the developer's, and outside
+    any rulesets folder the test works on. Its own MonkeyPatch, so a test's monkeypatch.undo() keeps it."""
+    home = tmp_path_factory.mktemp("home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("WORKBENCH_USERS", str(home / "users.json"))
+    patch.setenv(KEYS_ENV, str(home / "keys"))
+    patch.setenv(KEYRING_ENV, str(home / "keyring.json"))
+    yield home
+    patch.undo()
+
+
+@pytest.fixture
+def signers(isolated_home: Path) -> dict[str, SigningKey]:
+    """Signing keys for the author and the reviewer, both trusted by the keyring."""
+    made = {}
+    for name in (AUTHOR, REVIEWER):
+        _, key = create_key(name, None, isolated_home / "keys")
+        trust(name, key.key.public_key(), isolated_home / "keyring.json")
+        made[name] = key
+    return made
+
+
+@pytest.fixture
+def key_for(isolated_home: Path):  # type: ignore[no-untyped-def]
+    """name -> that person's signing key, made and trusted on first use."""
+    made: dict[str, SigningKey] = {}
+
+    def get(name: str) -> SigningKey:
+        if name not in made:
+            _, made[name] = create_key(name, None, isolated_home / "keys")
+            trust(name, made[name].key.public_key(), isolated_home / "keyring.json")
+        return made[name]
+    return get
+
+
+def keyring() -> Keyring:
+    return load_keyring(required=False)
+
+
+def submitted(folder: Path, author: str = AUTHOR) -> lifecycle.Outcome:
+    repository = Repository.open(folder.parent)
+    outcome = lifecycle.submit(repository, folder.name, Person(author), "first version", keyring())
+    assert outcome.ok, outcome.problems
+    return outcome
+
+
+def approved(folder: Path, signers: dict[str, SigningKey], author: str = AUTHOR,
+             reviewer: str = REVIEWER) -> lifecycle.Outcome:
+    submitted(folder, author)
+    outcome = lifecycle.approve(Repository.open(folder.parent), folder.name, Person(reviewer), "checked",
+                                signers[reviewer], keyring())
+    assert outcome.ok, outcome.problems
+    return outcome
+
+
+def released(folder: Path, signers: dict[str, SigningKey], author: str = AUTHOR, reviewer: str = REVIEWER) -> Path:
+    """Submit, approve and release the ruleset in `folder` through the gate; the release file."""
+    approved(folder, signers, author, reviewer)
+    outcome = lifecycle.release(Repository.open(folder.parent), folder.name, Person(reviewer), "clinical sign-off",
+                                signers[reviewer], keyring())
+    assert outcome.ok, outcome.problems
+    assert outcome.release is not None and outcome.release.path is not None
+    return folder.parent / outcome.release.path

@@ -1,4 +1,5 @@
-"""Shared by the downstream tests: release files in the format release.py writes, and a real server."""
+"""Shared by the downstream tests: signed release files as the workbench writes them, a keyring that trusts
+their approver, and a real server."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from workbench.canonical import canonical_bytes, ruleset_data, sha256_hex
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from workbench.canonical import ruleset_data, sha256_hex
 from workbench.engine import load_ruleset
+from workbench.publish.releases import document_bytes
+from workbench.publish.signing import Keyring, SigningKey, TrustedKey
 
 REPO = Path(__file__).resolve().parent.parent
 V1 = REPO / "tests" / "fixtures" / "upper-back-pain-1.0.0"
@@ -26,15 +31,33 @@ def shipped_data(**changes: Any) -> dict[str, Any]:
     return {**ruleset_data(load_ruleset(V1 / "ruleset.yaml").model), **changes}
 
 
+APPROVER = SigningKey("dr.approver", Ed25519PrivateKey.generate())
+"""The approver of the releases these tests plant: its public key is in KEYRING (and in keyring files written
+with write_keyring), so its signatures verify; any other key's do not."""
+KEYRING = Keyring((TrustedKey(APPROVER.name, APPROVER.id, APPROVER.key.public_key()),))
+
+
+def write_keyring(path: Path) -> Path:
+    """KEYRING as a file, for a server or command started in another process."""
+    path.write_text(json.dumps(KEYRING.to_dict()), encoding="utf-8")
+    return path
+
+
+def release_document(data: dict[str, Any], *, key: SigningKey | None = APPROVER, **release: Any) -> dict[str, Any]:
+    """A release document as the workbench writes it, signed by `key` (None: unsigned)."""
+    record = {"author": "dr.author", "approver": APPROVER.name, "released_at": "2025-01-02T03:04:05Z",
+              "reason": "first release", "replay": {"total": 30, "passed": 30, "failed": 0},
+              "vignettes": {"files": 1, "count": 30, "sha256": "0" * 64}, **release}
+    document = {**data, "sha256": sha256_hex(data), "release": record}
+    return key.sign(document) if key is not None else document
+
+
 def write_release(root: Path, data: dict[str, Any], **release: Any) -> Path:
-    """`root/<id>/releases/<version>.json` exactly as release.py writes it."""
-    document = {"id": data["id"], "version": data["version"], "sha256": sha256_hex(data), "ruleset": data,
-                "release": {"author": "dr.author", "approver": "dr.approver", "released_at": "2025-01-02T03:04:05Z",
-                            "reason": "first release", "replay": {"total": 30, "passed": 30, "failed": 0},
-                            **release}}
+    """`root/<id>/releases/<version>.json`, signed, exactly as a release writes it (a folder without history
+    publishes every file that verifies)."""
     path = root / data["id"] / "releases" / f"{data['version']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(canonical_bytes(document))
+    path.write_bytes(document_bytes(release_document(data, **release)))
     return path
 
 
@@ -45,7 +68,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(rulesets_root: Path) -> Iterator[str]:
+def running_server(rulesets_root: Path, keyring: Path) -> Iterator[str]:
     """`workbench serve` in a subprocess on a free loopback port; yields its base URL, stops it after.
     Another process may take the port between choosing and binding it, so a failed start tries a new one."""
     for attempt in range(3):
@@ -53,7 +76,7 @@ def running_server(rulesets_root: Path) -> Iterator[str]:
         with tempfile.TemporaryFile() as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "workbench.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                 "--rulesets", str(rulesets_root), "--log-level", "warning"],
+                 "--rulesets", str(rulesets_root), "--keyring", str(keyring), "--log-level", "warning"],
                 cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
             base = f"http://127.0.0.1:{port}"
             try:

@@ -1,5 +1,5 @@
 """Who may do what: each role allowed or refused each action through the guarded functions the UI calls, the
-audit log naming the signed-in person, and local accounts with salted, slow password hashes.
+history naming the signed-in person, and local accounts with salted, slow password hashes.
 
 All on copies of the shipped ruleset and accounts files under tmp_path.
 """
@@ -18,10 +18,10 @@ import pytest
 
 from tests.conftest import console_script
 from workbench import access, accounts
-from workbench import release as lifecycle
 from workbench.access import AccessDenied, Identity, local_identity
-from workbench.audit import AUDIT_FILE, verify_audit
 from workbench.problems import ProblemError
+from workbench.publish import lifecycle
+from workbench.publish.repository import Repository
 from workbench.store import read_versioned
 
 # What the issue asks each role to be able to do; everything else is refused.
@@ -45,14 +45,15 @@ def codes(problems: list[Any]) -> set[str]:
 
 # --- each role, each action -----------------------------------------------------------------
 
-def attempt(action: str, who: Identity, folder: Path) -> Callable[[], Any]:
+def attempt(action: str, who: Identity, folder: Path, key_for: Callable[[str], Any]) -> Callable[[], Any]:
     """The guarded call for `action`, with the ruleset put in the state the action needs when it is allowed."""
     ruleset, vignettes = folder / "ruleset.yaml", folder / "vignettes" / "qa-extra.yaml"
     allowed = action in EXPECTED[next(iter(who.roles))]
+    author = Identity(OTHER_AUTHOR, frozenset({"author"}))
     if action in ("approve", "reject", "release") and allowed:
-        assert lifecycle.submit(folder, OTHER_AUTHOR, "for review").ok
+        assert access.submit(author, folder, "for review").ok
         if action == "release":
-            assert lifecycle.approve(folder, who.name).ok
+            assert access.approve(who, folder, "checked", key_for(who.name)).ok
     text, version = read_versioned(ruleset)
     calls: dict[str, Callable[[], Any]] = {
         "view": lambda: access.require(who, "view"),
@@ -61,23 +62,26 @@ def attempt(action: str, who: Identity, folder: Path) -> Callable[[], Any]:
                                                          None),
         "replay": lambda: access.replay(who, ruleset),
         "submit": lambda: access.submit(who, folder, "ready"),
-        "approve": lambda: access.approve(who, folder, "looks right"),
+        "approve": lambda: access.approve(who, folder, "looks right", key_for(who.name)),
         "reject": lambda: access.reject(who, folder, "cite NG234"),
-        "release": lambda: access.release(who, folder, "clinical sign-off"),
+        "release": lambda: access.release(who, folder, "clinical sign-off", key_for(who.name)),
     }
     return calls[action]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.name.endswith(".lock")}
+    """The folder's files and its history's branch: what a refused action must leave as it was."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+             if p.is_file() and not p.name.endswith(".lock")}
+    git = folder.parent / ".git"
+    return files | ({"HEAD": Repository(folder.parent).head().encode()} if git.is_dir() else {})
 
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("role", list(EXPECTED))
-def test_each_role_may_do_exactly_its_actions(role: str, action: str, v1_copy: Path) -> None:
+def test_each_role_may_do_exactly_its_actions(role: str, action: str, v1_copy: Path, key_for: Any) -> None:
     who = person(role)
-    call = attempt(action, who, v1_copy)
+    call = attempt(action, who, v1_copy, key_for)
     before = snapshot(v1_copy)
     if action in EXPECTED[role]:
         assert who.can(action)
@@ -111,33 +115,43 @@ def test_nobody_signed_in_may_do_nothing() -> None:
             access.require(None, action)
 
 
-def test_several_roles_add_up_but_a_reviewer_never_approves_their_own_submission(v1_copy: Path) -> None:
+def test_several_roles_add_up_but_a_reviewer_never_approves_their_own_submission(v1_copy: Path, key_for: Any) -> None:
     both = Identity("Dr Ada Both", frozenset({"author", "reviewer"}))
     assert access.submit(both, v1_copy, "mine").ok
-    refused = access.approve(both, v1_copy, "self-approval")
+    refused = access.approve(both, v1_copy, "self-approval", key_for(both.name))
     assert not refused.ok and "WB704" in codes(refused.problems)
-    assert access.approve(person("reviewer"), v1_copy).ok
+    assert access.approve(person("reviewer"), v1_copy, "", key_for(person("reviewer").name)).ok
 
 
-def test_the_audit_log_and_the_release_record_the_signed_in_names(v1_copy: Path) -> None:
-    author, reviewer = Identity("Dr Ada Author", frozenset({"author"})), Identity("Dr Rex Reviewer",
-                                                                                   frozenset({"reviewer"}))
+def test_the_history_and_the_release_record_the_signed_in_names(v1_copy: Path, key_for: Any) -> None:
+    author, reviewer = Identity("Dr Ada Author", frozenset({"author"}), email="ada@example.org"), Identity(
+        "Dr Rex Reviewer", frozenset({"reviewer"}))
     assert access.submit(author, v1_copy, "new red flag").ok
-    assert access.approve(reviewer, v1_copy, "checked").ok
-    done = access.release(reviewer, v1_copy, "clinical sign-off")
+    assert access.approve(reviewer, v1_copy, "checked", key_for(reviewer.name)).ok
+    done = access.release(reviewer, v1_copy, "clinical sign-off", key_for(reviewer.name))
     assert done.ok and done.release is not None
-    log = verify_audit(v1_copy / AUDIT_FILE)
-    assert log.ok
-    assert [(e["action"], e["actor"]) for e in log.entries] == [
-        ("submit", "Dr Ada Author"), ("approve", "Dr Rex Reviewer"), ("release", "Dr Rex Reviewer")]
+    commits = Repository(v1_copy.parent).log(v1_copy.name)[:3]
+    assert [(c.trailers["Action"], c.author, c.email) for c in commits] == [
+        ("release", "Dr Rex Reviewer", "dr.rex.reviewer@workbench.invalid"),
+        ("approve", "Dr Rex Reviewer", "dr.rex.reviewer@workbench.invalid"),
+        ("submit", "Dr Ada Author", "ada@example.org")]
     assert (done.release.author, done.release.approver) == ("Dr Ada Author", "Dr Rex Reviewer")
 
 
-def test_the_local_identity_has_every_role_and_the_gate_still_needs_two_names(v1_copy: Path) -> None:
+def test_a_save_is_a_commit_by_the_signed_in_person_with_the_reason(v1_copy: Path) -> None:
+    ruleset = v1_copy / "ruleset.yaml"
+    text, version = read_versioned(ruleset)
+    access.save_ruleset(person("author"), ruleset, (text or "") + "# NG234 wording\n", version, "cite NG234 1.3")
+    last = Repository(v1_copy.parent).log(v1_copy.name)[0]
+    assert (last.author, last.reason, last.paths) == ("Dr Author Person", "cite NG234 1.3",
+                                                      ("upper-back-pain/ruleset.yaml",))
+
+
+def test_the_local_identity_has_every_role_and_the_gate_still_needs_two_names(v1_copy: Path, key_for: Any) -> None:
     me = local_identity()
     assert not me.signed_in and all(me.can(action) for action in ACTIONS)
     assert access.submit(local_identity("Dr Solo"), v1_copy).ok
-    assert "WB704" in codes(access.approve(local_identity("dr  solo"), v1_copy).problems)
+    assert "WB704" in codes(access.approve(local_identity("dr  solo"), v1_copy, "", key_for("Dr Solo")).problems)
 
 
 # --- saves go only where the role allows ----------------------------------------------------
@@ -207,11 +221,13 @@ def test_passwords_are_stored_as_salted_slow_hashes_never_in_clear(users: Path) 
     assert "correct horse" not in text and "battery staple" not in text
     records = [a.password for a in accounts.load_accounts(users) if a.password]
     for record in records:
-        algorithm, iterations, salt, _ = record.split("$")
-        assert algorithm == "pbkdf2_sha256" and int(iterations) >= 200_000
+        assert record.startswith("$argon2id$") and "m=65536" in record  # Argon2id, 64 MiB a check
     one, two = accounts.hash_password("same password"), accounts.hash_password("same password")
-    assert one != two and one.split("$")[2] != two.split("$")[2]  # a random salt each time
+    assert one != two and one.split("$")[4] != two.split("$")[4]  # a random salt each time
     assert accounts.check_password("same password", one) and accounts.check_password("same password", two)
+    legacy = "pbkdf2_sha256$1000$" + "AAAAAAAAAAAAAAAAAAAAAA==$" + __import__("base64").b64encode(
+        __import__("hashlib").pbkdf2_hmac("sha256", b"old password", b"\0" * 16, 1000)).decode()
+    assert accounts.check_password("old password", legacy) and not accounts.check_password("other", legacy)
 
 
 @pytest.mark.parametrize("record", [None, "", "garbage", "pbkdf2_sha256$x$y$z", "md5$1$AAAA$AAAA",
@@ -243,8 +259,10 @@ def test_a_failed_write_of_the_accounts_file_leaves_the_old_one_whole(users: Pat
 
 @pytest.mark.parametrize(("name", "roles", "password", "email", "code"), [
     ("", ["author"], "long enough", None, "WB1003"),
-    ("Dr \u202eevil", ["author"], "long enough", None, "WB1003"),
-    ("Dr \x1b[2J", ["author"], "long enough", None, "WB1003"),
+    ("Dr \u202eevil", ["author"], "long enough", None, "WB1007"),
+    ("Dr \x1b[2J", ["author"], "long enough", None, "WB1007"),
+    ("Dr Ada\u200bAuthor", ["author"], "long enough", None, "WB1007"),
+    ("Dr Ada Authоr", ["author"], "long enough", None, "WB1007"),  # a Cyrillic о
     ("x" * 101, ["author"], "long enough", None, "WB1003"),
     ("Dr New", [], "long enough", None, "WB1003"),
     ("Dr New", ["admin"], "long enough", None, "WB1003"),
@@ -317,8 +335,8 @@ def test_cli_adds_lists_and_removes_accounts(tmp_path: Path) -> None:
     listed = user_cli("list", "--users", users, "--format", "json")
     assert listed.returncode == 0
     assert json.loads(listed.stdout)["users"] == [{"name": "Dr Ada Author", "roles": ["author", "qa"],
-                                                   "email": None, "password": True}]
-    assert "pbkdf2" not in listed.stdout and "pbkdf2" not in user_cli("list", "--users", users).stdout
+                                                   "email": None, "password": True, "tokens": 0}]
+    assert "argon2" not in listed.stdout and "argon2" not in user_cli("list", "--users", users).stdout
     assert user_cli("remove", "dr ada author", "--users", users).returncode == 0
     assert accounts.load_accounts(Path(users)) == []
 

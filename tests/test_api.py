@@ -1,8 +1,10 @@
-"""SPEC 7 HTTP API, through a real `workbench serve` (uvicorn) on a loopback port: releases only, read-only,
-ETags that are the sha256, and an RFC 9457 problem document for everything that goes wrong."""
+"""SPEC 7 HTTP API, through a real `workbench serve` (uvicorn) on a loopback port: signed releases only,
+read-only, ETags that are the sha256 of the whole document, and an RFC 9457 problem document for everything
+that goes wrong."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -12,14 +14,25 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import run_cli
-from tests.downstream_support import REPO, V1, running_server, shipped_data, write_release
+from tests.downstream_support import (
+    KEYRING,
+    REPO,
+    V1,
+    release_document,
+    running_server,
+    shipped_data,
+    write_keyring,
+    write_release,
+)
 from workbench import evaluate, load_ruleset
 from workbench.canonical import sha256_hex
 from workbench.export import export
+from workbench.publish.releases import document_bytes, ruleset_part
+from workbench.publish.signing import SigningKey
 from workbench.replay import load_vignettes, vignette_paths
-from workbench.runtime import ruleset_part
 
 ID = "upper-back-pain"
 EVALUATE = f"/rulesets/{ID}/versions/1.0.0/evaluate"
@@ -27,12 +40,20 @@ EVALUATE = f"/rulesets/{ID}/versions/1.0.0/evaluate"
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Releases 1.0.0 and 1.1.0, a tampered 1.0.1, and drafts (a 9.9.9 draft and a never-released ruleset)."""
+    """Releases 1.0.0 and 1.1.0; a tampered 1.0.1, an unsigned 1.0.2, a 1.0.3 signed by a key nobody trusts and a
+    rehashed 1.0.4; and drafts (a 9.9.9 draft and a never-released ruleset)."""
     root = tmp_path_factory.mktemp("rulesets")
     write_release(root, shipped_data())
     write_release(root, shipped_data(version="1.1.0", title="Upper back pain, revised"))
     tampered = write_release(root, shipped_data(version="1.0.1"))
     tampered.write_bytes(tampered.read_bytes().replace(b"Emergency", b"Routine"))
+    write_release(root, shipped_data(version="1.0.2"), key=None)
+    stranger = SigningKey("dr.approver", Ed25519PrivateKey.generate())
+    write_release(root, shipped_data(version="1.0.3"), key=stranger)
+    rehashed = release_document(shipped_data(version="1.0.4"))
+    rehashed["title"] = "Planted"
+    rehashed["sha256"] = sha256_hex(ruleset_part(rehashed))
+    (root / ID / "releases" / "1.0.4.json").write_bytes(document_bytes(rehashed))
     draft = (V1 / "ruleset.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 9.9.9")
     (root / ID / "ruleset.yaml").write_text(draft, encoding="utf-8")
     (root / "draft-only").mkdir()
@@ -41,8 +62,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def base(root: Path) -> Iterator[str]:
-    with running_server(root) as url:
+def base(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    keyring = write_keyring(tmp_path_factory.mktemp("deployment") / "keyring.json")
+    with running_server(root, keyring) as url:
         yield url
 
 
@@ -74,10 +96,14 @@ def test_rulesets_is_the_index_of_releases_only(client: httpx.Client) -> None:
 
 
 def test_api_and_export_publish_the_same_bytes(client: httpx.Client, root: Path, tmp_path: Path) -> None:
-    export(root, tmp_path / "out")
+    export(root, tmp_path / "out", KEYRING)
     assert client.get("/rulesets").content == (tmp_path / "out" / "index.json").read_bytes()
     assert client.get(f"/rulesets/{ID}/versions/1.0.0").content == (tmp_path / "out" / ID / "1.0.0.json").read_bytes()
     assert client.get(f"/rulesets/{ID}").content == (tmp_path / "out" / ID / "latest.json").read_bytes()
+
+
+def etag_of(response: httpx.Response) -> str:
+    return '"' + hashlib.sha256(response.content).hexdigest() + '"'
 
 
 def test_ruleset_is_its_latest_release(client: httpx.Client) -> None:
@@ -85,15 +111,15 @@ def test_ruleset_is_its_latest_release(client: httpx.Client) -> None:
     document = response.json()
     assert (document["id"], document["version"]) == (ID, "1.1.0")
     assert document["sha256"] == sha256_hex(ruleset_part(document))
-    assert response.headers["etag"] == f'"{document["sha256"]}"'
+    assert response.headers["etag"] == etag_of(response)
 
 
-def test_version_has_a_strong_etag_equal_to_its_sha256(client: httpx.Client) -> None:
+def test_version_has_a_strong_etag_that_is_the_hash_of_the_whole_document(client: httpx.Client) -> None:
     response = client.get(f"/rulesets/{ID}/versions/1.0.0")
     document = response.json()
-    assert ruleset_part(document) == shipped_data() and {"nodes", "sha256", "release"} <= set(document)
+    assert ruleset_part(document) == shipped_data() and {"nodes", "sha256", "release", "signature"} <= set(document)
     assert document["sha256"] == sha256_hex(shipped_data())
-    assert response.headers["etag"] == f'"{document["sha256"]}"'
+    assert response.headers["etag"] == etag_of(response) != f'"{document["sha256"]}"'
     assert "immutable" in response.headers["cache-control"]
 
 
@@ -127,10 +153,14 @@ def test_drafts_and_unknown_ids_or_versions_are_404_problems(client: httpx.Clien
     assert_problem(client.get(path), 404)
 
 
-def test_a_tampered_release_is_withheld_and_says_why(client: httpx.Client) -> None:
-    body = assert_problem(client.get(f"/rulesets/{ID}/versions/1.0.1"), 404)
-    assert "failed verification" in body["detail"] and "sha256" in body["detail"]
-    assert_problem(client.post(f"/rulesets/{ID}/versions/1.0.1/evaluate", json={"inputs": {}}), 404)
+@pytest.mark.parametrize("version, why", [("1.0.1", "changed after"), ("1.0.2", "not signed"),
+                                          ("1.0.3", "does not hold"), ("1.0.4", "changed after")])
+def test_a_tampered_unsigned_or_untrusted_release_is_withheld_and_says_why(client: httpx.Client, version: str,
+                                                                           why: str) -> None:
+    body = assert_problem(client.get(f"/rulesets/{ID}/versions/{version}"), 404)
+    assert "failed verification" in body["detail"] and why in body["detail"]
+    assert_problem(client.post(f"/rulesets/{ID}/versions/{version}/evaluate", json={"inputs": {}}), 404)
+    assert version not in client.get("/rulesets").text
 
 
 def test_a_404_for_an_unknown_version_names_the_released_ones(client: httpx.Client) -> None:
@@ -145,6 +175,20 @@ def test_a_new_release_is_served_without_a_restart(client: httpx.Client, root: P
     finally:
         (root / "neck-pain" / "releases" / "1.0.0.json").unlink()
     assert_problem(client.get("/rulesets/neck-pain"), 404)
+
+
+def test_a_changed_release_gets_a_new_etag_and_never_a_304(client: httpx.Client, root: Path) -> None:
+    """The release record (reason, approver, time) is outside the content hash but inside the document, the
+    signature and the ETag: a client holding the old body must get the new one, or a refusal."""
+    write_release(root, shipped_data(id="neck-pain", title="Neck pain"), reason="first wording")
+    try:
+        first = client.get("/rulesets/neck-pain/versions/1.0.0")
+        write_release(root, shipped_data(id="neck-pain", title="Neck pain"), reason="second wording")
+        again = client.get("/rulesets/neck-pain/versions/1.0.0", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 200 and again.json()["release"]["reason"] == "second wording"
+        assert again.headers["etag"] != first.headers["etag"]
+    finally:
+        (root / "neck-pain" / "releases" / "1.0.0.json").unlink()
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -258,17 +302,23 @@ APP = REPO / "examples" / "downstream_app.py"
 VIGNETTE = "known-breast-cancer-thoracic-night-pain"
 
 
-def test_example_app_reaches_the_disposition_with_scripted_answers(base: str) -> None:
+@pytest.fixture(scope="module")
+def keyring_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_keyring(tmp_path_factory.mktemp("app") / "keyring.json")
+
+
+def test_example_app_reaches_the_disposition_with_scripted_answers(base: str, keyring_file: Path) -> None:
     inputs = dict(shipped_cases())[VIGNETTE]
     done = subprocess.run([sys.executable, str(APP), "--server", base, "--ruleset", ID, "--version", "1.0.0",
-                           "--answers", json.dumps(inputs)], capture_output=True, text=True, timeout=60, cwd=REPO,
-                          stdin=subprocess.DEVNULL)
+                           "--keyring", str(keyring_file), "--answers", json.dumps(inputs)], capture_output=True,
+                          text=True, timeout=60, cwd=REPO, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     assert "Disposition: urgent_mri_1_week" in done.stdout
     assert "Outcome: suspected_spinal_metastases" in done.stdout
 
 
-def test_example_app_asks_each_needed_question_until_a_disposition(base: str, monkeypatch: pytest.MonkeyPatch,
+def test_example_app_asks_each_needed_question_until_a_disposition(base: str, keyring_file: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """Answers typed at the prompts, as a person would, taken from the vignette by question."""
     import runpy
@@ -285,13 +335,14 @@ def test_example_app_asks_each_needed_question_until_a_disposition(base: str, mo
         return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
     monkeypatch.setattr("builtins.input", answer)
-    assert app["main"](["--server", base, "--ruleset", ID]) == 0
+    assert app["main"](["--server", base, "--ruleset", ID, "--keyring", str(keyring_file)]) == 0
     out = capsys.readouterr().out
     assert "upper-back-pain 1.1.0" in out and "Disposition: urgent_mri_1_week" in out
     assert asked and len(asked) == len(set(asked))
 
 
-def test_example_app_refuses_a_release_whose_hash_does_not_match(base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_app_refuses_a_release_changed_in_transit(base: str, keyring_file: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import runpy
     import urllib.request
 
@@ -312,8 +363,15 @@ def test_example_app_refuses_a_release_whose_hash_does_not_match(base: str, monk
             return self.response.read().replace(b"Emergency", b"Routine")
 
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Tampered(real(*a, **k)))
-    with pytest.raises(SystemExit, match="does not match its sha256"):
-        app["fetch_release"](base, ID, "1.0.0")
+    with pytest.raises(SystemExit, match="refusing .*changed after"):
+        app["fetch_release"](base, ID, "1.0.0", app["trusted_keys"](str(keyring_file)))
+
+
+def test_serve_without_a_keyring_refuses_to_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    assert main(["serve", "--rulesets", str(tmp_path), "--keyring", str(tmp_path / "none.json")]) == 2
+    assert "no keyring" in capsys.readouterr().err
 
 
 # --- the serve command ---------------------------------------------------------------------------
@@ -328,5 +386,5 @@ def test_serve_without_the_api_extra_says_what_to_install(tmp_path: Path, monkey
     from workbench.cli import main
 
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
-    assert main(["serve", "--rulesets", str(tmp_path)]) == 2
+    assert main(["serve", "--rulesets", str(tmp_path), "--keyring", str(write_keyring(tmp_path / "k.json"))]) == 2
     assert "pip install 'clinical-rules-workbench[api]'" in capsys.readouterr().err

@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from tests.downstream_support import shipped_data, write_release
+from tests.downstream_support import KEYRING, shipped_data, write_release
 from workbench.api import create_app
 
 # The app reads its releases per request, so the folder can be filled by the fixture below; the schema
 # itself must exist at import time for schemathesis to generate the tests.
 ROOT = Path(tempfile.mkdtemp(prefix="workbench-fuzz-"))
 atexit.register(shutil.rmtree, ROOT, True)
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(ROOT))
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(ROOT, KEYRING))
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 FUZZ = settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINI, V1, run_cli
-from tests.test_release import released
+from tests.conftest import MINI, V1, released, run_cli
 from workbench.behaviour import answer_domains
 from workbench.diff import Diff, diff_rulesets, diff_versions
 from workbench.engine import CompiledRuleset, evaluate
@@ -209,8 +208,8 @@ def test_numbers_compared_with_numbers_are_not_checked_and_say_so() -> None:
 
 # --- versions on disk and the command line -------------------------------------------------------
 
-def test_diff_versions_compares_the_last_release_with_the_draft(v1_copy: Path) -> None:
-    released(v1_copy)
+def test_diff_versions_compares_the_last_release_with_the_draft(v1_copy: Path, signers: dict) -> None:
+    released(v1_copy, signers)
     ruleset = v1_copy / "ruleset.yaml"
     ruleset.write_text(edited(ruleset.read_text(encoding="utf-8"), ("version: 1.0.0", "version: 1.1.0"),
                               (RULE_7, "(age >= 50 and (not_improving")), encoding="utf-8")
@@ -220,10 +219,10 @@ def test_diff_versions_compares_the_last_release_with_the_draft(v1_copy: Path) -
     assert result.vignettes_run > 0
 
 
-def test_cli_diff_json_and_exit_codes(v1_copy: Path) -> None:
+def test_cli_diff_json_and_exit_codes(v1_copy: Path, signers: dict) -> None:
     folder = str(v1_copy)
     assert run_cli("diff", folder).returncode == 2  # nothing released yet
-    path = released(v1_copy)
+    path = released(v1_copy, signers)
     ruleset = v1_copy / "ruleset.yaml"
     ruleset.write_text(edited(ruleset.read_text(encoding="utf-8"), ("version: 1.0.0", "version: 2.0.0"),
                               (RULE_4, "      - when: fever and age >= 30\n        next: suspected_spinal_infection")),
@@ -242,7 +241,7 @@ def test_cli_diff_json_and_exit_codes(v1_copy: Path) -> None:
     assert run_cli("diff", folder, "--to", "../../etc").returncode == 2
     path.write_text(path.read_text(encoding="utf-8").replace("Emergency", "Routine", 1), encoding="utf-8")
     tampered = run_cli("diff", folder)
-    assert tampered.returncode == 1 and "WB902" in tampered.stdout
+    assert tampered.returncode == 1 and "WB906" in tampered.stdout
 
 
 # --- any two versions: files, git revisions, and replaced questions ----------------------------------

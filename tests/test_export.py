@@ -1,5 +1,6 @@
-"""SPEC 7 export and the downstream runtime: only verified releases are published, byte for byte reproducibly,
-and an exported release evaluates exactly like the YAML it was released from."""
+"""SPEC 7 export and the downstream runtime: only releases signed by a trusted approver and unchanged since are
+published, byte for byte as released and reproducibly, and an exported release evaluates exactly like the
+YAML it was released from."""
 
 from __future__ import annotations
 
@@ -11,14 +12,22 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.downstream_support import V1, shipped_data, write_release
+from tests.downstream_support import KEYRING, V1, release_document, shipped_data, write_keyring, write_release
 from workbench import RulesetError, evaluate, load_ruleset
 from workbench.canonical import sha256_hex
-from workbench.export import export, read_releases
+from workbench.export import ExportRefused, export
+from workbench.publish.published import published
+from workbench.publish.releases import ruleset_part
 from workbench.replay import check_vignette, load_vignettes, vignette_paths
-from workbench.runtime import IntegrityError, load_release_json, ruleset_part
+from workbench.runtime import IntegrityError, load_release_json
 
 ID = "upper-back-pain"
+
+
+@pytest.fixture(autouse=True)
+def deployment(isolated_home: Path) -> Path:
+    """This machine's keyring trusts the approver of the test releases (load_ruleset and the CLI read it)."""
+    return write_keyring(isolated_home / "keyring.json")
 
 
 @pytest.fixture
@@ -45,31 +54,30 @@ def tree(folder: Path) -> dict[str, bytes]:
 # --- the files ---------------------------------------------------------------------------------
 
 def test_index_lists_released_versions_in_semver_order_with_the_latest_full_release(root: Path, tmp_path: Path) -> None:
-    export(root, tmp_path / "out")
+    export(root, tmp_path / "out", KEYRING)
     assert read_json(tmp_path / "out" / "index.json") == {"rulesets": [
         {"id": ID, "title": "Upper back pain 1.10.0", "latest": "1.10.0",
          "versions": ["1.0.0", "1.9.0", "1.10.0", "2.0.0-rc.1"]}]}
 
 
-def test_each_version_is_the_ruleset_as_json_plus_sha256(root: Path, tmp_path: Path) -> None:
-    export(root, tmp_path / "out")
-    document = read_json(tmp_path / "out" / ID / "1.0.0.json")
-    stored = read_json(root / ID / "releases" / "1.0.0.json")
-    assert ruleset_part(document) == stored["ruleset"]
-    assert (document["sha256"], document["release"]) == (stored["sha256"], stored["release"])
+def test_each_version_is_the_release_document_byte_for_byte(root: Path, tmp_path: Path) -> None:
+    export(root, tmp_path / "out", KEYRING)
+    exported = (tmp_path / "out" / ID / "1.0.0.json").read_bytes()
+    assert exported == (root / ID / "releases" / "1.0.0.json").read_bytes()
+    document = json.loads(exported)
     assert (document["id"], document["version"]) == (ID, "1.0.0")
     assert document["sha256"] == sha256_hex(ruleset_part(document))
     assert document["start"] and document["nodes"] and document["title"] and "ruleset" not in document
-    assert document["release"]["approver"] == "dr.approver"
+    assert document["release"]["approver"] == "dr.approver" and document["signature"]["signer"] == "dr.approver"
 
 
 def test_latest_json_is_the_latest_version_byte_for_byte(root: Path, tmp_path: Path) -> None:
-    export(root, tmp_path / "out")
+    export(root, tmp_path / "out", KEYRING)
     assert (tmp_path / "out" / ID / "latest.json").read_bytes() == (tmp_path / "out" / ID / "1.10.0.json").read_bytes()
 
 
 def test_drafts_are_never_exported(root: Path, tmp_path: Path) -> None:
-    export(root, tmp_path / "out")
+    export(root, tmp_path / "out", KEYRING)
     files = tree(tmp_path / "out")
     assert sorted(files) == ["index.json", f"{ID}/1.0.0.json", f"{ID}/1.10.0.json", f"{ID}/1.9.0.json",
                              f"{ID}/2.0.0-rc.1.json", f"{ID}/latest.json"]
@@ -78,11 +86,11 @@ def test_drafts_are_never_exported(root: Path, tmp_path: Path) -> None:
 
 def test_export_is_reproducible_byte_for_byte(root: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
-    export(root, first)
-    export(root, second)
+    export(root, first, KEYRING)
+    export(root, second, KEYRING)
     assert tree(first) == tree(second)
     assert all(data.endswith(b"}\n") for data in tree(first).values())
-    again = export(root, first)
+    again = export(root, first, KEYRING)
     assert again.written == [] and len(again.unchanged) == 6
     assert tree(first) == tree(second)
 
@@ -90,31 +98,59 @@ def test_export_is_reproducible_byte_for_byte(root: Path, tmp_path: Path) -> Non
 def test_withdrawn_release_files_are_removed_from_a_previous_export_and_nothing_else(root: Path,
                                                                                     tmp_path: Path) -> None:
     out = tmp_path / "out"
-    export(root, out)
+    export(root, out, KEYRING)
     (out / "README.txt").write_text("kept", encoding="utf-8")
     shutil.rmtree(root / ID / "releases")
     write_release(root, shipped_data(id="other-ruleset"))
-    report = export(root, out)
+    report = export(root, out, KEYRING)
     assert sorted(tree(out)) == ["README.txt", "index.json", "other-ruleset/1.0.0.json", "other-ruleset/latest.json"]
     assert len(report.removed) == 5
     assert [r["id"] for r in read_json(out / "index.json")["rulesets"]] == ["other-ruleset"]
 
 
-def test_tampered_and_misplaced_releases_are_reported_and_left_out(root: Path, tmp_path: Path) -> None:
+def test_tampered_unsigned_and_misplaced_releases_are_reported_and_left_out(root: Path, tmp_path: Path) -> None:
     tampered = root / ID / "releases" / "1.9.0.json"
     tampered.write_bytes(tampered.read_bytes().replace(b"Emergency", b"Routine"))
     shutil.copy(root / ID / "releases" / "1.0.0.json", root / ID / "releases" / "1.5.0.json")
-    report = export(root, tmp_path / "out")
-    assert sorted(p.code for p in report.problems) == ["WB902", "WB903"]
+    write_release(root, shipped_data(version="1.6.0"), key=None)
+    report = export(root, tmp_path / "out", KEYRING)
+    assert sorted(p.code for p in report.problems) == ["WB903", "WB904", "WB906"]
     assert read_json(tmp_path / "out" / "index.json")["rulesets"][0]["versions"] == ["1.0.0", "1.10.0", "2.0.0-rc.1"]
     assert not (tmp_path / "out" / ID / "1.9.0.json").exists()
-    assert [r.version for r in read_releases(root)[ID]] == ["1.0.0", "1.10.0", "2.0.0-rc.1"]
+    assert sorted(r.version for r in published(root, KEYRING)[0]) == ["1.0.0", "1.10.0", "2.0.0-rc.1"]
+
+
+def test_with_an_empty_keyring_nothing_is_published(root: Path, tmp_path: Path) -> None:
+    from workbench.publish.signing import Keyring
+
+    report = export(root, tmp_path / "out", Keyring())
+    assert report.releases == 0 and {p.code for p in report.problems} == {"WB905"}
+
+
+def test_the_export_never_writes_or_deletes_through_a_link(root: Path, tmp_path: Path) -> None:
+    """A link planted in the output folder (say to the rulesets' own releases) must not make the export write, or
+    delete, the files behind it."""
+    out = tmp_path / "out"
+    export(root, out, KEYRING)
+    shutil.rmtree(out / ID)
+    (out / ID).symlink_to(root / ID / "releases")
+    before = tree(root)
+    with pytest.raises(ExportRefused, match="is a link"):
+        export(root, out, KEYRING)
+    assert tree(root) == before
+    (out / ID).unlink()
+    (out / "index.json").unlink()
+    (tmp_path / "elsewhere").write_text("{}", encoding="utf-8")
+    (out / "index.json").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ExportRefused):
+        export(root, out, KEYRING)
+    assert (tmp_path / "elsewhere").read_text(encoding="utf-8") == "{}"
 
 
 def test_only_pre_releases_make_the_highest_pre_release_latest(tmp_path: Path) -> None:
     write_release(tmp_path / "r", shipped_data(version="0.1.0-beta.2"))
     write_release(tmp_path / "r", shipped_data(version="0.1.0-beta.10"))
-    export(tmp_path / "r", tmp_path / "out")
+    export(tmp_path / "r", tmp_path / "out", KEYRING)
     entry = read_json(tmp_path / "out" / "index.json")["rulesets"][0]
     assert (entry["latest"], entry["versions"]) == ("0.1.0-beta.10", ["0.1.0-beta.2", "0.1.0-beta.10"])
 
@@ -129,10 +165,10 @@ def shipped_vignettes() -> list[Any]:
 
 def test_exported_release_gives_the_same_result_as_the_yaml_on_every_shipped_vignette(root: Path,
                                                                                       tmp_path: Path) -> None:
-    export(root, tmp_path / "out")
+    export(root, tmp_path / "out", KEYRING)
     yaml_ruleset = load_ruleset(V1 / "ruleset.yaml")
     exported = tmp_path / "out" / ID / "1.0.0.json"
-    for released in (load_release_json(exported), load_ruleset(exported), load_ruleset(str(exported))):
+    for released in (load_release_json(exported, KEYRING), load_ruleset(exported), load_ruleset(str(exported))):
         vignettes = shipped_vignettes()
         assert len(vignettes) > 40
         for vignette in vignettes:
@@ -145,13 +181,22 @@ def test_runtime_reads_a_release_in_any_form(root: Path, form: str) -> None:
     path = root / ID / "releases" / "1.0.0.json"
     source = {"path": path, "str": str(path), "bytes": path.read_bytes(), "text": path.read_text(encoding="utf-8"),
               "dict": read_json(path)}[form]
-    ruleset = load_release_json(source)
+    ruleset = load_release_json(source, KEYRING)
     assert (ruleset.id, ruleset.version) == (ID, "1.0.0")
 
 
-def test_runtime_reads_a_flat_ruleset_with_its_sha256(root: Path) -> None:
+def test_runtime_refuses_an_unsigned_ruleset_even_with_its_sha256(root: Path) -> None:
     data = shipped_data()
-    assert load_release_json({**data, "sha256": sha256_hex(data)}).id == ID
+    with pytest.raises(IntegrityError) as caught:
+        load_release_json({**data, "sha256": sha256_hex(data)}, KEYRING)
+    assert caught.value.problems[0].code == "WB904"
+
+
+def test_runtime_without_a_keyring_trusts_nothing(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_KEYRING", str(tmp_path / "missing.json"))
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(root / ID / "releases" / "1.0.0.json")
+    assert caught.value.problems[0].code == "WB907"
 
 
 # --- tampering is refused ----------------------------------------------------------------------
@@ -162,22 +207,26 @@ def release(root: Path) -> dict[str, Any]:
 
 def test_changed_content_is_refused_with_an_integrity_error(root: Path) -> None:
     document = release(root)
-    document["ruleset"]["nodes"][0]["title"] = "something else"
+    document["nodes"][0]["title"] = "something else"
     with pytest.raises(IntegrityError) as caught:
-        load_release_json(document)
-    assert caught.value.problems[0].code == "WB902"
+        load_release_json(document, KEYRING)
+    assert caught.value.problems[0].code == "WB906"
     assert isinstance(caught.value, RulesetError)
 
 
-def test_a_changed_label_outside_the_hashed_content_is_refused(root: Path) -> None:
+@pytest.mark.parametrize("field, value", [("version", "2.0.0"), ("release", {"approver": "dr.approver"}),
+                                          ("sha256", "0" * 64)])
+def test_any_changed_field_is_refused(root: Path, field: str, value: Any) -> None:
     with pytest.raises(IntegrityError):
-        load_release_json({**release(root), "version": "2.0.0"})
+        load_release_json({**release(root), field: value}, KEYRING)
 
 
-@pytest.mark.parametrize("sha256", [None, "", "0" * 64, "not-a-hash"])
-def test_a_missing_or_wrong_sha256_is_refused(root: Path, sha256: str | None) -> None:
+def test_content_rehashed_after_release_is_refused(root: Path) -> None:
+    document = release(root)
+    document["title"] = "Planted"
+    document["sha256"] = sha256_hex(ruleset_part(document))
     with pytest.raises(IntegrityError):
-        load_release_json({**release(root), "sha256": sha256})
+        load_release_json(document, KEYRING)
 
 
 def test_a_tampered_file_is_refused_by_load_ruleset(root: Path) -> None:
@@ -187,18 +236,17 @@ def test_a_tampered_file_is_refused_by_load_ruleset(root: Path) -> None:
         load_ruleset(path)
 
 
-def test_correctly_hashed_but_invalid_content_is_refused_with_its_problems() -> None:
-    data = shipped_data(start="nowhere")
+def test_signed_but_invalid_content_is_refused_with_its_problems() -> None:
     with pytest.raises(RulesetError) as caught:
-        load_release_json({"sha256": sha256_hex(data), "ruleset": data})
+        load_release_json(release_document(shipped_data(start="nowhere")), KEYRING)
     assert "WB102" in [p.code for p in caught.value.problems]
 
 
 @pytest.mark.parametrize("text", [b"", b"[]", b"{", b'{"sha256": NaN}', b"[" * 100_000, b"\xff\xfe"])
 def test_malformed_release_json_is_refused_without_a_traceback(text: bytes) -> None:
     with pytest.raises(RulesetError) as caught:
-        load_release_json(text)
-    assert caught.value.problems and caught.value.problems[0].code in ("WB901", "WB902")
+        load_release_json(text, KEYRING)
+    assert caught.value.problems and caught.value.problems[0].code in ("WB901", "WB904")
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -216,7 +264,7 @@ def test_cli_export_exits_1_when_a_release_was_left_out(root: Path, tmp_path: Pa
     path.write_bytes(path.read_bytes().replace(b"Emergency", b"Routine"))
     done = run_cli("export", "--out", str(tmp_path / "out"), "--rulesets", str(root))
     assert done.returncode == 1
-    assert "WB902" in done.stderr and "1.0.0.json" in done.stderr
+    assert "WB906" in done.stderr and "1.0.0.json" in done.stderr
 
 
 @pytest.mark.parametrize("problem", ["no rulesets folder", "out is a file"])
@@ -230,7 +278,7 @@ def test_cli_export_usage_errors_exit_2(root: Path, tmp_path: Path, problem: str
 
 
 def test_cli_evaluates_an_exported_release(root: Path, tmp_path: Path) -> None:
-    export(root, tmp_path / "out")
+    export(root, tmp_path / "out", KEYRING)
     done = run_cli("evaluate", str(tmp_path / "out" / ID / "1.0.0.json"), "--inputs", '{"age": 62}',
                    "--format", "json")
     assert done.returncode == 0, done.stderr

@@ -1,7 +1,7 @@
 """Faults: a full or read-only disk, a damaged release file, no Graphviz, a ruleset folder deleted while in use.
 
 Each gives a clear problem (never a traceback) and loses nothing: the file on disk after a failed save is the
-file from before it, byte for byte, and a failed release leaves no half-written release, log entry or state.
+file from before it, byte for byte, and a failed release leaves no half-written release or history.
 Tests run as root in CI, where chmod does not stop writes, so the read-only disk is also simulated.
 """
 
@@ -19,20 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.asgi_support import call
 from tests.conftest import V1, run_cli
-from tests.downstream_support import shipped_data, write_release
+from tests.downstream_support import KEYRING, shipped_data, write_release
 from workbench import access, store
-from workbench import release as lifecycle
 from workbench.access import Identity
 from workbench.api import create_app
-from workbench.audit import AUDIT_FILE, verify_audit
 from workbench.engine import RulesetError, load_ruleset
 from workbench.export import export
 from workbench.graph import GraphvizNotFound, render
-from workbench.history import history
 from workbench.problems import ProblemError
+from workbench.publish import lifecycle
+from workbench.publish.published import published
+from workbench.publish.repository import GitError, Repository
+from workbench.publish.signing import SigningKey
 from workbench.replay import replay_ruleset
 from workbench.store import read_versioned
 
@@ -73,6 +75,7 @@ def everything(folder: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("kind", ["ruleset", "vignettes"])
 def test_a_save_the_disk_refuses_is_a_clear_problem_and_the_file_is_untouched(
         v1_copy: Path, monkeypatch: pytest.MonkeyPatch, target: str, code: int, words: str, kind: str) -> None:
+    Repository.open(v1_copy.parent)  # the rulesets folder has its history already, as it does once ./run ran
     path = v1_copy / "ruleset.yaml" if kind == "ruleset" else sorted((v1_copy / "vignettes").glob("*"))[0]
     text, version = read_versioned(path)
     module, name = target.split(".")
@@ -92,6 +95,7 @@ def test_a_really_full_disk_is_refused_by_the_kernel_and_the_file_is_untouched(v
     """A real write failure, not a stand-in: the save runs in a process whose files may not grow past 4 KiB."""
     path = v1_copy / "ruleset.yaml"
     before = path.read_bytes()
+    Repository.open(v1_copy.parent)
     script = f"""
 import resource, signal, sys
 from pathlib import Path
@@ -129,42 +133,42 @@ def test_a_read_only_folder_refuses_the_save_with_a_clear_problem(v1_copy: Path)
 # --- a full disk during review and release ----------------------------------------------------
 
 @pytest.fixture
-def approved(v1_copy: Path) -> Path:
+def approved(v1_copy: Path, key_for: Any) -> Path:
     assert access.submit(AUTHOR, v1_copy, "ready").ok
-    assert access.approve(REVIEWER, v1_copy, "checked").ok
+    assert access.approve(REVIEWER, v1_copy, "checked", key_for(REVIEWER.name)).ok
     return v1_copy
 
 
-@pytest.mark.parametrize("stage", ["release file", "audit log"])
-def test_a_release_the_disk_refuses_leaves_no_release_and_can_be_retried(approved: Path, stage: str,
+def history_of(folder: Path) -> lifecycle.History:
+    return lifecycle.history(Repository(folder.parent), folder.name, access.keyring())
+
+
+@pytest.mark.parametrize("step", ["hash-object", "commit-tree", "update-ref"])
+def test_a_release_the_disk_refuses_leaves_no_release_and_can_be_retried(approved: Path, step: str, key_for: Any,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    before = everything(approved)
-    if stage == "release file":
-        monkeypatch.setattr(store.os, "link", failing(errno.ENOSPC))
-    else:
-        monkeypatch.setattr("workbench.audit.atomic_write", failing(errno.ENOSPC))
-    outcome = access.release(REVIEWER, approved, "sign-off")
-    monkeypatch.undo()
-    assert not outcome.ok and codes(outcome.problems) == {"WB1020"}
-    assert "the disk is full" in outcome.problems[0].message
-    assert everything(approved) == before  # no release file, no log entry, still approved
-    assert lifecycle.read_review(approved)[0].state == "approved"
-    done = access.release(REVIEWER, approved, "sign-off")
-    assert done.ok and history(approved).ok
+    before, head = everything(approved), Repository(approved.parent).head()
+    real = Repository.git
 
+    def full(self: Repository, *args: str, **kwargs: Any) -> str:
+        if args and args[0] == step:
+            raise GitError([store.Problem("WB1020", "The history cannot be written: the disk is full. Nothing "
+                                          "was recorded; free some space and try again.")])
+        return real(self, *args, **kwargs)
 
-def test_a_review_state_the_disk_refuses_keeps_the_log_and_release_consistent(approved: Path,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("workbench.release.save_text", failing(errno.ENOSPC))
-    outcome = access.release(REVIEWER, approved, "sign-off")
+    monkeypatch.setattr(Repository, "git", full)
+    with pytest.raises(ProblemError) as refused:
+        access.release(REVIEWER, approved, "sign-off", key_for(REVIEWER.name))
     monkeypatch.undo()
-    assert codes(outcome.problems) == {"WB1020"} and "in the audit log" in outcome.problems[0].message
-    found = history(approved)
-    assert found.ok and [r.version for r in found.releases] == ["1.0.0"]  # the log vouches for the release
+    assert codes(refused.value.problems) == {"WB1020"} and "the disk is full" in refused.value.problems[0].message
+    assert everything(approved) == before and Repository(approved.parent).head() == head
+    assert history_of(approved).review.state == "approved"  # still approved: nothing was recorded
+    done = access.release(REVIEWER, approved, "sign-off", key_for(REVIEWER.name))
+    assert done.ok and history_of(approved).ok and [r.version for r in history_of(approved).releases] == ["1.0.0"]
 
 
 def test_a_lock_the_disk_refuses_is_a_problem_not_a_traceback(v1_copy: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    Repository.open(v1_copy.parent)
     monkeypatch.setattr(store.os, "open", failing(errno.EROFS))
     with pytest.raises(ProblemError) as refused:
         access.submit(AUTHOR, v1_copy, "ready")
@@ -197,23 +201,20 @@ def damaged_root(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
 
 @pytest.mark.parametrize("damaged_root", list(DAMAGE), indirect=True)
 def test_a_damaged_release_is_reported_and_the_others_still_served(damaged_root: Path, tmp_path: Path) -> None:
-    folder = damaged_root / "upper-back-pain"
-    found = history(folder)
-    assert [r.version for r in found.releases] == ["1.0.0", "1.2.0"]
-    assert codes(found.problems) & {"WB901", "WB902"}
-    report = export(damaged_root, tmp_path / "out")
+    found, problems = published(damaged_root, KEYRING)
+    assert sorted(r.version for r in found) == ["1.0.0", "1.2.0"]
+    assert codes(problems) & {"WB901", "WB902", "WB906", "WB1023"}
+    report = export(damaged_root, tmp_path / "out", KEYRING)
     assert sorted(p.name for p in (tmp_path / "out" / "upper-back-pain").iterdir()) == [
         "1.0.0.json", "1.2.0.json", "latest.json"]
-    assert codes(report.problems) & {"WB901", "WB902"}
-    app = create_app(damaged_root)
+    assert codes(report.problems) & {"WB901", "WB902", "WB906", "WB1023"}
+    app = create_app(damaged_root, KEYRING)
     status, _, body = call(app, "GET", "/rulesets")
     assert status == 200 and json.loads(body)["rulesets"][0]["versions"] == ["1.0.0", "1.2.0"]
     assert call(app, "GET", "/rulesets/upper-back-pain/versions/1.0.0")[0] == 200
     assert json.loads(call(app, "GET", "/rulesets/upper-back-pain")[2])["version"] == "1.2.0"
     status, headers, body = call(app, "GET", "/rulesets/upper-back-pain/versions/1.1.0")
     assert status == 404 and headers["content-type"] == "application/problem+json"
-    done = run_cli("history", str(folder))
-    assert done.returncode == 1 and "1.1.0" in done.stdout and "Traceback" not in done.stderr
 
 
 # --- no Graphviz --------------------------------------------------------------------------------
@@ -259,9 +260,12 @@ def test_a_file_deleted_since_it_was_opened_is_not_silently_recreated(v1_copy: P
     assert codes(refused.value.problems) == {"WB1021"} and not path.exists()
 
 
+ANY_KEY = SigningKey(REVIEWER.name, Ed25519PrivateKey.generate())
+
+
 @pytest.mark.parametrize("act", [
-    lambda folder: access.submit(AUTHOR, folder, "x"), lambda folder: access.approve(REVIEWER, folder),
-    lambda folder: access.reject(REVIEWER, folder, "x"), lambda folder: access.release(REVIEWER, folder, "x")])
+    lambda folder: access.submit(AUTHOR, folder, "x"), lambda folder: access.approve(REVIEWER, folder, "", ANY_KEY),
+    lambda folder: access.reject(REVIEWER, folder, "x"), lambda folder: access.release(REVIEWER, folder, "x", ANY_KEY)])
 def test_review_actions_on_a_deleted_folder_are_refused_and_do_not_recreate_it(
         v1_copy: Path, act: Callable[[Path], Any]) -> None:
     shutil.rmtree(v1_copy)
@@ -278,9 +282,12 @@ def test_reading_a_deleted_ruleset_gives_problems_not_tracebacks(v1_copy: Path) 
     with pytest.raises(RulesetError) as refused:
         load_ruleset(ruleset)
     assert codes(refused.value.problems) == {"WB001"}
-    found = history(v1_copy)
-    assert found.releases == [] and verify_audit(v1_copy / AUDIT_FILE).ok
+    with pytest.raises(ProblemError) as refused:
+        lifecycle.open_ruleset(v1_copy)
+    assert codes(refused.value.problems) == {"WB1021"}
     for args in (["replay", str(v1_copy)], ["validate", str(ruleset)], ["history", str(v1_copy)],
                  ["submit", str(v1_copy), "--author", "Dr A"]):
         done = run_cli(*args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, args
+
+

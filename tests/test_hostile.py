@@ -20,16 +20,17 @@ import yaml
 
 from tests.asgi_support import call
 from tests.conftest import run_cli
-from tests.downstream_support import shipped_data, write_release
+from tests.downstream_support import KEYRING, shipped_data, write_release
 from workbench import access
 from workbench.api import create_app
 from workbench.canonical import ruleset_data
 from workbench.diff import resolve
 from workbench.engine import CompiledRuleset, evaluate
-from workbench.export import export, release_path
+from workbench.export import export
 from workbench.graph import render, to_dot
 from workbench.loader import parse_ruleset, parse_vignettes
 from workbench.problems import ProblemError
+from workbench.publish.releases import place
 from workbench.replay import replay_ruleset
 from workbench.validate import validate_ruleset_text
 
@@ -112,10 +113,10 @@ def test_the_model_refuses_ruleset_ids_that_could_name_another_folder(bad: str, 
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
-def test_release_paths_refuse_ids_and_versions_that_could_escape(bad: str, tmp_path: Path) -> None:
-    assert release_path(tmp_path, bad, "1.0.0") is None
-    assert release_path(tmp_path, "upper-back-pain", bad) is None
-    assert release_path(tmp_path, "upper-back-pain", "1.0.0") == tmp_path / "upper-back-pain/releases/1.0.0.json"
+def test_release_paths_refuse_ids_and_versions_that_could_escape(bad: str) -> None:
+    assert place(f"{bad}/releases/1.0.0.json") is None
+    assert place(f"upper-back-pain/releases/{bad}.json") is None
+    assert place("upper-back-pain/releases/1.0.0.json") == ("upper-back-pain", "1.0.0")
 
 
 @pytest.mark.parametrize("ref", ["../../../etc/passwd", "../releases/1.0.0", "/etc/passwd", "..", "1.0.0/../x"])
@@ -188,7 +189,7 @@ def root(tmp_path_factory: pytest.TempPathFactory, hostile: CompiledRuleset) -> 
     the root that links and `..` must never reach."""
     base = tmp_path_factory.mktemp("hostile-root")
     root = base / "rulesets"
-    write_release(root, ruleset_data(hostile.model), author=HOSTILE[0], approver=HOSTILE[7], reason=HOSTILE[4])
+    write_release(root, ruleset_data(hostile.model), author=HOSTILE[7], reason=HOSTILE[4])
     write_release(root, shipped_data())
     outside = base / "outside"
     write_release(outside, shipped_data(id="evil", title="served from outside the root"))
@@ -201,12 +202,12 @@ def root(tmp_path_factory: pytest.TempPathFactory, hostile: CompiledRuleset) -> 
 
 
 def test_the_api_serves_hostile_text_as_json_data_only(root: Path) -> None:
-    app = create_app(root)
+    app = create_app(root, KEYRING)
     status, headers, body = call(app, "GET", f"/rulesets/{ID}/versions/1.0.0")
     assert status == 200 and headers["content-type"] == "application/json"
     assert headers["x-content-type-options"] == "nosniff"
     served = json.loads(body)
-    assert served["title"] == HOSTILE[0] and served["release"]["approver"] == HOSTILE[7]
+    assert served["title"] == HOSTILE[0] and served["release"]["author"] == HOSTILE[7]
     assert served["references"][0]["url"] == "javascript:alert(document.cookie)"  # data, for the app to judge
     status, headers, body = call(app, "POST", f"/rulesets/{ID}/versions/1.0.0/evaluate", b'{"inputs": {"flag": true}}')
     assert status == 200 and json.loads(body)["outcome"] == "bad"
@@ -219,7 +220,7 @@ def test_the_api_serves_hostile_text_as_json_data_only(root: Path) -> None:
     "/%3Cscript%3Ealert(1)%3C/script%3E",
 ])
 def test_api_errors_quoting_hostile_paths_are_problem_json_never_html(root: Path, path: str) -> None:
-    status, headers, body = call(create_app(root), "GET", path)
+    status, headers, body = call(create_app(root, KEYRING), "GET", path)
     assert status == 404 and headers["content-type"] == "application/problem+json"
     assert headers["x-content-type-options"] == "nosniff"
     assert json.loads(body)["status"] == 404
@@ -241,36 +242,38 @@ def test_api_errors_quoting_hostile_paths_are_problem_json_never_html(root: Path
     "/rulesets/linked",
 ])
 def test_no_url_reaches_a_file_outside_the_rulesets_folder(root: Path, path: str) -> None:
-    status, headers, body = call(create_app(root), "GET", path)
+    status, headers, body = call(create_app(root, KEYRING), "GET", path)
     assert status == 404, body
     assert b"TOP SECRET" not in body and b"served from outside" not in body
     assert headers["content-type"] == "application/problem+json"
 
 
 def test_the_index_lists_only_what_is_inside_the_root(root: Path) -> None:
-    status, _, body = call(create_app(root), "GET", "/rulesets")
+    status, _, body = call(create_app(root, KEYRING), "GET", "/rulesets")
     assert status == 200 and [r["id"] for r in json.loads(body)["rulesets"]] == [ID, "upper-back-pain"]
 
 
 def test_the_export_writes_hostile_text_as_json_and_nothing_from_outside(root: Path, tmp_path: Path) -> None:
     out = tmp_path / "public"
-    report = export(root, out)
+    report = export(root, out, KEYRING)
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert written == ["hostile/1.0.0.json", "hostile/latest.json", "index.json", "upper-back-pain/1.0.0.json",
                        "upper-back-pain/latest.json"]
     assert json.loads((out / "hostile" / "1.0.0.json").read_text(encoding="utf-8"))["title"] == HOSTILE[0]
-    assert {p.code for p in report.problems} == {"WB1022"}  # the two links are reported, not followed
+    assert {p.code for p in report.problems} == {"WB1023"}  # the two links are reported, not followed
     assert sorted(Path(p.file or "").parent.parent.name for p in report.problems) == ["evil", "linked"]
 
 
-def test_the_release_gate_never_writes_through_a_linked_releases_folder(v1_copy: Path, tmp_path: Path) -> None:
+def test_the_release_gate_never_writes_through_a_linked_releases_folder(v1_copy: Path, tmp_path: Path,
+                                                                        key_for: Any) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     (v1_copy / "releases").symlink_to(outside)
     reviewer = access.Identity("Dr Rex Reviewer", frozenset({"reviewer", "author"}))
-    for act in (access.submit, access.release):
+    for act in (lambda: access.submit(reviewer, v1_copy, "x"),
+                lambda: access.release(reviewer, v1_copy, "x", key_for(reviewer.name))):
         with pytest.raises(ProblemError) as refused:
-            act(reviewer, v1_copy, "x")
+            act()
         assert {p.code for p in refused.value.problems} == {"WB1022"}
     assert not any(outside.iterdir())
 

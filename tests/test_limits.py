@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.asgi_support import call
-from tests.downstream_support import shipped_data, write_release
+from tests.downstream_support import KEYRING, shipped_data, write_release
 from workbench.api import MAX_BODY_BYTES, create_app
 from workbench.engine import CompiledRuleset, evaluate
 from workbench.expr import compile_condition
@@ -146,7 +146,7 @@ def test_vignettes_per_file_limit(mini_text: str, count: int, refused: bool) -> 
 def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
     root = tmp_path_factory.mktemp("limits")
     write_release(root, shipped_data())
-    return create_app(root)
+    return create_app(root, KEYRING)
 
 
 @pytest.mark.parametrize(("size", "status"), [(MAX_BODY_BYTES, 200), (MAX_BODY_BYTES + 1, 413)])

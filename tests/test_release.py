@@ -1,406 +1,299 @@
-"""Versions, review and release: nothing reaches a patient without a passing replay and a second clinician.
-
-Every refusal of the gate, immutability of releases, and tamper detection in release files and the audit log.
-All on copies of the shipped ruleset (the `v1_copy` fixture); nothing is written under rulesets/.
-"""
+"""Review and release through the history: one commit per action by the person who took it, a review state
+read from the commits (no file to edit), signed approvals and releases, and a gate that reads one snapshot."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from workbench.audit import AUDIT_FILE, append_entry, verify_audit
+from tests.conftest import AUTHOR, REVIEWER, approved, keyring, released, submitted
 from workbench.canonical import ruleset_data, ruleset_sha256, sha256_hex
-from workbench.history import history
-from workbench.release import (
-    approve,
-    check_release,
-    list_releases,
-    load_release,
-    read_review,
-    reject,
-    release,
-    scan_releases,
-    submit,
-)
-from workbench.runtime import IntegrityError
+from workbench.cli import main
+from workbench.publish import lifecycle
+from workbench.publish.published import published
+from workbench.publish.repository import Person, Repository, message
+from workbench.publish.signing import SigningKey, create_key, verify
 from workbench.validate import validate_ruleset_file
+
+
+def repo(folder: Path) -> Repository:
+    return Repository.open(folder.parent)
+
+
+def gate(folder: Path, approver: str | None = REVIEWER) -> lifecycle.Gate:
+    return lifecycle.check_release(repo(folder), folder.name, approver, keyring(), "go")
 
 
 def codes(problems: list) -> set[str]:
     return {p.code for p in problems}
 
 
-def set_version(folder: Path, version: str) -> None:
-    path = folder / "ruleset.yaml"
-    text = path.read_text(encoding="utf-8")
-    current = validate_ruleset_file(path).model.version  # type: ignore[union-attr]
-    path.write_text(text.replace(f"version: {current}", f"version: {version}", 1), encoding="utf-8")
+def save(folder: Path, path: str, text: str, who: str = AUTHOR) -> None:
+    """A save as the workbench makes it: one commit by `who`."""
+    repo(folder).commit({f"{folder.name}/{path}": text.encode()}, message(f"Save {path}", "an edit",
+                                                                           {"Action": "save"}), Person(who))
 
 
-def reword(folder: Path, old: str, new: str) -> None:
-    path = folder / "ruleset.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+def edit(folder: Path, old: str, new: str) -> None:
+    text = (folder / "ruleset.yaml").read_text(encoding="utf-8")
+    assert old in text, old
+    save(folder, "ruleset.yaml", text.replace(old, new, 1))
 
 
-def approved(folder: Path, author: str = "Dr Ada Author", reviewer: str = "Dr Rex Reviewer") -> None:
-    assert submit(folder, author, "change").ok
-    assert approve(folder, reviewer).ok
+def release_as(folder: Path, who: str, key: SigningKey, reason: str = "go live") -> lifecycle.Outcome:
+    return lifecycle.release(repo(folder), folder.name, Person(who), reason, key, keyring())
 
 
-def released(folder: Path, author: str = "Dr Ada Author", reviewer: str = "Dr Rex Reviewer") -> Path:
-    approved(folder, author, reviewer)
-    outcome = release(folder, reviewer, "clinical sign-off")
-    assert outcome.ok, outcome.problems
-    assert outcome.release is not None and outcome.release.path is not None
-    return outcome.release.path
+def approve_as(folder: Path, who: str, key: SigningKey) -> lifecycle.Outcome:
+    return lifecycle.approve(repo(folder), folder.name, Person(who), "checked", key, keyring())
 
 
-# --- the happy path and the file format -------------------------------------------------------
+# --- the happy path, the commits and the document -----------------------------------------------------
 
-def test_submit_approve_release_writes_the_release_file_in_the_published_format(v1_copy: Path) -> None:
-    path = released(v1_copy)
+def test_each_action_is_one_commit_by_the_person_with_the_reason(v1_copy: Path, signers: dict) -> None:
+    path = released(v1_copy, signers)
+    commits = repo(v1_copy).log(v1_copy.name)
+    actions = [(c.trailers.get("Action"), c.author) for c in commits[:3]]
+    assert actions == [("release", REVIEWER), ("approve", REVIEWER), ("submit", AUTHOR)]
+    assert commits[0].reason == "clinical sign-off" and commits[2].reason == "first version"
+    assert commits[0].paths == (f"{v1_copy.name}/releases/1.0.0.json",) and commits[1].paths == ()
+    assert not (v1_copy / "review.json").exists() and not (v1_copy / "audit.jsonl").exists()
     assert path == v1_copy / "releases" / "1.0.0.json"
-    document = json.loads(path.read_text(encoding="utf-8"))
-    assert set(document) == {"id", "version", "sha256", "ruleset", "release"}
+    status = subprocess.run(["git", "-C", str(v1_copy.parent), "status", "--porcelain"], capture_output=True,
+                            text=True).stdout
+    assert status == ""  # everything the workbench wrote is committed, the index in step
+
+
+def test_the_release_document_is_signed_and_covers_who_when_why_and_the_vignettes(v1_copy: Path,
+                                                                                   signers: dict) -> None:
+    document = json.loads(released(v1_copy, signers).read_text(encoding="utf-8"))
     model = validate_ruleset_file(v1_copy / "ruleset.yaml").model
-    assert document["id"] == "upper-back-pain" and document["version"] == "1.0.0"
-    assert document["ruleset"] == ruleset_data(model)
-    assert document["sha256"] == ruleset_sha256(model) == sha256_hex(document["ruleset"])
-    meta = document["release"]
-    assert set(meta) == {"author", "approver", "released_at", "reason", "replay"}
-    assert (meta["author"], meta["approver"], meta["reason"]) == ("Dr Ada Author", "Dr Rex Reviewer",
-                                                                  "clinical sign-off")
-    assert meta["released_at"].endswith("Z") and "T" in meta["released_at"]
-    assert meta["replay"]["failed"] == 0 and meta["replay"]["passed"] == meta["replay"]["total"] > 0
-    assert [r.version for r in list_releases(v1_copy)] == ["1.0.0"]
-    assert read_review(v1_copy)[0].state == "draft"
+    assert model is not None
+    assert {k: v for k, v in document.items() if k not in ("sha256", "release", "signature")} == ruleset_data(model)
+    assert document["sha256"] == ruleset_sha256(model) == sha256_hex(ruleset_data(model))
+    record = document["release"]
+    assert (record["author"], record["approver"], record["reason"]) == (AUTHOR, REVIEWER, "clinical sign-off")
+    assert record["replay"] == {"total": 56, "passed": 56, "failed": 0}
+    assert record["vignettes"]["count"] == 56 and record["vignettes"]["files"] == 5
+    assert record["released_at"].endswith("Z") and len(record["snapshot"]) == 64
+    assert document["signature"]["signer"] == REVIEWER and document["signature"]["algorithm"] == "Ed25519"
+    assert verify(document, keyring()).name == REVIEWER
+    for field, value in (("reason", "something else"), ("approver", AUTHOR), ("released_at", "2020-01-01T00:00:00Z")):
+        forged = {**document, "release": {**record, field: value}}
+        with pytest.raises(Exception, match="WB90[56]"):
+            verify(forged, keyring())
+    found, problems = published(v1_copy.parent, keyring())
+    assert [r.version for r in found] == ["1.0.0"] and problems == []
 
 
-def test_every_action_is_in_the_hash_chained_audit_log(v1_copy: Path) -> None:
-    released(v1_copy)
-    check = verify_audit(v1_copy / AUDIT_FILE)
-    assert check.ok
-    assert [(e["seq"], e["action"], e["actor"]) for e in check.entries] == [
-        (1, "submit", "Dr Ada Author"), (2, "approve", "Dr Rex Reviewer"), (3, "release", "Dr Rex Reviewer")]
-    assert check.entries[0]["prev_hash"] == "0" * 64
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(check.entries, check.entries[1:], strict=False))
-    assert {e["sha256"] for e in check.entries} == {load_release(v1_copy / "releases/1.0.0.json").sha256}
+# --- the review state comes from the history, and only signed approvals count ---------------------------
+
+def test_a_review_file_written_by_hand_changes_nothing(v1_copy: Path, signers: dict) -> None:
+    submitted(v1_copy)
+    (v1_copy / "review.json").write_text(json.dumps({"state": "approved", "reviewer": REVIEWER}), encoding="utf-8")
+    assert "WB707" in codes(gate(v1_copy).problems)
 
 
-def test_list_releases_sorts_by_semantic_version_not_text(v1_copy: Path) -> None:
-    for version in ("1.0.0", "1.2.0", "1.10.0"):
-        set_version(v1_copy, version)
-        released(v1_copy)
-    set_version(v1_copy, "1.9.0")  # lower than 1.10.0: refused, though '1.9.0' > '1.10.0' as text
-    assert "WB705" in codes(submit(v1_copy, "Dr Ada Author").problems)
-    assert [r.version for r in list_releases(v1_copy)] == ["1.0.0", "1.2.0", "1.10.0"]
+def test_a_forged_approval_commit_does_not_count(v1_copy: Path, signers: dict) -> None:
+    submitted(v1_copy)
+    snap = lifecycle.snapshot(repo(v1_copy), v1_copy.name)
+    trailers = {"Action": "approve", "Ruleset": v1_copy.name, "Version": "1.0.0", "Snapshot": snap.sha256,
+                "At": "2026-01-01T00:00:00Z", "Key": signers[REVIEWER].id, "Signature": "AAAA"}
+    repo(v1_copy).commit({}, message("Approve", "", trailers), Person(REVIEWER), allow_empty=True)
+    state = lifecycle.review_state(repo(v1_copy), v1_copy.name, keyring())
+    assert state.state == "in_review" and "not signed by a key the keyring trusts" in state.ignored[0]
+    assert "WB707" in codes(gate(v1_copy).problems)
+    history = lifecycle.history(repo(v1_copy), v1_copy.name, keyring())
+    assert not history.ok and "does not count" in history.problems[0].message
 
 
-# --- every refusal of the gate ------------------------------------------------------------------
+def test_an_approval_signed_with_an_untrusted_key_or_someone_elses_does_not_count(v1_copy: Path, signers: dict,
+                                                                                   tmp_path: Path) -> None:
+    submitted(v1_copy)
+    _, stranger = create_key("Dr Rex Reviewer", None, tmp_path / "elsewhere")  # same name, key not in the keyring
+    refused = approve_as(v1_copy, REVIEWER, stranger)
+    assert not refused.ok and "WB905" in codes(refused.problems)
+    refused = approve_as(v1_copy, "Dr Someone Else", signers[REVIEWER])
+    assert not refused.ok and "belongs to Dr Rex Reviewer" in refused.problems[-1].message
+    assert lifecycle.review_state(repo(v1_copy), v1_copy.name, keyring()).state == "in_review"
 
-def test_release_without_submission_is_refused(v1_copy: Path) -> None:
-    outcome = release(v1_copy, "Dr Rex Reviewer", "because")
-    assert not outcome.ok and codes(outcome.problems) == {"WB707"}
+
+# --- the gate --------------------------------------------------------------------------------------------
+
+def test_release_without_submission_or_approval_is_refused(v1_copy: Path, signers: dict) -> None:
+    assert "WB707" in codes(release_as(v1_copy, REVIEWER, signers[REVIEWER]).problems)
+    submitted(v1_copy)
+    refused = release_as(v1_copy, REVIEWER, signers[REVIEWER])
+    assert "WB707" in codes(refused.problems) and "awaits a second clinician" in refused.problems[0].message
+
+
+@pytest.mark.parametrize("same", [AUTHOR, "dr ada author", "  Dr  Ada   Author ", "Ｄｒ Ada Author"])
+def test_the_author_cannot_approve_or_release_their_own_version(v1_copy: Path, signers: dict, same: str) -> None:
+    submitted(v1_copy)
+    refused = approve_as(v1_copy, same, signers[AUTHOR])
+    assert "WB704" in codes(refused.problems)
+
+
+def test_release_by_someone_other_than_the_approver_is_refused(v1_copy: Path, signers: dict, tmp_path: Path) -> None:
+    approved(v1_copy, signers)
+    assert "WB709" in codes(gate(v1_copy, "Dr Third Person").problems)
+
+
+def test_reasons_are_required(v1_copy: Path, signers: dict) -> None:
+    approved(v1_copy, signers)
+    assert "WB712" in codes(release_as(v1_copy, REVIEWER, signers[REVIEWER], reason="  ").problems)
+    rejected = lifecycle.reject(repo(v1_copy), v1_copy.name, Person(REVIEWER), "", keyring())
+    assert "WB712" in codes(rejected.problems)
+
+
+def test_any_saved_change_after_submission_needs_a_new_review(v1_copy: Path, signers: dict) -> None:
+    submitted(v1_copy)
+    edit(v1_copy, "id: upper-back-pain", "# a comment is a change too: what is reviewed is the exact text\n"
+                                         "id: upper-back-pain")
+    assert "WB708" in codes(approve_as(v1_copy, REVIEWER, signers[REVIEWER]).problems)
+
+
+def test_removing_vignettes_after_approval_invalidates_it(v1_copy: Path, signers: dict) -> None:
+    approved(v1_copy, signers)
+    repo(v1_copy).commit({f"{v1_copy.name}/vignettes/cancer.yaml": None}, message("Remove cancer cases"),
+                         Person(AUTHOR))
+    refused = release_as(v1_copy, REVIEWER, signers[REVIEWER])
+    assert "WB708" in codes(refused.problems)
     assert not (v1_copy / "releases").exists()
 
 
-def test_release_while_still_in_review_is_refused(v1_copy: Path) -> None:
-    assert submit(v1_copy, "Dr Ada Author").ok
-    assert codes(release(v1_copy, "Dr Rex Reviewer", "because").problems) == {"WB707"}
+def test_a_file_edited_on_disk_without_saving_is_not_what_would_be_reviewed(v1_copy: Path, signers: dict) -> None:
+    approved(v1_copy, signers)
+    (v1_copy / "vignettes" / "cancer.yaml").write_text("ruleset: upper-back-pain\nvignettes: []\n", encoding="utf-8")
+    refused = release_as(v1_copy, REVIEWER, signers[REVIEWER])
+    assert "WB708" in codes(refused.problems) and "cancer.yaml" in refused.problems[-1].message
 
 
-@pytest.mark.parametrize("same", ["Dr Ada Author", "dr ada author", "  Dr  Ada   Author "])
-def test_the_author_cannot_approve_or_release_their_own_version(v1_copy: Path, same: str) -> None:
-    assert submit(v1_copy, "Dr Ada Author").ok
-    assert codes(approve(v1_copy, same).problems) == {"WB704"}
-    assert codes(reject(v1_copy, same, "no").problems) == {"WB704"}
-    assert approve(v1_copy, "Dr Rex Reviewer").ok
-    assert "WB704" in codes(release(v1_copy, same, "because").problems)
-    assert not (v1_copy / "releases").exists()
+def test_validation_errors_and_failing_vignettes_are_listed_with_every_other_reason(v1_copy: Path,
+                                                                                     signers: dict) -> None:
+    edit(v1_copy, "next: suspected_cauda_equina_or_cord_compression", "next: nowhere")
+    problems = gate(v1_copy, None).problems
+    assert {"WB701", "WB707", "WB711"} <= codes(problems)
+    save(v1_copy, "ruleset.yaml", (v1_copy / "ruleset.yaml").read_text(encoding="utf-8").replace(
+        "next: nowhere", "next: suspected_cauda_equina_or_cord_compression"))
+    cases = (v1_copy / "vignettes" / "emergency.yaml").read_text(encoding="utf-8")
+    save(v1_copy, "vignettes/emergency.yaml", cases.replace("disposition: emergency", "disposition: routine", 1))
+    assert "WB702" in codes(gate(v1_copy).problems)
 
 
-def test_release_by_someone_other_than_the_approver_is_refused(v1_copy: Path) -> None:
-    approved(v1_copy)
-    assert codes(release(v1_copy, "Dr Somebody Else", "because").problems) == {"WB709"}
+def test_no_vignettes_means_no_release(v1_copy: Path, signers: dict) -> None:
+    repo(v1_copy).commit({f"{v1_copy.name}/vignettes/{p.name}": None for p in (v1_copy / "vignettes").iterdir()},
+                         message("Remove every case"), Person(AUTHOR))
+    assert "WB703" in codes(gate(v1_copy).problems)
 
 
-def test_names_and_reasons_are_required(v1_copy: Path) -> None:
-    assert codes(submit(v1_copy, " ").problems) == {"WB711"}
-    assert submit(v1_copy, "Dr Ada Author").ok
-    assert codes(approve(v1_copy, "").problems) == {"WB711"}
-    assert codes(reject(v1_copy, "Dr Rex Reviewer", "  ").problems) == {"WB712"}
-    assert approve(v1_copy, "Dr Rex Reviewer").ok
-    assert codes(release(v1_copy, "Dr Rex Reviewer", "").problems) == {"WB712"}
+def test_versions_only_go_up_and_a_released_version_is_never_replaced(v1_copy: Path, signers: dict) -> None:
+    released(v1_copy, signers)
+    first = (v1_copy / "releases" / "1.0.0.json").read_bytes()
+    assert "WB706" in codes(lifecycle.submit(repo(v1_copy), v1_copy.name, Person(AUTHOR), "again",
+                                             keyring()).problems)
+    edit(v1_copy, "version: 1.0.0", "version: 0.9.0")
+    assert "WB705" in codes(gate(v1_copy).problems)
+    assert (v1_copy / "releases" / "1.0.0.json").read_bytes() == first
 
 
-def test_a_draft_changed_after_submission_cannot_be_approved(v1_copy: Path) -> None:
-    assert submit(v1_copy, "Dr Ada Author").ok
-    reword(v1_copy, "Reassure: non-specific", "Reassure them: non-specific")
-    assert codes(approve(v1_copy, "Dr Rex Reviewer").problems) == {"WB708"}
+def test_reject_sends_it_back_to_draft_with_the_reason(v1_copy: Path, signers: dict) -> None:
+    submitted(v1_copy)
+    done = lifecycle.reject(repo(v1_copy), v1_copy.name, Person(REVIEWER), "age threshold must follow NG12",
+                            keyring())
+    assert done.ok and done.review.state == "draft" and done.review.reject_reason == "age threshold must follow NG12"
+    assert "rejected by Dr Rex Reviewer" in done.review.describe()
 
 
-def test_a_draft_changed_after_approval_cannot_be_released(v1_copy: Path) -> None:
-    approved(v1_copy)
-    reword(v1_copy, "Reassure: non-specific", "Reassure them: non-specific")
-    assert codes(release(v1_copy, "Dr Rex Reviewer", "because").problems) == {"WB708"}
-    assert not (v1_copy / "releases").exists()
+def test_the_same_content_cannot_be_submitted_twice(v1_copy: Path, signers: dict) -> None:
+    submitted(v1_copy)
+    again = lifecycle.submit(repo(v1_copy), v1_copy.name, Person(AUTHOR), "", keyring())
+    assert not again.ok and "WB710" in codes(again.problems)
 
 
-def test_comments_and_layout_are_not_a_change(v1_copy: Path) -> None:
-    """The submission is pinned by the canonical hash of the content, so a comment does not void the review."""
-    approved(v1_copy)
-    path = v1_copy / "ruleset.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "\n# reviewed in the safety meeting\n", encoding="utf-8")
-    assert release(v1_copy, "Dr Rex Reviewer", "because").ok
+# --- tampering with what was released ------------------------------------------------------------------
+
+def test_a_release_edited_on_disk_is_reported_and_the_history_copy_is_served(v1_copy: Path, signers: dict) -> None:
+    path = released(v1_copy, signers)
+    original = path.read_bytes()
+    path.write_bytes(original.replace(b'"disposition": "emergency"', b'"disposition": "self_care"'))
+    found, problems = published(v1_copy.parent, keyring())
+    assert [r.data for r in found] == [original] and codes(problems) == {"WB906"}
 
 
-def test_validation_errors_are_listed_with_every_other_reason(v1_copy: Path) -> None:
-    approved(v1_copy)
-    reword(v1_copy, "next: suspected_spinal_infection", "next: suspected_spinal_infektion")
-    problems = release(v1_copy, "Dr Rex Reviewer", "because").problems
-    assert codes(problems) == {"WB708", "WB701"}
-    assert any("suspected_spinal_infektion" in p.message for p in problems if p.code == "WB701")
+def test_a_planted_release_is_never_published_committed_or_not(v1_copy: Path, signers: dict) -> None:
+    released(v1_copy, signers)
+    document = json.loads((v1_copy / "releases" / "1.0.0.json").read_text(encoding="utf-8"))
+    document["version"] = "2.0.0"
+    for node in document["nodes"]:
+        if node.get("disposition") == "emergency":
+            node["disposition"] = "self_care"
+    content = {k: v for k, v in document.items() if k not in ("sha256", "release", "signature")}
+    document["sha256"] = sha256_hex(content)  # rehashed, and signed by a key nobody trusts
+    _, attacker = create_key(REVIEWER, None, v1_copy.parent / "attacker")
+    planted = v1_copy / "releases" / "2.0.0.json"
+    planted.write_text(json.dumps(attacker.sign(document)), encoding="utf-8")
+    found, problems = published(v1_copy.parent, keyring())
+    assert [r.version for r in found] == ["1.0.0"] and "WB908" in codes(problems)
+    repo(v1_copy).commit({f"{v1_copy.name}/releases/2.0.0.json": planted.read_bytes()},
+                         message("Release upper-back-pain 2.0.0", "", {"Action": "release", "Ruleset": v1_copy.name,
+                                                                       "Release-File": "upper-back-pain/releases/"
+                                                                                       "2.0.0.json"}),
+                         Person(REVIEWER))
+    found, problems = published(v1_copy.parent, keyring())
+    assert [r.version for r in found] == ["1.0.0"] and "WB908" in codes(problems)
 
 
-def test_a_failing_vignette_refuses_release_even_after_approval(v1_copy: Path) -> None:
-    approved(v1_copy)
-    vignettes = v1_copy / "vignettes" / "cancer.yaml"
-    text = vignettes.read_text(encoding="utf-8")
-    expected = "disposition: urgent_mri_1_week\n      outcome: suspected_spinal_metastases"
-    assert expected in text
-    vignettes.write_text(text.replace(expected, "disposition: routine\n      outcome: persistent_or_nerve_root_pain",
-                                      1), encoding="utf-8")
-    problems = release(v1_copy, "Dr Rex Reviewer", "because").problems
-    assert codes(problems) == {"WB702"}
-    assert "known-breast-cancer-thoracic-night-pain" in problems[0].message
+def test_a_deleted_release_is_reported(v1_copy: Path, signers: dict) -> None:
+    released(v1_copy, signers)
+    repo(v1_copy).commit({f"{v1_copy.name}/releases/1.0.0.json": None}, message("Tidy up"), Person(AUTHOR))
+    found, problems = published(v1_copy.parent, keyring())
+    assert found == [] and "deleted" in problems[0].message
 
 
-def test_no_vignettes_means_no_release(v1_copy: Path) -> None:
-    for path in (v1_copy / "vignettes").iterdir():
-        path.unlink()
-    assert codes(submit(v1_copy, "Dr Ada Author").problems) == {"WB703"}
-    assert "WB703" in codes(check_release(v1_copy, "Dr Rex Reviewer", "because").problems)
+# --- the command line ------------------------------------------------------------------------------------
+
+def cli(*args: str, capsys: pytest.CaptureFixture[str], stdin: str = "") -> tuple[int, str]:
+    import io
+    import sys
+
+    sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(list(args))
+    finally:
+        sys.stdin = sys.__stdin__
+    return code, capsys.readouterr().out
 
 
-def test_version_must_be_higher_than_the_last_release(v1_copy: Path) -> None:
-    set_version(v1_copy, "1.1.0")
-    released(v1_copy)
-    set_version(v1_copy, "1.0.5")
-    assert codes(submit(v1_copy, "Dr Ada Author").problems) == {"WB705"}
-    assert codes(check_release(v1_copy, "Dr Rex Reviewer", "because").problems) == {"WB705", "WB707"}
-
-
-def test_an_already_released_version_is_refused(v1_copy: Path) -> None:
-    released(v1_copy)
-    reword(v1_copy, "Reassure: non-specific", "Reassure them: non-specific")  # new content, same version
-    assert codes(submit(v1_copy, "Dr Ada Author").problems) == {"WB705", "WB706"}
-
-
-def test_the_gate_lists_every_reason_at_once(v1_copy: Path) -> None:
-    released(v1_copy)
-    for path in (v1_copy / "vignettes").iterdir():
-        path.unlink()
-    problems = check_release(v1_copy, "", "").problems
-    assert codes(problems) == {"WB711", "WB712", "WB707", "WB703", "WB705", "WB706"}
-
-
-def test_reject_sends_it_back_to_draft_with_the_reason(v1_copy: Path) -> None:
-    assert submit(v1_copy, "Dr Ada Author").ok
-    outcome = reject(v1_copy, "Dr Rex Reviewer", "Rule 7 needs the NG12 age threshold checked")
-    assert outcome.ok
-    state, _ = read_review(v1_copy)
-    assert state.state == "draft" and state.reject_reason.startswith("Rule 7")
-    assert codes(approve(v1_copy, "Dr Rex Reviewer").problems) == {"WB710"}
-    refused = release(v1_copy, "Dr Rex Reviewer", "because").problems
-    assert codes(refused) == {"WB707"} and "Rule 7" in refused[0].message
-    assert submit(v1_copy, "Dr Ada Author", "threshold checked").ok  # the author can submit again
-
-
-def test_the_same_content_cannot_be_submitted_twice(v1_copy: Path) -> None:
-    assert submit(v1_copy, "Dr Ada Author").ok
-    assert codes(submit(v1_copy, "Dr Ada Author").problems) == {"WB710"}
-
-
-# --- immutability -------------------------------------------------------------------------------
-
-def test_a_second_release_of_the_same_version_is_refused_and_the_file_is_untouched(v1_copy: Path) -> None:
-    path = released(v1_copy)
-    before = path.read_bytes()
-    reword(v1_copy, "Reassure: non-specific", "Reassure them: non-specific")
-    # Even a review state forged to 'approved' for the new content cannot get past the gate.
-    state = {"state": "approved", "version": "1.0.0", "author": "Dr Ada Author", "reviewer": "Dr Rex Reviewer",
-             "sha256": ruleset_sha256(validate_ruleset_file(v1_copy / "ruleset.yaml").model)}
-    (v1_copy / "review.json").write_text(json.dumps(state), encoding="utf-8")
-    outcome = release(v1_copy, "Dr Rex Reviewer", "again")
-    assert "WB706" in codes(outcome.problems)
-    assert path.read_bytes() == before
-
-
-def test_cli_second_release_is_refused_with_exit_1(v1_copy: Path) -> None:
-    path = released(v1_copy)
-    before = path.read_bytes()
-    done = run_cli("release", str(v1_copy), "--approver", "Dr Rex Reviewer", "--reason", "again")
-    assert done.returncode == 1
-    assert "WB706" in done.stdout and "WB707" in done.stdout
-    assert path.read_bytes() == before
-
-
-# --- tampering ----------------------------------------------------------------------------------
-
-def test_an_edited_release_file_is_detected(v1_copy: Path) -> None:
-    path = released(v1_copy)
-    document = json.loads(path.read_text(encoding="utf-8"))
-    document["ruleset"]["dispositions"][0]["label"] = "Routine"
-    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    with pytest.raises(IntegrityError) as caught:
-        load_release(path)
-    assert codes(caught.value.problems) == {"WB902"}
-    with pytest.raises(IntegrityError):
-        list_releases(v1_copy)
-    found = history(v1_copy)
-    assert not found.ok and "WB902" in codes(found.problems)
-    assert "WB902" in codes(check_release(v1_copy, "Dr Rex Reviewer", "x").problems)
-
-
-def test_a_release_file_rewritten_with_a_fresh_hash_is_caught_by_the_audit_log(v1_copy: Path) -> None:
-    path = released(v1_copy)
-    document = json.loads(path.read_text(encoding="utf-8"))
-    document["ruleset"]["nodes"][0]["title"] = "Edited after release"
-    document["sha256"] = sha256_hex(document["ruleset"])
-    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    assert load_release(path).sha256 == document["sha256"]  # the file alone looks fine
-    found = history(v1_copy)
-    assert codes(found.problems) == {"WB721"} and "replaced" in found.problems[0].message
-
-
-def test_a_renamed_release_file_is_detected(v1_copy: Path) -> None:
-    path = released(v1_copy)
-    path.rename(path.with_name("2.0.0.json"))
-    releases, problems = scan_releases(v1_copy)
-    assert releases == [] and codes(problems) == {"WB903"}
-
-
-def test_a_deleted_release_is_reported(v1_copy: Path) -> None:
-    released(v1_copy).unlink()
-    found = history(v1_copy)
-    assert codes(found.problems) == {"WB721"} and "missing" in found.problems[0].message
-
-
-@pytest.mark.parametrize("edit", ["actor", "delete", "swap"])
-def test_an_edited_audit_log_breaks_the_chain_at_that_entry(v1_copy: Path, edit: str) -> None:
-    released(v1_copy)
-    log = v1_copy / AUDIT_FILE
-    lines = log.read_text(encoding="utf-8").splitlines()
-    if edit == "actor":
-        entry = json.loads(lines[1])
-        entry["actor"] = "Dr Ada Author"  # make it look as if the author approved
-        lines[1] = json.dumps(entry, sort_keys=True, separators=(",", ":"))
-    elif edit == "delete":
-        del lines[1]
-    else:
-        lines[1], lines[2] = lines[2], lines[1]
-    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    check = verify_audit(log)
-    assert not check.ok and check.problem is not None
-    assert check.problem.code == "WB720" and check.problem.line == 2 and "entry 2" in check.problem.message
-    assert len(check.entries) == 1
-    assert not history(v1_copy).ok
-    # Nothing more is recorded on a broken chain, and nothing is released.
-    set_version(v1_copy, "1.0.1")
-    assert codes(submit(v1_copy, "Dr Ada Author").problems) == {"WB720"}
-    with pytest.raises(Exception, match="broken"):
-        append_entry(log, actor="x", action="submit", version="1.0.1", sha256="0" * 64)
-
-
-def test_an_audit_entry_with_a_recomputed_hash_still_breaks_the_next_link(v1_copy: Path) -> None:
-    from workbench.audit import entry_hash
-
-    released(v1_copy)
-    log = v1_copy / AUDIT_FILE
-    lines = log.read_text(encoding="utf-8").splitlines()
-    entry = json.loads(lines[0])
-    entry["actor"] = "Dr Mallory"
-    entry["hash"] = entry_hash(entry)
-    lines[0] = json.dumps(entry, sort_keys=True, separators=(",", ":"))
-    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    check = verify_audit(log)
-    assert check.problem is not None and check.problem.line == 2 and "prev_hash" in check.problem.message
-
-
-# --- the command line ---------------------------------------------------------------------------
-
-def test_cli_lifecycle_with_json_output_and_exit_codes(v1_copy: Path) -> None:
+def test_cli_lifecycle_with_json_output_and_exit_codes(v1_copy: Path, signers: dict,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     folder = str(v1_copy)
-    done = run_cli("submit", folder, "--author", "Dr Ada Author", "--reason", "first", "--format", "json")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads(done.stdout)["review"]["state"] == "in_review"
-    done = run_cli("approve", folder, "--reviewer", "Dr Ada Author", "--format", "json")
-    assert done.returncode == 1
-    assert [p["code"] for p in json.loads(done.stdout)["problems"]] == ["WB704"]
-    assert run_cli("approve", folder, "--reviewer", "Dr Rex Reviewer").returncode == 0
-    done = run_cli("release", folder, "--approver", "Dr Rex Reviewer", "--reason", "first", "--format", "json")
-    assert done.returncode == 0, done.stdout
-    made = json.loads(done.stdout)["release"]
-    assert made["version"] == "1.0.0" and made["author"] == "Dr Ada Author" and len(made["sha256"]) == 64
-    done = run_cli("history", folder, "--format", "json")
-    assert done.returncode == 0
-    data = json.loads(done.stdout)
-    assert data["ok"] and [r["version"] for r in data["releases"]] == ["1.0.0"]
-    assert [e["action"] for e in data["audit"]["entries"]] == ["submit", "approve", "release"]
+    code, out = cli("release", folder, "--approver", REVIEWER, "--reason", "x", "--format", "json", capsys=capsys)
+    assert code == 1 and "WB707" in {p["code"] for p in json.loads(out)["problems"]}
+    assert cli("submit", folder, "--author", AUTHOR, capsys=capsys)[0] == 0
+    assert cli("approve", folder, "--reviewer", AUTHOR, capsys=capsys)[0] == 1
+    code, out = cli("approve", folder, "--reviewer", REVIEWER, "--format", "json", capsys=capsys)
+    assert code == 0 and json.loads(out)["review"]["state"] == "approved"
+    code, out = cli("release", folder, "--approver", REVIEWER, "--reason", "NG234 update", "--format", "json",
+                    capsys=capsys)
+    assert code == 0 and json.loads(out)["release"]["signed_by"] == REVIEWER
+    code, out = cli("history", folder, capsys=capsys)
+    assert code == 0 and "approved and signed by Dr Rex Reviewer" in out and "Release upper-back-pain 1.0.0" in out
 
 
-def test_cli_history_reports_tampering_with_exit_1(v1_copy: Path) -> None:
-    path = released(v1_copy)
+def test_cli_history_reports_tampering_with_exit_1(v1_copy: Path, signers: dict,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = released(v1_copy, signers)
     path.write_text(path.read_text(encoding="utf-8").replace("Emergency", "Routine", 1), encoding="utf-8")
-    done = run_cli("history", str(v1_copy))
-    assert done.returncode == 1
-    assert "WB902" in done.stdout and "TAMPERING" in done.stdout
+    code, out = cli("history", str(v1_copy), capsys=capsys)
+    assert code == 1 and "TAMPERING" in out and "WB906" in out
 
 
-def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
-    assert run_cli("submit", str(tmp_path), "--author", "A").returncode == 2  # not a ruleset folder
-    assert run_cli("reject", str(tmp_path), "--reviewer", "B").returncode == 2  # --reason is required
-    assert run_cli("release", str(tmp_path), "--approver", "B").returncode == 2
+def test_the_project_checkout_is_never_committed_into(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import SHIPPED
 
-
-# --- the page -----------------------------------------------------------------------------------
-
-def _releases_page(folder: str) -> None:
-    from pathlib import Path
-
-    import streamlit as st
-
-    from workbench.ui.login import current_identity
-    from workbench.ui.releases import page
-
-    if current_identity() is None:
-        st.stop()
-    page(Path(folder))
-
-
-def test_releases_page_shows_the_gate_and_refusals(v1_copy: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("WORKBENCH_USERS", str(tmp_path / "no-accounts.json"))  # no accounts: names are typed
-
-    app = AppTest.from_function(_releases_page, args=(str(v1_copy),), default_timeout=60)
-    app.run()
-    assert not app.exception
-    assert any("refused" in e.value for e in app.error)
-    app.text_input(key="releases.author").input("Dr Ada Author")
-    next(b for b in app.button if b.label == "Submit for review").click()
-    app.run()
-    assert any("Submitted" in s.value for s in app.success)
-    app.text_input(key="releases.reviewer").input("dr ada author")
-    next(b for b in app.button if b.label == "Approve").click()
-    app.run()
-    assert any("Approve refused" in e.value for e in app.error)
-    assert any("WB704" in m.value for m in app.markdown)
-    assert read_review(v1_copy)[0].state == "in_review"
+    code, out = cli("submit", str(SHIPPED), "--author", AUTHOR, capsys=capsys)
+    assert code == 1 and "WB1030" in out and "never commits there" in out

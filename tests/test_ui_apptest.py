@@ -521,13 +521,19 @@ def test_discard_asks_first_then_shows_the_saved_file(root: Path):
     assert "unsaved changes" not in texts(at)
 
 
-def test_the_rulesets_page_shows_review_and_release_state(root: Path):
-    release = pytest.importorskip("workbench.release")
+def test_the_rulesets_page_shows_review_and_release_state(root: Path, signers: dict):
+    from workbench.publish import lifecycle
+    from workbench.publish.repository import Person, Repository
+
+    from .conftest import approved, keyring
+
     folder = root / RULESET
-    assert release.submit(folder, "Dr Author", "first version").ok
-    assert "**in review**" in texts(app("rulesets"))
-    assert release.approve(folder, "Dr Reviewer", "checked").ok
-    assert release.release(folder, "Dr Reviewer", "go live").ok
+    assert "**draft** · " in texts(app("rulesets"))
+    approved(folder, signers)
+    assert "**approved**" in texts(app("rulesets"))
+    done = lifecycle.release(Repository(root), RULESET, Person("Dr Rex Reviewer"), "go live",
+                             signers["Dr Rex Reviewer"], keyring())
+    assert done.ok, done.problems
     page = texts(app("rulesets"))
     assert "**released** · latest release 1.0.0" in page
 

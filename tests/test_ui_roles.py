@@ -1,11 +1,10 @@
 """People sign in to the UI, each role sees only the controls it may use, and every write is checked again in the
-core (access.py) whatever the page showed: a hidden or disabled button is a courtesy, not the guard. The audit log
+core (access.py) whatever the page showed: a hidden or disabled button is a courtesy, not the guard. The history
 records the signed-in name. Driven through Streamlit's AppTest, on a copy of rulesets/ and an accounts file in tmp.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -13,10 +12,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from workbench import access, accounts
-from workbench import release as lifecycle
 from workbench.access import AccessDenied, Identity
-from workbench.audit import AUDIT_FILE
 from workbench.problems import ProblemError
+from workbench.publish import lifecycle
+from workbench.publish.published import published
+from workbench.publish.repository import Repository
+from workbench.publish.signing import create_key, load_keyring, trust
 
 from .conftest import V1
 from .test_ui_apptest import answer_everything, by_label, no_errors, script, texts, type_into_editor
@@ -36,11 +37,16 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def root(tmp_path: Path, users: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def root(tmp_path: Path, users: Path, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> Path:
+    """A rulesets folder with its history; the reviewer's signing key, locked with their password, trusted."""
     target = tmp_path / "rulesets"
     shutil.copytree(V1, target / RULESET)
+    Repository.open(target)
     monkeypatch.setenv("WORKBENCH_RULESETS", str(target))
     monkeypatch.setenv(accounts.USERS_ENV, str(users))
+    for name in (PEOPLE["reviewer"], "Dr Typed Reviewer"):
+        _, key = create_key(name, PASSWORD if name == PEOPLE["reviewer"] else None, isolated_home / "keys")
+        trust(name, key.key.public_key(), isolated_home / "keyring.json")
     return target
 
 
@@ -64,9 +70,14 @@ def titles(at: AppTest) -> list[str]:
     return [t.value for t in at.title]
 
 
-def audit(root: Path) -> list[dict[str, str]]:
-    lines = (root / RULESET / AUDIT_FILE).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+def actions(root: Path) -> list[tuple[str, str]]:
+    """The review actions in the history, oldest first: (action, who)."""
+    return [(c.trailers["Action"], c.author) for c in reversed(Repository(root).log())
+            if c.trailers.get("Action") in ("submit", "approve", "reject", "release")]
+
+
+def state(root: Path) -> str:
+    return lifecycle.review_state(Repository(root), RULESET, load_keyring(required=False)).state
 
 
 # --- signing in -----------------------------------------------------------------------------
@@ -136,8 +147,8 @@ def test_an_authors_approval_is_refused_by_the_core_even_when_the_page_offers_it
     no_errors(at)
     assert any("Dr Ada Author is an author and cannot approve releases; ask a reviewer." in e.value for e in at.error)
     assert by_label(at.text_input, "Note (optional)").value == "looks fine to me"
-    assert [e["action"] for e in audit(root)] == ["submit"]
-    assert lifecycle.read_review(root / RULESET)[0].state == "in_review"
+    assert actions(root) == [("submit", "Dr Ada Author")]
+    assert state(root) == "in_review"
 
 
 def test_a_viewers_save_forced_through_the_core_is_refused(root: Path):
@@ -167,6 +178,7 @@ def test_a_viewer_cannot_replay_submit_or_review(root: Path):
     assert at.button(key="vignettes.replay").disabled
     at = as_role("viewer", "releases")
     assert not at.main.button and "cannot submit a draft for review" in texts(at)
+    assert not [e for e in at.error]  # a draft awaiting submission is a state, not an error
 
 
 # --- authors, QA and reviewers ----------------------------------------------------------------
@@ -199,36 +211,48 @@ def test_qa_writes_vignettes_but_not_rules(root: Path):
     assert (root / RULESET / "vignettes" / "tried-cases.yaml").is_file()
 
 
-def test_a_reviewer_approves_an_authors_submission_and_the_log_names_both(root: Path):
+def test_a_reviewer_approves_and_releases_an_authors_submission_signing_with_their_password(root: Path):
     at = as_role("author", "releases")
-    assert "Your name (author)" not in [w.label for w in at.text_input]  # signed in: the name is not asked
+    assert "Your name" not in [w.label for w in at.text_input]  # signed in: the name is not asked
+    assert any("Draft." in i.value and "Next: an author submits" in i.value for i in at.info)
     at.button(key="FormSubmitter:releases.submit-Submit for review").click().run()
     no_errors(at)
     assert any("Submitted" in s.value for s in at.success)
+    assert any("Waiting for review" in i.value for i in at.info) and not at.error
     assert "cannot approve releases" in texts(at)  # the author now sees no Approve
     at = as_role("reviewer", "releases")
-    assert [w.label for w in at.text_input] == ["Note (optional)"]
     by_label(at.text_input, "Note (optional)").input("checked every red flag")
+    by_label(at.text_input, "Your password (it opens your signing key)").input("not my password")
     at.button(key="FormSubmitter:releases.approve-Approve").click().run()
     no_errors(at)
-    assert any("Approved." in s.value for s in at.success)
+    assert any("The name or the password is not right." in e.value for e in at.error)
+    assert state(root) == "in_review"
+    by_label(at.text_input, "Your password (it opens your signing key)").input(PASSWORD)
+    at.button(key="FormSubmitter:releases.approve-Approve").click().run()
+    no_errors(at)
+    assert any("Approved and signed." in s.value for s in at.success)
     by_label(at.text_input, "Reason for this release").input("first release")
+    by_label(at.text_input, "Your password (it opens your signing key)").input(PASSWORD)
     at.button(key="FormSubmitter:releases.release-Release version 1.0.0").click().run()
     no_errors(at)
-    assert [(e["action"], e["actor"]) for e in audit(root)] == [
-        ("submit", "Dr Ada Author"), ("approve", "Dr Rex Reviewer"), ("release", "Dr Rex Reviewer")]
-    assert lifecycle.list_releases(root / RULESET)[0].approver == "Dr Rex Reviewer"
+    assert any("Released version 1.0.0, signed by Dr Rex Reviewer" in s.value for s in at.success)
+    assert actions(root) == [("submit", "Dr Ada Author"), ("approve", "Dr Rex Reviewer"),
+                             ("release", "Dr Rex Reviewer")]
+    found, _ = published(root, load_keyring(required=False))
+    assert [(r.version, r.approver, r.signer.name) for r in found] == [("1.0.0", PEOPLE["reviewer"],
+                                                                        PEOPLE["reviewer"])]
 
 
 def test_an_author_cannot_approve_even_by_calling_the_core(root: Path):
     author = Identity(PEOPLE["author"], frozenset({"author"}))
     assert access.submit(author, root / RULESET, "first").ok
     with pytest.raises(AccessDenied, match="cannot approve releases; ask a reviewer"):
-        access.approve(author, root / RULESET)
-    assert [e["action"] for e in audit(root)] == ["submit"]
+        access.approve(author, root / RULESET, "", access.unlock_key(
+            Identity(PEOPLE["reviewer"], frozenset({"reviewer"})), PASSWORD, "approve"))
+    assert actions(root) == [("submit", "Dr Ada Author")]
 
 
-# --- without accounts, as before ---------------------------------------------------------------
+# --- without accounts ---------------------------------------------------------------------------
 
 def test_without_accounts_names_are_typed_and_recorded(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(accounts.USERS_ENV, str(tmp_path / "no-accounts.json"))
@@ -236,14 +260,27 @@ def test_without_accounts_names_are_typed_and_recorded(root: Path, tmp_path: Pat
     no_errors(at)
     assert titles(at) == ["Releases"]
     at.button(key="FormSubmitter:releases.submit-Submit for review").click().run()
-    assert any("Give the author's name" in m.value for m in at.markdown)  # a blank name is not 'local'
-    at.text_input(key="releases.author").input("Dr Typed Author")
+    assert any("Give your name" in e.value for e in at.error)  # a blank name is not 'local'
+    at.text_input(key="releases.submit.name").input("Dr Typed Author")
     at.button(key="FormSubmitter:releases.submit-Submit for review").click().run()
-    at.text_input(key="releases.reviewer").input("Dr Typed Reviewer")
+    at.text_input(key="releases.approve.name").input("Dr Typed Reviewer")
     at.button(key="FormSubmitter:releases.approve-Approve").click().run()
     no_errors(at)
-    assert [(e["action"], e["actor"]) for e in audit(root)] == [
-        ("submit", "Dr Typed Author"), ("approve", "Dr Typed Reviewer")]
+    assert actions(root) == [("submit", "Dr Typed Author"), ("approve", "Dr Typed Reviewer")]
+
+
+def test_a_missing_accounts_file_once_accounts_existed_fails_closed(root: Path, users: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    gone = tmp_path / "moved" / "users.json"
+    gone.parent.mkdir()
+    shutil.copy(users, gone)
+    shutil.copy(accounts.required_marker(users), accounts.required_marker(gone))
+    gone.unlink()  # the file went missing; the marker says accounts were required here
+    monkeypatch.setenv(accounts.USERS_ENV, str(gone))
+    at = opened("releases")
+    no_errors(at)
+    assert titles(at) == ["Sign in"] and any("Nobody can sign in" in e.value for e in at.error)
+    assert "Releases" not in titles(at)
 
 
 # --- creating a ruleset: the guarded core function ----------------------------------------------

@@ -1,8 +1,9 @@
-"""Who may do what: each role's actions, checked before every change, with the signed-in name as the actor.
+"""Who may do what: each role's actions, checked before every change, with the signed-in person as the actor.
 
-The UI calls these guarded functions, never store.save_text or the release functions directly, so that a
-viewer's click cannot save, a QA clinician cannot change a rule, and every audit entry names the person who
-signed in rather than a name typed into a box. The release gate still refuses an approver who is the author.
+The UI and the CLI call these guarded functions, never the history or the release functions directly, so that
+a viewer's click cannot save, a QA clinician cannot change a rule, and every commit names the person who
+signed in rather than a name typed into a box. The release gate still refuses an approver who is the author,
+and approving or releasing needs the person's own signing key, unlocked for that one action.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import release as lifecycle
+from . import accounts
 from .accounts import ROLES, Account
 from .authoring import AuthoringError, new_ruleset, with_vignette
 from .model import RULESET_ID_PATTERN, Ruleset
+from .people.names import check as check_name
+from .people.names import same_person
 from .problems import Problem, ProblemError
+from .publish import lifecycle
+from .publish.repository import Person, Repository, message
+from .publish.signing import Keyring, SigningKey, load_key, load_keyring
 from .replay import ReplayReport, replay_ruleset
-from .store import read_versioned, save_problem, save_text
+from .store import SaveConflict, read_versioned, version_of
 from .validate import validate_vignettes_text
 
 ACTIONS = ("view", "edit_ruleset", "write_vignettes", "replay", "submit", "approve", "reject", "release")
@@ -44,6 +50,12 @@ class Identity:
     name: str
     roles: frozenset[str]
     signed_in: bool = True
+    email: str | None = None
+
+    @property
+    def person(self) -> Person:
+        """Who the history records: this name, and the account's email."""
+        return Person(self.name, self.email or "")
 
     def can(self, action: str) -> bool:
         if action not in ACTIONS:
@@ -56,7 +68,7 @@ class Identity:
 
 
 def identity_of(account: Account) -> Identity:
-    return Identity(account.name, frozenset(account.roles))
+    return Identity(account.name, frozenset(account.roles), email=account.email)
 
 
 def local_identity(name: str = "local") -> Identity:
@@ -85,7 +97,8 @@ def require(identity: Identity | None, action: str) -> Identity:
 
 # --- saving ---------------------------------------------------------------------------------
 
-def save_ruleset(identity: Identity | None, path: Path, text: str, expected_version: str | None) -> str:
+def save_ruleset(identity: Identity | None, path: Path, text: str, expected_version: str | None,
+                 reason: str = "") -> str:
     """Save a ruleset's `ruleset.yaml` for someone who may edit rulesets; the new version token.
 
     Raises AccessDenied, ProblemError (WB1020 the disk refused, WB1021 the folder or file is gone, WB1022 not a
@@ -101,7 +114,7 @@ def save_ruleset(identity: Identity | None, path: Path, text: str, expected_vers
             raise _misplaced(path, "a new ruleset's folder is named by its id, inside the rulesets folder")
     else:
         _in_place(path, folder, expected_version)
-    return _save(path, text, expected_version)
+    return _save(identity, {path: (text, expected_version)}, reason or f"Edit {folder.name}")
 
 
 def create_ruleset(identity: Identity | None, root: Path, ruleset_id: str, title: str) -> Path:
@@ -127,12 +140,13 @@ def create_ruleset(identity: Identity | None, root: Path, ruleset_id: str, title
     if folder.exists() or folder.is_symlink():
         raise ProblemError([Problem("WB101", f"There is already a ruleset folder called '{ruleset_id}'; choose "
                                     "another id.")])
-    for name, text in files.items():
-        _save(folder / name, text, None)
+    _save(identity, {folder / name: (text, None) for name, text in files.items()}, f"Create ruleset {ruleset_id}: "
+          f"{title}")
     return folder
 
 
-def save_vignettes(identity: Identity | None, path: Path, text: str, expected_version: str | None) -> str:
+def save_vignettes(identity: Identity | None, path: Path, text: str, expected_version: str | None,
+                   reason: str = "") -> str:
     """Save a file under a ruleset's `vignettes/` for someone who may write vignettes (authors and QA); as
     save_ruleset, and never anywhere else, so a QA clinician's save cannot touch the rules."""
     require(identity, "write_vignettes")
@@ -141,11 +155,11 @@ def save_vignettes(identity: Identity | None, path: Path, text: str, expected_ve
         raise _misplaced(path, "vignettes are saved as .yaml files in the ruleset's vignettes/ folder")
     folder = path.parent.parent
     _in_place(path, folder, expected_version)
-    return _save(path, text, expected_version)
+    return _save(identity, {path: (text, expected_version)}, reason or f"Edit the vignettes of {folder.name}")
 
 
 def add_vignette(identity: Identity | None, path: Path, ruleset: Ruleset, vignette: Mapping[str, Any],
-                 replace: str | None = None) -> str:
+                 replace: str | None = None, reason: str = "") -> str:
     """Add a vignette to its file (or replace one, by id) and save it, for authors and QA; the new version.
 
     Refused (ProblemError) when the edit cannot be made or would bring errors the file did not have, so a
@@ -165,7 +179,8 @@ def add_vignette(identity: Identity | None, path: Path, ruleset: Ruleset, vignet
     new = [p for p in errors(new_text) if (p.code, p.message) not in before]
     if new:
         raise ProblemError(new)
-    return save_vignettes(identity, path, new_text, version)
+    return save_vignettes(identity, path, new_text, version,
+                          reason or f"{'Change' if replace else 'Add'} vignette {vignette.get('id')}")
 
 
 def _in_place(path: Path, folder: Path, expected_version: str | None) -> None:
@@ -185,11 +200,25 @@ def _misplaced(path: Path, why: str) -> ProblemError:
     return ProblemError([Problem("WB1022", f"{path} cannot be saved here: {why}.", file=str(path))])
 
 
-def _save(path: Path, text: str, expected_version: str | None) -> str:
-    try:
-        return save_text(path, text, expected_version)
-    except OSError as exc:  # SaveConflict is not an OSError: it goes to the caller with the newer text
-        raise ProblemError([save_problem(path, exc)]) from None
+def _save(identity: Identity | None, files: Mapping[Path, tuple[str, str | None]], reason: str) -> str:
+    """One commit by the signed-in person writing `files` (path -> (text, the version it was read at)); the
+    version token of the last. SaveConflict when any file changed since it was read: nothing is written."""
+    assert identity is not None
+    paths = list(files)
+    folder = paths[0].parent if paths[0].name == lifecycle.RULESET_FILE else paths[0].parent.parent
+    root = folder.parent
+    repository = Repository.open(root)
+    changes: dict[str, bytes] = {}
+    with repository.locked():
+        for path, (text, expected) in files.items():
+            current, version = read_versioned(path)
+            if version != expected:
+                raise SaveConflict(path, current)
+            changes[path.resolve().relative_to(repository.root).as_posix()] = text.encode("utf-8")
+        names = ", ".join(sorted(changes))
+        repository.save(changes, message(f"Save {names}", reason, {"Action": "save", "Ruleset": folder.name}),
+                        identity.person)
+    return version_of(text.encode("utf-8")) or ""
 
 
 # --- replay, review and release -------------------------------------------------------------
@@ -199,25 +228,71 @@ def replay(identity: Identity | None, ruleset_file: Path, vignette_files: list[P
     return replay_ruleset(Path(ruleset_file), vignette_files)
 
 
-def submit(identity: Identity | None, ruleset_dir: Path, reason: str = "") -> lifecycle.Outcome:
-    """Submit the saved draft for review, recorded as submitted by the signed-in author."""
-    return lifecycle.submit(ruleset_dir, require(identity, "submit").name, reason)
+def identify(name: str | None, action: str, *, password: str | None = None, token: str | None = None,
+             users: Path | None = None) -> Identity:
+    """Who is acting from the command line, allowed to do `action`.
+
+    Where accounts are required, the person proves it with their password or a personal token, and a missing
+    or damaged accounts file refuses everyone (fails closed). Only on an install that never had accounts is
+    a typed name taken as it is, and then only a name that cannot pass for someone else's."""
+    if accounts.accounts_required(users):
+        if token:
+            account = accounts.authenticate_token(token, path=users)
+            if name and not same_person(account.name, name):
+                raise AccessDenied([Problem("WB1005", f"That token is {account.name}'s, not {name}'s.")])
+        elif password is not None:
+            account = accounts.authenticate(name or "", password, path=users)
+        else:
+            raise AccessDenied([Problem("WB1005", "Accounts are required here: prove who you are with "
+                                        "--password-stdin (your password on standard input) or --token.")])
+        return require(identity_of(account), action)
+    if problem := check_name(name):
+        raise ProblemError([problem])
+    return require(local_identity(str(name)), action)
 
 
-def approve(identity: Identity | None, ruleset_dir: Path, reason: str = "") -> lifecycle.Outcome:
-    """Approve as the signed-in reviewer; the gate refuses the author of the submission (WB704)."""
-    return lifecycle.approve(ruleset_dir, require(identity, "approve").name, reason)
+def keyring(path: Path | None = None) -> Keyring:
+    """The keyring this install trusts (a missing one trusts nobody; a damaged one refuses everything)."""
+    return load_keyring(path, required=False)
 
 
-def reject(identity: Identity | None, ruleset_dir: Path, reason: str) -> lifecycle.Outcome:
-    return lifecycle.reject(ruleset_dir, require(identity, "reject").name, reason)
+def submit(identity: Identity | None, ruleset_dir: Path, reason: str = "",
+           trusted: Keyring | None = None) -> lifecycle.Outcome:
+    """Submit the ruleset as committed for review, recorded as submitted by the signed-in author."""
+    person = require(identity, "submit").person
+    repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
+    return lifecycle.submit(repository, ruleset_id, person, reason, trusted or keyring())
 
 
-def release(identity: Identity | None, ruleset_dir: Path, reason: str) -> lifecycle.Outcome:
-    """Release as the signed-in reviewer, who must be the one who approved (WB709)."""
-    return lifecycle.release(ruleset_dir, require(identity, "release").name, reason)
+def approve(identity: Identity | None, ruleset_dir: Path, reason: str, key: SigningKey,
+            trusted: Keyring | None = None) -> lifecycle.Outcome:
+    """Approve as the signed-in reviewer, signed with their key; the gate refuses the author (WB704)."""
+    person = require(identity, "approve").person
+    repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
+    return lifecycle.approve(repository, ruleset_id, person, reason, key, trusted or keyring())
 
 
-def permissions_table() -> list[dict[str, Any]]:
-    """Role by role, what each may do: for SECURITY.md and a help panel."""
-    return [{"role": role, "actions": [a for a in ACTIONS if a in PERMISSIONS[role]]} for role in ROLES]
+def reject(identity: Identity | None, ruleset_dir: Path, reason: str,
+           trusted: Keyring | None = None) -> lifecycle.Outcome:
+    person = require(identity, "reject").person
+    repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
+    return lifecycle.reject(repository, ruleset_id, person, reason, trusted or keyring())
+
+
+def release(identity: Identity | None, ruleset_dir: Path, reason: str, key: SigningKey,
+            trusted: Keyring | None = None) -> lifecycle.Outcome:
+    """Release as the signed-in reviewer, who must be the one who approved (WB709), signed with their key."""
+    person = require(identity, "release").person
+    repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
+    return lifecycle.release(repository, ruleset_id, person, reason, key, trusted or keyring())
+
+
+def unlock_key(identity: Identity | None, password: str | None, action: str, folder: Path | None = None,
+               users: Path | None = None) -> SigningKey:
+    """The signed-in person's signing key, for one approval or release (`action`, which their role must allow).
+    Where accounts are required the password is checked again first (a step up, as for any signature), and it
+    also opens the key."""
+    identity = require(identity, action)
+    if accounts.accounts_required(users):
+        accounts.authenticate(identity.name, password or "", path=users)
+    return load_key(identity.name, password or None, folder)

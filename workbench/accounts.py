@@ -1,37 +1,48 @@
 """Local accounts for a single-machine install: who may sign in, and with which roles.
 
 The accounts live in one JSON file (`.workbench/users.json` at the repository root, or $WORKBENCH_USERS),
-written atomically with mode 0600. Passwords are never stored: only a PBKDF2-HMAC-SHA256 hash with a
-random salt per account, compared in constant time. The file is the whole truth: remove an account and the
-next page load no longer knows it.
+written atomically with mode 0600. Passwords and personal tokens are never stored: only their Argon2id hashes
+(argon2-cffi; older PBKDF2 records still verify). The file is the whole truth: remove an account and the next
+page load no longer knows it. Once the first account is added, a marker beside the file says accounts are
+required, so a lost or damaged accounts file fails closed (nobody signs in) instead of opening to everyone.
+Failed sign-ins are counted per account: after MAX_FAILURES in WINDOW seconds, that account waits.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import os
 import re
+import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .people.names import check as check_name
+from .people.names import clean_name, name_problem, same_person
 from .problems import Problem, ProblemError
 from .store import atomic_write, locked
 
 USERS_ENV = "WORKBENCH_USERS"
 ROLES = ("author", "reviewer", "qa", "viewer")
-ALGORITHM = "pbkdf2_sha256"
-ITERATIONS = 600_000  # OWASP's 2023 figure for PBKDF2-HMAC-SHA256; about 0.2 s a check
-MAX_ITERATIONS = 10_000_000  # a doctored file must not make one sign-in take minutes
+LEGACY = "pbkdf2_sha256"
+MAX_ITERATIONS = 10_000_000  # a doctored legacy record must not make one sign-in take minutes
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
-MAX_NAME = 100
 MAX_USERS_BYTES = 1_000_000
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+MAX_FAILURES = 5
+WINDOW = 15 * 60
+TOKEN_PREFIX = "wbt_"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_HASHER = PasswordHasher()  # Argon2id with the library's current recommended cost
 
 
 @dataclass(frozen=True)
@@ -42,14 +53,16 @@ class Account:
     roles: tuple[str, ...]
     password: str | None = None  # the hash record; None: signs in only through the identity provider
     email: str | None = None
+    tokens: tuple[str, ...] = ()  # hashes of personal tokens, for scripts and CI
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "roles": list(self.roles), "email": self.email, "password": self.password}
+        return {"name": self.name, "roles": list(self.roles), "email": self.email, "password": self.password,
+                "tokens": list(self.tokens)}
 
     def public(self) -> dict[str, Any]:
-        """What `workbench user list` shows: never the hash."""
+        """What `workbench user list` shows: never a hash."""
         return {"name": self.name, "roles": list(self.roles), "email": self.email,
-                "password": self.password is not None}
+                "password": self.password is not None, "tokens": len(self.tokens)}
 
 
 def default_users_file() -> Path:
@@ -62,36 +75,61 @@ def users_file() -> Path:
     return Path(configured).expanduser() if configured else default_users_file()
 
 
-# --- passwords ------------------------------------------------------------------------------
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def hash_password(password: str, *, iterations: int = ITERATIONS, salt: bytes | None = None) -> str:
-    """`pbkdf2_sha256$<iterations>$<salt>$<hash>`: the iterations travel with the hash so they can be raised."""
-    salt = os.urandom(16) if salt is None else salt
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"), salt, iterations)
-    return f"{ALGORITHM}${iterations}${_b64(salt)}${_b64(digest)}"
+def required_marker(path: Path) -> Path:
+    """The marker that says accounts are in use here: written with the first account, never removed by us."""
+    return Path(path).with_name(Path(path).name + ".required")
 
 
-_DUMMY = hash_password("no such account", salt=b"\0" * 16)
+def accounts_required(path: Path | None = None) -> bool:
+    """Whether sign-in is required: an accounts file exists, or one existed (its marker is there)."""
+    path = Path(path) if path is not None else users_file()
+    return path.exists() or required_marker(path).exists()
+
+
+# --- passwords and tokens -----------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash record; the cost travels with it, so it can be raised later."""
+    return _HASHER.hash(password.encode("utf-8", "surrogatepass"))
+
+
+@functools.cache
+def _dummy() -> str:
+    return hash_password("no such account")
 
 
 def check_password(password: str, record: str | None) -> bool:
     """True when `password` matches the hash record; a missing or malformed record costs the same time and is
     False, so a sign-in form does not tell which names exist."""
+    secret = password.encode("utf-8", "surrogatepass")
+    if record and record.startswith(LEGACY + "$"):
+        return _check_legacy(secret, record)
     try:
-        algorithm, rounds, salt_text, digest_text = (record or _DUMMY).split("$")
+        return _HASHER.verify(record or _dummy(), secret) and record is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _check_legacy(secret: bytes, record: str) -> bool:
+    """A PBKDF2-SHA256 record made before Argon2 (`pbkdf2_sha256$<iterations>$<salt>$<hash>`)."""
+    try:
+        _, rounds, salt_text, digest_text = record.split("$")
         iterations = int(rounds)
+        if not 1 <= iterations <= MAX_ITERATIONS:
+            return False
         salt, expected = base64.b64decode(salt_text, validate=True), base64.b64decode(digest_text, validate=True)
-        if algorithm != ALGORITHM or not 1 <= iterations <= MAX_ITERATIONS:
-            raise ValueError(algorithm)
     except ValueError:
-        algorithm, rounds, salt_text, digest_text = _DUMMY.split("$")
-        iterations, salt, expected, record = int(rounds), base64.b64decode(salt_text), b"", None
-    actual = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"), salt, iterations)
-    return hmac.compare_digest(actual, expected) and record is not None
+        return False
+    return hmac.compare_digest(hashlib.pbkdf2_hmac("sha256", secret, salt, iterations), expected)
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _token_record(token: str) -> str:
+    """Tokens are long and random, so one fast hash is enough, and lets a token name its account at once."""
+    return "sha256$" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --- the file -------------------------------------------------------------------------------
@@ -109,6 +147,10 @@ def load_accounts(path: Path | None = None) -> list[Account]:
                                 path)
         data = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
+        if required_marker(path).exists():
+            raise _file_problem(f"The accounts file {path} is gone, but accounts are required here: nobody can "
+                                "sign in until it is restored from a backup or recreated with `workbench user "
+                                "add`.", path) from None
         return []
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _file_problem(f"The accounts file cannot be read: {getattr(exc, 'strerror', None) or exc}. Nobody can "
@@ -129,15 +171,18 @@ def _account(item: Any) -> Account:
     if not isinstance(item, dict):
         raise TypeError("not an object")
     name, roles, password, email = item["name"], item["roles"], item.get("password"), item.get("email")
+    tokens = item.get("tokens") or []
     if not isinstance(name, str) or name_problem(name):
         raise ValueError(f"name {name!r}")
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        raise ValueError("tokens must be a list of hash records")
     if not isinstance(roles, list) or not roles or any(role not in ROLES for role in roles):
         raise ValueError(f"roles must be a non-empty list of {', '.join(ROLES)}")
     if password is not None and not isinstance(password, str):
         raise TypeError("password must be a hash record")
     if email is not None and not (isinstance(email, str) and _EMAIL.match(email)):
         raise ValueError(f"email {email!r}")
-    return Account(clean_name(name), tuple(dict.fromkeys(roles)), password, email)
+    return Account(clean_name(name), tuple(dict.fromkeys(roles)), password, email, tuple(tokens))
 
 
 def save_accounts(accounts: Iterable[Account], path: Path | None = None) -> None:
@@ -145,6 +190,10 @@ def save_accounts(accounts: Iterable[Account], path: Path | None = None) -> None
     path = _folder(path)
     text = json.dumps({"users": [a.to_dict() for a in accounts]}, indent=2, ensure_ascii=False) + "\n"
     atomic_write(path, text.encode("utf-8"), mode=0o600)
+    marker = required_marker(path)
+    if not marker.exists():
+        atomic_write(marker, b"Accounts are required here: a missing accounts file refuses every sign-in.\n",
+                     mode=0o600)
 
 
 def _folder(path: Path | None) -> Path:
@@ -157,25 +206,9 @@ def _folder(path: Path | None) -> Path:
 
 # --- changes ----------------------------------------------------------------------------------
 
-def clean_name(name: str) -> str:
-    return " ".join(name.split())
-
-
 def same_name(a: str, b: str) -> bool:
-    """As the release gate compares people: case and spacing do not make a second person."""
-    return clean_name(a).casefold() == clean_name(b).casefold()
-
-
-def name_problem(name: str) -> str:
-    """Why `name` cannot be an account's name; '' when it can."""
-    cleaned = clean_name(name)
-    if not cleaned:
-        return "The name is empty."
-    if len(cleaned) > MAX_NAME:
-        return f"The name is longer than {MAX_NAME} characters."
-    if _UNPRINTABLE.search(cleaned):
-        return "The name holds control or invisible direction characters."
-    return ""
+    """As the release gate compares people: case, spacing and Unicode forms do not make a second person."""
+    return same_person(a, b)
 
 
 def _invalid(message: str) -> ProblemError:
@@ -186,8 +219,8 @@ def add_account(name: str, roles: Iterable[str], password: str | None, *, email:
                 replace: bool = False, path: Path | None = None) -> Account:
     """Add (or with `replace`, replace) an account; ProblemError (WB1003, WB1004) says what is wrong."""
     roles = tuple(dict.fromkeys(roles))
-    if problem := name_problem(name):
-        raise _invalid(problem)
+    if problem := check_name(name):
+        raise ProblemError([problem])
     unknown = [role for role in roles if role not in ROLES]
     if not roles or unknown:
         raise _invalid(f"Unknown role {', '.join(unknown)}; roles are {', '.join(ROLES)}." if unknown
@@ -198,7 +231,8 @@ def add_account(name: str, roles: Iterable[str], password: str | None, *, email:
         raise _invalid("Give a password, or an email for sign-in through the identity provider.")
     if password is not None and not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise _invalid(f"The password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long.")
-    account = Account(clean_name(name), roles, hash_password(password) if password is not None else None, email)
+    account = Account(clean_name(name), roles, hash_password(password) if password is not None else None, email,
+                      _existing_tokens(path, name) if replace else ())
     path = _folder(path)
     with locked(path):
         accounts = load_accounts(path)
@@ -210,6 +244,14 @@ def add_account(name: str, roles: Iterable[str], password: str | None, *, email:
             raise ProblemError([Problem("WB1004", f"Another account already has the email {email}.")])
         save_accounts([*kept, account], path)
     return account
+
+
+def _existing_tokens(path: Path | None, name: str) -> tuple[str, ...]:
+    try:
+        found = find_account(load_accounts(Path(path) if path is not None else users_file()), name)
+    except ProblemError:
+        return ()
+    return found.tokens if found else ()
 
 
 def remove_account(name: str, *, path: Path | None = None) -> Account:
@@ -235,8 +277,85 @@ def find_by_email(accounts: Iterable[Account], email: str | None) -> Account | N
 
 def authenticate(name: str, password: str, *, path: Path | None = None) -> Account:
     """The account whose name and password these are; ProblemError (WB1005) otherwise, the same for an unknown
-    name as for a wrong password, and after the same work."""
+    name as for a wrong password, and after the same work. After MAX_FAILURES failures in WINDOW seconds the
+    account waits (WB1006), whatever is typed, so a password cannot be guessed by trying."""
+    path = Path(path) if path is not None else users_file()
     account = find_account(load_accounts(path), name)
+    _refuse_if_locked_out(path, clean_name(name))
     if check_password(password, account.password if account else None) and account is not None:
+        _forget_failures(path, account.name)
         return account
+    _count_failure(path, clean_name(name))
     raise ProblemError([Problem("WB1005", "The name or the password is not right.")])
+
+
+def authenticate_token(token: str, *, path: Path | None = None) -> Account:
+    """The account a personal token belongs to; WB1005 otherwise."""
+    path = Path(path) if path is not None else users_file()
+    record = _token_record(token)
+    found = next((a for a in load_accounts(path) if any(hmac.compare_digest(record, t) for t in a.tokens)), None)
+    if found is None:
+        raise ProblemError([Problem("WB1005", "That token is not valid (it may have been revoked).")])
+    return found
+
+
+def add_token(name: str, *, path: Path | None = None) -> str:
+    """A new personal token for `name`, shown once; only its hash is kept."""
+    path = _folder(path)
+    token = new_token()
+    with locked(path):
+        accounts = load_accounts(path)
+        found = find_account(accounts, name)
+        if found is None:
+            raise ProblemError([Problem("WB1004", f"There is no account called '{clean_name(name)}'.")])
+        updated = Account(found.name, found.roles, found.password, found.email, (*found.tokens, _token_record(token)))
+        save_accounts([updated if a is found else a for a in accounts], path)
+    return token
+
+
+# --- counting failed sign-ins ---------------------------------------------------------------------
+
+def _attempts_file(path: Path) -> Path:
+    return Path(path).with_name(Path(path).name + ".attempts")
+
+
+def _failures(path: Path) -> dict[str, list[float]]:
+    try:
+        data = json.loads(_attempts_file(path).read_text(encoding="utf-8"))
+        return {str(k): [float(t) for t in v] for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _recent(times: list[float]) -> list[float]:
+    now = time.time()
+    return [t for t in times if now - t < WINDOW]
+
+
+def _refuse_if_locked_out(path: Path, name: str) -> None:
+    recent = _recent(_failures(path).get(name.casefold(), []))
+    if len(recent) >= MAX_FAILURES:
+        wait = int(WINDOW - (time.time() - recent[-MAX_FAILURES])) // 60 + 1
+        raise ProblemError([Problem("WB1006", f"Too many failed sign-ins for this name: try again in {wait} "
+                                    "minutes, or ask whoever runs the workbench to reset the password.")])
+
+
+def _count_failure(path: Path, name: str) -> None:
+    try:
+        with locked(_attempts_file(path)):
+            failures = _failures(path)
+            failures[name.casefold()] = _recent(failures.get(name.casefold(), []))[-MAX_FAILURES:] + [time.time()]
+            atomic_write(_attempts_file(path), json.dumps(failures).encode("utf-8"), mode=0o600)
+    except OSError:
+        pass  # the count is a brake, not a lock: a read-only disk must not stop a right password later
+
+
+def _forget_failures(path: Path, name: str) -> None:
+    failures = _failures(path)
+    if name.casefold() in failures:
+        try:
+            with locked(_attempts_file(path)):
+                failures.pop(name.casefold(), None)
+                atomic_write(_attempts_file(path), json.dumps(failures).encode("utf-8"), mode=0o600)
+        except OSError:
+            pass

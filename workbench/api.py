@@ -7,6 +7,7 @@ RFC 9457 problem document (`application/problem+json`), and no input makes it an
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from dataclasses import dataclass
@@ -22,10 +23,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .engine import CompiledRuleset, InputError, evaluate
-from .export import document_bytes, group_releases, index_data, latest, published, release_files, release_path
+from .export import index_data
 from .model import Ruleset
-from .problems import ProblemError
-from .release import Release, load_release
+from .publish.published import published, stamp
+from .publish.releases import Release, document_bytes, group, latest
+from .publish.signing import Keyring
 
 MAX_BODY_BYTES = 64 * 1024
 PROBLEM_JSON = "application/problem+json"
@@ -83,12 +85,24 @@ class Index(BaseModel):
     rulesets: list[RulesetSummary]
 
 
+class ReleaseSignature(BaseModel):
+    """Ed25519 over the RFC 8785 canonical JSON of the document without `signature`."""
+
+    algorithm: Literal["Ed25519"]
+    canonicalization: Literal["RFC 8785"]
+    key_id: str
+    signer: str
+    value: str
+
+
 class ReleaseDocument(Ruleset):
-    """A release: the ruleset as JSON plus `sha256`, the hash of the canonical JSON of the document without
-    `sha256` and `release` (sorted keys, no spaces, UTF-8), and `release` (who, when, why, replay summary)."""
+    """A release: the ruleset as JSON plus `sha256` (of the canonical JSON of the ruleset's own fields: sorted
+    keys, no spaces, UTF-8), `release` (who wrote and approved it, when, why, its vignettes and replay) and
+    `signature` (the approver's). Check the signature against keys you trust before using it."""
 
     sha256: str
     release: dict[str, Any]
+    signature: ReleaseSignature
 
 
 class ProblemDetails(BaseModel):
@@ -127,61 +141,66 @@ def _phrase(status: int) -> str:
 # --- releases on disk ----------------------------------------------------------------------------
 
 class Catalogue:
-    """The releases under a rulesets root, each verified and compiled once (again only if its file changes)."""
+    """The published releases under a rulesets root (publish/published.py), each verified and compiled once.
 
-    def __init__(self, rulesets_root: Path) -> None:
+    The whole set is read again only when it could have changed (publish.published.stamp: a few stat calls),
+    so a request costs a dictionary lookup, not a walk of the folder or a hash of a file."""
+
+    def __init__(self, rulesets_root: Path, keyring: Keyring) -> None:
         self.root = Path(rulesets_root)
-        self._cache: dict[Path, _Entry] = {}
+        self.keyring = keyring
+        self._stamp: tuple[int, ...] | None = None
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._grouped: dict[str, list[Release]] = {}
+        self.problems: list[str] = []
 
-    def get(self, ruleset_id: str, version: str) -> _Entry:
-        path = release_path(self.root, ruleset_id, version)
-        return self._load(path) if path is not None else _MISSING
+    def _fresh(self) -> None:
+        current = stamp(self.root)
+        if current == self._stamp:
+            return
+        found, problems = published(self.root, self.keyring)
+        self._entries = {(r.id, r.version): _Entry(r, CompiledRuleset(r.model, r.path), r.data,
+                                                   '"' + hashlib.sha256(r.data).hexdigest() + '"') for r in found}
+        self._grouped = group(found)
+        self.problems = [f"{p.file}: {p.message}" if p.file else p.message for p in problems]
+        for problem in self.problems:
+            _log.warning("not serving %s", problem)
+        self._stamp = current
+
+    def get(self, ruleset_id: str, version: str) -> _Entry | None:
+        self._fresh()
+        return self._entries.get((ruleset_id, version))
 
     def releases(self) -> dict[str, list[Release]]:
-        found = [self._load(path).release for path in release_files(self.root)]
-        return group_releases(release for release in found if release is not None)
+        self._fresh()
+        return self._grouped
 
     def versions(self, ruleset_id: str) -> list[Release]:
         return self.releases().get(ruleset_id, [])
 
-    def _load(self, path: Path) -> _Entry:
-        try:
-            stat = path.stat()
-        except OSError:
-            self._cache.pop(path, None)
-            return _MISSING
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        entry = self._cache.get(path)
-        if entry is None or entry.key != key:
-            try:
-                release = load_release(path)
-                entry = _Entry(key, release, release.compiled(), document_bytes(published(release)))
-            except ProblemError as exc:
-                entry = _Entry(key, reason="; ".join(p.message for p in exc.problems))
-                _log.warning("not serving %s: %s", path, entry.reason)
-            self._cache[path] = entry
-        return entry
+    def withheld(self, ruleset_id: str, version: str) -> str:
+        """Why a release file that exists is not served, if it is one of those."""
+        self._fresh()
+        place = f"{ruleset_id}/releases/{version}.json"
+        return next((p.split(": ", 1)[1] for p in self.problems if p.startswith(place + ":")), "")
 
 
 @dataclass(frozen=True)
 class _Entry:
-    """A release file as last read: the release, compiled, and its served bytes; or why it is withheld."""
+    """A published release: verified, compiled, its served bytes and their ETag (the sha256 of the document)."""
 
-    key: tuple[int, int, int] = (0, 0, 0)
-    release: Release | None = None
-    ruleset: CompiledRuleset | None = None
-    body: bytes = b""
-    reason: str = ""
-
-
-_MISSING = _Entry()
+    release: Release
+    ruleset: CompiledRuleset
+    body: bytes
+    etag: str
 
 
 # --- the app -------------------------------------------------------------------------------------
 
-def create_app(rulesets_root: Path) -> FastAPI:
-    """The read-only API over the releases in `rulesets_root` (`<id>/releases/<version>.json`)."""
-    catalogue = Catalogue(rulesets_root)
+def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
+    """The read-only API over the published releases in `rulesets_root` (`<id>/releases/<version>.json`), those
+    signed by a clinician `keyring` trusts."""
+    catalogue = Catalogue(rulesets_root, keyring)
     app = FastAPI(title="Clinical-rules workbench", version="1",
                   description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
                               "releases only, never drafts.")
@@ -223,19 +242,17 @@ def create_app(rulesets_root: Path) -> FastAPI:
              summary="The latest release of a ruleset")
     async def latest_release(ruleset_id: str, request: Request) -> Response:
         versions = catalogue.versions(ruleset_id)
-        if not versions:
+        entry = catalogue.get(ruleset_id, latest(versions).version) if versions else None
+        if entry is None:
             return _unknown_ruleset(catalogue, ruleset_id)
-        entry = catalogue.get(ruleset_id, latest(versions).version)
-        if entry.release is None:  # changed on disk since it was listed
-            return _unknown_version(catalogue, ruleset_id, latest(versions).version, entry.reason)
         return _document(entry, request, immutable=False)
 
     @app.get("/rulesets/{ruleset_id}/versions/{version}", response_model=ReleaseDocument,
              responses={**_CACHED, **_NOT_FOUND}, summary="One release; its ETag is its sha256")
     async def release_version(ruleset_id: str, version: str, request: Request) -> Response:
         entry = catalogue.get(ruleset_id, version)
-        if entry.release is None:
-            return _unknown_version(catalogue, ruleset_id, version, entry.reason)
+        if entry is None:
+            return _unknown_version(catalogue, ruleset_id, version)
         return _document(entry, request, immutable=True)
 
     @app.post("/rulesets/{ruleset_id}/versions/{version}/evaluate", response_model=EvaluationResult,
@@ -244,8 +261,8 @@ def create_app(rulesets_root: Path) -> FastAPI:
               summary="Evaluate a case: the disposition, or the next questions to ask")
     async def evaluate_case(ruleset_id: str, version: str, case: EvaluateRequest) -> Response:
         entry = catalogue.get(ruleset_id, version)
-        if entry.ruleset is None:
-            return _unknown_version(catalogue, ruleset_id, version, entry.reason)
+        if entry is None:
+            return _unknown_version(catalogue, ruleset_id, version)
         try:
             result = evaluate(entry.ruleset, case.inputs, unsure=case.unsure)
         except InputError as exc:
@@ -257,8 +274,8 @@ def create_app(rulesets_root: Path) -> FastAPI:
 
 
 def _document(entry: _Entry, request: Request, *, immutable: bool) -> Response:
-    """The release's bytes with a strong ETag (its sha256); 304 when the client already has them."""
-    etag = f'"{entry.release.sha256 if entry.release else ""}"'
+    """The release's bytes with a strong ETag (the sha256 of the whole document); 304 when the client has them."""
+    etag = entry.etag
     headers = {"ETag": etag,
                "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
     if _etag_matches(request.headers.get("if-none-match"), etag):
@@ -281,7 +298,8 @@ def _unknown_ruleset(catalogue: Catalogue, ruleset_id: str) -> JSONResponse:
                         f"Released rulesets: {known}.")
 
 
-def _unknown_version(catalogue: Catalogue, ruleset_id: str, version: str, reason: str) -> JSONResponse:
+def _unknown_version(catalogue: Catalogue, ruleset_id: str, version: str) -> JSONResponse:
+    reason = catalogue.withheld(ruleset_id, version)
     if reason:
         return problem(404, f"Release {version} of '{ruleset_id}' failed verification and is withheld: {reason}")
     versions = catalogue.versions(ruleset_id)

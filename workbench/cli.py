@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -283,12 +284,25 @@ def _rulesets_root(text: str) -> Path:
     return root
 
 
+def _trusted(args: argparse.Namespace) -> Any:
+    """The deployment's keyring, required: without one nothing is verified, so nothing is published."""
+    from .problems import ProblemError
+    from .publish.signing import load_keyring
+
+    try:
+        return load_keyring(_keyring_path(args), required=True)
+    except ProblemError as exc:
+        raise UsageError(exc.problems[0].message) from None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .export import ExportRefused, export
 
     root = _rulesets_root(args.rulesets)
     try:
-        report = export(root, Path(args.out))
+        report = export(root, Path(args.out), _trusted(args))
+    except ExportRefused as exc:
+        raise UsageError(f"cannot write the export to {args.out}: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot write the export to {args.out}: {exc.strerror or exc}") from None
     if args.format == "json":
@@ -313,7 +327,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'clinical-rules-workbench[api]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
-    app = create_app(root)
+    app = create_app(root, _trusted(args))
     url = f"http://{args.host}:{args.port}"
     if args.format == "json":
         print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
@@ -453,21 +467,47 @@ def _ruleset_dir(text: str) -> Path:
     return path
 
 
+def _secret(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(password, token) as given: the password from the first line of stdin, never from the command line."""
+    password = None
+    if getattr(args, "password_stdin", False):
+        password = sys.stdin.readline().rstrip("\r\n")
+    token = getattr(args, "token", None) or os.environ.get("WORKBENCH_TOKEN") or None
+    return password, token
+
+
+def _users(args: argparse.Namespace) -> Path | None:
+    return Path(args.users).expanduser() if getattr(args, "users", None) else None
+
+
+def _keyring_path(args: argparse.Namespace) -> Path | None:
+    return Path(args.keyring).expanduser() if getattr(args, "keyring", None) else None
+
+
 def cmd_review(args: argparse.Namespace) -> int:
-    """submit, approve, reject and release: 0 done, 1 refused (every reason printed)."""
-    from . import release as lifecycle
+    """submit, approve, reject and release: 0 done, 1 refused (every reason printed), 2 bad arguments."""
+    from . import access
     from .problems import ProblemError
+    from .publish.signing import load_key
 
     folder = _ruleset_dir(args.ruleset_dir)
+    role = {"submit": "author", "approve": "reviewer", "reject": "reviewer", "release": "approver"}[args.command]
+    password, token = _secret(args)
+    action = "release" if args.command == "release" else args.command
     try:
+        trusted = access.keyring(_keyring_path(args))
+        identity = access.identify(getattr(args, role), action, password=password, token=token, users=_users(args))
+        if args.command in ("approve", "release"):
+            key = load_key(identity.name, password or os.environ.get("WORKBENCH_KEY_PASSPHRASE") or None,
+                           Path(args.keys).expanduser() if args.keys else None)
         if args.command == "submit":
-            outcome = lifecycle.submit(folder, args.author, args.reason or "")
+            outcome = access.submit(identity, folder, args.reason or "", trusted)
         elif args.command == "approve":
-            outcome = lifecycle.approve(folder, args.reviewer, args.reason or "")
+            outcome = access.approve(identity, folder, args.reason or "", key, trusted)
         elif args.command == "reject":
-            outcome = lifecycle.reject(folder, args.reviewer, args.reason)
+            outcome = access.reject(identity, folder, args.reason, trusted)
         else:
-            outcome = lifecycle.release(folder, args.approver, args.reason)
+            outcome = access.release(identity, folder, args.reason, key, trusted)
     except ProblemError as exc:
         return _refused(args, args.command, exc.problems)
     if not outcome.ok:
@@ -478,13 +518,15 @@ def cmd_review(args: argparse.Namespace) -> int:
     review = outcome.review
     if outcome.release is not None:
         done = outcome.release
-        print(f"Released {done.id} {done.version} (sha256 {done.sha256}) to {done.path}")
+        print(f"Released {done.id} {done.version}, signed by {done.signer.name} ({done.signer.key_id}), in "
+              f"commit {(outcome.commit or '')[:12]}: {done.path}")
         print(f"  author {done.author}, approver {done.approver}, replay {outcome.replay}")
     elif args.command == "submit":
-        print(f"Submitted {folder.name} {review.version} for review by a second clinician (sha256 {review.sha256}).")
+        print(f"Submitted {folder.name} {review.version} for review by a second clinician (commit "
+              f"{(outcome.commit or '')[:12]}).")
         print(f"  next: workbench approve {folder} --reviewer NAME   (anyone but {review.author})")
     elif args.command == "approve":
-        print(f"Approved {folder.name} {review.version} by {review.author}; reviewer {review.reviewer}.")
+        print(f"Approved {folder.name} {review.version} by {review.author}; signed by {review.reviewer}.")
         print(f"  next: workbench release {folder} --approver '{review.reviewer}' --reason '...'")
     else:
         print(f"Rejected {folder.name} {review.version}: back to draft for {review.author} — {review.reject_reason}")
@@ -503,32 +545,147 @@ def _refused(args: argparse.Namespace, action: str, problems: Sequence[Problem],
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    """Releases and audit log with their hashes checked: 0 intact, 1 tampering found."""
-    from .history import history
+    """The ruleset's history: releases verified, review state, every commit; 0 intact, 1 tampering found."""
+    from . import access
+    from .problems import ProblemError
+    from .publish.lifecycle import history, open_ruleset
 
     folder = _ruleset_dir(args.ruleset_dir)
-    found = history(folder)
+    try:
+        repository, ruleset_id = open_ruleset(folder)
+        found = history(repository, ruleset_id, access.keyring(_keyring_path(args)))
+    except ProblemError as exc:
+        return _refused(args, "history", exc.problems)
     if args.format == "json":
         _json(found.to_dict())
         return OK if found.ok else FAILED
     print(f"{found.id} — review: {found.review.describe()}")
     print(f"Releases ({len(found.releases)}):" if found.releases else "Releases: none yet")
     for item in found.releases:
-        replay = item.release.get("replay") or {}
-        print(f"  {item.version:<10} {item.released_at}  author {item.author}, approver {item.approver}, replay "
-              f"{replay.get('passed')}/{replay.get('total')}, sha256 {item.sha256[:12]}…  verified")
-    audit = found.audit
-    print(f"Audit log: {len(audit.entries)} entr{'y' if len(audit.entries) == 1 else 'ies'}, "
-          + ("hash chain intact" if audit.ok else "hash chain BROKEN"))
-    for entry in audit.entries:
-        reason = f" — {entry['reason']}" if entry["reason"] else ""
-        print(f"  {entry['seq']:>3} {entry['at']}  {entry['action']:<8} {entry['version']:<10} "
-              f"{entry['actor']}{reason}")
+        replay = item.record.get("replay") or {}
+        print(f"  {item.version:<10} {item.released_at}  author {item.author}, approved and signed by "
+              f"{item.signer.name}, replay {replay.get('passed')}/{replay.get('total')}, sha256 "
+              f"{item.sha256[:12]}…  verified")
+    print(f"History ({len(found.commits)} commit{'s' if len(found.commits) != 1 else ''}, newest first):")
+    for commit in found.commits:
+        why = f" — {commit.reason.splitlines()[0]}" if commit.reason else ""
+        print(f"  {commit.id[:10]} {commit.at}  {commit.author}: {commit.subject}{why}")
     if found.problems:
         print(f"TAMPERING or damage found ({len(found.problems)}):")
         for problem in found.problems:
             print(f"  {problem}")
     return OK if found.ok else FAILED
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    """create and list signing keys: 0 done, 2 refused."""
+    from . import accounts
+    from .problems import ProblemError
+    from .publish.signing import create_key, load_keyring, trust
+
+    keyring = _keyring_path(args)
+    try:
+        if args.key_command == "list":
+            ring = load_keyring(keyring, required=False)
+            if args.format == "json":
+                _json({"file": ring.file, **ring.to_dict()})
+            else:
+                print(f"{len(ring.keys)} trusted key{'s' if len(ring.keys) != 1 else ''} in {ring.file}:")
+                for key in ring.keys:
+                    print(f"  {key.key_id}  {key.name}")
+            return OK
+        password, _ = _secret(args)
+        if accounts.accounts_required(_users(args)):
+            if password is None:
+                raise UsageError("accounts are required here: give your password with --password-stdin; it also "
+                                 "locks the key")
+            accounts.authenticate(args.name, password, path=_users(args))
+        elif password is None and not args.no_passphrase:
+            raise UsageError("give a passphrase for the key with --password-stdin, or --no-passphrase")
+        path, key = create_key(args.name, password or None, Path(args.keys).expanduser() if args.keys else None)
+        ring = trust(key.name, key.key.public_key(), keyring)
+    except ProblemError as exc:
+        raise UsageError(" ".join(p.message for p in exc.problems)) from None
+    if args.format == "json":
+        _json({"name": key.name, "key_id": key.id, "private_key": str(path), "keyring": ring.file})
+    else:
+        print(f"Signing key {key.id} for {key.name} saved in {path} (readable by you only"
+              f"{', locked with your password' if password else ''}).")
+        print(f"Its public key is in the keyring {ring.file}: copy that file to every server and app that checks "
+              "releases.")
+    return OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Make a rulesets folder with a history of its own (seeded from --from, or cloned from --remote)."""
+    import shutil
+
+    from .problems import ProblemError
+    from .publish.repository import Repository
+    from .publish.sync import clone
+
+    folder = Path(args.folder).expanduser()
+    try:
+        if args.remote:
+            repository = clone(args.remote, folder)
+        else:
+            if folder.exists() and any(folder.iterdir()) and not (folder / ".git").is_dir():
+                raise UsageError(f"{folder} is not empty; give a new folder")
+            folder.mkdir(parents=True, exist_ok=True)
+            source = Path(args.source) if args.source else None
+            if source is not None and not (folder / ".git").is_dir():
+                for ruleset in sorted(p for p in source.iterdir() if (p / "ruleset.yaml").is_file()):
+                    shutil.copytree(ruleset, folder / ruleset.name, symlinks=False,
+                                    ignore=shutil.ignore_patterns(".*", "releases"))
+            repository = Repository.open(folder)
+    except ProblemError as exc:
+        raise UsageError(" ".join(p.message for p in exc.problems)) from None
+    commits = len(repository.log())
+    if args.format == "json":
+        _json({"folder": str(repository.root), "commits": commits})
+    else:
+        print(f"{repository.root} keeps its own history ({commits} commit{'s' if commits != 1 else ''}). Open it with "
+              f"WORKBENCH_RULESETS={repository.root} ./run, or give its ruleset folders to the commands.")
+    return OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Send and receive the team's history: 0 in step, 1 conflicts shown (nothing changed), 2 refused."""
+    import difflib
+
+    from . import access
+    from .problems import ProblemError
+    from .publish.repository import Repository
+    from .publish.sync import sync, team_folder
+
+    password, token = _secret(args)
+    try:
+        repository = Repository.open(team_folder(Path(args.folder)), create=False)
+        if args.remote:
+            repository.add_remote(args.remote)
+        identity = access.identify(args.name, "view", password=password, token=token, users=_users(args))
+        resolve = {path: side for side, path in (args.keep or [])}
+        outcome = sync(repository, identity.person, resolve=resolve)  # type: ignore[arg-type]
+    except ProblemError as exc:
+        return _refused(args, "sync", exc.problems)
+    if args.format == "json":
+        _json(outcome.to_dict())
+        return OK if outcome.ok else FAILED
+    for conflict in outcome.conflicts:
+        print(f"CONFLICT in {conflict.path}: you and {conflict.their_author or 'the team'} changed the same lines"
+              + (f" ({conflict.their_reason})" if conflict.their_reason else "") + ". Both versions:")
+        for line in difflib.unified_diff(conflict.mine.splitlines(), conflict.theirs.splitlines(), "yours", "theirs",
+                                         lineterm="", n=2):
+            print(f"  {line}")
+        print(f"  keep one: workbench sync {args.folder} --name '{args.name}' --keep mine {conflict.path}   "
+              f"(or --keep theirs); the other stays in the history")
+    for problem in outcome.problems:
+        if problem.code != "WB1034":
+            print(f"  {problem}")
+    if outcome.ok:
+        print(f"In step with the team: {outcome.received} commit{'s' if outcome.received != 1 else ''} received, "
+              f"{outcome.sent} sent" + (", joined with a merge commit" if outcome.merged else "") + ".")
+    return OK if outcome.ok else FAILED
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -750,6 +907,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "workbench export --out public/")
     sub.add_argument("--out", required=True, metavar="DIR", help="folder to write index.json and <id>/<version>.json")
     sub.add_argument("--rulesets", default="rulesets", metavar="DIR", help="rulesets folder (default: rulesets)")
+    sub.add_argument("--keyring", metavar="FILE", help="the keyring of signing keys releases must be signed with "
+                                                       "(default: $WORKBENCH_KEYRING or .workbench/keyring.json)")
     text_or_json(sub)
     sub.set_defaults(run=cmd_export)
 
@@ -758,6 +917,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     sub.add_argument("--rulesets", default="rulesets", metavar="DIR", help="rulesets folder (default: rulesets)")
+    sub.add_argument("--keyring", metavar="FILE", help="the keyring of signing keys releases must be signed with "
+                                                       "(default: $WORKBENCH_KEYRING or .workbench/keyring.json)")
     sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                      help="server log detail (default: info, one line per request)")
     text_or_json(sub)
@@ -772,26 +933,86 @@ def build_parser() -> argparse.ArgumentParser:
     text_or_json(sub)
     sub.set_defaults(run=cmd_verify)
 
+    def identity_options(sub: argparse.ArgumentParser) -> None:
+        proof = sub.add_mutually_exclusive_group()
+        proof.add_argument("--password-stdin", action="store_true",
+                           help="read your password from the first line of standard input (needed where accounts "
+                                "are required; it also unlocks your signing key)")
+        proof.add_argument("--token", metavar="TOKEN", help="a personal token instead of a password "
+                                                            "(or $WORKBENCH_TOKEN)")
+        sub.add_argument("--users", metavar="FILE", help="accounts file (default: $WORKBENCH_USERS or "
+                                                         ".workbench/users.json)")
+
+    def keyring_option(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--keyring", metavar="FILE", help=f"the keyring of trusted signing keys {what} (default: "
+                                                           "$WORKBENCH_KEYRING or .workbench/keyring.json)")
+
     for name, role, help_text in (
-            ("submit", "author", "submit the draft for review by a second clinician"),
-            ("approve", "reviewer", "approve the submitted draft (a clinician other than its author)"),
-            ("reject", "reviewer", "send the submitted draft back to its author, with a reason"),
-            ("release", "approver", "release the approved draft as an immutable, hash-verified version")):
+            ("submit", "author", "submit the ruleset as saved for review by a second clinician"),
+            ("approve", "reviewer", "approve the submission, signed with your key (a clinician other than its author)"),
+            ("reject", "reviewer", "send the submission back to its author, with a reason"),
+            ("release", "approver", "release the approved ruleset as an immutable version signed with your key")):
         needs_reason = name in ("reject", "release")
-        sub = command(name, help_text, f"workbench {name} rulesets/upper-back-pain --{role} 'Dr Jane Smith'"
-                      + (" --reason 'NG234 update'" if needs_reason else ""))
+        sub = command(name, help_text, f"printf '%s\\n' \"$PASSWORD\" | workbench {name} DATA/upper-back-pain "
+                      f"--{role} 'Dr Jane Smith' --password-stdin" + (" --reason 'NG234 update'" if needs_reason
+                                                                        else ""))
         sub.add_argument("ruleset_dir", metavar="RULESET_DIR")
         sub.add_argument(f"--{role}", required=True, metavar="NAME", help=f"the {role}'s name, as recorded")
         sub.add_argument("--reason", required=needs_reason, metavar="TEXT",
                          help="why (required)" if needs_reason else "why (optional)")
+        identity_options(sub)
+        keyring_option(sub, "that approvals are checked against")
+        if name in ("approve", "release"):
+            sub.add_argument("--keys", metavar="DIR", help="where your signing key is (default: $WORKBENCH_KEYS or "
+                                                           ".workbench/keys)")
         text_or_json(sub)
         sub.set_defaults(run=cmd_review)
 
-    sub = command("history", "releases and audit log, every hash verified; exit 1 on tampering",
-                  "workbench history rulesets/upper-back-pain")
+    sub = command("history", "the ruleset's history: every commit, the review state, releases with their "
+                  "signatures checked; exit 1 on tampering", "workbench history DATA/upper-back-pain")
     sub.add_argument("ruleset_dir", metavar="RULESET_DIR")
+    keyring_option(sub, "releases are checked against")
     text_or_json(sub)
     sub.set_defaults(run=cmd_history)
+
+    sub = command("key", "signing keys: each approver signs with their own; the keyring says whose count",
+                  "printf '%s\\n' \"$PASSWORD\" | workbench key create 'Dr Raj Shah' --password-stdin")
+    keys = sub.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    make = keys.add_parser("create", help="make your signing key and add its public key to the keyring",
+                           description="make your signing key and add its public key to the keyring")
+    make.add_argument("name", metavar="NAME", help="your name, as the history records it")
+    identity_options(make)
+    make.add_argument("--no-passphrase", action="store_true", help="leave the key unlocked (only where there are "
+                                                                   "no accounts)")
+    make.add_argument("--keys", metavar="DIR", help="where to keep the private key (default: $WORKBENCH_KEYS or "
+                                                    ".workbench/keys)")
+    keyring_option(make, "to add it to")
+    text_or_json(make)
+    make.set_defaults(run=cmd_key)
+    listing = keys.add_parser("list", help="the keys the keyring trusts", description="the keys the keyring trusts")
+    keyring_option(listing, "to list")
+    text_or_json(listing)
+    listing.set_defaults(run=cmd_key)
+
+    sub = command("init", "make a rulesets folder with a history of its own (seeded from shipped rulesets, or a "
+                  "copy of the team's)", "workbench init ~/triage-rules --from rulesets")
+    sub.add_argument("folder", metavar="DIR")
+    seed = sub.add_mutually_exclusive_group()
+    seed.add_argument("--from", dest="source", metavar="RULESETS", help="copy these ruleset folders in first")
+    seed.add_argument("--remote", metavar="URL", help="copy the team's history from this git remote")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_init)
+
+    sub = command("sync", "bring in the team's changes and send yours (a git remote shared by the team)",
+                  "workbench sync ~/triage-rules --name 'Dr Ada Lee' --remote git@example.org:team/rules.git")
+    sub.add_argument("folder", metavar="DIR", help="the rulesets folder (or one of its rulesets)")
+    sub.add_argument("--name", required=True, metavar="NAME", help="who is syncing, as the history records it")
+    sub.add_argument("--remote", metavar="URL", help="the team remote (remembered once given)")
+    sub.add_argument("--keep", nargs=2, action="append", metavar=("mine|theirs", "FILE"),
+                     help="after a conflict: which version of FILE to keep (the other stays in the history)")
+    identity_options(sub)
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_sync)
 
     sub = command("diff", "what changed between two versions: structure, behaviour, and the version bump it needs",
                   "workbench diff rulesets/upper-back-pain --from git:HEAD~1 --to draft")

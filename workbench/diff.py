@@ -19,11 +19,15 @@ from .behaviour import Exhaustive, VignetteChange, compare_all, urgency_order, v
 from .engine import CompiledRuleset
 from .model import Branch, DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, Vignette
 from .problems import Problem, ProblemError
-from .release import RELEASES_DIR, RULESET_FILE, list_releases, load_release
+from .publish.published import published
+from .publish.releases import Release
+from .publish.signing import Keyring, load_keyring
 from .replay import load_vignettes, vignette_paths
+from .runtime import load_release_json
 from .semver import Bump, bump_of, bumped, version_key
 from .validate import Report, validate_ruleset_file, validate_ruleset_text
 
+RULESET_FILE = "ruleset.yaml"
 Kind = Literal["wording", "logic", "interface"]
 _LEVELS = {"none": 0, "patch": 1, "minor": 2, "major": 3}
 
@@ -86,13 +90,14 @@ def diff_versions(ruleset_dir: Path, from_ref: str | None = None, to_ref: str = 
     """Compare two versions of the ruleset in this folder ('draft' or a released version); the default is the
     last release against the draft. Raises ProblemError when a version cannot be found, verified or read."""
     ruleset_dir = Path(ruleset_dir)
+    keyring = load_keyring(required=False)
     if from_ref is None:
-        releases = list_releases(ruleset_dir)
+        releases = _releases(ruleset_dir, keyring)
         if not releases:
             raise ProblemError([Problem("WB722", "Nothing has been released yet, so there is no release to compare "
                                         "the draft with; give --from.")])
         from_ref = releases[-1].version
-    old, new = resolve(ruleset_dir, from_ref), resolve(ruleset_dir, to_ref)
+    old, new = resolve(ruleset_dir, from_ref, keyring), resolve(ruleset_dir, to_ref, keyring)
     vignettes = [v for report in load_vignettes(vignette_paths(ruleset_dir), None) if report.model
                  for v in report.model.vignettes]
     result = diff_rulesets(old, new, vignettes, assume)
@@ -106,9 +111,18 @@ def _label(ref: str) -> str:
     return f"file {ref}" if ref.endswith((".yaml", ".yml", ".json")) else f"release {ref}"
 
 
-def resolve(ruleset_dir: Path, ref: str) -> CompiledRuleset:
-    """A version to compare: 'draft' (the working copy, free of errors), a released version (verified against its
-    sha256), a ruleset or release FILE, or 'git:REV' (the folder's ruleset.yaml as committed at that revision)."""
+def _releases(ruleset_dir: Path, keyring: Keyring) -> list[Release]:
+    found, problems = published(ruleset_dir.parent, keyring)
+    mine = [p for p in problems if (p.file or "").startswith(f"{ruleset_dir.name}/")]
+    if mine:
+        raise ProblemError(mine)
+    return sorted((r for r in found if r.id == ruleset_dir.name), key=lambda r: version_key(r.version))
+
+
+def resolve(ruleset_dir: Path, ref: str, keyring: Keyring | None = None) -> CompiledRuleset:
+    """A version to compare: 'draft' (the working copy, free of errors), a published version (verified: signed,
+    unchanged), a ruleset or release FILE, or 'git:REV' (the folder's ruleset.yaml as committed then)."""
+    keyring = keyring if keyring is not None else load_keyring(required=False)
     if ref == "draft":
         return _checked(validate_ruleset_file(Path(ruleset_dir) / RULESET_FILE))
     if ref.startswith("git:"):
@@ -119,14 +133,14 @@ def resolve(ruleset_dir: Path, ref: str) -> CompiledRuleset:
         if not file.is_file():
             raise ProblemError([Problem("WB722", f"There is no ruleset file at {ref}.")])
         if file.suffix == ".json":
-            return load_release(file).compiled()
+            return load_release_json(file, keyring)
         return _checked(validate_ruleset_file(file))
-    path = Path(ruleset_dir) / RELEASES_DIR / f"{ref}.json"
-    if "/" in ref or "\\" in ref or not path.is_file():
-        released = sorted((p.stem for p in (Path(ruleset_dir) / RELEASES_DIR).glob("*.json")), key=_safe_key)
-        raise ProblemError([Problem("WB722", f"There is no release {ref}; released: "
-                                    f"{', '.join(released) or 'none'} (or 'draft').")])
-    return load_release(path).compiled()
+    releases = _releases(Path(ruleset_dir), keyring)
+    found = next((r for r in releases if r.version == ref), None)
+    if found is None:
+        raise ProblemError([Problem("WB722", f"There is no published release {ref}; released: "
+                                    f"{', '.join(r.version for r in releases) or 'none'} (or 'draft').")])
+    return CompiledRuleset(found.model, found.path)
 
 
 def _checked(report: Report) -> CompiledRuleset:
@@ -151,12 +165,6 @@ def committed_text(ruleset_dir: Path, revision: str) -> tuple[str, str]:
                                     + (f": {why[-1]}" if why else "") + ".")])
     return done.stdout.decode("utf-8", "replace"), f"{RULESET_FILE}@{revision}"
 
-
-def _safe_key(version: str) -> tuple[object, ...]:
-    try:
-        return (0, version_key(version))
-    except ValueError:
-        return (1, version)
 
 
 def diff_rulesets(old: CompiledRuleset, new: CompiledRuleset, vignettes: list[Vignette],

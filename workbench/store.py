@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from filelock import FileLock
+
 from .problems import Problem
 
 
@@ -117,32 +119,11 @@ def save_text(path: Path, text: str, expected_version: str | None) -> str:
     return version_of(data) or ""
 
 
-def locked(path: Path) -> _Lock:
+def locked(path: Path) -> FileLock:
     """Hold an exclusive lock tied to `path` (a hidden `.name.lock` beside it) for a read-check-write step."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return _Lock(path.with_name(f".{path.name}.lock"))
-
-
-class _Lock:
-    """An exclusive advisory lock (fcntl) held while checking and replacing a file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd = -1
-
-    def __enter__(self) -> _Lock:
-        import fcntl
-
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import fcntl
-
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
+    return FileLock(str(path.with_name(f".{path.name}.lock")))
 
 
 _WHY = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",

@@ -327,26 +327,15 @@ def expectation_text(data: dict[str, Any] | None) -> str:
     return " · ".join(parts) or "—"
 
 
-def release_state(folder: Path, model: Ruleset | None) -> tuple[str, str | None]:
-    """('draft' | 'in review' | 'approved' | 'released', latest released version) from the review files."""
+def release_state(folder: Path) -> tuple[str, str | None]:
+    """('draft' | 'in review' | 'approved' | 'released', latest published version): the core's answer."""
+    from ..access import keyring
+    from ..publish.lifecycle import standing
+
     try:
-        from .. import release
-        from ..canonical import ruleset_sha256
-    except ImportError:  # pragma: no cover - release.py ships with the core
+        return standing(folder, keyring())
+    except ProblemError:  # a damaged keyring is shown on the Releases page, not in every list
         return "draft", None
-    try:
-        review, _ = release.read_review(folder)
-        releases, _ = release.scan_releases(folder)
-    except Exception:  # an unreadable review file is shown on the Releases page, not here
-        return "draft", None
-    latest = releases[-1].version if releases else None
-    if review.state == "in_review":
-        return "in review", latest
-    if review.state == "approved":
-        return "approved", latest
-    if model is not None and any(r.sha256 == ruleset_sha256(model) for r in releases):
-        return "released", latest
-    return "draft", latest
 
 
 def result_key(result: Result | None) -> tuple[Any, ...] | None:

@@ -56,6 +56,9 @@ def page() -> None:
                                    key="editor.save", width="stretch", help="Write your text to the file. Nothing "
                                    "is saved until you press this.")
         revert_clicked = False
+        if _dirty(buffer) and allowed:
+            st.text_input("Why (saved in the history with your change)", key="editor.reason",
+                          placeholder="e.g. NG234: MRI within 1 week for suspected metastases")
         if _dirty(buffer):
             with revert.popover("Discard", width="stretch", help="Throw away your changes."):
                 st.markdown("Throw away your unsaved changes and show the saved file?")
@@ -240,7 +243,7 @@ def _save(path: Path, buffer: dict[str, Any], report: Report, *, expected: str |
     """Save through access.py, which checks the role again whatever the page showed."""
     write = access.save_ruleset if path.name == common.RULESET_FILE else access.save_vignettes
     try:
-        version = write(common.person(), path, buffer["text"], expected)
+        version = write(common.person(), path, buffer["text"], expected, st.session_state.get("editor.reason") or "")
     except SaveConflict as exc:
         buffer["conflict"] = exc.current if exc.current is not None else ""
         st.rerun()
@@ -248,6 +251,7 @@ def _save(path: Path, buffer: dict[str, Any], report: Report, *, expected: str |
         common.refused(exc, "Your text is still in the editor.")
         return
     buffer.update(saved=buffer["text"], version=version, conflict=None)
+    st.session_state.pop("editor.reason", None)
     errors = sum(p.is_error for p in report.problems)
     buffer["notice"] = f"Saved {path.name}." + (
         f" It still has {common.plural(errors, 'error')}: it can be tried and released only once they are fixed."

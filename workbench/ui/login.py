@@ -41,7 +41,7 @@ def _resolve() -> Identity | None:
     if oidc_configured():
         return _identity_provider()
     path = accounts.users_file()
-    if not path.exists():
+    if not accounts.accounts_required(path):
         st.sidebar.caption(f"No accounts are configured, so whoever opens the workbench has every role. To require "
                            f"sign-in: `workbench user add NAME --role author` (accounts in `{path}`).")
         return local_identity()
@@ -64,9 +64,11 @@ def oidc_configured() -> bool:
 
 
 def _accounts(path: Path) -> list[accounts.Account] | None:
+    """The accounts, or None after saying why nobody can sign in (a lost or damaged file fails closed)."""
     try:
         return accounts.load_accounts(path)
     except ProblemError as exc:
+        st.title("Sign in")
         st.error(f"Nobody can sign in: {exc.problems[0].message}")
         return None
 

@@ -1,24 +1,27 @@
-"""Releases: review state, the gate's reasons, submit / approve / reject / release, history and the diff.
+"""Releases: where the ruleset stands in review, what happens next and who may do it, one button each; the
+history; and what changed.
 
-Every decision is the core's (access.py, release.py, history.py, diff.py); this page collects reasons (and,
-when nobody signs in, names), calls it, and shows what it says. Refusals are listed in full, one line per reason.
+Every decision is the core's (access.py, publish/lifecycle.py, diff.py): this page reads the state the history
+gives, offers the one action that moves it on to the person allowed to take it, and shows what the core says.
+Normal states (waiting for review, just released) are shown as states, not as errors; only what stops the
+next step is listed, as things to do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from .. import access
-from .. import release as lifecycle
 from ..access import Identity
+from ..canonical import ruleset_sha256
 from ..diff import Diff, diff_versions
-from ..history import history
 from ..problems import Problem, ProblemError
+from ..publish import lifecycle
+from ..publish.releases import Release
 from . import common
 
 OUTCOME = "releases.outcome"  # the last action's outcome dict, shown once after the rerun it causes
@@ -28,119 +31,135 @@ def page(ruleset_dir: Path) -> None:
     ruleset_dir = Path(ruleset_dir)
     st.title("Releases")
     try:
-        gate = lifecycle.readiness(ruleset_dir)
+        repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
+        trusted = access.keyring()
+        gate = lifecycle.check_release(repository, ruleset_id, _acting_name(), trusted)
+        found = lifecycle.history(repository, ruleset_id, trusted)
     except ProblemError as exc:
-        st.error("The review state cannot be read:")
+        st.error("The history of this ruleset cannot be read:")
         common.show_problems(exc.problems)
         return
-    review = gate.review
-    name = gate.draft.model.id if gate.draft.model else ruleset_dir.name
-    state, where = review.state.replace("_", " "), review.describe()
-    rest = where[len(state):] if where.startswith(state) else f" — {where}"  # describe() may name the state
-    st.caption(f"`{name}` · working copy version {gate.draft.model.version if gate.draft.model else '?'} · "
-               f"**{state}**{common.escape_md(rest)}")
-    if common.unsaved(ruleset_dir / common.RULESET_FILE):
-        st.warning("The editor has unsaved changes. Review and release use the saved file only: save first.")
     _last_outcome()
+    if common.unsaved(ruleset_dir / common.RULESET_FILE):
+        st.warning("The editor has unsaved changes. Review and release use what is saved: save first.")
     actions, past, changes = st.tabs(["Review and release", "History", "What changed"])
     with actions:
-        _gate(gate)
-        _actions(ruleset_dir, review)
+        _next_step(ruleset_dir, gate, found)
     with past:
-        _history(ruleset_dir)
+        _history(found)
     with changes:
         _diff(ruleset_dir, [r.version for r in gate.releases])
 
 
-# --- review and release ---------------------------------------------------------------------
+def _acting_name() -> str | None:
+    who = common.person()
+    return who.name if who is not None and who.signed_in else st.session_state.get("releases.name") or None
 
-def _gate(gate: lifecycle.Gate) -> None:
-    summary = gate.draft.summary
-    st.markdown(f"**Replay of the saved draft:** {summary['passed']} of {summary['total']} vignettes pass.")
-    if gate.ok:
-        st.success("Nothing stops a release: the draft is approved, unchanged since submission, valid, and every "
-                   "vignette passes.")
+
+# --- the state and the next step ---------------------------------------------------------------------
+
+_WAITING = {"WB707", "WB704", "WB709", "WB711", "WB712"}  # the normal course of review, not a blocker
+
+
+def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History) -> None:
+    review, snap = gate.review, gate.snapshot
+    version = snap.model.version if snap.model else "?"
+    released = gate.releases[-1] if gate.releases else None
+    blockers = [p for p in gate.problems if p.code not in _WAITING]
+    summary = snap.summary
+    st.caption(f"`{snap.ruleset_id}` · saved version **{version}** · replay of what is saved: "
+               f"{summary['passed']} of {summary['total']} vignettes pass"
+               + (f" · latest release **{released.version}**" if released else " · never released"))
+    if review.state == "draft" and released is not None and released.version == version:
+        st.success(f"Released: version {released.version} is published, signed by {released.signer.name}.")
+        if snap.model is not None and released.sha256 != ruleset_sha256(snap.model):
+            st.info("There are saved changes since this release. To release them, give the ruleset a new version "
+                    "number (the What changed tab suggests one), then submit it.")
         return
-    st.error(f"A release would be refused now — {common.plural(len(gate.problems), 'reason')}:")
-    common.show_problems(gate.problems, limit=30, with_file=True)
-
-
-def _actions(ruleset_dir: Path, review: lifecycle.ReviewState) -> None:
     if review.state == "draft":
-        if not common.may("submit"):
-            common.not_allowed("submit", "Submit for review")
-            return
-        with st.form("releases.submit"):
-            st.subheader("Submit for review")
-            st.caption("The author asks a second clinician to review the saved draft as it is now.")
-            author = _name("Your name (author)", "releases.author")
-            reason = st.text_input("What changed and why (optional)", key="releases.submit_reason")
-            if st.form_submit_button("Submit for review", type="primary"):
-                _run(access.submit, ruleset_dir, author, reason)
+        rejected = (f" It was sent back by {review.reviewer}: “{review.reject_reason}”." if review.reject_reason
+                    else "")
+        st.info(f"**Draft.**{rejected} Next: an author submits version {version} for review by a second "
+                "clinician.")
+        _blockers(blockers, "Before it can be submitted")
+        if not blockers:
+            _form("submit", ruleset_dir, "Submit for review", "What changed and why", access.submit, signs=False)
         return
+    if review.state == "in_review":
+        st.info(f"**Waiting for review.** {review.author} submitted version {review.version} at "
+                f"{review.submitted_at}. Next: a reviewer other than {review.author} approves it (or sends it back).")
+        _blockers(blockers, "Before it can be approved")
+        left, right = st.columns(2)
+        with left:
+            if not blockers:
+                _form("approve", ruleset_dir, "Approve", "Note (optional)", access.approve, signs=True)
+        with right:
+            _form("reject", ruleset_dir, "Send back", "What must change", access.reject, signs=False)
+        return
+    st.info(f"**Approved** by {review.reviewer} at {review.reviewed_at}. Next: {review.reviewer} releases version "
+            f"{review.version}, signing it; after that it can never change.")
+    _blockers(blockers, "Before it can be released")
     left, right = st.columns(2)
     with left:
-        if review.state == "in_review" and not common.may("approve"):
-            common.not_allowed("approve", "Approve")
-        elif review.state == "in_review":
-            with st.form("releases.approve"):
-                st.subheader("Approve")
-                st.caption(f"Submitted by {common.escape_md(review.author or '?')}; approval must come from "
-                           "another clinician.")
-                reviewer = _name("Your name (reviewer)", "releases.reviewer")
-                note = st.text_input("Note (optional)", key="releases.approve_note")
-                if st.form_submit_button("Approve", type="primary"):
-                    _run(access.approve, ruleset_dir, reviewer, note)
-        elif not common.may("release"):
-            common.not_allowed("release", "Release")
-        else:
-            with st.form("releases.release"):
-                st.subheader("Release")
-                st.caption(f"Approved by {common.escape_md(review.reviewer or '?')}, who makes the release. It can "
-                           "never be changed after.")
-                approver = _name("Your name (approver)", "releases.approver")
-                reason = st.text_input("Reason for this release", key="releases.release_reason")
-                if st.form_submit_button(f"Release version {review.version}", type="primary"):
-                    _run(access.release, ruleset_dir, approver, reason)
+        if not blockers:
+            _form("release", ruleset_dir, f"Release version {review.version}", "Reason for this release",
+                  access.release, signs=True)
     with right:
-        if not common.may("reject"):
-            common.not_allowed("reject", "Reject")
-            return
-        with st.form("releases.reject"):
-            st.subheader("Reject")
-            st.caption("Send it back to the author as a draft, saying what to change.")
-            reviewer = _name("Your name (reviewer)", "releases.rejecter")
-            reason = st.text_area("What must change", key="releases.reject_reason")
-            if st.form_submit_button("Reject"):
-                _run(access.reject, ruleset_dir, reviewer, reason)
+        _form("reject", ruleset_dir, "Send back", "What must change", access.reject, signs=False)
 
 
-def _name(label: str, key: str) -> str | None:
-    """The name to act under. Signed in, it is the person's own (the audit log records it) and nothing is asked;
-    without accounts it is typed, because the gate needs an author and a different approver."""
-    who = common.person()
-    if who is not None and who.signed_in:
-        st.markdown(f"Recorded in the audit log as **{common.escape_md(who.name)}**.")
-        return None
-    return st.text_input(label, key=key)
+def _blockers(problems: list[Problem], heading: str) -> None:
+    if problems:
+        st.warning(f"{heading}, {common.plural(len(problems), 'thing')} to put right:")
+        common.show_problems(problems, limit=30, with_file=True)
 
 
-def _acting(typed: str | None) -> Identity | None:
+_ACTION_OF = {"submit": "submit", "approve": "approve", "reject": "reject", "release": "release"}
+
+
+def _form(action: str, ruleset_dir: Path, button: str, reason_label: str, run: Callable[..., Any],
+          signs: bool) -> None:
+    """One action, offered only to someone whose role allows it; signing actions ask for the password that
+    opens the person's key."""
+    if not common.may(_ACTION_OF[action]):
+        common.not_allowed(_ACTION_OF[action], button)
+        return
+    with st.form(f"releases.{action}", border=True):
+        st.markdown(f"**{button}**")
+        who = common.person()
+        if who is not None and who.signed_in:
+            st.caption(f"Recorded in the history as {common.escape_md(who.name)}.")
+        else:
+            st.text_input("Your name", key=f"releases.{action}.name")
+        reason = (st.text_area if action == "reject" else st.text_input)(reason_label, key=f"releases.{action}.reason")
+        secret = st.text_input("Your password (it opens your signing key)" if who is not None and who.signed_in
+                               else "Your key's passphrase (if it has one)", type="password",
+                               key=f"releases.{action}.password") if signs else None
+        if st.form_submit_button(button, type="primary" if action != "reject" else "secondary"):
+            _run(action, ruleset_dir, run, reason, secret)
+
+
+def _acting(action: str) -> Identity | None:
     """Who the action is recorded under: the signed-in person, or (no accounts) the name typed in the form."""
     who = common.person()
-    if who is None or who.signed_in or typed is None:
+    if who is None or who.signed_in:
         return who
-    if not typed.strip():
-        return replace(who, name="")  # no name given: the gate asks for one (WB711) rather than acting as 'local'
-    return access.local_identity(typed)
+    typed = st.session_state.get(f"releases.{action}.name") or ""
+    return access.local_identity(typed) if typed.strip() else None
 
 
-def _run(action: Callable[[Identity | None, Path, str], lifecycle.Outcome], ruleset_dir: Path, typed: str | None,
-         reason: str) -> None:
+def _run(action: str, ruleset_dir: Path, run: Callable[..., Any], reason: str, secret: str | None) -> None:
     """Act through access.py, which checks the role again; a refusal is shown here and the form keeps its text."""
+    identity = _acting(action)
     try:
-        outcome = action(_acting(typed), ruleset_dir, reason)
-    except ProblemError as exc:  # not allowed (AccessDenied), the folder is gone, the disk refused
+        if identity is None:
+            raise ProblemError([Problem("WB711", "Give your name: every review action records who did it.")])
+        if secret is not None:
+            key = access.unlock_key(identity, secret, _ACTION_OF[action])
+            outcome = run(identity, ruleset_dir, reason, key)
+        else:
+            outcome = run(identity, ruleset_dir, reason)
+    except ProblemError as exc:  # not allowed, wrong password, no key, the folder is gone, the disk refused
         common.refused(exc)
         return
     st.session_state[OUTCOME] = outcome.to_dict()
@@ -154,45 +173,39 @@ def _last_outcome() -> None:
     action = outcome["action"]
     if outcome["ok"]:
         made = outcome.get("release")
-        st.success(f"Released version {made['version']} (sha256 `{made['sha256']}`)." if made
-                   else {"submit": "Submitted for review.", "approve": "Approved.",
-                         "reject": "Rejected: back to draft."}[action])
+        st.success(f"Released version {made['version']}, signed by {made['signed_by']}." if made
+                   else {"submit": "Submitted for review.", "approve": "Approved and signed.",
+                         "reject": "Sent back to the author as a draft."}[action])
         return
     problems = [Problem(**p) for p in outcome["problems"]]
-    st.error(f"{action.capitalize()} refused — {common.plural(len(problems), 'reason')}:")
+    st.warning(f"Not done: {action} — {common.plural(len(problems), 'thing')} to put right first:")
     common.show_problems(problems, with_file=True)
 
 
 # --- history --------------------------------------------------------------------------------
 
-def _history(ruleset_dir: Path) -> None:
-    found = history(ruleset_dir)
-    entries = len(found.audit.entries)
-    log = f"audit log of {entries} entr{'y' if entries == 1 else 'ies'}, its hash chain intact"
+def _history(found: lifecycle.History) -> None:
     if found.ok:
-        st.success((f"{common.plural(len(found.releases), 'release')}, each matching its sha256 and the audit log; "
-                    if found.releases else "No releases yet; ") + log + ".")
+        st.success((f"{common.plural(len(found.releases), 'release')}, each signed by its approver with a trusted "
+                    "key and unchanged since; " if found.releases else "No releases yet; ")
+                   + f"{common.plural(len(found.commits), 'change')} in the history.")
     else:
         st.error(f"Tampering or damage found — {common.plural(len(found.problems), 'problem')}:")
         common.show_problems(found.problems, with_file=True)
-    st.subheader("Releases")
+    st.subheader("Releases", anchor=False)
     if found.releases:
         st.dataframe([_release_row(r) for r in reversed(found.releases)], hide_index=True, width="stretch")
     else:
         st.caption("Nothing released yet.")
-    st.subheader("Audit log")
-    if found.audit.entries:
-        st.dataframe([{"#": e["seq"], "when (UTC)": e["at"], "action": e["action"], "version": e["version"],
-                       "who": e["actor"], "reason": e["reason"], "sha256": e["sha256"][:12]}
-                      for e in reversed(found.audit.entries)], hide_index=True, width="stretch")
-    else:
-        st.caption("No review actions yet.")
+    st.subheader("Every change", anchor=False)
+    st.dataframe([{"when (UTC)": c.at, "who": c.author, "what": c.subject, "why": c.reason.split("\n")[0]}
+                  for c in found.commits], hide_index=True, width="stretch")
 
 
-def _release_row(item: lifecycle.Release) -> dict[str, Any]:
-    replay = item.release.get("replay") or {}
+def _release_row(item: Release) -> dict[str, Any]:
+    replay = item.record.get("replay") or {}
     return {"version": item.version, "released (UTC)": item.released_at, "author": item.author,
-            "approver": item.approver, "reason": item.release.get("reason"),
+            "approved and signed by": item.signer.name, "reason": item.record.get("reason"),
             "replay": f"{replay.get('passed')}/{replay.get('total')}", "sha256": item.sha256[:12]}
 
 

@@ -25,8 +25,7 @@ def page() -> None:
 def _card(folder: Path, is_open: bool) -> None:
     work = common.texts(folder)
     summary = common.summary(work)
-    model = common.validated(work.ruleset, work.ruleset_file).model
-    state, latest = common.release_state(folder, model)
+    state, latest = common.release_state(folder)
     with st.container(border=True):
         head, buttons = st.columns([3, 2], vertical_alignment="center")
         with head:

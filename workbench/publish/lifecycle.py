@@ -1,0 +1,460 @@
+"""Review and release: nothing reaches a patient without a passing replay and a second clinician's signature.
+
+An author submits the ruleset as it stands in the history; another clinician approves it (a signed approval)
+or rejects it; the approver releases it, signing the release document. Each action is one commit by the
+person who took it, with their reason as its message and the facts in `Workbench-*` trailers; the review
+state is read back from those commits, so there is no state file to edit. Every check works on one snapshot,
+the ruleset and its vignettes as committed at one commit, read once: what is replayed is what is approved is
+what is released, and changing or removing a vignette after approval invalidates the approval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..authoring import replay_texts
+from ..canonical import ruleset_sha256
+from ..model import Ruleset
+from ..people.names import same_person
+from ..problems import Problem, ProblemError
+from ..replay import ReplayReport
+from ..semver import version_key
+from ..validate import validate_ruleset_text
+from .published import published
+from .releases import RELEASES_DIR, Release, document_bytes, unsigned_document
+from .repository import Person, Repository, crashpoint, message
+from .signing import Keyring, SigningKey, verify_statement
+
+RULESET_FILE = "ruleset.yaml"
+VIGNETTES_DIR = "vignettes"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --- the snapshot -----------------------------------------------------------------------------------------
+
+@dataclass
+class Snapshot:
+    """A ruleset and its vignettes as committed at one commit, validated and replayed once."""
+
+    ruleset_id: str
+    commit: str | None
+    ruleset_text: str
+    vignettes: dict[str, str]
+    model: Ruleset | None
+    replay: ReplayReport
+
+    @property
+    def sha256(self) -> str:
+        """What review and release are about: the ruleset and every vignette file, byte for byte."""
+        parts = {"ruleset": _digest(self.ruleset_text), "vignettes": {n: _digest(t) for n, t in self.vignettes.items()}}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {"total": len(self.replay.results), "passed": self.replay.passed, "failed": self.replay.failed}
+
+    @property
+    def vignette_set(self) -> dict[str, Any]:
+        """The vignettes a release was replayed with: how many files and cases, and their sha256."""
+        digest = hashlib.sha256(json.dumps({n: _digest(t) for n, t in self.vignettes.items()},
+                                           sort_keys=True).encode()).hexdigest()
+        return {"files": len(self.vignettes), "count": len(self.replay.results), "sha256": digest}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def snapshot(repository: Repository, ruleset_id: str, commit: str | None = None) -> Snapshot:
+    """The ruleset folder as committed at `commit` (the last one by default), read once and replayed."""
+    commit = commit or repository.head()
+    files = repository.files(ruleset_id, commit) if commit else {}
+    ruleset_text = files.get(f"{ruleset_id}/{RULESET_FILE}", b"").decode("utf-8", "replace")
+    prefix = f"{ruleset_id}/{VIGNETTES_DIR}/"
+    vignettes = {path[len(prefix):]: data.decode("utf-8", "replace") for path, data in sorted(files.items())
+                 if path.startswith(prefix) and "/" not in path[len(prefix):] and path.endswith((".yaml", ".yml"))}
+    file = str(repository.root / ruleset_id / RULESET_FILE)
+    report = replay_texts(ruleset_text, file, [(str(repository.root / ruleset_id / VIGNETTES_DIR / name), text)
+                                                for name, text in vignettes.items()])
+    model = validate_ruleset_text(ruleset_text, file).model if ruleset_text else None
+    return Snapshot(ruleset_id, commit, ruleset_text, vignettes, model, report)
+
+
+# --- the review state, read from the history ------------------------------------------------------------
+
+@dataclass
+class ReviewState:
+    """Where a ruleset stands in review, as its history says."""
+
+    state: str = "draft"  # draft | in_review | approved
+    version: str | None = None
+    snapshot: str | None = None
+    author: str | None = None
+    submitted_at: str | None = None
+    submit_reason: str | None = None
+    reviewer: str | None = None
+    reviewed_at: str | None = None
+    reject_reason: str | None = None
+    last_release: str | None = None
+    ignored: list[str] = field(default_factory=list)  # review commits that did not count, and why
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One sentence for people: where the draft stands."""
+        if self.state == "in_review":
+            return f"{self.version} submitted by {self.author} at {self.submitted_at}, awaiting a second clinician"
+        if self.state == "approved":
+            return f"{self.version} by {self.author}, approved by {self.reviewer} at {self.reviewed_at}"
+        if self.reject_reason:
+            return f"draft — {self.version} was rejected by {self.reviewer}: {self.reject_reason}"
+        return "draft" + (f" — last release {self.last_release}" if self.last_release else " — never released")
+
+
+def approval_statement(ruleset_id: str, version: str, snapshot_sha: str, reviewer: str, at: str) -> dict[str, str]:
+    """What an approval signs: this content, this version, this person, this time."""
+    return {"action": "approve", "ruleset": ruleset_id, "version": version, "snapshot": snapshot_sha,
+            "reviewer": reviewer, "at": at}
+
+
+def review_state(repository: Repository, ruleset_id: str, keyring: Keyring) -> ReviewState:
+    """Replay the review commits about this ruleset, oldest first. An approval counts only when it is signed by
+    a key the keyring trusts, belonging to the person who made the commit, for the content submitted."""
+    state = ReviewState()
+    for commit in reversed(repository.log(ruleset_id)):
+        t = commit.trailers
+        if t.get("Ruleset") != ruleset_id:
+            continue
+        action = t.get("Action")
+        if action == "submit":
+            state = ReviewState("in_review", t.get("Version"), t.get("Snapshot"), commit.author, commit.at,
+                                commit.reason or None, last_release=state.last_release, ignored=state.ignored)
+        elif action == "approve":
+            why = _approval_problem(commit, state, ruleset_id, keyring)
+            if why:
+                state.ignored.append(f"The approval in commit {commit.id[:10]} by {commit.author} does not count: "
+                                     f"{why}.")
+                continue
+            state.state, state.reviewer, state.reviewed_at, state.reject_reason = (
+                "approved", commit.author, commit.at, None)
+        elif action == "reject" and state.state in ("in_review", "approved"):
+            state.state, state.reviewer, state.reviewed_at, state.reject_reason = (
+                "draft", commit.author, commit.at, commit.reason or "no reason given")
+        elif action == "release":
+            state = ReviewState(last_release=t.get("Version"), ignored=state.ignored)
+    return state
+
+
+def _approval_problem(commit: Any, state: ReviewState, ruleset_id: str, keyring: Keyring) -> str:
+    t = commit.trailers
+    if state.state != "in_review":
+        return "nothing was awaiting review"
+    if t.get("Snapshot") != state.snapshot or t.get("Version") != state.version:
+        return "it approves other content than was submitted"
+    if same_person(commit.author, state.author):
+        return "its author submitted the content"
+    statement = approval_statement(ruleset_id, str(t.get("Version")), str(t.get("Snapshot")), commit.author,
+                                   str(t.get("At")))
+    signer = verify_statement(statement, str(t.get("Key")), str(t.get("Signature")), keyring)
+    if signer is None:
+        return "it is not signed by a key the keyring trusts"
+    if not same_person(signer.name, commit.author):
+        return f"it is signed with {signer.name}'s key"
+    return ""
+
+
+# --- the gate -----------------------------------------------------------------------------------------------
+
+@dataclass
+class Gate:
+    """Every reason the snapshot cannot be released now (none: it may be), and what they are about."""
+
+    problems: list[Problem]
+    snapshot: Snapshot
+    review: ReviewState
+    releases: list[Release] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _releases_of(repository: Repository, ruleset_id: str, keyring: Keyring) -> tuple[list[Release], list[Problem]]:
+    found, problems = published(repository.root, keyring)
+    mine = [p for p in problems if (p.file or "").startswith(f"{ruleset_id}/")]
+    return sorted((r for r in found if r.id == ruleset_id), key=lambda r: version_key(r.version)), mine
+
+
+def content_problems(repository: Repository, snap: Snapshot, releases: list[Release]) -> list[Problem]:
+    """Why this snapshot could never be released, whoever approves it."""
+    out: list[Problem] = []
+    errors = [p for p in snap.replay.problems if p.is_error]
+    if errors:
+        out.append(Problem("WB701", f"The ruleset or its vignettes have {len(errors)} error(s): "
+                           + "; ".join(f"{p.code}: {p.message}" for p in errors[:5])))
+    for result in snap.replay.results:
+        if not result.passed:
+            out.append(Problem("WB702", f"Vignette '{result.id}' fails: " + "; ".join(result.differences),
+                               file=result.file, line=result.line))
+    if snap.replay.ruleset is not None and not snap.replay.results:
+        out.append(Problem("WB703", "There are no vignettes, so nothing shows the tree gives the dispositions a "
+                           "clinician expects: add vignettes under vignettes/."))
+    if snap.model is not None:
+        version = snap.model.version
+        if version in {r.version for r in releases}:
+            out.append(Problem("WB706", f"Version {version} has already been released and can never be replaced: "
+                               "raise the version for this change."))
+        elif releases and version_key(version) <= version_key(releases[-1].version):
+            out.append(Problem("WB705", f"Version {version} is not higher than the last release "
+                               f"{releases[-1].version}; `workbench diff` suggests the next version."))
+        if snap.model.id != snap.ruleset_id:
+            out.append(Problem("WB903", f"The ruleset id is '{snap.model.id}' but its folder is '{snap.ruleset_id}'; "
+                               "releases are stored and served by id, so the two must match."))
+    edited = repository.changed([f"{snap.ruleset_id}/{RULESET_FILE}"] + [
+        f"{snap.ruleset_id}/{VIGNETTES_DIR}/{name}" for name in snap.vignettes])
+    if edited:
+        out.append(Problem("WB708", "These files were changed on disk without being saved in the history, so "
+                           "they are not what would be reviewed: " + ", ".join(edited) + ". Save them in the "
+                           "workbench (or discard the changes) first."))
+    return out
+
+
+def check_release(repository: Repository, ruleset_id: str, approver: str | None, keyring: Keyring,
+                  reason: str | None = "-", snap: Snapshot | None = None) -> Gate:
+    """The release gate, without releasing: every reason, not just the first."""
+    snap = snap or snapshot(repository, ruleset_id)
+    review = review_state(repository, ruleset_id, keyring)
+    releases, history_problems = _releases_of(repository, ruleset_id, keyring)
+    problems = []
+    if not " ".join((approver or "").split()):
+        problems.append(Problem("WB711", "Give the approver's name: every review action records who did it."))
+    if not (reason or "").strip():
+        problems.append(Problem("WB712", "Give the reason for this release (what changed and why)."))
+    if review.state != "approved":
+        why = {"draft": "it has not been submitted for review" if not review.reject_reason
+               else f"it was rejected by {review.reviewer}: {review.reject_reason}",
+               "in_review": f"it was submitted by {review.author} and still awaits a second clinician's approval"}
+        problems.append(Problem("WB707", f"Not approved: {why[review.state]}."))
+    if review.state != "draft" and snap.sha256 != review.snapshot:
+        problems.append(Problem("WB708", f"The ruleset or its vignettes changed since {review.author} submitted "
+                                f"version {review.version}: what was reviewed is not what would be released. Submit "
+                                "it again."))
+    if review.author and same_person(approver, review.author):
+        problems.append(Problem("WB704", f"{approver} wrote this version, so cannot also approve its release: a "
+                                "second clinician must."))
+    elif review.state == "approved" and approver and not same_person(approver, review.reviewer):
+        problems.append(Problem("WB709", f"{review.reviewer} approved this version, not {approver}: the release "
+                                "is made by the clinician who approved it."))
+    problems += content_problems(repository, snap, releases) + history_problems
+    return Gate(problems, snap, review, releases)
+
+
+# --- the actions ------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What an action did, or every reason it was refused."""
+
+    action: str
+    problems: list[Problem]
+    review: ReviewState
+    release: Release | None = None
+    replay: dict[str, int] | None = None
+    commit: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "ok": self.ok, "problems": [p.to_dict() for p in self.problems],
+                "review": self.review.to_dict(), "replay": self.replay, "commit": self.commit,
+                "release": self.release.summary() if self.release else None}
+
+
+def _trailers(action: str, snap: Snapshot, **extra: str) -> dict[str, str]:
+    version = snap.model.version if snap.model else "?"
+    return {"Action": action, "Ruleset": snap.ruleset_id, "Version": version, "Snapshot": snap.sha256,
+            "Commit": snap.commit or "", **extra}
+
+
+def submit(repository: Repository, ruleset_id: str, author: Person, reason: str, keyring: Keyring) -> Outcome:
+    """The author asks for review of the ruleset as committed; refused when it could never be released."""
+    with repository.locked():
+        snap = snapshot(repository, ruleset_id)
+        review = review_state(repository, ruleset_id, keyring)
+        releases, history_problems = _releases_of(repository, ruleset_id, keyring)
+        problems = content_problems(repository, snap, releases) + history_problems
+        if review.state != "draft" and review.snapshot == snap.sha256:
+            problems.append(Problem("WB710", f"This content is already {review.state.replace('_', ' ')}: "
+                                    f"{review.describe()}."))
+        if problems or snap.model is None:
+            return Outcome("submit", problems, review, replay=snap.summary)
+        commit = repository.commit({}, message(f"Submit {ruleset_id} {snap.model.version} for review", reason,
+                                               _trailers("submit", snap)), author, allow_empty=True,
+                                   expected_head=snap.commit)
+        return Outcome("submit", [], review_state(repository, ruleset_id, keyring), replay=snap.summary, commit=commit)
+
+
+def approve(repository: Repository, ruleset_id: str, reviewer: Person, reason: str, key: SigningKey,
+            keyring: Keyring) -> Outcome:
+    """A second clinician signs off the submitted content, which must be unchanged and still pass."""
+    with repository.locked():
+        snap = snapshot(repository, ruleset_id)
+        review = review_state(repository, ruleset_id, keyring)
+        releases, history_problems = _releases_of(repository, ruleset_id, keyring)
+        problems = _review_problems("approve", review, snap, reviewer.name)
+        problems += _key_problems(key, reviewer.name, keyring)
+        problems += content_problems(repository, snap, releases) + history_problems
+        if problems or snap.model is None:
+            return Outcome("approve", problems, review, replay=snap.summary)
+        at = utc_now()
+        statement = approval_statement(ruleset_id, snap.model.version, snap.sha256, reviewer.name, at)
+        trailers = _trailers("approve", snap, At=at, Key=key.id, Signature=key.sign_statement(statement))
+        commit = repository.commit({}, message(f"Approve {ruleset_id} {snap.model.version}", reason, trailers),
+                                   reviewer, allow_empty=True, expected_head=snap.commit)
+        return Outcome("approve", [], review_state(repository, ruleset_id, keyring), replay=snap.summary,
+                       commit=commit)
+
+
+def reject(repository: Repository, ruleset_id: str, reviewer: Person, reason: str, keyring: Keyring) -> Outcome:
+    """Send the submission back to draft, saying why, so the author knows what to change."""
+    with repository.locked():
+        snap = snapshot(repository, ruleset_id)
+        review = review_state(repository, ruleset_id, keyring)
+        problems = [p for p in _review_problems("reject", review, snap, reviewer.name) if p.code != "WB708"]
+        if not (reason or "").strip():
+            problems.append(Problem("WB712", "Give the reason for rejecting, so the author knows what to change."))
+        if problems:
+            return Outcome("reject", problems, review, replay=snap.summary)
+        commit = repository.commit({}, message(f"Reject {ruleset_id} {review.version}", reason,
+                                               _trailers("reject", snap)), reviewer, allow_empty=True,
+                                   expected_head=snap.commit)
+        return Outcome("reject", [], review_state(repository, ruleset_id, keyring), replay=snap.summary,
+                       commit=commit)
+
+
+def release(repository: Repository, ruleset_id: str, approver: Person, reason: str, key: SigningKey,
+            keyring: Keyring) -> Outcome:
+    """Pass the gate on one snapshot, sign the release document, and commit it: the document and the record of
+    the release land in one commit or not at all."""
+    with repository.locked():
+        snap = snapshot(repository, ruleset_id)
+        gate = check_release(repository, ruleset_id, approver.name, keyring, reason, snap)
+        problems = gate.problems + _key_problems(key, approver.name, keyring)
+        if problems or snap.model is None:
+            return Outcome("release", problems, gate.review, replay=snap.summary)
+        model = snap.model
+        record = {"author": gate.review.author, "approver": approver.name, "released_at": utc_now(),
+                  "reason": reason.strip(), "replay": snap.summary, "vignettes": snap.vignette_set,
+                  "snapshot": snap.sha256, "commit": snap.commit}
+        document = key.sign(unsigned_document(model, record))
+        data = document_bytes(document)
+        crashpoint("release:signed")
+        path = f"{ruleset_id}/{RELEASES_DIR}/{model.version}.json"
+        trailers = _trailers("release", snap, **{"Release-File": path,
+                                                 "Release-Sha256": hashlib.sha256(data).hexdigest(),
+                                                 "Content-Sha256": ruleset_sha256(model)})
+        commit = repository.commit({path: data}, message(f"Release {ruleset_id} {model.version}", reason, trailers),
+                                   approver, expected_head=snap.commit)
+        releases, _ = _releases_of(repository, ruleset_id, keyring)
+        done = next((r for r in releases if r.version == model.version), None)
+        return Outcome("release", [], review_state(repository, ruleset_id, keyring), done, snap.summary, commit)
+
+
+def _review_problems(action: str, review: ReviewState, snap: Snapshot, reviewer: str | None) -> list[Problem]:
+    problems = []
+    if not " ".join((reviewer or "").split()):
+        problems.append(Problem("WB711", "Give the reviewer's name: every review action records who did it."))
+    allowed = ("in_review",) if action == "approve" else ("in_review", "approved")
+    if review.state not in allowed:
+        problems.append(Problem("WB710", f"There is nothing to {action}: the ruleset is {review.describe()}."))
+        return problems
+    if same_person(reviewer, review.author):
+        problems.append(Problem("WB704", f"{reviewer} submitted this version, so cannot review it: a second "
+                                "clinician must."))
+    if snap.sha256 != review.snapshot:
+        problems.append(Problem("WB708", f"The ruleset or its vignettes changed since {review.author} submitted "
+                                f"version {review.version}: the author must submit it again before it is reviewed."))
+    return problems
+
+
+def _key_problems(key: SigningKey, person: str, keyring: Keyring) -> list[Problem]:
+    trusted = keyring.find(key.id)
+    if trusted is None:
+        return [Problem("WB905", f"{person}'s signing key ({key.id}) is not in the keyring, so nothing it signs "
+                        "would be accepted: add its public key to the keyring first (`workbench key create` does).")]
+    if not same_person(trusted.name, person):
+        return [Problem("WB905", f"The key {key.id} belongs to {trusted.name}, not {person}.")]
+    return []
+
+
+# --- history ------------------------------------------------------------------------------------------------
+
+@dataclass
+class History:
+    """A ruleset's history: releases (verified), review state, every commit, and every sign of tampering."""
+
+    id: str
+    releases: list[Release]
+    review: ReviewState
+    commits: list[Any]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "ok": self.ok, "review": self.review.to_dict(),
+                "releases": [r.summary() for r in self.releases], "commits": [c.to_dict() for c in self.commits],
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+def history(repository: Repository, ruleset_id: str, keyring: Keyring) -> History:
+    releases, problems = _releases_of(repository, ruleset_id, keyring)
+    review = review_state(repository, ruleset_id, keyring)
+    problems += [Problem("WB905", note) for note in review.ignored]
+    return History(ruleset_id, releases, review, repository.log(ruleset_id), problems)
+
+
+def standing(ruleset_dir: Path, keyring: Keyring) -> tuple[str, str | None]:
+    """Where a ruleset stands at a glance: 'draft', 'in review', 'approved' or 'released' (its content as it is
+    now is the latest published version), and the latest published version. Never creates a history."""
+    ruleset_dir = Path(ruleset_dir)
+    try:
+        repository = Repository.open(ruleset_dir.parent, create=False)
+        review = review_state(repository, ruleset_dir.name, keyring)
+        releases, _ = _releases_of(repository, ruleset_dir.name, keyring)
+    except ProblemError:
+        return "draft", None
+    latest = releases[-1].version if releases else None
+    if review.state != "draft":
+        return review.state.replace("_", " "), latest
+    committed = repository.read(f"{ruleset_dir.name}/{RULESET_FILE}")
+    model = validate_ruleset_text(committed.decode("utf-8", "replace"), "<committed>").model if committed else None
+    if model is not None and releases and releases[-1].sha256 == ruleset_sha256(model):
+        return "released", latest
+    return "draft", latest
+
+
+def open_ruleset(ruleset_dir: Path) -> tuple[Repository, str]:
+    """The repository that keeps a ruleset folder's history, and the ruleset's id (its folder's name)."""
+    ruleset_dir = Path(ruleset_dir)
+    if not (ruleset_dir / RULESET_FILE).is_file():
+        raise ProblemError([Problem("WB1021", f"There is no ruleset at {ruleset_dir} (no {RULESET_FILE}).")])
+    linked = [p for p in (ruleset_dir, ruleset_dir / RULESET_FILE, ruleset_dir / VIGNETTES_DIR,
+                          ruleset_dir / RELEASES_DIR) if p.is_symlink()]
+    if linked:
+        raise ProblemError([Problem("WB1022", f"{linked[0]} is a link, which could lead outside the rulesets folder: "
+                                    "no review action is taken until it is replaced by a real folder or file.")])
+    return Repository.open(ruleset_dir.parent), ruleset_dir.name

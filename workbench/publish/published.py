@@ -1,0 +1,114 @@
+"""Which releases are published under a rulesets folder: the ones a signed release commit put in its history.
+
+In a folder with a history (the workbench's own), a release is published when its file is in the last commit,
+was added by a release commit that names its sha256, and verifies (releases.py). A file that is only on disk
+(planted, or left by a crash before its commit landed), or was committed by hand, is reported and not served.
+A plain folder without history (an export copied elsewhere, a test) is read file by file, each verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ..problems import Problem, ProblemError
+from .releases import RELEASES_DIR, Release, load_release, place, read_bytes
+from .repository import Repository
+from .signing import Keyring
+
+
+def has_history(root: Path) -> bool:
+    return (Path(root) / ".git").is_dir()
+
+
+def published(root: Path, keyring: Keyring) -> tuple[list[Release], list[Problem]]:
+    """Every published release under `root`, verified, and a problem for each file that is not one."""
+    root = Path(root)
+    if has_history(root):
+        return _from_history(Repository(root), keyring)
+    return _from_files(root, keyring)
+
+
+def stamp(root: Path) -> tuple[int, ...]:
+    """Changes whenever what `published` would return could change: the branch moved, or a file changed.
+    Cheap enough to ask on every request (a few stat calls)."""
+    root = Path(root)
+    if has_history(root):
+        parts = []
+        for name in ("HEAD", "refs/heads/main", "packed-refs"):
+            try:
+                info = os.stat(root / ".git" / name)
+                parts += [info.st_mtime_ns, info.st_size, info.st_ino]
+            except OSError:
+                parts += [0, 0, 0]
+        return tuple(parts)
+    found = []
+    for path in sorted(root.glob(f"*/{RELEASES_DIR}/*.json")):
+        try:
+            info = os.lstat(path)
+            found += [info.st_mtime_ns, info.st_size, info.st_ino]
+        except OSError:
+            continue
+    return (len(found), *found)
+
+
+def _from_history(repository: Repository, keyring: Keyring) -> tuple[list[Release], list[Problem]]:
+    releases: list[Release] = []
+    problems: list[Problem] = []
+    committed: dict[str, bytes] = {}
+    for folder in sorted(p.name for p in repository.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        committed.update({path: data for path, data in repository.files(f"{folder}/{RELEASES_DIR}").items()
+                          if place(path)})
+    added_by = _release_commits(repository)
+    for path, data in sorted(committed.items()):
+        digest = hashlib.sha256(data).hexdigest()
+        if added_by.get(path) != digest:
+            problems.append(Problem("WB908", f"{path} was not added by a release through the workbench's gate (no "
+                                    "release commit names it): it is not published.", file=path, line=1, column=1))
+            continue
+        try:
+            releases.append(load_release(data, keyring, path, expect=place(path)))
+        except ProblemError as exc:
+            problems.extend(exc.problems)
+    for path in sorted(repository.root.glob(f"*/{RELEASES_DIR}/*.json")):
+        relative = path.relative_to(repository.root).as_posix()
+        if relative not in committed:
+            problems.append(Problem("WB908", f"{relative} is on disk but not in the history (planted, or its release "
+                                    "never completed): it is not published.", file=relative, line=1, column=1))
+        elif not path.is_symlink() and path.is_file() and path.read_bytes() != committed[relative]:
+            problems.append(Problem("WB906", f"{relative} on disk differs from the release in the history: it was "
+                                    "edited after release. The history's copy is the one published.",
+                                    file=relative, line=1, column=1))
+    for path in sorted(set(added_by) - set(committed)):
+        problems.append(Problem("WB908", f"{path} was released but is no longer in the history: a published "
+                                "version was deleted.", file=path, line=1, column=1))
+    return releases, problems
+
+
+def _release_commits(repository: Repository) -> dict[str, str]:
+    """Release path -> the sha256 of the document its release commit vouches for."""
+    vouched: dict[str, str] = {}
+    for commit in repository.log():
+        if commit.trailers.get("Action") != "release":
+            continue
+        path = commit.trailers.get("Release-File", "")
+        if path in commit.paths and path not in vouched:
+            vouched[path] = commit.trailers.get("Release-Sha256", "")
+    return vouched
+
+
+def _from_files(root: Path, keyring: Keyring) -> tuple[list[Release], list[Problem]]:
+    releases: list[Release] = []
+    problems: list[Problem] = []
+    for path in sorted(root.glob(f"*/{RELEASES_DIR}/*.json")):
+        relative = path.relative_to(root).as_posix()
+        if path.parent.is_symlink() or path.parent.parent.is_symlink():
+            problems.append(Problem("WB1023", f"{relative} is reached through a link; it is not published.",
+                                    file=relative, line=1, column=1))
+            continue
+        try:
+            releases.append(load_release(read_bytes(path), keyring, relative, expect=place(relative)))
+        except ProblemError as exc:
+            problems.extend(exc.problems)
+    return releases, problems

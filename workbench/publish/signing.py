@@ -1,0 +1,249 @@
+"""Signed releases: the approver's Ed25519 key signs the whole release; a keyring the deployment controls says
+whose signatures count.
+
+A release document is the ruleset's own fields, `sha256` of their canonical JSON, the `release` record (author,
+approver, time, reason, vignette set, replay summary) and `signature`. The signature covers the RFC 8785
+canonical JSON of everything but itself, so no field can be changed, added or removed unseen, and any
+language with Ed25519 and JCS can check it. Private keys live with their person (a keys folder outside the
+rulesets, each file 0600, encrypted with the person's password when one is given); the keyring holds only
+public keys, by name, and is kept outside the rulesets folder by whoever runs a server or an export.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..problems import Problem, ProblemError
+from ..store import atomic_write, locked
+
+ALGORITHM = "Ed25519"
+CANONICALIZATION = "RFC 8785"
+KEYRING_ENV = "WORKBENCH_KEYRING"
+KEYS_ENV = "WORKBENCH_KEYS"
+MAX_KEYRING_BYTES = 1_000_000
+
+
+class SignatureError(ProblemError):
+    """A release that is unsigned, signed by a key the keyring does not hold, or altered after signing."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """'ed25519:' and the first 16 hex digits of the sha256 of the raw public key: short, stable, unforgeable."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    """What a signature covers: the document without `signature`, as RFC 8785 canonical JSON."""
+    try:
+        return rfc8785.dumps({key: value for key, value in document.items() if key != "signature"})
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise SignatureError([Problem("WB906", f"The release holds a value JSON cannot carry exactly ({exc}); "
+                                      "it cannot be signed or checked.")]) from None
+
+
+# --- keys ---------------------------------------------------------------------------------------------
+
+def default_home() -> Path:
+    return Path(__file__).resolve().parents[2] / ".workbench"
+
+
+def keys_folder() -> Path:
+    configured = os.environ.get(KEYS_ENV)
+    return Path(configured).expanduser() if configured else default_home() / "keys"
+
+
+def keyring_file() -> Path:
+    configured = os.environ.get(KEYRING_ENV)
+    return Path(configured).expanduser() if configured else default_home() / "keyring.json"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "key"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A person's private key, unlocked for this one action."""
+
+    name: str
+    key: Ed25519PrivateKey
+
+    @property
+    def id(self) -> str:
+        return key_id(self.key.public_key())
+
+    def sign(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The document with its `signature`, made by this key over everything else in it."""
+        signature = {"algorithm": ALGORITHM, "canonicalization": CANONICALIZATION, "key_id": self.id,
+                     "signer": self.name}
+        unsigned = {key: value for key, value in document.items() if key != "signature"}
+        value = self.key.sign(canonical(unsigned))
+        return {**unsigned, "signature": {**signature, "value": _b64(value)}}
+
+    def sign_statement(self, statement: Mapping[str, Any]) -> str:
+        """A detached signature of a small statement (an approval), as base64."""
+        return _b64(self.key.sign(canonical(statement)))
+
+
+def create_key(name: str, passphrase: str | None, folder: Path | None = None) -> tuple[Path, SigningKey]:
+    """A new Ed25519 key for `name`, saved 0600 in the keys folder (encrypted when a passphrase is given)."""
+    folder = Path(folder) if folder is not None else keys_folder()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{_slug(name)}.pem"
+    if path.exists():
+        raise ProblemError([Problem("WB1004", f"{name} already has a key ({path}); remove it first to make a new "
+                                    "one (what it signed stays verifiable while the keyring keeps its public key).")])
+    key = Ed25519PrivateKey.generate()
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode("utf-8")) if passphrase
+                  else serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    atomic_write(path, pem, mode=0o600)
+    return path, SigningKey(name, key)
+
+
+def load_key(name: str, passphrase: str | None, folder: Path | None = None) -> SigningKey:
+    """`name`'s private key, unlocked with the passphrase; WB1033 when there is none or it does not open."""
+    folder = Path(folder) if folder is not None else keys_folder()
+    path = folder / f"{_slug(name)}.pem"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise ProblemError([Problem("WB1033", f"{name} has no signing key in {folder}: make one with `workbench key "
+                                    "create`, and have it added to the keyring.")]) from None
+    try:
+        key = serialization.load_pem_private_key(data, passphrase.encode("utf-8") if passphrase else None)
+    except (ValueError, TypeError):
+        raise ProblemError([Problem("WB1033", f"{name}'s signing key does not open with that password.")]) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ProblemError([Problem("WB1033", f"{path} is not an Ed25519 key.")])
+    return SigningKey(name, key)
+
+
+# --- the keyring ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrustedKey:
+    name: str
+    key_id: str
+    public_key: Ed25519PublicKey
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The public keys whose signatures a deployment accepts, by person. Empty trusts nobody."""
+
+    keys: tuple[TrustedKey, ...] = ()
+    file: str | None = None
+
+    def find(self, wanted: str) -> TrustedKey | None:
+        return next((k for k in self.keys if k.key_id == wanted), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": [{"name": k.name, "key_id": k.key_id, "public_key": _b64(k.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw))} for k in self.keys]}
+
+
+def load_keyring(path: Path | None = None, *, required: bool = True) -> Keyring:
+    """The keyring; a missing one is an empty keyring (nothing verifies), or WB907 when `required`; a damaged
+    one is always WB907: nothing is trusted until it is restored."""
+    path = Path(path) if path is not None else keyring_file()
+    try:
+        if path.stat().st_size > MAX_KEYRING_BYTES:
+            raise ValueError("it is too large")
+        data = json.loads(path.read_bytes().decode("utf-8"))
+        entries = data["keys"]
+        keys = []
+        for entry in entries:
+            raw = base64.b64decode(entry["public_key"], validate=True)
+            public = Ed25519PublicKey.from_public_bytes(raw)
+            if key_id(public) != entry["key_id"] or not isinstance(entry["name"], str) or not entry["name"].strip():
+                raise ValueError(f"the entry for {entry.get('name')!r} does not match its key")
+            keys.append(TrustedKey(" ".join(entry["name"].split()), entry["key_id"], public))
+        return Keyring(tuple(keys), str(path))
+    except FileNotFoundError:
+        if required:
+            raise ProblemError([Problem("WB907", f"There is no keyring at {path}, so no release signature can be "
+                                        "checked and nothing is served. Give --keyring (or set WORKBENCH_KEYRING) "
+                                        "to the keyring this deployment trusts.")]) from None
+        return Keyring((), str(path))
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, AttributeError) as exc:
+        raise ProblemError([Problem("WB907", f"The keyring {path} cannot be trusted ({exc}); no signature is "
+                                    "accepted until it is restored.", file=str(path))]) from None
+
+
+def trust(name: str, public: Ed25519PublicKey, path: Path | None = None) -> Keyring:
+    """Add `name`'s public key to the keyring file (made when missing); the keyring as it is now."""
+    path = Path(path) if path is not None else keyring_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        current = load_keyring(path, required=False)
+        wanted = key_id(public)
+        keys = [k for k in current.keys if k.key_id != wanted] + [TrustedKey(" ".join(name.split()), wanted, public)]
+        ring = Keyring(tuple(keys), str(path))
+        atomic_write(path, (json.dumps(ring.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return ring
+
+
+# --- checking -------------------------------------------------------------------------------------------
+
+def verify(document: Mapping[str, Any], keyring: Keyring, file: str = "<release>") -> TrustedKey:
+    """The trusted key that signed this document; SignatureError (WB904 unsigned, WB905 not a trusted signer or
+    not the approver, WB906 altered after signing) otherwise."""
+    signature = document.get("signature")
+    if not isinstance(signature, dict) or not isinstance(signature.get("value"), str):
+        raise SignatureError([_problem("WB904", "The release is not signed, so nobody vouches for it: only releases "
+                                       "signed by their approver are published.", file)])
+    if signature.get("algorithm") != ALGORITHM or signature.get("canonicalization") != CANONICALIZATION:
+        raise SignatureError([_problem("WB904", f"The release is signed with {signature.get('algorithm')!r}, not "
+                                       f"{ALGORITHM} over {CANONICALIZATION} JSON.", file)])
+    trusted = keyring.find(str(signature.get("key_id")))
+    if trusted is None:
+        raise SignatureError([_problem("WB905", f"The release is signed with key {signature.get('key_id')!r}, which "
+                                       f"the keyring{' ' + keyring.file if keyring.file else ''} does not hold: "
+                                       "whoever signed it is not trusted here.", file)])
+    try:
+        value = base64.b64decode(signature["value"], validate=True)
+        trusted.public_key.verify(value, canonical(document))
+    except (InvalidSignature, ValueError):
+        raise SignatureError([_problem("WB906", "The release does not match its signature: it was changed after "
+                                       f"{trusted.name} signed it, and must not be used.", file)]) from None
+    release = document.get("release")
+    approver = release.get("approver") if isinstance(release, dict) else None
+    if not isinstance(approver, str) or " ".join(approver.split()).casefold() != trusted.name.casefold():
+        raise SignatureError([_problem("WB905", f"The release names {approver!r} as its approver but was signed by "
+                                       f"{trusted.name}: only the approving clinician's key counts.", file)])
+    return trusted
+
+
+def verify_statement(statement: Mapping[str, Any], key: str, value: str, keyring: Keyring) -> TrustedKey | None:
+    """The trusted key that signed a detached statement (an approval), or None."""
+    trusted = keyring.find(key)
+    if trusted is None:
+        return None
+    try:
+        trusted.public_key.verify(base64.b64decode(value, validate=True), canonical(statement))
+    except (InvalidSignature, ValueError, SignatureError):
+        return None
+    return trusted
+
+
+def _problem(code: str, message: str, file: str) -> Problem:
+    return Problem(code, message, file=file, line=1, column=1)

@@ -1,0 +1,147 @@
+"""One history for the team: bring in what others pushed to the team remote, and send what you did.
+
+`sync` fetches the team's branch and joins it with yours: a fast-forward when only they moved, a merge commit
+by you when both did and git can join the changes line by line (`git merge-tree`, which never touches your
+files), and nothing at all when you both changed the same lines. Then both versions of each such file are
+shown, with who changed the team's copy and why, and nothing is changed until you say which to keep for each
+(`resolve`): the other is still in the history, so neither is ever lost. Pushing refuses to overwrite the
+remote (no force), so two clinicians syncing at once cannot erase each other's work.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..problems import Problem, ProblemError
+from .repository import BRANCH, Person, Repository, message
+
+Side = Literal["mine", "theirs"]
+
+
+@dataclass
+class Conflict:
+    """A file both sides changed on the same lines: both texts, and who changed the team's copy."""
+
+    path: str
+    mine: str
+    theirs: str
+    their_author: str = ""
+    their_reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "mine": self.mine, "theirs": self.theirs, "their_author": self.their_author,
+                "their_reason": self.their_reason}
+
+
+@dataclass
+class SyncOutcome:
+    """What a sync did: commits brought in and sent, and the conflicts that stopped it (nothing changed then)."""
+
+    remote: str
+    received: int = 0
+    sent: int = 0
+    merged: bool = False
+    conflicts: list[Conflict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts and not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"remote": self.remote, "ok": self.ok, "received": self.received, "sent": self.sent,
+                "merged": self.merged, "conflicts": [c.to_dict() for c in self.conflicts],
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+def clone(url: str, folder: Path) -> Repository:
+    """A new rulesets folder holding the team's history (`workbench init DIR --remote URL`)."""
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()):
+        raise ProblemError([Problem("WB1030", f"{folder} is not empty; clone the team's history into a new folder.")])
+    done = subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "clone", "-q", "--branch", BRANCH, url,
+                           str(folder)], capture_output=True, check=False, timeout=300)
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ProblemError([Problem("WB1031", f"The team's history at {url} could not be copied: "
+                                    f"{said[-1] if said else done.returncode}.")])
+    return Repository.open(folder, create=False)
+
+
+def sync(repository: Repository, person: Person, remote: str = "origin",
+         resolve: dict[str, Side] | None = None) -> SyncOutcome:
+    """Join your history with the team remote's and send the result (see the module docstring)."""
+    outcome = SyncOutcome(remote)
+    with repository.locked():
+        if remote not in repository.remotes():
+            raise ProblemError([Problem("WB1031", f"There is no team remote called '{remote}': add one with "
+                                        "`workbench sync DIR --remote URL`.")])
+        repository.git("fetch", "-q", remote)
+        theirs = repository.resolve(f"refs/remotes/{remote}/{BRANCH}")
+        mine = repository.head()
+        if theirs and mine and theirs != mine:
+            base = repository.git("merge-base", mine, theirs).strip()
+            if base == mine:
+                outcome.received = _count(repository, mine, theirs)
+                repository.advance(theirs)
+            elif base != theirs:
+                joined = _merge(repository, mine, theirs, person, resolve or {}, outcome)
+                if joined is None:
+                    return outcome
+                outcome.received, outcome.merged = _count(repository, mine, theirs), True
+                repository.advance(joined)
+        outcome.sent = _count(repository, theirs, repository.head()) if theirs else len(repository.log())
+        if outcome.sent:
+            pushed = repository._run(["push", "-q", remote, f"{BRANCH}:{BRANCH}"], check=False)
+            if pushed.returncode != 0:
+                outcome.problems.append(Problem("WB1032", "Someone else sent changes to the team remote at the same "
+                                                "moment; nothing was overwritten. Sync again."))
+                outcome.sent = 0
+    return outcome
+
+
+def _count(repository: Repository, old: str | None, new: str | None) -> int:
+    if not new or old == new:
+        return 0
+    spec = f"{old}..{new}" if old else new
+    return int(repository.git("rev-list", "--count", spec).strip() or 0)
+
+
+def _merge(repository: Repository, mine: str, theirs: str, person: Person, resolve: dict[str, Side],
+           outcome: SyncOutcome) -> str | None:
+    """The merge commit joining both sides, or None with `outcome.conflicts` filled (nothing written)."""
+    done = repository._run(["merge-tree", "--write-tree", "--name-only", "--no-messages", mine, theirs], check=False)
+    if done.returncode not in (0, 1):
+        raise ProblemError([Problem("WB1031", "git could not join the two histories: "
+                                    f"{done.stderr.decode('utf-8', 'replace').strip()}.")])
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    tree, conflicted = lines[0].strip(), [line for line in lines[1:] if line]
+    unresolved = [path for path in conflicted if path not in resolve]
+    if unresolved:
+        for path in unresolved:
+            last = next((c for c in repository.log(revision=theirs) if path in c.paths), None)
+            outcome.conflicts.append(Conflict(
+                path, (repository.read(path, mine) or b"").decode("utf-8", "replace"),
+                (repository.read(path, theirs) or b"").decode("utf-8", "replace"),
+                last.author if last else "", last.reason or last.subject if last else ""))
+        outcome.problems.append(Problem("WB1034", f"You and the team both changed the same lines of "
+                                        f"{', '.join(unresolved)}: nothing was changed. Choose which version to keep "
+                                        "for each (the other stays in the history)."))
+        return None
+    if conflicted:
+        chosen = {path: repository.read(path, mine if resolve[path] == "mine" else theirs) for path in conflicted}
+        tree = repository._tree_with(tree, chosen)
+    kept = "; ".join(f"{path}: kept {side}" for path, side in sorted(resolve.items()) if path in conflicted)
+    text = message("Join the team's changes", kept, {"Action": "sync"})
+    env = {"GIT_AUTHOR_NAME": person.name, "GIT_AUTHOR_EMAIL": person.address,
+           "GIT_COMMITTER_NAME": person.name, "GIT_COMMITTER_EMAIL": person.address}
+    return repository.git("commit-tree", tree, "-p", mine, "-p", theirs, input=text.encode(), env=env).strip()
+
+
+def team_folder(path: Path) -> Path:
+    """The rulesets folder (the repository's top) for a ruleset folder or the rulesets folder itself."""
+    path = Path(path)
+    return path.parent if (path / "ruleset.yaml").is_file() else path
