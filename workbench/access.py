@@ -19,7 +19,7 @@ from .accounts import ROLES, Account
 from .authoring import AuthoringError, new_ruleset, with_vignette
 from .model import RULESET_ID_PATTERN, Ruleset
 from .people.names import check as check_name
-from .people.names import same_person
+from .people.names import clean_name, same_person
 from .problems import Problem, ProblemError
 from .publish import lifecycle
 from .publish.repository import Person, Repository, message
@@ -73,7 +73,7 @@ def identity_of(account: Account) -> Identity:
 
 def local_identity(name: str = "local") -> Identity:
     """Everyone is everything on a machine with no accounts; the release gate still needs two names."""
-    return Identity(" ".join(name.split()) or "local", frozenset(ROLES), signed_in=False)
+    return Identity(clean_name(name) or "local", frozenset(ROLES), signed_in=False)
 
 
 class AccessDenied(ProblemError):
