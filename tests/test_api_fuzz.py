@@ -4,6 +4,7 @@ not, gets a 5xx, and every response is what the document promises. Derandomized,
 from __future__ import annotations
 
 import atexit
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -44,3 +45,23 @@ def test_any_body_against_a_release_that_exists_gets_no_server_error(case: schem
     if case.path_parameters and "ruleset_id" in case.path_parameters:
         case.path_parameters = {**case.path_parameters, "ruleset_id": "upper-back-pain", "version": "1.0.0"}
     case.call_and_validate(checks=[not_a_server_error])
+
+
+@pytest.mark.parametrize("body", [
+    b'{"inputs": {"\\ud800": 1}}',  # a lone surrogate: valid JSON text, not encodable as UTF-8
+    b'{"inputs": {"age": "\\udc00"}}',
+    b'{"inputs": {"age": 62}, "unsure": ["\\ud800"]}',
+    b'{"inputs": {"age": 1e999}}',
+    b'{"inputs": {"age": ' + b"9" * 5000 + b"}}",
+    b"\xff\xfe\x00",
+    b"[" * 20_000,
+], ids=["surrogate-key", "surrogate-value", "surrogate-unsure", "infinite", "5000-digits", "not-utf8", "deep"])
+def test_hostile_bodies_get_a_problem_document_never_a_500(body: bytes) -> None:
+    """Found by hand before schemathesis did: a lone surrogate in an input key was an HTTP 500 in text/plain."""
+    from tests.asgi_support import call
+
+    status, headers, answer = call(create_app(ROOT, KEYRING), "POST",
+                                   "/rulesets/upper-back-pain/versions/1.0.0/evaluate", body)
+    assert status in (413, 422) and headers["content-type"] == "application/problem+json"
+    document = json.loads(answer)
+    assert document["status"] == status and document["detail"]

@@ -116,18 +116,41 @@ except ProblemError as exc:
     assert path.read_bytes() == before and leftovers(v1_copy) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; simulated above")
+def without_root_powers() -> list[str]:
+    """The command prefix that takes root's power to write anywhere away, so a read-only folder means what it
+    says even in CI, which runs as root (setpriv drops every capability; the user id stays)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to test a read-only folder as root"
+    return [setpriv, "--bounding-set=-all", "--inh-caps=-all"]
+
+
 def test_a_read_only_folder_refuses_the_save_with_a_clear_problem(v1_copy: Path) -> None:
     path = v1_copy / "ruleset.yaml"
     text, version = read_versioned(path)
+    Repository.open(v1_copy.parent)
+    script = f"""
+from pathlib import Path
+from workbench import access
+from workbench.problems import ProblemError
+from workbench.store import read_versioned
+path = Path({str(path)!r})
+text, version = read_versioned(path)
+try:
+    access.save_ruleset(access.Identity("Dr A", frozenset({{"author"}})), path, text + "# edit\\n", version)
+except ProblemError as exc:
+    print(exc.problems[0].code, exc.problems[0].message)
+"""
     v1_copy.chmod(0o555)
     try:
-        with pytest.raises(ProblemError) as refused:
-            access.save_ruleset(AUTHOR, path, (text or "") + "# edit\n", version)
+        done = subprocess.run([*without_root_powers(), sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=60)
     finally:
         v1_copy.chmod(0o755)
-    assert refused.value.problems[0].code == "WB1020"
-    assert read_versioned(path) == (text, version)
+    assert done.stdout.startswith("WB1020 ruleset.yaml could not be saved"), done.stdout + done.stderr
+    assert "no permission" in done.stdout
+    assert read_versioned(path) == (text, version) and leftovers(v1_copy) == []
 
 
 # --- a full disk during review and release ----------------------------------------------------

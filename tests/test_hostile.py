@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -324,3 +325,78 @@ def test_cli_json_output_gives_back_the_exact_text(hostile_folder: Path) -> None
 def test_replay_and_evaluate_work_on_hostile_content(hostile_folder: Path) -> None:
     report = replay_ruleset(hostile_folder / "ruleset.yaml")
     assert [(r.id, r.passed) for r in report.results] == [("flagged", True), ("fails", False)]
+
+
+# --- files planted on disk --------------------------------------------------------------------
+
+def plant(kind: str, path: Path) -> None:
+    """What someone with write access to the folder (or a careless copy) can leave where a file is expected."""
+    if kind == "link to a system file":
+        path.symlink_to("/etc/passwd")
+    elif kind == "link to an endless device":
+        path.symlink_to("/dev/zero")
+    elif kind == "pipe":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+
+
+PLANTED = ["link to a system file", "link to an endless device", "pipe", "folder"]
+
+
+@pytest.mark.parametrize("kind", PLANTED)
+def test_a_planted_vignettes_file_is_named_never_read_and_the_rest_still_replay(v1_copy: Path, kind: str) -> None:
+    """A pipe would block a read forever and /dev/zero never ends: run_cli's timeout fails the test if either is
+    opened. The real vignettes still replay; the exit is 1 because a file could not be used."""
+    plant(kind, v1_copy / "vignettes" / "planted.yaml")
+    done = run_cli("replay", str(v1_copy))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert re.search(r"planted\.yaml:1:1: error WB1023 planted\.yaml is (a link|not a regular file)", done.stdout)
+    assert "56 vignettes, 56 passed, 0 failed" in done.stdout
+
+
+def test_a_linked_ruleset_file_or_folder_is_refused(v1_copy: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.yaml"
+    (v1_copy / "ruleset.yaml").rename(elsewhere)
+    (v1_copy / "ruleset.yaml").symlink_to(elsewhere)
+    done = run_cli("validate", str(v1_copy / "ruleset.yaml"))
+    assert done.returncode == 1 and "WB1023 ruleset.yaml is a link, which the workbench does not follow" in done.stdout
+    linked = tmp_path / "linked"
+    linked.symlink_to(v1_copy / "vignettes")
+    done = run_cli("validate", str(linked / "cancer.yaml"))
+    assert done.returncode == 1 and "is a link, which the workbench does not follow" in done.stdout
+
+
+def test_answers_nested_beyond_reason_are_a_usage_error(v1_copy: Path) -> None:
+    deep = v1_copy.parent / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    done = run_cli("evaluate", str(v1_copy), "--inputs", str(deep))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--inputs is nested too deeply to be answers" in done.stderr
+
+
+def test_the_pages_name_planted_files_and_open_only_real_ones(v1_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_ui_apptest import script
+
+    for kind in PLANTED:
+        plant(kind, v1_copy / "vignettes" / f"{kind.replace(' ', '-')}.yaml")
+    (v1_copy.parent / "linked-ruleset").symlink_to(v1_copy)  # a linked folder is not offered as a ruleset
+    monkeypatch.setenv("WORKBENCH_RULESETS", str(v1_copy.parent))
+    monkeypatch.setenv("WORKBENCH_USERS", str(v1_copy.parent / "no-accounts.json"))
+    for page in ("rulesets", "editor", "vignettes", "try", "safety"):
+        at = AppTest.from_string(script(page), default_timeout=60).run()
+        assert not at.exception and not at.error, (page, [e.value for e in [*at.exception, *at.error]])
+        if page == "rulesets":
+            assert [c.value for c in at.caption if "linked-ruleset" in c.value] == []
+            assert [c.value for c in at.caption if c.value.startswith("upper-back-pain ·")]
+        if page == "vignettes":
+            warning = " ".join(w.value for w in at.warning)
+            assert "'folder.yaml', 'link-to-a-system-file.yaml', 'link-to-an-endless-device.yaml', 'pipe.yaml'" \
+                   in warning and "never opens (WB1023)" in warning
+        if page == "editor":
+            files = [str(Path(o).name) for o in at.selectbox(key=next(
+                s.key for s in at.selectbox if s.label == "File")).options]
+            assert files == ["ruleset.yaml", *sorted(p.name for p in (v1_copy / "vignettes").iterdir()
+                                                      if p.is_file() and not p.is_symlink())]

@@ -18,7 +18,7 @@ from workbench.expr import compile_condition
 from workbench.expr.syntax import MAX_DEPTH as EXPR_DEPTH
 from workbench.expr.syntax import MAX_LENGTH as EXPR_LENGTH
 from workbench.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, read_text, read_yaml
-from workbench.model import BooleanInput
+from workbench.model import BooleanInput, NumberInput
 from workbench.validate import MAX_NODES, MAX_VIGNETTES, validate_ruleset_text, validate_vignettes_text
 
 
@@ -124,6 +124,38 @@ def test_condition_nesting_limit(mini_text: str, shape: str, depth: int, refused
     assert report.ok is not refused
     if refused:
         assert codes(report.problems) == {"WB307"} and f"more than {EXPR_DEPTH} levels" in report.problems[0].message
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("bound", "refused"), [
+    ("1000000000000000", False), ("1000000000000001", True),
+    (".inf", True), ("-.inf", True), (".nan", True), ("1.0e+400", True), ("9" * 4000, True)])
+def test_number_bounds_are_finite_and_within_a_clinical_range(mini_text: str, bound: str, refused: bool) -> None:
+    """LARGEST is where JSON numbers stop being exact in most languages; past it a bound is a slip, not a rule."""
+    text = mini_text.replace("max: 120", f"max: {bound}", 1).replace("min: 16", "min: -1000000000000000", 1)
+    report = validate_ruleset_text(text)
+    assert report.ok is not refused, [str(p) for p in report.problems]
+    if refused:
+        refusal = next(p for p in report.problems if p.code == "WB1035")  # -.inf is also below min: said too
+        assert refusal.line == 19 and "not a finite number a clinical value could take" in refusal.message
+
+
+@pytest.mark.parametrize(("literal", "refused"), [("1000000000000000", False), ("1000000000000001", True),
+                                                  ("9" * 400, True), ("0.000000000000001", False)])
+def test_condition_numbers_past_the_clinical_range_are_refused(literal: str, refused: bool) -> None:
+    ages = {"age": NumberInput(id="age", type="number", question="Age?")}
+    compiled, issues = compile_condition(f"age < {literal}", ages)
+    assert (compiled is None) is refused and codes(issues) == ({"WB1035"} if refused else set())
+
+
+@pytest.mark.parametrize(("tagged", "words"), [("!!bool maybe", "true or false"), ("!!int ''", "a whole number"),
+                                               ("!!float twelve", "a number"), ("!!int 0x", "a whole number")])
+def test_a_tagged_value_that_cannot_be_read_is_a_problem_at_its_line(mini_text: str, tagged: str, words: str) -> None:
+    report = validate_ruleset_text(mini_text.replace("max: 120", f"max: {tagged}", 1), "tagged.yaml")
+    assert codes(report.problems) == {"WB012"}, [str(p) for p in report.problems]
+    assert (report.problems[0].file, report.problems[0].line) == ("tagged.yaml", 19)
+    assert f"cannot be read as {words}" in report.problems[0].message
 
 
 # --- vignettes --------------------------------------------------------------------------------

@@ -580,3 +580,21 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
     added = [r for r in report.results if r.id.startswith("floor-6-or-more")]
     assert saved.is_file() and len(added) == 1
     assert added[0].expected == {"disposition": "routine"} and not added[0].passed  # it fails until rules change
+
+
+def test_safety_stops_at_its_time_limit_and_says_so(root: Path):
+    import yaml
+
+    from .test_verify import tangled
+
+    data = tangled(3)
+    data["id"] = RULESET
+    ruleset_path(root).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.rmtree(root / RULESET / "vignettes")
+    at = AppTest.from_string(script("safety"), default_timeout=60)
+    at.session_state["safety.time_limit"] = 1  # what the reviewer types into "Seconds to check before giving up"
+    at.run()
+    no_errors(at)
+    page = texts(at)
+    assert "Not every case could be checked, so nothing unfinished is proved." in page
+    assert "within the time limit of 1 s" in page and "Not finished: the time limit of 1 s was reached first." in page

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -256,6 +259,58 @@ def test_a_ruleset_too_large_for_the_limit_is_incomplete_never_a_pass() -> None:
     assert report.monotonic is None and "the flow" in report.unfinished
 
 
+def tangled(seed: int, questions: int = 30, nodes: int = 40) -> dict[str, Any]:
+    """A ruleset with an astronomically large input space and no structure to exploit: each decision and red
+    flag is three random 'and's joined by 'or'."""
+    rng = random.Random(seed)
+    names = [f"q{i}" for i in range(questions)]
+
+    def atom(name: str) -> str:
+        return f"{name} > {rng.randint(1, 999)}" if int(name[1:]) % 3 == 0 else name
+
+    def condition() -> str:
+        return " or ".join("(" + " and ".join(atom(rng.choice(names)) for _ in range(3)) + ")" for _ in range(3))
+
+    inputs = [{"id": n, "type": "number", "question": f"{n}?", "min": 0, "max": 1000} if i % 3 == 0
+              else {"id": n, "type": "boolean", "question": f"{n}?"} for i, n in enumerate(names)]
+    chain = [decision(f"d{i}", [(condition(), "out_e"), (condition(), f"d{i + 1}" if i + 1 < nodes else "out_r")],
+                      f"d{i + 1}" if i + 1 < nodes else "out_r") for i in range(nodes)]
+    flags = [{"id": f"rf{i}", "label": f"flag {i}", "when": condition()} for i in range(10)]
+    return ruleset([*chain, outcome("out_e", "emergency"), outcome("out_r", "routine")], inputs=inputs,
+                   red_flags=flags, monotonic=True)
+
+
+def test_a_time_limit_stops_the_check_and_says_so_instead_of_running_on() -> None:
+    """Without a time limit verify spent 40 s on this ruleset on a 2-core machine before the class limit stopped
+    it (a worse one took minutes). With one, verify stops close to it, reports incomplete, names the limit and
+    how to raise it, and proves nothing."""
+    text = yaml.safe_dump(tangled(1), sort_keys=False)
+    started = time.monotonic()
+    report = verify_text(text, time_limit=0.5)
+    took = time.monotonic() - started
+    assert report.status == "incomplete" and report.stopped_by == "time" and not report.ok
+    (message,) = found(report, "WB816")
+    assert "within the time limit of 0.5 s" in message and "raise --time-limit" in message
+    assert report.explored < report.limit and report.checked < report.total
+    assert "the time limit of 0.5 s was reached first" == report.why_unfinished
+    assert took < 15, f"verify ran on for {took:.1f} s past a 0.5 s limit"  # generous: a loaded machine
+
+
+def test_the_cli_takes_a_time_limit_and_exits_1_when_it_stops_the_check(tmp_path: Path) -> None:
+    path = tmp_path / "ruleset.yaml"
+    path.write_text(yaml.safe_dump(tangled(2), sort_keys=False), encoding="utf-8")
+    done = run_cli("verify", str(path), "--time-limit", "0.5", "--format", "json")
+    data = json.loads(done.stdout)
+    assert done.returncode == 1 and data["status"] == "incomplete" and data["stopped_by"] == "time"
+    assert data["time_limit"] == 0.5
+    done = run_cli("verify", str(path), "--time-limit", "0.5")
+    assert done.returncode == 1 and "red-flag floors: NOT FINISHED (the time limit of 0.5 s was reached first)" \
+        in done.stdout
+    for bad in ("0", "-1", "nan", "inf", "soon"):
+        done = run_cli("verify", str(path), "--time-limit", bad)
+        assert done.returncode == 2 and "--time-limit" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_violation_found_before_the_limit_is_still_reported() -> None:
     report = verify_text(SHIPPED_TEXT.replace("sensory_loss or known_cancer\n", "sensory_loss\n"), limit=400)
     assert report.status == "violated"
@@ -493,3 +548,13 @@ def test_safety_page_shows_the_proof_and_a_counterexample(tmp_path: Any) -> None
     code = [c.value for c in app.code][0]
     saved = yaml.safe_load(code)
     assert saved["ruleset"] == "upper-back-pain" and saved["vignettes"][0]["id"] == "verify-cancer-never-self-care"
+
+
+def test_verify_on_an_absurd_bound_is_a_problem_at_its_line_not_a_traceback(tmp_path: Path) -> None:
+    """Found by an outside tester: verify crashed on a 4,000-digit max; now validation refuses it first."""
+    path = tmp_path / "ruleset.yaml"
+    path.write_text((V1 / "ruleset.yaml").read_text(encoding="utf-8").replace("max: 120", "max: " + "9" * 4000, 1),
+                    encoding="utf-8")
+    done = run_cli("verify", str(path))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert re.search(r"ruleset\.yaml:\d+:\d+: error WB1035 Input 'age' has max a number too large to show", done.stdout)

@@ -8,6 +8,7 @@ RFC 9457 problem document (`application/problem+json`), and no input makes it an
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -125,10 +126,18 @@ _NOT_FOUND: Responses = {404: _problem_response("No such released ruleset or ver
 _CACHED: Responses = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
 
 
+class _EscapedJSON(JSONResponse):
+    """JSON with every non-ASCII character escaped: a problem quotes what the client sent, and a lone surrogate
+    (valid in JSON text, not in UTF-8) must come back as `\\ud800`, not crash the response into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """An RFC 9457 problem document; `type` is about:blank, so `title` is the status's own phrase."""
     body = {"type": "about:blank", "title": _phrase(status), "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return _EscapedJSON(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _phrase(status: int) -> str:

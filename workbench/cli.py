@@ -147,6 +147,8 @@ def _answers(text: str) -> dict[str, Any]:
         source = content
     try:
         data = json.loads(source)
+    except RecursionError:
+        raise UsageError("--inputs is nested too deeply to be answers: give an object such as {\"age\": 62}") from None
     except ValueError:  # not JSON (or a number past Python's digit limit): try YAML, which reports it
         document, problems = read_yaml(source, "--inputs")
         if document is None:
@@ -353,12 +355,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 86400 (a day)")
+    return value
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """0 when every property holds and every check finished; 1 on a violation or an incomplete check."""
-    from .verify import DEFAULT_LIMIT, verify_file
+    from .verify import DEFAULT_LIMIT, DEFAULT_TIME_LIMIT, verify_file
 
     ruleset_file = _ruleset_file(Path(args.ruleset_file))
-    report = verify_file(ruleset_file, limit=args.limit or DEFAULT_LIMIT)
+    report = verify_file(ruleset_file, limit=args.limit or DEFAULT_LIMIT,
+                         time_limit=args.time_limit or DEFAULT_TIME_LIMIT)
     if any(p.code == "WB001" for p in report.problems):
         raise UsageError(report.problems[0].message)
     if args.format == "json":
@@ -392,7 +405,7 @@ def _print_verification(report: Any) -> None:
             print(f"             gives {result['disposition']} ({result['outcome']}), red flags "
                   f"{', '.join(result['red_flags']) or 'none'}, via {' → '.join(result['path'])}")
     if "monotonic escalation" in report.unfinished and report.monotonic is None:
-        print("monotonic escalation: NOT PROVED (the limit was reached first)")
+        print(f"monotonic escalation: NOT PROVED ({report.why_unfinished})")
     elif report.monotonic is not None:
         print("monotonic escalation: " + ("holds for every yes/no question a red flag reads" if report.monotonic
                                           else f"VIOLATED ({len(report.escalations)} cases below)"))
@@ -403,7 +416,7 @@ def _print_verification(report: Any) -> None:
 def _print_floors(report: Any) -> None:
     """SPEC 7a: how low a case can go while red flags fire, the rows at the least urgent disposition first."""
     if "red-flag floors" in report.unfinished:
-        print("red-flag floors: NOT FINISHED (the limit was reached first)")
+        print(f"red-flag floors: NOT FINISHED ({report.why_unfinished})")
         return
     if not report.red_flag_floor:
         return
@@ -930,6 +943,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--limit", type=_positive, default=None, metavar="N",
                      help="stop after exploring N classes of cases and report the check incomplete "
                           "(default: 5,000,000)")
+    sub.add_argument("--time-limit", type=_positive_seconds, default=None, metavar="SECONDS",
+                     help="stop after SECONDS of checking and report the check incomplete (default: 60)")
     text_or_json(sub)
     sub.set_defaults(run=cmd_verify)
 

@@ -17,6 +17,7 @@ from yaml.events import AliasEvent
 
 from .model import Ruleset, VignetteFile
 from .problems import Problem, did_you_mean
+from .store import NotAFile, read_regular
 
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40
@@ -32,6 +33,9 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
 }
+_TAG_WORDS = {"tag:yaml.org,2002:bool": "true or false", "tag:yaml.org,2002:int": "a whole number",
+              "tag:yaml.org,2002:float": "a number", "tag:yaml.org,2002:null": "an empty value",
+              "tag:yaml.org,2002:str": "text"}
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -119,14 +123,17 @@ class _SafeComposer(yaml.SafeLoader):
 
 
 def read_text(path: str | Path) -> tuple[str | None, list[Problem]]:
-    """The file's text, or a WB001 problem saying why it cannot be read."""
+    """The file's text, or a problem saying why it cannot be read (WB001; WB1023 for a link or a special file,
+    which is never read: a link can lead out of the rulesets folder, a pipe would block, /dev/zero never ends)."""
     name = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [Problem("WB001", f"The file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}.",
+        data = read_regular(Path(path), MAX_FILE_BYTES)
+        if len(data) > MAX_FILE_BYTES:
+            return None, [Problem("WB001", f"The file is over the limit of {MAX_FILE_BYTES:,} bytes.",
                                   file=name, line=1, column=1)]
-        return Path(path).read_bytes().decode("utf-8"), []
+        return data.decode("utf-8"), []
+    except NotAFile as exc:
+        return None, [Problem("WB1023", f"{exc}: it is not read.", file=name, line=1, column=1)]
     except UnicodeDecodeError as exc:
         return None, [Problem("WB001", f"The file is not UTF-8 text (byte {exc.start}).", file=name, line=1,
                               column=1)]
@@ -195,7 +202,12 @@ def _convert(node: Any, path: YamlPath, document: Document, loader: _SafeCompose
     if node.tag not in _PLAIN_TAGS:
         raise _YamlError("WB005", f"The tag '{node.tag}' is not allowed: write plain text, numbers, true or false.",
                          node.start_mark)
-    return loader.construct_object(node)
+    try:
+        return loader.construct_object(node)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, yaml.YAMLError):
+        kind = _TAG_WORDS.get(node.tag, "a plain value")
+        raise _YamlError("WB012", f"'{node.value}' cannot be read as {kind}: write {kind} plainly, without a '!!' "
+                         "tag.", node.start_mark) from None
 
 
 def detect_kind(data: Any) -> str | None:

@@ -7,6 +7,7 @@ so tools and people can search for it.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
@@ -183,6 +184,18 @@ def show_number(value: float) -> str:
         return f"{value:g}"
     except (OverflowError, ValueError, TypeError):
         return "a number too large to show"
+
+
+LARGEST = 1e15
+"""No clinical value comes near this; past it, numbers stop being exact in JSON (and in most languages)."""
+
+
+def sensible_number(value: float) -> bool:
+    """Finite, and within ±LARGEST: `.inf`, `.nan` and a 4,000-digit bound are mistakes, not thresholds."""
+    try:
+        return math.isfinite(value) and abs(value) <= LARGEST
+    except OverflowError:
+        return False
 
 
 def quoted_list(values: Iterable[object]) -> str:

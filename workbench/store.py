@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -25,6 +26,50 @@ class SaveConflict(Exception):
         self.path, self.current = path, current
 
 
+class NotAFile(OSError):
+    """A path that is a link, a folder reached through a link, a pipe or a device: never read."""
+
+
+def plain_file(path: Path) -> bool:
+    """True for a regular file that is not a link, in a folder that is not a link: what the workbench reads."""
+    path = Path(path)
+    try:
+        return stat.S_ISREG(path.lstat().st_mode) and not path.parent.is_symlink()
+    except OSError:
+        return False
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, at most `limit` + 1 of them (the caller says "too large"). Refused with
+    NotAFile when the file or its folder is a link (it could lead anywhere, /dev/zero included) or the file is
+    not a regular file (a FIFO would block a read forever); FileNotFoundError when it is not there."""
+    path = Path(path)
+    if path.parent.is_symlink():
+        raise NotAFile(f"{path.parent} is a link, which the workbench does not follow")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise NotAFile(f"{path.name} is a link, which the workbench does not follow") from None
+        raise exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotAFile(f"{path.name} is not a regular file (a folder, a pipe or a device)")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+MAX_TEXT_BYTES = 2_000_000
+
+
 def version_of(data: bytes | None) -> str | None:
     """The version token of a file's bytes; None for a file that does not exist."""
     return None if data is None else hashlib.sha256(data).hexdigest()
@@ -33,10 +78,10 @@ def version_of(data: bytes | None) -> str | None:
 def read_versioned(path: Path) -> tuple[str | None, str | None]:
     """The file's text and version token, (None, None) when it does not exist."""
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(Path(path), MAX_TEXT_BYTES)
     except FileNotFoundError:
         return None, None
-    return data.decode("utf-8"), version_of(data)
+    return data.decode("utf-8", "replace"), version_of(data)
 
 
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:

@@ -13,7 +13,7 @@ from .expr import compile_condition
 from .expr.syntax import KEYWORDS, ExprSyntaxError, names, parse
 from .loader import Document, YamlPath, describe, format_path, parse_ruleset, parse_vignettes, read_text
 from .model import DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, VignetteFile
-from .problems import Problem, did_you_mean, has_errors, quoted_list, show_number
+from .problems import LARGEST, Problem, did_you_mean, has_errors, quoted_list, sensible_number, show_number
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 MAX_NODES = 5000
@@ -89,6 +89,12 @@ def _input_definitions(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
             yield doc.problem("WB013", f"Input id '{spec.id}' is used in conditions, so it must start with a letter "
                               "and hold only lower-case letters, digits and '_' (not a word such as 'and').",
                               ("inputs", i, "id"))
+        for bound in ("min", "max"):
+            value = getattr(spec, bound, None) if isinstance(spec, NumberInput) else None
+            if value is not None and not sensible_number(value):
+                yield doc.problem("WB1035", f"Input '{spec.id}' has {bound} {show_number(value)}, which is not a "
+                                  f"finite number a clinical value could take (within ±{show_number(LARGEST)}).",
+                                  ("inputs", i, bound))
         if isinstance(spec, NumberInput) and spec.min is not None and spec.max is not None and spec.min > spec.max:
             yield doc.problem("WB107", f"Input '{spec.id}' has min {show_number(spec.min)} above max "
                               f"{show_number(spec.max)}.",

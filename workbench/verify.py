@@ -15,6 +15,7 @@ classes explored) stops a ruleset too large to check, reported as `incomplete`, 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,10 @@ from .validate import validate_ruleset_file, validate_ruleset_text
 DEFAULT_LIMIT = 5_000_000
 """Classes of cases explored before giving up: minutes at most, far above what real rulesets need."""
 
+DEFAULT_TIME_LIMIT = 60.0
+"""Seconds of checking before giving up and reporting "incomplete": a pasted or hostile ruleset must not hold
+a CI job or the Safety page for minutes. The shipped ruleset needs well under a second."""
+
 ESCALATIONS_PER_QUESTION = 3
 """Examples reported per yes/no question that breaks monotonic escalation."""
 
@@ -39,7 +44,7 @@ Edges = tuple[tuple[str, int], ...]  # (decision id, branch index; len(branches)
 
 
 class _OutOfBudget(Exception):
-    """The limit of explored classes is reached."""
+    """The limit of explored classes, or of time, is reached."""
 
 
 @dataclass
@@ -127,6 +132,8 @@ class Verification:
     checked: int = 0
     total: int = 0
     limit: int = DEFAULT_LIMIT
+    time_limit: float = DEFAULT_TIME_LIMIT
+    stopped_by: str | None = None  # "classes" or "time" when a limit cut the checks short
     complete: bool = False  # every complete case reaches an outcome (proved)
     properties: list[PropertyVerdict] = field(default_factory=list)
     monotonic: bool | None = None  # None: not asked for, or not finished (see `unfinished`)
@@ -141,6 +148,12 @@ class Verification:
     @property
     def ok(self) -> bool:
         return self.status == "verified"
+
+    @property
+    def why_unfinished(self) -> str:
+        """Which limit stopped the checks, in words for the CLI and the Safety page."""
+        return (f"the time limit of {self.time_limit:g} s was reached first" if self.stopped_by == "time"
+                else f"the limit of {self.limit:,} classes was reached first")
 
     def floors_at_bottom(self) -> list[Floor]:
         """The red flags and counts of red flags that can fire in a case given the least urgent disposition:
@@ -160,25 +173,29 @@ class Verification:
 
 # --- entry points ---------------------------------------------------------------------------
 
-def verify_file(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> Verification:
+def verify_file(path: str | Path, *, limit: int = DEFAULT_LIMIT,
+                time_limit: float = DEFAULT_TIME_LIMIT) -> Verification:
     report = validate_ruleset_file(path)
-    return _verified(report.model, report.document, report.problems, str(path), limit)
+    return _verified(report.model, report.document, report.problems, str(path), limit, time_limit)
 
 
-def verify_text(text: str, file: str = "<text>", *, limit: int = DEFAULT_LIMIT) -> Verification:
+def verify_text(text: str, file: str = "<text>", *, limit: int = DEFAULT_LIMIT,
+                time_limit: float = DEFAULT_TIME_LIMIT) -> Verification:
     report = validate_ruleset_text(text, file)
-    return _verified(report.model, report.document, report.problems, file, limit)
+    return _verified(report.model, report.document, report.problems, file, limit, time_limit)
 
 
-def _verified(model: Any, document: Document | None, problems: list[Problem], file: str, limit: int) -> Verification:
+def _verified(model: Any, document: Document | None, problems: list[Problem], file: str, limit: int,
+              time_limit: float) -> Verification:
     if model is None or has_errors(problems):
-        return Verification(file, problems=[p for p in problems if p.is_error], limit=limit)
-    return verify(CompiledRuleset(model, file), document, limit=limit)
+        return Verification(file, problems=[p for p in problems if p.is_error], limit=limit, time_limit=time_limit)
+    return verify(CompiledRuleset(model, file), document, limit=limit, time_limit=time_limit)
 
 
-def verify(ruleset: CompiledRuleset, document: Document | None = None, *, limit: int = DEFAULT_LIMIT) -> Verification:
-    """Every check over the whole input space of a valid ruleset."""
-    return _Verifier(ruleset, document, limit).run()
+def verify(ruleset: CompiledRuleset, document: Document | None = None, *, limit: int = DEFAULT_LIMIT,
+           time_limit: float = DEFAULT_TIME_LIMIT) -> Verification:
+    """Every check over the whole input space of a valid ruleset, stopping (incomplete) at either limit."""
+    return _Verifier(ruleset, document, limit, time_limit).run()
 
 
 def reachable_classes(ruleset: CompiledRuleset, *, limit: int = DEFAULT_LIMIT) -> tuple[list[CaseClass], bool]:
@@ -187,7 +204,7 @@ def reachable_classes(ruleset: CompiledRuleset, *, limit: int = DEFAULT_LIMIT) -
     Red flags multiply the classes (each combination that can co-occur with a path), so the main check does
     not need this; it is the full picture for small rulesets, the UI and tests.
     """
-    return _Verifier(ruleset, None, limit).case_classes()
+    return _Verifier(ruleset, None, limit, DEFAULT_TIME_LIMIT).case_classes()
 
 
 # --- the walk -------------------------------------------------------------------------------
@@ -210,9 +227,11 @@ class _Property:
 
 
 class _Verifier:
-    def __init__(self, ruleset: CompiledRuleset, document: Document | None, limit: int) -> None:
+    def __init__(self, ruleset: CompiledRuleset, document: Document | None, limit: int, time_limit: float) -> None:
         model = ruleset.model
-        self.ruleset, self.model, self.limit = ruleset, model, limit
+        self.ruleset, self.model, self.limit, self.time_limit = ruleset, model, limit, time_limit
+        self.deadline = time.monotonic() + time_limit
+        self.stopped_by: str | None = None
         self.doc = document or Document(ruleset.file or "<model>", model.model_dump(by_alias=True))
         inputs = {spec.id: spec for spec in model.inputs}
 
@@ -256,6 +275,10 @@ class _Verifier:
     def _spend(self) -> None:
         self.used += 1
         if self.used > self.limit:
+            self.stopped_by = self.stopped_by or "classes"
+            raise _OutOfBudget
+        if not self.used & 255 and time.monotonic() > self.deadline:
+            self.stopped_by = self.stopped_by or "time"
             raise _OutOfBudget
 
     def _advance(self, node: str, j: int, masks: Masks, edges: Edges, stop: str | None = None,
@@ -339,7 +362,8 @@ class _Verifier:
 
     def run(self) -> Verification:
         out = Verification(self.ruleset.file or "<model>", self.model.id, self.model.version, limit=self.limit,
-                           total=self.space.total(), properties=[p.verdict for p in self.properties])
+                           time_limit=self.time_limit, total=self.space.total(),
+                           properties=[p.verdict for p in self.properties])
         self._phase("red flags and red-flag properties", self._global_checks)
         self._phase("the flow", lambda: self._explore(out))
         if self.unfinished:
@@ -354,6 +378,7 @@ class _Verifier:
             if prop.verdict.status == "holds" and unproved:
                 prop.verdict.status = "unproved"
         out.unfinished = self.unfinished
+        out.stopped_by = self.stopped_by if self.unfinished else None
         out.explored = min(self.used, self.limit)
         if self.space.inexact or self.unfinished:
             self.problems.append(self._incomplete(out))
@@ -366,9 +391,11 @@ class _Verifier:
         parts = []
         if self.unfinished:
             share = f"{100 * out.checked / out.total:.2f}" if out.total else "0"
-            parts.append(f"Too large to check exhaustively within the limit of {self.limit:,} classes: checked "
+            within, option = ((f"the time limit of {self.time_limit:g} s", "--time-limit")
+                              if self.stopped_by == "time" else (f"the limit of {self.limit:,} classes", "--limit"))
+            parts.append(f"Too large to check exhaustively within {within}: checked "
                          f"{count_text(out.checked)} of {count_text(out.total)} answer combinations ({share}%); not "
-                         f"finished: {', '.join(self.unfinished)}. Nothing unfinished is proved: raise --limit or "
+                         f"finished: {', '.join(self.unfinished)}. Nothing unfinished is proved: raise {option} or "
                          "split the ruleset")
         for note in self.space.inexact:
             parts.append(f"Not exhaustive: {note}, and two numbers are only compared at representative values")

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..model import BooleanInput, EnumInput, Input, NumberInput
-from ..problems import did_you_mean, quoted_list, show_number
+from ..problems import did_you_mean, quoted_list, sensible_number, show_number
 from .syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
 BOOLEAN, NUMBER, TEXT, LIST, UNKNOWN = "boolean", "number", "text", "list", "unknown"
@@ -79,6 +79,10 @@ class _Checker:
         if isinstance(expr, Literal):
             if isinstance(expr.value, bool):
                 return BOOLEAN
+            if isinstance(expr.value, (int, float)) and not sensible_number(expr.value):
+                self.issue("WB1035", f"{_literal(expr.value)[:20]}… is too large to be a clinical value (the limit is "
+                           "±10^15)", expr.pos)
+                return UNKNOWN
             return NUMBER if isinstance(expr.value, (int, float)) else TEXT
         if isinstance(expr, ListOf):
             return LIST

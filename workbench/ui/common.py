@@ -16,9 +16,9 @@ from ..access import Identity
 from ..authoring import RulesetSummary, replay_texts, summarise
 from ..engine import CompiledRuleset, Result
 from ..model import OutcomeNode, Ruleset
-from ..problems import Problem, ProblemError, sort_problems
+from ..problems import Problem, ProblemError, quoted_list, sort_problems
 from ..replay import ReplayReport, vignette_paths
-from ..store import read_versioned
+from ..store import plain_file, read_versioned
 from ..validate import Report, validate_ruleset_text, validate_vignettes_text
 from . import login
 
@@ -47,8 +47,8 @@ def ruleset_folders(root: Path | None = None) -> list[Path]:
     root = root or rulesets_root()
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and (p / RULESET_FILE).is_file())
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+                  and plain_file(p / RULESET_FILE))
 
 
 def open_ruleset(folder_name: str, page: str | None = None) -> None:
@@ -142,12 +142,20 @@ class Texts:
     ruleset_file: str
     ruleset: str
     vignettes: tuple[tuple[str, str], ...]
+    not_read: tuple[str, ...] = ()
+    """Vignette files that are links, pipes or devices: named on the page, never opened."""
+
+
+def readable_vignette_files(folder: Path) -> list[Path]:
+    """The vignette files the pages open: plain files only (the CLI's replay reports the others as WB1023)."""
+    return [p for p in vignette_paths(folder) if plain_file(p)]
 
 
 def texts(folder: Path) -> Texts:
     ruleset_file = folder / RULESET_FILE
-    vignettes = tuple((str(p), file_text(p)) for p in vignette_paths(folder))
-    return Texts(folder.name, str(ruleset_file), file_text(ruleset_file), vignettes)
+    vignettes = tuple((str(p), file_text(p)) for p in readable_vignette_files(folder))
+    not_read = tuple(p.name for p in vignette_paths(folder) if not plain_file(p))
+    return Texts(folder.name, str(ruleset_file), file_text(ruleset_file), vignettes, not_read)
 
 
 def folder_title(folder: Path) -> str:
@@ -194,6 +202,10 @@ def open_page(title: str) -> tuple[Path, Texts, CompiledRuleset] | None:
         return None
     st.title(title)
     work = texts(folder)
+    if work.not_read:
+        st.warning(f"Not read: {quoted_list(work.not_read)} in the vignettes folder "
+                   f"{'is a link or a special file' if len(work.not_read) == 1 else 'are links or special files'}"
+                   ", which the workbench never opens (WB1023). Replace with a plain file to use it.")
     rs = usable(work)
     return None if rs is None else (folder, work, rs)
 

@@ -12,7 +12,6 @@ import streamlit as st
 
 from .. import access
 from ..problems import ProblemError, sort_problems
-from ..replay import vignette_paths
 from ..store import SaveConflict, read_versioned
 from ..validate import Report
 from . import common, editor_forms
@@ -26,7 +25,7 @@ def page() -> None:
     if folder is None:
         return
     st.title("Editor")
-    files = [folder / common.RULESET_FILE] + vignette_paths(folder)
+    files = [folder / common.RULESET_FILE] + common.readable_vignette_files(folder)
     state = st.session_state.setdefault(common.EDITOR, {"file": None, "buffers": {}})
     names = [str(p) for p in files]
     current = state["file"] if state["file"] in names else names[0]

@@ -19,22 +19,27 @@ from ..verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_
 from . import common
 
 _KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}
+PAGE_TIME_LIMIT = 30
+"""Seconds the page checks before it says "incomplete": a reviewer waits that long, not minutes."""
 _DEAD_LOGIC = {"WB811", "WB812", "WB813", "WB814", "WB817"}
 
 
 @st.cache_resource(max_entries=16, show_spinner="Checking every possible case…")
-def verified(text: str, file: str, limit: int) -> Verification:
-    return verify_text(text, file, limit=limit)
+def verified(text: str, file: str, limit: int, time_limit: float) -> Verification:
+    return verify_text(text, file, limit=limit, time_limit=time_limit)
 
 
 def page(ruleset_file: pathlib.Path) -> None:
     st.title("Safety")
     st.caption("Every possible case is checked — yes/no and choice answers all enumerated, numbers by the ranges "
                "their thresholds define — not a sample. A broken promise comes with a case that shows it.")
-    with st.expander("Exploration limit"):
-        limit = int(st.number_input("Classes of cases to explore before giving up", min_value=1_000,
-                                    value=DEFAULT_LIMIT, step=100_000, key="safety.limit"))
-    report = verified(common.file_text(ruleset_file), str(ruleset_file), limit)
+    with st.expander("Exploration limits"):
+        left, right = st.columns(2)
+        limit = int(left.number_input("Classes of cases to explore before giving up", min_value=1_000,
+                                      value=DEFAULT_LIMIT, step=100_000, key="safety.limit"))
+        time_limit = float(right.number_input("Seconds to check before giving up", min_value=1, max_value=3_600,
+                                              value=PAGE_TIME_LIMIT, step=10, key="safety.time_limit"))
+    report = verified(common.file_text(ruleset_file), str(ruleset_file), limit, time_limit)
     if report.status == "invalid":
         st.error("The ruleset has errors, so it cannot be verified yet. Fix them in the Editor:")
         common.show_problems(report.problems, limit=10)
@@ -71,7 +76,7 @@ def _floors(report: Verification, ruleset_file: pathlib.Path) -> None:
     """SPEC 7a: how low a case can go while red flags fire; the rows at the least urgent disposition first."""
     st.subheader("Red-flag floors")
     if "red-flag floors" in report.unfinished:
-        st.warning("Not finished: the exploration limit was reached first.")
+        st.warning(f"Not finished: {report.why_unfinished}.")
         return
     st.caption("For each red flag, and for each number of red flags firing together, the least urgent disposition "
                "any complete case reaches — found without any property written.")
@@ -175,7 +180,7 @@ def _counterexample(verdict: PropertyVerdict, report: Verification, ruleset_file
 def _monotonicity(report: Verification) -> None:
     st.subheader("Monotonic escalation")
     if report.monotonic is None and "monotonic escalation" in report.unfinished:
-        st.warning("Not proved: the exploration limit was reached first.")
+        st.warning(f"Not proved: {report.why_unfinished}.")
     elif report.monotonic is None:
         st.caption("Not asked for. Add `monotonic: true` to the ruleset to prove that answering yes instead of no "
                    "to a question a red flag reads never makes the disposition less urgent.")
