@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up for ./run and ./test: a virtual environment with the project and its extras,
+# Idempotent set-up for ./run and ./test: a virtual environment with the project and its extras, git,
 # Graphviz's `dot`, and (with --with-browser) Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+if ! command -v git >/dev/null; then
+  echo "setup: installing git, which keeps the history of every save, review and release"
+  apt_install git || { echo "setup: could not install git; install the 'git' package." >&2; exit 1; }
+fi
 if ! command -v dot >/dev/null; then
   echo "setup: installing Graphviz (dot) for SVG/PNG pictures of the flow"
   apt_install graphviz || echo "setup: could not install Graphviz; pictures fall back to DOT text (install the 'graphviz' package)." >&2

@@ -631,26 +631,15 @@ def cmd_key(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Make a rulesets folder with a history of its own (seeded from --from, or cloned from --remote)."""
-    import shutil
-
     from .problems import ProblemError
-    from .publish.repository import Repository
-    from .publish.sync import clone
+    from .publish.sync import clone, seed
 
     folder = Path(args.folder).expanduser()
     try:
         if args.remote:
             repository = clone(args.remote, folder)
         else:
-            if folder.exists() and any(folder.iterdir()) and not (folder / ".git").is_dir():
-                raise UsageError(f"{folder} is not empty; give a new folder")
-            folder.mkdir(parents=True, exist_ok=True)
-            source = Path(args.source) if args.source else None
-            if source is not None and not (folder / ".git").is_dir():
-                for ruleset in sorted(p for p in source.iterdir() if (p / "ruleset.yaml").is_file()):
-                    shutil.copytree(ruleset, folder / ruleset.name, symlinks=False,
-                                    ignore=shutil.ignore_patterns(".*", "releases"))
-            repository = Repository.open(folder)
+            repository = seed(folder, Path(args.source) if args.source else None)
     except ProblemError as exc:
         raise UsageError(" ".join(p.message for p in exc.problems)) from None
     commits = len(repository.log())

@@ -127,11 +127,24 @@ class Repository:
         if inside is None:
             if not create:
                 raise ProblemError([Problem("WB1030", f"{root} has no history yet.")])
-            repository.git("init", "-q", "-b", BRANCH)
-            repository.git("config", "core.autocrlf", "false")
+            repository._make()
         if repository.head() is None and create:  # new, or a first commit that a crash or a full disk stopped
             repository._first_commit()
         return repository
+
+    @classmethod
+    def init(cls, root: Path) -> Repository:
+        """A history of its own for the folder `root`, asked for by name (`workbench init`): made even where the
+        folder lies inside another repository (./run keeps its data folder in the ignored `.workbench/` of the
+        checkout), because its own `.git` then holds every commit and the outer history is never touched."""
+        root = Path(root)
+        if root.is_dir() and not (root / ".git").exists():
+            cls(root.resolve())._make()
+        return cls.open(root)
+
+    def _make(self) -> None:
+        self.git("init", "-q", "-b", BRANCH)
+        self.git("config", "core.autocrlf", "false")
 
     def _toplevel(self) -> Path | None:
         done = self._run(["rev-parse", "--show-toplevel"], check=False)

@@ -10,12 +10,15 @@ remote (no force), so two clinicians syncing at once cannot erase each other's w
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from ..problems import Problem, ProblemError
+from ..store import plain_file
 from .repository import BRANCH, Person, Repository, message
 
 Side = Literal["mine", "theirs"]
@@ -55,6 +58,36 @@ class SyncOutcome:
         return {"remote": self.remote, "ok": self.ok, "received": self.received, "sent": self.sent,
                 "merged": self.merged, "conflicts": [c.to_dict() for c in self.conflicts],
                 "problems": [p.to_dict() for p in self.problems]}
+
+
+def seed(folder: Path, source: Path | None = None) -> Repository:
+    """A rulesets folder with a history of its own, holding copies of the rulesets in `source` (`workbench init
+    DIR --from`; ./run's data folder). Built beside the folder and renamed into place, so a crash part-way
+    leaves no folder, never a half-copied one that a second try would refuse. A folder that already has its
+    history is opened as it is."""
+    folder = Path(folder)
+    if (folder / ".git").is_dir():
+        return Repository.open(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ProblemError([Problem("WB1030", f"{folder} is not empty and has no history; give a new folder.")])
+    partial = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for ruleset in sorted(p for p in (Path(source).iterdir() if source else ()) if plain_file(p / "ruleset.yaml")):
+        shutil.copytree(ruleset, partial / ruleset.name, ignore=_not_content)
+    Repository.init(partial)
+    if folder.exists():
+        folder.rmdir()
+    os.replace(partial, folder)
+    return Repository.open(folder)
+
+
+def _not_content(folder: str, names: list[str]) -> set[str]:
+    """What seeding leaves behind: hidden files, old releases (a new history starts unreleased), and links and
+    special files, which could bring in anything from outside the source folder."""
+    return {name for name in names if name.startswith(".") or name == "releases"
+            or not (plain_file(Path(folder) / name) or (Path(folder) / name).is_dir()
+                    and not (Path(folder) / name).is_symlink())}
 
 
 def clone(url: str, folder: Path) -> Repository:
