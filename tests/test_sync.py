@@ -119,3 +119,52 @@ def test_a_push_racing_another_never_overwrites_it(team: tuple[Path, Path, Path]
     assert cli("sync", str(ada), "--name", "Dr Ada", capsys=capsys)[0] == 0
     assert "# Ben" in (ada / "upper-back-pain/vignettes/cancer.yaml").read_text(encoding="utf-8")
     assert "(Ada)" in (ada / RULESET).read_text(encoding="utf-8")
+
+
+def test_keeping_a_side_of_a_conflict_needs_the_right_to_save_that_file(
+        team: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A viewer may bring in and send the team's history, but keeping one version of a rule is an edit."""
+    _, ada, ben = team
+    edit(ada, "Dr Ada", "version: 1.0.0", "version: 1.1.0")
+    assert cli("sync", str(ada), "--name", "Dr Ada", capsys=capsys)[0] == 0
+    edit(ben, "Dr Ben", "version: 1.0.0", "version: 2.0.0")
+    viewer = access.Identity("Dr Vic Viewer", frozenset({"viewer"}))
+    with pytest.raises(access.AccessDenied) as refused:
+        access.sync_team(viewer, ben, {RULESET: "mine"})
+    assert "cannot edit rulesets" in refused.value.problems[0].message
+    assert "version: 2.0.0" in (ben / RULESET).read_text(encoding="utf-8")
+
+
+def test_the_rulesets_page_syncs_and_shows_a_conflict_with_both_versions(
+        team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ben works in the workbench: Sync brings in Ada's change; when both changed the same line he sees both
+    versions, who changed the team's and why, keeps the team's, and his own stays in the history."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_ui_apptest import script, texts
+
+    _, ada, ben = team
+    monkeypatch.setenv("WORKBENCH_RULESETS", str(ben))
+    monkeypatch.setenv("WORKBENCH_USERS", str(ben.parent / "no-accounts.json"))
+    edit(ada, "Dr Ada", "title: Upper back and neck pain", "title: Upper back and neck pain (team)")
+    main(["sync", str(ada), "--name", "Dr Ada"])
+    at = AppTest.from_string(script("rulesets"), default_timeout=60).run()
+    assert "Shared through" in texts(at)
+    at.button(key="team.sync").click().run()
+    assert not at.exception and "In step with the team: 1 change received, 0 sent." in texts(at)
+    assert "(team)" in (ben / RULESET).read_text(encoding="utf-8")
+
+    edit(ada, "Dr Ada", "version: 1.0.0", "version: 1.1.0")
+    main(["sync", str(ada), "--name", "Dr Ada"])
+    edit(ben, "local", "version: 1.0.0", "version: 2.0.0")
+    at.button(key="team.sync").click().run()
+    page = texts(at)
+    assert "You and the team changed the same lines. Nothing has been changed yet" in page
+    assert "changed by Dr Ada — *Dr Ada's change*" in page
+    assert "-version: 2.0.0" in at.code[0].value and "+version: 1.1.0" in at.code[0].value
+    assert "version: 2.0.0" in (ben / RULESET).read_text(encoding="utf-8")
+    at.radio(key=f"team.keep.{RULESET}").set_value("theirs").run()
+    at.button(key="team.resolve").click().run()
+    assert not at.exception and "version: 1.1.0" in (ben / RULESET).read_text(encoding="utf-8")
+    bens = next(c for c in Repository(ben).log() if c.author == "local" and RULESET in c.paths)
+    assert b"version: 2.0.0" in (Repository(ben).read(RULESET, bens.id) or b"")

@@ -24,6 +24,7 @@ from .problems import Problem, ProblemError
 from .publish import lifecycle
 from .publish.repository import Person, Repository, message
 from .publish.signing import Keyring, SigningKey, load_key, load_keyring
+from .publish.sync import SyncOutcome, sync, team_folder
 from .replay import ReplayReport, replay_ruleset
 from .store import SaveConflict, read_versioned, version_of
 from .validate import validate_vignettes_text
@@ -296,3 +297,16 @@ def unlock_key(identity: Identity | None, password: str | None, action: str, fol
     if accounts.accounts_required(users):
         accounts.authenticate(identity.name, password or "", path=users)
     return load_key(identity.name, password or None, folder)
+
+
+def sync_team(identity: Identity | None, folder: Path, resolve: Mapping[str, str] | None = None) -> SyncOutcome:
+    """Join the rulesets folder's history with the team remote's, as `identity` (see publish/sync.py).
+
+    Anyone who may view may bring in and send what is already in the history; keeping one side of a conflict
+    changes a file, so it needs the right to save that file (an author for rules, QA or an author for
+    vignettes)."""
+    identity = require(identity, "view")
+    for path in resolve or {}:
+        require(identity, "edit_ruleset" if Path(path).name == lifecycle.RULESET_FILE else "write_vignettes")
+    repository = Repository.open(team_folder(Path(folder)), create=False)
+    return sync(repository, identity.person, resolve=dict(resolve or {}))  # type: ignore[arg-type]

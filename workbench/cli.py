@@ -658,16 +658,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from . import access
     from .problems import ProblemError
     from .publish.repository import Repository
-    from .publish.sync import sync, team_folder
+    from .publish.sync import team_folder
 
     password, token = _secret(args)
     try:
-        repository = Repository.open(team_folder(Path(args.folder)), create=False)
-        if args.remote:
-            repository.add_remote(args.remote)
         identity = access.identify(args.name, "view", password=password, token=token, users=_users(args))
-        resolve = {path: side for side, path in (args.keep or [])}
-        outcome = sync(repository, identity.person, resolve=resolve)  # type: ignore[arg-type]
+        if args.remote:
+            Repository.open(team_folder(Path(args.folder)), create=False).add_remote(args.remote)
+        outcome = access.sync_team(identity, Path(args.folder), {path: side for side, path in (args.keep or [])})
     except ProblemError as exc:
         return _refused(args, "sync", exc.problems)
     if args.format == "json":

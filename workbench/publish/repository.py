@@ -76,15 +76,6 @@ class Commit:
                 "trailers": dict(self.trailers), "paths": list(self.paths)}
 
 
-@dataclass(frozen=True)
-class BlameLine:
-    line: int
-    commit: str
-    author: str
-    at: str
-    subject: str
-
-
 class GitError(ProblemError):
     """git refused or failed (WB1031); `.problems` says what git said."""
 
@@ -255,26 +246,14 @@ class Repository:
                 commits.append(commit)
         return commits
 
-    def blame(self, path: str) -> list[BlameLine]:
-        """Who last changed each line of a committed file, when and why (the commit's subject)."""
+    def blame(self, path: str) -> list[str]:
+        """The commit that last changed each line of the committed file (line 1 first); [] when it has none."""
         done = self._run(["blame", "--porcelain", "HEAD", "--", _checked(path)], check=False)
         if done.returncode != 0:
             return []
-        out: list[BlameLine] = []
-        info: dict[str, dict[str, str]] = {}
-        current = ""
-        for line in done.stdout.decode("utf-8", "replace").splitlines():
-            head = re.match(r"^([0-9a-f]{40}) \d+ (\d+)", line)
-            if head:
-                current = head.group(1)
-                info.setdefault(current, {})
-                out.append(BlameLine(int(head.group(2)), current, "", "", ""))
-            elif line.startswith(("author ", "author-time ", "summary ")):
-                key, _, value = line.partition(" ")
-                info[current][key] = value
-        return [BlameLine(b.line, b.commit, info[b.commit].get("author", ""),
-                          _iso(info[b.commit].get("author-time", "")), info[b.commit].get("summary", ""))
-                for b in out]
+        heads = (re.match(r"^([0-9a-f]{40}) \d+ (\d+)", line) for line in done.stdout.decode("utf-8", "replace")
+                 .splitlines())
+        return [commit for _, commit in sorted((int(m.group(2)), m.group(1)) for m in heads if m)]
 
     def changed(self, paths: list[str]) -> list[str]:
         """The paths whose working-tree bytes differ from the last commit (edited outside the workbench)."""
@@ -468,6 +447,10 @@ class Repository:
     def remotes(self) -> list[str]:
         return self.git("remote").split()
 
+    def remote_url(self, name: str = "origin") -> str | None:
+        """Where the team remote `name` is, or None when the history is not shared."""
+        return self.git("remote", "get-url", name).strip() if name in self.remotes() else None
+
     def add_remote(self, url: str, name: str = "origin") -> None:
         if name in self.remotes():
             self.git("remote", "set-url", name, url)
@@ -500,15 +483,6 @@ def _no_links(root: Path, target: Path) -> None:
             return
         if parent.is_symlink():
             raise ProblemError([Problem("WB1022", f"{parent} is a link; the workbench does not write through links.")])
-
-
-def _iso(epoch: str) -> str:
-    from datetime import UTC, datetime
-
-    try:
-        return datetime.fromtimestamp(int(epoch), UTC).isoformat().replace("+00:00", "Z")
-    except ValueError:
-        return ""
 
 
 def git_available() -> bool:

@@ -14,7 +14,7 @@ from .. import access
 from ..problems import ProblemError, sort_problems
 from ..store import SaveConflict, read_versioned
 from ..validate import Report
-from . import common, editor_forms
+from . import common, editor_forms, line_history
 
 _ACE_CSS = (".wb-problem {position:absolute; background:rgba(250,82,82,0.16);}"
             ".wb-focus {position:absolute; background:rgba(250,176,5,0.45);}")
@@ -87,6 +87,7 @@ def page() -> None:
         _ace(folder, path, buffer, report, read_only=not allowed)
     with problems_column:
         _problems(buffer, report)
+    line_history.panel(folder, path, buffer)
     if path.name == common.RULESET_FILE:
         editor_forms.forms(buffer, report, lambda text: _validate(folder, path, text))
     else:

@@ -9,7 +9,7 @@ import streamlit as st
 from .. import access
 from ..problems import ProblemError
 from ..store import SaveConflict
-from . import common
+from . import common, team
 
 
 def page() -> None:
@@ -20,6 +20,7 @@ def page() -> None:
     for folder in common.ruleset_folders(root):
         _card(folder, selected is not None and folder.name == selected.name)
     _create(root)
+    team.panel(root)
 
 
 def _card(folder: Path, is_open: bool) -> None:
