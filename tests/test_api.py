@@ -28,6 +28,7 @@ from tests.downstream_support import (
     write_release,
 )
 from workbench import evaluate, load_ruleset
+from workbench.api import create_app
 from workbench.canonical import sha256_hex
 from workbench.export import export
 from workbench.publish.releases import document_bytes, ruleset_part
@@ -372,6 +373,11 @@ def test_serve_without_a_keyring_refuses_to_start(tmp_path: Path, capsys: pytest
 
     assert main(["serve", "--rulesets", str(tmp_path), "--keyring", str(tmp_path / "none.json")]) == 2
     assert "no keyring" in capsys.readouterr().err
+    for command in (["serve", "--rulesets", str(tmp_path)], ["export", "--rulesets", str(tmp_path), "--out",
+                                                              str(tmp_path / "out")]):
+        assert main(command) == 2  # nothing given: $WORKBENCH_KEYRING names a file that does not exist
+        assert "no keyring" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 # --- the serve command ---------------------------------------------------------------------------
@@ -388,3 +394,41 @@ def test_serve_without_the_api_extra_says_what_to_install(tmp_path: Path, monkey
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
     assert main(["serve", "--rulesets", str(tmp_path), "--keyring", str(write_keyring(tmp_path / "k.json"))]) == 2
     assert "pip install 'clinical-rules-workbench[api]'" in capsys.readouterr().err
+
+
+def test_a_key_taken_out_of_the_keyring_stops_its_releases_without_a_restart(tmp_path: Path) -> None:
+    """Revoking a key is taking it out of the deployment's keyring: a running server stops serving what it signed
+    at its next request, and serves nothing while the keyring cannot be read."""
+    from tests.asgi_support import call
+    from workbench.publish.signing import load_keyring
+
+    root = tmp_path / "rulesets"
+    write_release(root, shipped_data())
+    path = write_keyring(tmp_path / "keyring.json")
+    app = create_app(root, load_keyring(path))
+    assert call(app, "GET", "/rulesets/upper-back-pain/versions/1.0.0")[0] == 200
+    path.write_text('{"keys": []}', encoding="utf-8")
+    status, _, body = call(app, "GET", "/rulesets/upper-back-pain/versions/1.0.0")
+    assert status == 404 and b"failed verification" in body, body
+    write_keyring(path)
+    assert call(app, "GET", "/rulesets/upper-back-pain/versions/1.0.0")[0] == 200
+    path.write_text("{damaged", encoding="utf-8")
+    assert call(app, "GET", "/rulesets/upper-back-pain/versions/1.0.0")[0] == 404
+
+
+def test_a_fault_reading_the_releases_is_a_503_problem_never_a_500(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.asgi_support import call
+    from workbench import api
+
+    root = tmp_path / "rulesets"
+    write_release(root, shipped_data())
+    app = create_app(root, KEYRING)
+
+    def broken(*_: object) -> None:
+        raise MemoryError("a release too big to read")
+
+    monkeypatch.setattr(api, "published", broken)
+    status, headers, body = call(app, "GET", "/rulesets")
+    assert status == 503 and headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["detail"].startswith("The releases could not be read just now")

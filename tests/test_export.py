@@ -102,10 +102,33 @@ def test_withdrawn_release_files_are_removed_from_a_previous_export_and_nothing_
     (out / "README.txt").write_text("kept", encoding="utf-8")
     shutil.rmtree(root / ID / "releases")
     write_release(root, shipped_data(id="other-ruleset"))
-    report = export(root, out, KEYRING)
+    versions = [f"{ID}@{v}" for v in read_json(out / "index.json")["rulesets"][0]["versions"]]
+    assert export(root, out, KEYRING).problems[-1].code == "WB909"  # not without naming them
+    report = export(root, out, KEYRING, withdraw=versions)
     assert sorted(tree(out)) == ["README.txt", "index.json", "other-ruleset/1.0.0.json", "other-ruleset/latest.json"]
     assert len(report.removed) == 5
     assert [r["id"] for r in read_json(out / "index.json")["rulesets"]] == ["other-ruleset"]
+
+
+def test_a_release_exported_before_never_disappears_quietly(root: Path, tmp_path: Path) -> None:
+    """Found by an independent reviewer: rewinding the history (git reset --hard) dropped the newest release,
+    and the next export deleted it downstream and moved latest.json back, exit 0. Now nothing is written until
+    the release is withdrawn by name."""
+    out = tmp_path / "out"
+    export(root, out, KEYRING)
+    before = tree(out)
+    latest_before = (out / ID / "latest.json").read_bytes()
+    (root / ID / "releases" / "1.10.0.json").unlink()  # as a rewound history would lose it
+    report = export(root, out, KEYRING)
+    assert [p.code for p in report.problems] == ["WB909"] and f"{ID}@1.10.0 was exported before" in \
+        report.problems[0].message
+    assert tree(out) == before and (out / ID / "latest.json").read_bytes() == latest_before
+    keyring_file = write_keyring(tmp_path / "keyring.json")
+    done = run_cli("export", "--rulesets", str(root), "--out", str(out), "--keyring", str(keyring_file))
+    assert done.returncode == 1 and "Nothing was exported." in done.stderr and "--withdraw" in done.stderr
+    done = run_cli("export", "--rulesets", str(root), "--out", str(out), "--keyring", str(keyring_file),
+                   "--withdraw", f"{ID}@1.10.0")
+    assert done.returncode == 0 and not (out / ID / "1.10.0.json").exists()
 
 
 def test_tampered_unsigned_and_misplaced_releases_are_reported_and_left_out(root: Path, tmp_path: Path) -> None:

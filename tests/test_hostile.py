@@ -33,6 +33,7 @@ from workbench.loader import parse_ruleset, parse_vignettes
 from workbench.problems import ProblemError
 from workbench.publish.releases import place
 from workbench.replay import replay_ruleset
+from workbench.store import read_versioned
 from workbench.validate import validate_ruleset_text
 
 HOSTILE = [
@@ -353,6 +354,8 @@ def test_a_planted_vignettes_file_is_named_never_read_and_the_rest_still_replay(
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert re.search(r"planted\.yaml:1:1: error WB1023 planted\.yaml is (a link|not a regular file)", done.stdout)
     assert "56 vignettes, 56 passed, 0 failed" in done.stdout
+    done = run_cli("validate", str(v1_copy))  # validating the folder names it too, never passes over it
+    assert done.returncode == 1 and "planted.yaml:1:1: error WB1023" in done.stdout
 
 
 def test_a_linked_ruleset_file_or_folder_is_refused(v1_copy: Path, tmp_path: Path) -> None:
@@ -400,3 +403,61 @@ def test_the_pages_name_planted_files_and_open_only_real_ones(v1_copy: Path, mon
                 s.key for s in at.selectbox if s.label == "File")).options]
             assert files == ["ruleset.yaml", *sorted(p.name for p in (v1_copy / "vignettes").iterdir()
                                                       if p.is_file() and not p.is_symlink())]
+
+
+# --- the history's git settings ---------------------------------------------------------------
+
+PLANTED_SETTINGS = {
+    "clean filter": ('[filter "pwn"]\n\tclean = "sh -c \'touch {marker}; cat\'"\n', "* filter=pwn\n"),
+    "merge driver": ('[merge "pwn"]\n\tdriver = "sh -c \'touch {marker}\'"\n', "* merge=pwn\n"),
+    "include": ("[include]\n\tpath = {marker}.cfg\n", ""),
+    "transport": ('[remote "team"]\n\turl = "ext::sh -c touch% {marker}"\n', ""),
+    "pager": ("[core]\n\tpager = sh -c 'touch {marker}'\n", ""),
+}
+
+
+@pytest.mark.parametrize("kind", list(PLANTED_SETTINGS))
+def test_git_settings_planted_in_the_history_never_run_a_program(v1_copy: Path, tmp_path: Path, kind: str) -> None:
+    """Found by an independent reviewer: a clean filter written into .git/config ran in the approver's process
+    on every save and release and copied their private key. Now any setting git init/clone/remote did not write
+    stops the workbench before git runs (WB1036), and the planted program never runs."""
+    from workbench.publish.repository import Repository
+
+    repository = Repository.open(v1_copy.parent)
+    marker = tmp_path / "it-ran"
+    setting, attributes = PLANTED_SETTINGS[kind]
+    with (repository.git_dir / "config").open("a", encoding="utf-8") as config:
+        config.write(setting.format(marker=marker))
+    (repository.git_dir / "info").mkdir(exist_ok=True)
+    (repository.git_dir / "info" / "attributes").write_text(attributes, encoding="utf-8")
+    path = v1_copy / "ruleset.yaml"
+    text, version = read_versioned(path)
+    with pytest.raises(ProblemError) as refused:
+        access.save_ruleset(access.local_identity("Dr Ada Author"), path, (text or "") + "# edit\n", version, "x")
+    assert refused.value.problems[0].code == "WB1036" and "could use to run a program as you" in \
+        refused.value.problems[0].message
+    done = run_cli("history", str(v1_copy))
+    assert done.returncode != 0 and "WB1036" in done.stdout + done.stderr and "Traceback" not in done.stderr
+    assert not marker.exists()
+
+
+def test_a_history_folder_that_points_elsewhere_is_refused(v1_copy: Path, tmp_path: Path) -> None:
+    from workbench.publish.repository import Repository
+
+    repository = Repository.open(v1_copy.parent)
+    elsewhere = tmp_path / "elsewhere.git"
+    repository.git_dir.rename(elsewhere)
+    repository.git_dir.write_text(f"gitdir: {elsewhere}\n", encoding="utf-8")
+    with pytest.raises(ProblemError) as refused:
+        Repository(v1_copy.parent).head()
+    assert refused.value.problems[0].code == "WB1036"
+
+
+def test_a_team_remote_that_runs_a_command_is_refused(v1_copy: Path) -> None:
+    from workbench.publish.repository import Repository
+
+    repository = Repository.open(v1_copy.parent)
+    with pytest.raises(ProblemError) as refused:
+        repository.add_remote("ext::sh -c touch% /tmp/x")
+    assert "is not a team remote the workbench uses" in refused.value.problems[0].message
+    assert repository.remotes() == []

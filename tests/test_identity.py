@@ -72,6 +72,17 @@ def test_a_personal_token_proves_who_it_is_and_only_that(v1_copy: Path, people: 
     assert last_actor(v1_copy) == ("submit", AUTHOR)
 
 
+def test_a_person_makes_their_own_token_with_their_password(v1_copy: Path, people: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cli("user", "token", AUTHOR, "--password-stdin", "--format", "json", stdin="wrong\n", capsys=capsys)
+    assert code == 2 and "The name or the password is not right" in out and "wbt_" not in out
+    code, out = cli("user", "token", AUTHOR, "--password-stdin", "--format", "json", stdin=PASSWORD + "\n",
+                    capsys=capsys)
+    token = json.loads(out)["token"]
+    assert code == 0 and token not in people.read_text(encoding="utf-8")
+    assert cli("submit", str(v1_copy), "--author", AUTHOR, "--token", token, capsys=capsys)[0] == 0
+
+
 @pytest.mark.parametrize("damage", ["missing", "damaged", "empty list"])
 def test_a_lost_or_damaged_accounts_file_fails_closed(v1_copy: Path, people: Path, damage: str,
                                                       capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,11 @@ read from the commits (no file to edit), signed approvals and releases, and a ga
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,11 +15,13 @@ import pytest
 from tests.conftest import AUTHOR, REVIEWER, approved, keyring, released, submitted
 from workbench.canonical import ruleset_data, ruleset_sha256, sha256_hex
 from workbench.cli import main
+from workbench.problems import ProblemError
 from workbench.publish import lifecycle
 from workbench.publish.published import published
+from workbench.publish.releases import load_release
 from workbench.publish.repository import Person, Repository, message
 from workbench.publish.signing import SigningKey, create_key, verify
-from workbench.validate import validate_ruleset_file
+from workbench.validate import validate_ruleset_file, validate_ruleset_text
 
 
 def repo(folder: Path) -> Repository:
@@ -104,10 +109,42 @@ def test_a_forged_approval_commit_does_not_count(v1_copy: Path, signers: dict) -
                 "At": "2026-01-01T00:00:00Z", "Key": signers[REVIEWER].id, "Signature": "AAAA"}
     repo(v1_copy).commit({}, message("Approve", "", trailers), Person(REVIEWER), allow_empty=True)
     state = lifecycle.review_state(repo(v1_copy), v1_copy.name, keyring())
-    assert state.state == "in_review" and "not signed by a key the keyring trusts" in state.ignored[0]
+    assert state.state == "in_review" and "copied from another approval, or altered" in state.ignored[0]
     assert "WB707" in codes(gate(v1_copy).problems)
     history = lifecycle.history(repo(v1_copy), v1_copy.name, keyring())
     assert not history.ok and "does not count" in history.problems[0].message
+
+
+def test_a_genuine_approval_copied_onto_a_later_submission_does_not_count(v1_copy: Path, signers: dict) -> None:
+    """Found by an independent reviewer: approve, reject ("do not release"), the same content submitted again,
+    and the approval commit's message copied into a new commit by hand: it counted, and the rejected content was
+    released. An approval now signs the submission it answers."""
+    approved(v1_copy, signers)
+    approval = repo(v1_copy).log(v1_copy.name)[0]
+    assert approval.trailers["Action"] == "approve"
+    rejected = lifecycle.reject(repo(v1_copy), v1_copy.name, Person(REVIEWER), "do not release", keyring())
+    assert rejected.ok
+    submitted(v1_copy)
+    repo(v1_copy).commit({}, approval.message, Person(REVIEWER), allow_empty=True)
+    state = lifecycle.review_state(repo(v1_copy), v1_copy.name, keyring())
+    assert state.state == "in_review" and "copied from another approval" in state.ignored[-1]
+    refused = release_as(v1_copy, REVIEWER, signers[REVIEWER])
+    assert "WB707" in codes(refused.problems) and not (v1_copy / "releases").exists()
+
+
+def test_whoever_changed_the_content_cannot_approve_it_whoever_submitted_it(v1_copy: Path, signers: dict) -> None:
+    """Found by an independent reviewer: the author changed the rules, committed a submission by hand under
+    someone else's name, approved and released her own work. Now anyone who changed the content since the last
+    release is refused as its approver, at approval and at release."""
+    edit(v1_copy, "title: Upper back", "title: My upper back")  # a save by the author
+    snap = lifecycle.snapshot(repo(v1_copy), v1_copy.name)
+    repo(v1_copy).commit({}, message("Submit upper-back-pain 1.0.0 for review", "", {
+        "Action": "submit", "Ruleset": v1_copy.name, "Version": "1.0.0", "Snapshot": snap.sha256}),
+        Person("Dr Someone Else"), allow_empty=True)
+    refused = approve_as(v1_copy, AUTHOR, signers[AUTHOR])
+    assert not refused.ok and "Dr Ada Author changed this version (commit" in refused.problems[0].message
+    assert "WB704" in codes(release_as(v1_copy, AUTHOR, signers[AUTHOR]).problems)
+    assert approve_as(v1_copy, REVIEWER, signers[REVIEWER]).ok  # a clinician who wrote none of it may
 
 
 def test_an_approval_signed_with_an_untrusted_key_or_someone_elses_does_not_count(v1_copy: Path, signers: dict,
@@ -135,6 +172,9 @@ def test_the_author_cannot_approve_or_release_their_own_version(v1_copy: Path, s
     submitted(v1_copy)
     refused = approve_as(v1_copy, same, signers[AUTHOR])
     assert "WB704" in codes(refused.problems)
+    assert approve_as(v1_copy, REVIEWER, signers[REVIEWER]).ok
+    refused = release_as(v1_copy, same, signers[AUTHOR])
+    assert "WB704" in codes(refused.problems) and not (v1_copy / "releases").exists()
 
 
 def test_release_by_someone_other_than_the_approver_is_refused(v1_copy: Path, signers: dict, tmp_path: Path) -> None:
@@ -163,6 +203,44 @@ def test_removing_vignettes_after_approval_invalidates_it(v1_copy: Path, signers
     refused = release_as(v1_copy, REVIEWER, signers[REVIEWER])
     assert "WB708" in codes(refused.problems)
     assert not (v1_copy / "releases").exists()
+
+
+def test_a_save_while_the_gate_runs_waits_and_the_release_is_what_was_replayed(
+        v1_copy: Path, signers: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The finding: the gate read ruleset.yaml twice, and a save in between released content that failed two
+    vignettes with "56/56" recorded. Now a second process saves a breaking change while the gate replays: its
+    save waits for the history's lock, lands after the release, and the release holds the replayed content."""
+    approved(v1_copy, signers)
+    before = (v1_copy / "ruleset.yaml").read_text(encoding="utf-8")
+    breaking = before.replace("next: suspected_cauda_equina_or_cord_compression", "next: self_care_advice", 1)
+    script = (
+        "from pathlib import Path\nfrom workbench import access\nfrom workbench.store import read_versioned\n"
+        f"path = Path({str(v1_copy / 'ruleset.yaml')!r})\ntext, version = read_versioned(path)\n"
+        f"access.save_ruleset(access.local_identity('Dr Ada Author'), path, {breaking!r}, version, 'in between')\n")
+    saver: list[subprocess.Popen[bytes]] = []
+    real = lifecycle.check_release
+
+    def gate_with_a_save_racing_it(*args: object, **kwargs: object) -> lifecycle.Gate:
+        saver.append(subprocess.Popen([sys.executable, "-c", script]))
+        try:
+            saver[0].wait(timeout=3)  # it cannot finish: the release holds the lock
+        except subprocess.TimeoutExpired:
+            pass
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lifecycle, "check_release", gate_with_a_save_racing_it)
+    done = release_as(v1_copy, REVIEWER, signers[REVIEWER])
+    assert done.ok, done.problems
+    assert saver[0].wait(timeout=60) == 0  # the save then lands, after the release
+    commits = repo(v1_copy).log(v1_copy.name)
+    assert [c.trailers.get("Action") for c in commits[:2]] == ["save", "release"]
+    document = json.loads((repo(v1_copy).read(f"{v1_copy.name}/releases/1.0.0.json") or b"{}").decode())
+    now = validate_ruleset_file(v1_copy / "ruleset.yaml").model  # the breaking text, saved after
+    replayed = validate_ruleset_text(before).model
+    assert now is not None and replayed is not None
+    assert document["sha256"] == ruleset_sha256(replayed) != ruleset_sha256(now)
+    assert document["release"]["replay"] == {"total": 56, "passed": 56, "failed": 0}
+    assert document["release"]["commit"] == commits[2].id  # the approval commit the gate read
 
 
 def test_a_file_edited_on_disk_without_saving_is_not_what_would_be_reviewed(v1_copy: Path, signers: dict) -> None:
@@ -224,27 +302,94 @@ def test_a_release_edited_on_disk_is_reported_and_the_history_copy_is_served(v1_
     assert [r.data for r in found] == [original] and codes(problems) == {"WB906"}
 
 
-def test_a_planted_release_is_never_published_committed_or_not(v1_copy: Path, signers: dict) -> None:
-    released(v1_copy, signers)
+def served_and_exported(root: Path, tmp_path: Path) -> tuple[dict[str, int], list[str]]:
+    """What `workbench serve` answers for each version, and what `workbench export` writes, from `root`."""
+    from tests.asgi_support import call
+    from workbench.api import create_app
+    from workbench.export import export
+
+    app = create_app(root, keyring())
+    status = {version: call(app, "GET", f"/rulesets/upper-back-pain/versions/{version}")[0]
+              for version in ("1.0.0", "2.0.0")}
+    export(root, tmp_path / "out", keyring())
+    return status, sorted(p.name for p in (tmp_path / "out" / "upper-back-pain").glob("*.json"))
+
+
+def planted_document(v1_copy: Path) -> dict:
+    """The 1.0.0 release turned into 2.0.0 with every emergency sent to self-care, re-hashed and signed with a
+    key nobody trusts: what an attacker with write access to the folder, but no approver's key, can make."""
     document = json.loads((v1_copy / "releases" / "1.0.0.json").read_text(encoding="utf-8"))
     document["version"] = "2.0.0"
     for node in document["nodes"]:
         if node.get("disposition") == "emergency":
             node["disposition"] = "self_care"
     content = {k: v for k, v in document.items() if k not in ("sha256", "release", "signature")}
-    document["sha256"] = sha256_hex(content)  # rehashed, and signed by a key nobody trusts
+    document["sha256"] = sha256_hex(content)
     _, attacker = create_key(REVIEWER, None, v1_copy.parent / "attacker")
+    return attacker.sign(document)
+
+
+def test_a_planted_release_is_never_published_committed_or_not(v1_copy: Path, signers: dict,
+                                                                tmp_path: Path) -> None:
+    """Planted on disk, then committed by hand with every trailer a real release commit has (its sha256
+    included): only the signature stands in the way, and it holds in published(), serve and export."""
+    released(v1_copy, signers)
     planted = v1_copy / "releases" / "2.0.0.json"
-    planted.write_text(json.dumps(attacker.sign(document)), encoding="utf-8")
+    planted.write_text(json.dumps(planted_document(v1_copy)), encoding="utf-8")
     found, problems = published(v1_copy.parent, keyring())
     assert [r.version for r in found] == ["1.0.0"] and "WB908" in codes(problems)
-    repo(v1_copy).commit({f"{v1_copy.name}/releases/2.0.0.json": planted.read_bytes()},
-                         message("Release upper-back-pain 2.0.0", "", {"Action": "release", "Ruleset": v1_copy.name,
-                                                                       "Release-File": "upper-back-pain/releases/"
-                                                                                       "2.0.0.json"}),
-                         Person(REVIEWER))
+    assert served_and_exported(v1_copy.parent, tmp_path / "a") == ({"1.0.0": 200, "2.0.0": 404},
+                                                                   ["1.0.0.json", "latest.json"])
+    data = planted.read_bytes()
+    repo(v1_copy).commit({f"{v1_copy.name}/releases/2.0.0.json": data}, message(
+        "Release upper-back-pain 2.0.0", "go live", {
+            "Action": "release", "Ruleset": v1_copy.name, "Version": "2.0.0",
+            "Release-File": "upper-back-pain/releases/2.0.0.json", "Release-Sha256": hashlib.sha256(data).hexdigest()}),
+        Person(REVIEWER))
     found, problems = published(v1_copy.parent, keyring())
-    assert [r.version for r in found] == ["1.0.0"] and "WB908" in codes(problems)
+    assert [r.version for r in found] == ["1.0.0"] and {"WB905"} <= codes(problems)
+    assert served_and_exported(v1_copy.parent, tmp_path / "b") == ({"1.0.0": 200, "2.0.0": 404},
+                                                                   ["1.0.0.json", "latest.json"])
+
+
+def test_a_released_file_replaced_by_a_later_commit_is_reported_and_never_served(v1_copy: Path, signers: dict,
+                                                                                tmp_path: Path) -> None:
+    """Found by an independent reviewer: the real 1.0.0 with a second "nodes" key put first (every emergency sent
+    to self-care), committed as a release. Python keeps the last key, so the signature still verified, and a
+    parser that keeps the first would run the attacker's tree. Now a repeated key is refused, and a released
+    file changed by any later commit is reported and its first release served."""
+    path = released(v1_copy, signers)
+    original = path.read_bytes()
+    document = json.loads(original)
+    harmful = [dict(n, disposition="self_care") if n.get("disposition") == "emergency" else n
+               for n in document["nodes"]]
+    text = original.decode().replace("{\n  ", '{\n  "nodes": ' + json.dumps(harmful) + ",\n  ", 1)
+    assert text.count('"nodes"') == 2
+    with pytest.raises(ProblemError) as refused:
+        load_release(text.encode(), keyring(), "x.json")
+    assert "the key 'nodes' appears twice" in refused.value.problems[0].message
+    repo(v1_copy).commit({f"{v1_copy.name}/releases/1.0.0.json": text.encode()}, message(
+        "Release upper-back-pain 1.0.0", "", {
+            "Action": "release", "Ruleset": v1_copy.name, "Release-File": "upper-back-pain/releases/1.0.0.json",
+            "Release-Sha256": hashlib.sha256(text.encode()).hexdigest()}), Person(REVIEWER))
+    found, problems = published(v1_copy.parent, keyring())
+    assert [r.data for r in found] == [original]
+    assert any(p.code == "WB906" and "was changed after its release" in p.message for p in problems)
+    status, written = served_and_exported(v1_copy.parent, tmp_path)
+    assert status["1.0.0"] == 200 and (tmp_path / "out" / "upper-back-pain" / "1.0.0.json").read_bytes() == original
+
+
+def test_a_huge_file_planted_over_a_release_is_reported_not_read(v1_copy: Path, signers: dict,
+                                                                tmp_path: Path) -> None:
+    """Found by an independent reviewer: a 1 TB sparse file over the release made serve answer 500 and history
+    and export die of MemoryError. Reads are bounded now; the history's copy is served."""
+    path = released(v1_copy, signers)
+    original = path.read_bytes()
+    os.truncate(path, 1 << 40)
+    found, problems = published(v1_copy.parent, keyring())
+    assert [r.data for r in found] == [original] and "WB906" in codes(problems)
+    status, _ = served_and_exported(v1_copy.parent, tmp_path)
+    assert status["1.0.0"] == 200
 
 
 def test_a_deleted_release_is_reported(v1_copy: Path, signers: dict) -> None:
@@ -297,3 +442,16 @@ def test_the_project_checkout_is_never_committed_into(capsys: pytest.CaptureFixt
 
     code, out = cli("submit", str(SHIPPED), "--author", AUTHOR, capsys=capsys)
     assert code == 1 and "WB1030" in out and "never commits there" in out
+
+
+def test_a_release_document_can_never_hold_infinity_or_nan() -> None:
+    """The finding: `max: .inf` was released as `Infinity`, which is not JSON. Validation refuses it now
+    (tests/test_limits.py); should anything else bring one in, writing the document refuses too."""
+    from workbench.canonical import canonical_bytes
+    from workbench.publish.releases import document_bytes
+
+    for value in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(ValueError):
+            document_bytes({"max": value})
+        with pytest.raises(ValueError):
+            canonical_bytes({"max": value})

@@ -191,26 +191,27 @@ def test_the_history_says_who_changed_a_rule_when_and_why(root: Path):
     for who, old, new, why in [
             ("Dr Ada Author", "title: Cancer history with pain suggestive of spinal metastases?",
              "title: Cancer history with pain that suggests spinal metastases?", "Plainer words for the title"),
-            ("Dr Ben Author", "cites: [CKS-LBP, DOWNIE2013]\n\n  # ------", "cites: [CKS-LBP, DOWNIE2013, NG234]\n\n  # ------",
-             "NG234 is the source for the same-day screen too")]:
+            ("Dr Ben Author", "cites: [CKS-LBP, DOWNIE2013]\n\n  # ------",
+             "cites: [CKS-LBP, DOWNIE2013, NG234]\n\n  # ------", "NG234 is the source for the same-day screen too")]:
         text, version = read_versioned(path)
         assert text is not None and old in text
         access.save_ruleset(access.local_identity(who), path, text.replace(old, new, 1), version, why)
     at = app("editor")
     by_label(at.selectbox, "Rule").set_value("nodes · metastases_screen").run()
     no_errors(at)
-    rows = at.dataframe[0].value.to_dict("records")
+    rows = at.table[0].value.to_dict("records")
     assert [(r["Who"], r["Why"]) for r in rows][:1] == [("Dr Ada Author", "Plainer words for the title")]
     assert "Start the history of these rulesets" in [r["What"] for r in rows]
     by_label(at.selectbox, "Rule").set_value("nodes · same_day_screen").run()
-    rows = at.dataframe[0].value.to_dict("records")
+    rows = at.table[0].value.to_dict("records")
     assert rows[0]["Who"] == "Dr Ben Author" and rows[0]["Why"] == "NG234 is the source for the same-day screen too"
     line = 1 + path.read_text(encoding="utf-8").splitlines().index(
         "    title: Cancer history with pain that suggests spinal metastases?")
     at.session_state["editor"]["buffers"][str(path)]["line"] = line  # what clicking a problem's line does
     at.run()
     assert by_label(at.selectbox, "Rule").value == "nodes · metastases_screen"
-    assert f"Line {line} was last changed by **Dr Ada Author**" in texts(at) and "*Plainer words for the title*" in texts(at)
+    page = texts(at)
+    assert f"Line {line} was last changed by **Dr Ada Author**" in page and "*Plainer words for the title*" in page
 
 
 def test_take_theirs_loads_the_newer_file(root: Path):

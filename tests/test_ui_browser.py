@@ -109,10 +109,13 @@ def go(tab, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def settle(tab) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the app has finished running (the status widget is gone)."""
-    time.sleep(0.3)
-    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
-    time.sleep(0.3)
+    """Wait until the app has finished running: Streamlit marks its root `notRunning` once a run is over (the
+    status widget alone appears only after a delay, so a fast check can see a page half drawn)."""
+    time.sleep(0.2)
+    tab.wait_for_function("() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+                          " return app && app.getAttribute('data-test-script-state') === 'notRunning'"
+                          " && !document.querySelector('[data-testid=\"stStatusWidget\"]'); }", timeout=30_000)
+    time.sleep(0.2)
 
 
 def shot(tab, name: str, height: int = 1300) -> None:  # type: ignore[no-untyped-def]
@@ -253,6 +256,45 @@ def test_a_conflicting_save_shows_both_versions_and_keeps_mine(page, root):  # t
         path.write_text(original, encoding="utf-8")
 
 
+def test_save_with_a_reason_and_see_it_in_the_rules_history(page, root):  # type: ignore[no-untyped-def]
+    """A clinician adds a note inside the first reference, says why, saves; the Editor's history for that
+    reference shows the reason above the start of the history. The Rulesets page says how to share it."""
+    path = root / "upper-back-pain" / "ruleset.yaml"
+    original = path.read_text(encoding="utf-8")
+    try:
+        go(page, "Editor")
+        frame = page.frame_locator("iframe[title*='code_editor']")
+        frame.locator(".ace_content").click()
+        lines = original.splitlines()
+        first_reference = next(i for i in range(lines.index("references:"), len(lines))
+                               if lines[i].startswith("  - id:"))  # its "- id:" line, counted from 0
+        ace = next(f for f in page.frames if "code_editor" in (f.url or ""))
+        ace.evaluate(f"() => document.querySelector('.ace_editor').env.editor.gotoLine({first_reference + 1}, 0)")
+        page.keyboard.press("End")  # the cursor is where a click on that line puts it; the typing is real
+        page.keyboard.press("Enter")
+        page.keyboard.type("# wording checked against NG234")  # inside the first reference
+        page.get_by_text("unsaved changes").first.wait_for()
+        settle(page)
+        page.get_by_label("Why (saved in the history with your change)").fill("NG234 wording checked")
+        page.get_by_role("button", name="Save", exact=True).click()
+        page.get_by_text("Saved ruleset.yaml.").wait_for()
+        settle(page)
+        page.get_by_text("History: who changed this rule, when and why").click()
+        settle(page)
+        table = page.get_by_test_id("stTable")
+        table.first.wait_for()
+        rows = table.first.inner_text()  # the first rule, references · NG234..., newest change first
+        assert rows.index("NG234 wording checked") < rows.index("Start the history of these rulesets")
+        assert "wording checked against NG234" in path.read_text(encoding="utf-8")
+        no_traceback(page)
+        shot(page, "editor-history", height=2400)
+        go(page, "Rulesets")
+        assert page.get_by_text("Not shared with a team yet").is_visible()
+        no_traceback(page)
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def server_with_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app with an accounts file: nobody gets in without signing in."""
@@ -282,7 +324,7 @@ def test_sign_in_through_the_form_then_act_as_that_person(browser, server_with_a
         sidebar = tab.get_by_test_id("stSidebar")
         assert "Dr Ada Author" in sidebar.inner_text() and sidebar.get_by_role("button", name="Sign out").is_visible()
         go(tab, "Releases")
-        assert tab.get_by_test_id("stForm").get_by_text("Recorded in the audit log as Dr Ada Author.").is_visible()
+        assert tab.get_by_test_id("stForm").get_by_text("Recorded in the history as Dr Ada Author.").is_visible()
         assert tab.get_by_label("Your name (author)").count() == 0
         no_traceback(tab)
         shot(tab, "releases-signed-in")

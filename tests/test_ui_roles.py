@@ -98,6 +98,24 @@ def test_a_wrong_password_is_refused_and_the_pages_stay_closed(root: Path):
     assert [e.value for e in at.error] == ["The name or the password is not right."]
 
 
+def test_guessing_passwords_in_the_sign_in_form_makes_the_account_wait(root: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    """The form signs in through the same per-account limit as the CLI: after 5 wrong passwords even the right
+    one is refused for a while, and the page says why. (Its own accounts file: the lock lasts 15 minutes.)"""
+    from workbench.accounts import MAX_FAILURES
+
+    own = tmp_path / "users.json"
+    accounts.add_account(PEOPLE["author"], ["author"], PASSWORD, path=own)
+    monkeypatch.setenv(accounts.USERS_ENV, str(own))
+    at = opened("rulesets")
+    for _ in range(MAX_FAILURES):
+        at = sign_in(at, PEOPLE["author"], "wrong horse battery")
+    at = sign_in(at, PEOPLE["author"])
+    no_errors(at)
+    assert titles(at) == ["Sign in"]
+    assert any("Too many failed sign-ins for this name" in e.value for e in at.error), [e.value for e in at.error]
+
+
 def test_after_sign_in_the_sidebar_names_the_person_and_their_role(root: Path):
     at = as_role("reviewer", "rulesets")
     assert titles(at) == ["Rulesets"]

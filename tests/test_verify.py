@@ -558,3 +558,13 @@ def test_verify_on_an_absurd_bound_is_a_problem_at_its_line_not_a_traceback(tmp_
     done = run_cli("verify", str(path))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert re.search(r"ruleset\.yaml:\d+:\d+: error WB1035 Input 'age' has max a number too large to show", done.stdout)
+
+
+def test_an_astronomical_number_of_cases_is_counted_exactly_never_a_crash() -> None:
+    """Found by an independent reviewer: 1,000 questions make 10^338 answer combinations, past what a float
+    holds, and the report crashed. Counts and shares are now integer arithmetic."""
+    report = verify_text(yaml.safe_dump(tangled(7, questions=1000, nodes=60), sort_keys=False), time_limit=0.5)
+    assert report.status == "incomplete" and report.total > 10**308
+    (message,) = found(report, "WB816")
+    assert re.search(r"checked [\d.]+e\+\d+ of \d\.\d\de\+\d{3} answer combinations \(0\.00%\)", message)
+    json.dumps(report.to_dict())  # the JSON output holds the exact counts

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -26,9 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .engine import CompiledRuleset, InputError, evaluate
 from .export import index_data
 from .model import Ruleset
+from .problems import ProblemError
 from .publish.published import published, stamp
 from .publish.releases import Release, document_bytes, group, latest
-from .publish.signing import Keyring
+from .publish.signing import Keyring, load_keyring
 
 MAX_BODY_BYTES = 64 * 1024
 PROBLEM_JSON = "application/problem+json"
@@ -164,9 +166,11 @@ class Catalogue:
         self.problems: list[str] = []
 
     def _fresh(self) -> None:
-        current = stamp(self.root)
+        current = (*stamp(self.root), *self._keyring_stamp())
         if current == self._stamp:
             return
+        if self._stamp is not None and self.keyring.file and current[-3:] != self._stamp[-3:]:
+            self._reload_keyring()
         found, problems = published(self.root, self.keyring)
         self._entries = {(r.id, r.version): _Entry(r, CompiledRuleset(r.model, r.path), r.data,
                                                    '"' + hashlib.sha256(r.data).hexdigest() + '"') for r in found}
@@ -175,6 +179,22 @@ class Catalogue:
         for problem in self.problems:
             _log.warning("not serving %s", problem)
         self._stamp = current
+
+    def _keyring_stamp(self) -> tuple[int, int, int]:
+        """The keyring file changes when a key is added or taken out (revoked): releases are checked again."""
+        try:
+            info = os.stat(self.keyring.file) if self.keyring.file else None
+        except OSError:
+            return (0, 0, 0)
+        return (info.st_mtime_ns, info.st_size, info.st_ino) if info else (0, 0, 0)
+
+    def _reload_keyring(self) -> None:
+        try:
+            self.keyring = load_keyring(Path(str(self.keyring.file)), required=True)
+        except ProblemError as exc:  # missing or damaged: trust nobody until it is restored
+            _log.error("the keyring %s cannot be read (%s): serving nothing", self.keyring.file,
+                       exc.problems[0].message)
+            self.keyring = Keyring((), self.keyring.file)
 
     def get(self, ruleset_id: str, version: str) -> _Entry | None:
         self._fresh()
@@ -213,6 +233,7 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
     app = FastAPI(title="Clinical-rules workbench", version="1",
                   description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
                               "releases only, never drafts.")
+    app.add_middleware(Unavailable)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HeadAsGet)
     app.add_middleware(NoSniff)
@@ -356,6 +377,33 @@ class BodyLimit:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, f"The request body is over the limit of {self.limit:,} bytes.")
         await response(scope, receive, send)
+
+
+class Unavailable:
+    """The last line (ASGI middleware): a fault reading the releases (a disk error, a file too big for memory) is
+    a logged 503 problem document saying so, never a 500 page; the code paths for bad input each have their
+    own 4xx answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if scope["type"] != "http" or started:
+                raise
+            _log.exception("could not answer %s %s", scope.get("method"), scope.get("path"))
+            response = problem(503, "The releases could not be read just now; nothing was changed. Try again, and "
+                               "tell whoever runs this server if it persists.", headers={"Retry-After": "30"})
+            await response(scope, receive, send)
 
 
 class NoSniff:

@@ -18,7 +18,7 @@ def ruleset_data(ruleset: Ruleset) -> dict[str, Any]:
 
 
 def canonical_bytes(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def sha256_hex(data: Any) -> str:

@@ -302,7 +302,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     root = _rulesets_root(args.rulesets)
     try:
-        report = export(root, Path(args.out), _trusted(args))
+        report = export(root, Path(args.out), _trusted(args), args.withdraw or ())
     except ExportRefused as exc:
         raise UsageError(f"cannot write the export to {args.out}: {exc}") from None
     except OSError as exc:
@@ -311,6 +311,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         _json(report.to_dict())
     else:
         _print_problems(report.problems, sys.stderr)
+        if any(p.code == "WB909" for p in report.problems):
+            print("Nothing was exported.", file=sys.stderr)
+            return FAILED
         if report.problems:
             print("Releases with problems were left out of the export.", file=sys.stderr)
         print(f"exported {report.releases} release{'s' if report.releases != 1 else ''} to {report.out}: "
@@ -565,7 +568,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     folder = _ruleset_dir(args.ruleset_dir)
     try:
-        repository, ruleset_id = open_ruleset(folder)
+        repository, ruleset_id = open_ruleset(folder, create=False)
         found = history(repository, ruleset_id, access.keyring(_keyring_path(args)))
     except ProblemError as exc:
         return _refused(args, "history", exc.problems)
@@ -833,6 +836,15 @@ def cmd_user(args: argparse.Namespace) -> int:
                 print(f"{account.name}  roles: {', '.join(account.roles)}  sign-in: {how}"
                       + (f"  email: {account.email}" if account.email else ""))
             return OK
+        if args.user_command == "token":
+            account = accounts.authenticate(args.name, sys.stdin.readline().rstrip("\r\n"), path=path)
+            token = accounts.add_token(account.name, path=path)
+            if args.format == "json":
+                _json({"action": "token", "file": str(path), "account": account.public(), "token": token})
+            else:
+                print(f"A personal token for {account.name} (shown once; only its hash is kept): {token}")
+                print("Use it with --token TOKEN or WORKBENCH_TOKEN=TOKEN; remove the account to revoke it.")
+            return OK
         if args.user_command == "add":
             account = accounts.add_account(args.name, args.role, _new_password(args), email=args.email,
                                            replace=args.replace, path=path)
@@ -906,7 +918,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("export", "write the published releases as JSON files for downstream apps",
                   "workbench export --out public/")
     sub.add_argument("--out", required=True, metavar="DIR", help="folder to write index.json and <id>/<version>.json")
-    sub.add_argument("--rulesets", default="rulesets", metavar="DIR", help="rulesets folder (default: rulesets)")
+    sub.add_argument("--withdraw", action="append", metavar="ID@VERSION",
+                     help="remove a release a previous export wrote that is no longer published (repeat for more); "
+                          "without it such a release stops the export")
+    sub.add_argument("--rulesets", default=os.environ.get("WORKBENCH_RULESETS", "rulesets"), metavar="DIR",
+                     help="rulesets folder (default: $WORKBENCH_RULESETS, else rulesets)")
     sub.add_argument("--keyring", metavar="FILE", help="the keyring of signing keys releases must be signed with "
                                                        "(default: $WORKBENCH_KEYRING or .workbench/keyring.json)")
     text_or_json(sub)
@@ -916,7 +932,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "workbench serve --host 127.0.0.1 --port 8000")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
-    sub.add_argument("--rulesets", default="rulesets", metavar="DIR", help="rulesets folder (default: rulesets)")
+    sub.add_argument("--rulesets", default=os.environ.get("WORKBENCH_RULESETS", "rulesets"), metavar="DIR",
+                     help="rulesets folder (default: $WORKBENCH_RULESETS, else rulesets)")
     sub.add_argument("--keyring", metavar="FILE", help="the keyring of signing keys releases must be signed with "
                                                        "(default: $WORKBENCH_KEYRING or .workbench/keyring.json)")
     sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
@@ -1038,7 +1055,9 @@ def build_parser() -> argparse.ArgumentParser:
     actions = sub.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     for name, help_text in (("add", "add an account (the password is asked for, or read with --password-stdin)"),
                             ("list", "list the accounts and their roles (never their passwords)"),
-                            ("remove", "remove an account: it can no longer sign in")):
+                            ("remove", "remove an account: it can no longer sign in"),
+                            ("token", "make a personal token for scripts and CI, shown once (proved with the "
+                                      "person's password on standard input)")):
         user = actions.add_parser(name, help=help_text, description=help_text)
         if name != "list":
             user.add_argument("name", metavar="NAME", help="the person's name, as every audit entry records it")
@@ -1052,6 +1071,9 @@ def build_parser() -> argparse.ArgumentParser:
             secret.add_argument("--no-password", action="store_true",
                                 help="no local password: signs in only through the identity provider (--email)")
             user.add_argument("--replace", action="store_true", help="replace an existing account of that name")
+        if name == "token":
+            user.add_argument("--password-stdin", action="store_true", required=True,
+                              help="the person's own password, from the first line of standard input")
         user.add_argument("--users", metavar="FILE", help="accounts file (default: $WORKBENCH_USERS or "
                                                           ".workbench/users.json)")
         text_or_json(user)

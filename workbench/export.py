@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from .store import atomic_write
 
 _RULESET_ID = re.compile(RULESET_ID_PATTERN)
 _SEMVER = re.compile(SEMVER_PATTERN)
+_VERSION_FILE = re.compile(r"[^/]+/(?!latest\.json$)[^/]+\.json")
 
 
 def index_data(releases: dict[str, list[Release]]) -> dict[str, Any]:
@@ -67,10 +69,14 @@ class ExportRefused(Exception):
     """The output folder cannot be written safely (it is a file, or a link leads out of it)."""
 
 
-def export(rulesets_root: Path, out: Path, keyring: Keyring) -> ExportReport:
-    """Write the published releases under `rulesets_root` into `out`; files a previous export wrote and this one
-    does not (a release withdrawn or failing verification) are removed. ExportRefused when `out` is a file or
-    holds a link where the export would write."""
+def export(rulesets_root: Path, out: Path, keyring: Keyring, withdraw: Collection[str] = ()) -> ExportReport:
+    """Write the published releases under `rulesets_root` into `out`.
+
+    A release a previous export wrote is never dropped quietly: downstream apps may hold it, and its loss moves
+    `latest.json` back to an older version. When one is no longer published (the history was rewound, a release
+    deleted, its key taken out of the keyring), nothing is written (WB909) unless it is named in `withdraw` as
+    "id@version"; then its file is removed. ExportRefused when `out` is a file or holds a link where the export
+    would write."""
     out = Path(out)
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ExportRefused(f"{out} is a file or a link, not a folder")
@@ -80,6 +86,16 @@ def export(rulesets_root: Path, out: Path, keyring: Keyring) -> ExportReport:
     report.releases = len(found)
     files = export_files(releases)
     previous = _previous_export(out)
+    vanished = sorted(name for name in previous - set(files) if _VERSION_FILE.fullmatch(name)
+                      and name.removesuffix(".json").replace("/", "@") not in set(withdraw))
+    if vanished:
+        named = ", ".join(name.removesuffix(".json").replace("/", "@") for name in vanished)
+        report.problems.append(Problem("WB909", f"{named} {'was' if len(vanished) == 1 else 'were'} exported before "
+                                       f"and {'is' if len(vanished) == 1 else 'are'} not published now: the history "
+                                       "was rewound, a release deleted, or its key taken out of the keyring. Nothing "
+                                       f"was exported. If {'it is' if len(vanished) == 1 else 'they are'} withdrawn "
+                                       f"on purpose, export with --withdraw {' --withdraw '.join(named.split(', '))}."))
+        return report
     for name in [*files, *previous]:
         _refuse_links(out, out / name)
     for name, data in files.items():

@@ -102,6 +102,7 @@ CODES: dict[str, str] = {
     "WB906": "release does not match its signature (changed after signing)",
     "WB907": "keyring is missing or cannot be trusted",
     "WB908": "release is not in the history (planted, or its commit never landed)",
+    "WB909": "a release exported before is not published now (a rewound history or a deleted release)",
     # Who may do what, limits and faults (accounts.py, access.py)
     "WB1001": "not allowed for the signed-in person's role",
     "WB1002": "accounts file cannot be read or is not valid",
@@ -122,6 +123,7 @@ CODES: dict[str, str] = {
     "WB1033": "signing key missing or does not open",
     "WB1034": "the team's history and yours both changed the same lines",
     "WB1035": "number is not finite or too large to be a clinical value",
+    "WB1036": "the history's git settings hold something the workbench did not write, which could run a program",
 }
 
 

@@ -390,11 +390,11 @@ class _Verifier:
     def _incomplete(self, out: Verification) -> Problem:
         parts = []
         if self.unfinished:
-            share = f"{100 * out.checked / out.total:.2f}" if out.total else "0"
+            share = share_text(out.checked, out.total)
             within, option = ((f"the time limit of {self.time_limit:g} s", "--time-limit")
                               if self.stopped_by == "time" else (f"the limit of {self.limit:,} classes", "--limit"))
             parts.append(f"Too large to check exhaustively within {within}: checked "
-                         f"{count_text(out.checked)} of {count_text(out.total)} answer combinations ({share}%); not "
+                         f"{count_text(out.checked)} of {count_text(out.total)} answer combinations ({share}); not "
                          f"finished: {', '.join(self.unfinished)}. Nothing unfinished is proved: raise {option} or "
                          "split the ruleset")
         for note in self.space.inexact:
@@ -769,6 +769,17 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def share_text(part: int, total: int) -> str:
+    """'12.34%' of two counts of any size (integer arithmetic: astronomically large counts overflow a float)."""
+    if not total:
+        return "0.00%"
+    hundredths = 10_000 * part // total
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+
+
 def count_text(n: int) -> str:
     """A count for people: with thousands separators, or as 2.43e+32 when it is astronomical."""
-    return f"{n:,}" if n < 10**12 else f"{n:.3g}"
+    if n < 10**12:
+        return f"{n:,}"
+    digits = str(n)  # exact for any size: a float would overflow past 10^308 (1,000 yes/no questions)
+    return f"{digits[0]}.{digits[1:3]}e+{len(digits) - 1:02d}"

@@ -98,6 +98,8 @@ class ReviewState:
     version: str | None = None
     snapshot: str | None = None
     author: str | None = None
+    submission: str | None = None  # the submit commit: what an approval signs for, so it cannot be replayed
+    contributors: dict[str, str] = field(default_factory=dict)  # who changed the content since the last release
     submitted_at: str | None = None
     submit_reason: str | None = None
     reviewer: str | None = None
@@ -120,24 +122,31 @@ class ReviewState:
         return "draft" + (f" — last release {self.last_release}" if self.last_release else " — never released")
 
 
-def approval_statement(ruleset_id: str, version: str, snapshot_sha: str, reviewer: str, at: str) -> dict[str, str]:
-    """What an approval signs: this content, this version, this person, this time."""
+def approval_statement(ruleset_id: str, version: str, snapshot_sha: str, reviewer: str, at: str,
+                       submission: str) -> dict[str, str]:
+    """What an approval signs: this submission of this content and version, by this person, at this time. The
+    submission's commit is in it, so an approval copied onto a later submission (after a rejection, say) of the
+    same content does not count."""
     return {"action": "approve", "ruleset": ruleset_id, "version": version, "snapshot": snapshot_sha,
-            "reviewer": reviewer, "at": at}
+            "reviewer": reviewer, "at": at, "submission": submission}
 
 
 def review_state(repository: Repository, ruleset_id: str, keyring: Keyring) -> ReviewState:
     """Replay the review commits about this ruleset, oldest first. An approval counts only when it is signed by
     a key the keyring trusts, belonging to the person who made the commit, for the content submitted."""
     state = ReviewState()
+    changed: dict[str, str] = {}
     for commit in reversed(repository.log(ruleset_id)):
         t = commit.trailers
+        action = t.get("Action")
+        if action not in _REVIEW_ACTIONS and any(p.startswith(f"{ruleset_id}/") for p in commit.paths):
+            changed.setdefault(commit.author, commit.id)
         if t.get("Ruleset") != ruleset_id:
             continue
-        action = t.get("Action")
         if action == "submit":
-            state = ReviewState("in_review", t.get("Version"), t.get("Snapshot"), commit.author, commit.at,
-                                commit.reason or None, last_release=state.last_release, ignored=state.ignored)
+            state = ReviewState("in_review", t.get("Version"), t.get("Snapshot"), commit.author, commit.id,
+                                dict(changed), commit.at, commit.reason or None, last_release=state.last_release,
+                                ignored=state.ignored)
         elif action == "approve":
             why = _approval_problem(commit, state, ruleset_id, keyring)
             if why:
@@ -151,7 +160,17 @@ def review_state(repository: Repository, ruleset_id: str, keyring: Keyring) -> R
                 "draft", commit.author, commit.at, commit.reason or "no reason given")
         elif action == "release":
             state = ReviewState(last_release=t.get("Version"), ignored=state.ignored)
+            changed = {}
     return state
+
+
+_REVIEW_ACTIONS = ("submit", "approve", "reject", "release")
+
+
+def _changed_it(person: str | None, review: ReviewState) -> str | None:
+    """The commit by which `person` changed the content under review since the last release, if they did:
+    a second clinician is one who neither submitted nor wrote any of it."""
+    return next((commit for author, commit in review.contributors.items() if same_person(person, author)), None)
 
 
 def _approval_problem(commit: Any, state: ReviewState, ruleset_id: str, keyring: Keyring) -> str:
@@ -162,11 +181,16 @@ def _approval_problem(commit: Any, state: ReviewState, ruleset_id: str, keyring:
         return "it approves other content than was submitted"
     if same_person(commit.author, state.author):
         return "its author submitted the content"
+    if _changed_it(commit.author, state):
+        return "its author changed the content under review"
     statement = approval_statement(ruleset_id, str(t.get("Version")), str(t.get("Snapshot")), commit.author,
-                                   str(t.get("At")))
+                                   str(t.get("At")), str(state.submission))
+    if keyring.find(str(t.get("Key"))) is None:
+        return "it is not signed by a key the keyring trusts"
     signer = verify_statement(statement, str(t.get("Key")), str(t.get("Signature")), keyring)
     if signer is None:
-        return "it is not signed by a key the keyring trusts"
+        return ("its signature does not match this submission: it was copied from another approval, or "
+                "altered")
     if not same_person(signer.name, commit.author):
         return f"it is signed with {signer.name}'s key"
     return ""
@@ -251,6 +275,9 @@ def check_release(repository: Repository, ruleset_id: str, approver: str | None,
     if review.author and same_person(approver, review.author):
         problems.append(Problem("WB704", f"{approver} wrote this version, so cannot also approve its release: a "
                                 "second clinician must."))
+    elif commit := _changed_it(approver, review):
+        problems.append(Problem("WB704", f"{approver} changed this version (commit {commit[:12]}), so cannot "
+                                "approve its release: a second clinician, who wrote none of it, must."))
     elif review.state == "approved" and approver and not same_person(approver, review.reviewer):
         problems.append(Problem("WB709", f"{review.reviewer} approved this version, not {approver}: the release "
                                 "is made by the clinician who approved it."))
@@ -318,7 +345,8 @@ def approve(repository: Repository, ruleset_id: str, reviewer: Person, reason: s
         if problems or snap.model is None:
             return Outcome("approve", problems, review, replay=snap.summary)
         at = utc_now()
-        statement = approval_statement(ruleset_id, snap.model.version, snap.sha256, reviewer.name, at)
+        statement = approval_statement(ruleset_id, snap.model.version, snap.sha256, reviewer.name, at,
+                                       str(review.submission))
         trailers = _trailers("approve", snap, At=at, Key=key.id, Signature=key.sign_statement(statement))
         commit = repository.commit({}, message(f"Approve {ruleset_id} {snap.model.version}", reason, trailers),
                                    reviewer, allow_empty=True, expected_head=snap.commit)
@@ -382,6 +410,9 @@ def _review_problems(action: str, review: ReviewState, snap: Snapshot, reviewer:
     if same_person(reviewer, review.author):
         problems.append(Problem("WB704", f"{reviewer} submitted this version, so cannot review it: a second "
                                 "clinician must."))
+    elif action == "approve" and (commit := _changed_it(reviewer, review)):
+        problems.append(Problem("WB704", f"{reviewer} changed this version (commit {commit[:12]}), so cannot approve "
+                                "it: a second clinician, who wrote none of it, must."))
     if snap.sha256 != review.snapshot:
         problems.append(Problem("WB708", f"The ruleset or its vignettes changed since {review.author} submitted "
                                 f"version {review.version}: the author must submit it again before it is reviewed."))
@@ -447,8 +478,9 @@ def standing(ruleset_dir: Path, keyring: Keyring) -> tuple[str, str | None]:
     return "draft", latest
 
 
-def open_ruleset(ruleset_dir: Path) -> tuple[Repository, str]:
-    """The repository that keeps a ruleset folder's history, and the ruleset's id (its folder's name)."""
+def open_ruleset(ruleset_dir: Path, *, create: bool = True) -> tuple[Repository, str]:
+    """The repository that keeps a ruleset folder's history, and the ruleset's id (its folder's name); with
+    `create` False (reading the history), a folder without one is refused rather than given one."""
     ruleset_dir = Path(ruleset_dir)
     if not (ruleset_dir / RULESET_FILE).is_file():
         raise ProblemError([Problem("WB1021", f"There is no ruleset at {ruleset_dir} (no {RULESET_FILE}).")])
@@ -457,4 +489,4 @@ def open_ruleset(ruleset_dir: Path) -> tuple[Repository, str]:
     if linked:
         raise ProblemError([Problem("WB1022", f"{linked[0]} is a link, which could lead outside the rulesets folder: "
                                     "no review action is taken until it is replaced by a real folder or file.")])
-    return Repository.open(ruleset_dir.parent), ruleset_dir.name
+    return Repository.open(ruleset_dir.parent, create=create), ruleset_dir.name

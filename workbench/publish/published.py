@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..problems import Problem, ProblemError
 from .releases import RELEASES_DIR, Release, load_release, place, read_bytes
-from .repository import Repository
+from .repository import Commit, Repository
 from .signing import Keyring
 
 
@@ -60,12 +60,22 @@ def _from_history(repository: Repository, keyring: Keyring) -> tuple[list[Releas
     for folder in sorted(p.name for p in repository.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         committed.update({path: data for path, data in repository.files(f"{folder}/{RELEASES_DIR}").items()
                           if place(path)})
-    added_by = _release_commits(repository)
+    first, changed_by = _release_commits(repository)
     for path, data in sorted(committed.items()):
-        digest = hashlib.sha256(data).hexdigest()
-        if added_by.get(path) != digest:
+        if path not in first:
             problems.append(Problem("WB908", f"{path} was not added by a release through the workbench's gate (no "
                                     "release commit names it): it is not published.", file=path, line=1, column=1))
+            continue
+        commit, vouched = first[path]
+        if path in changed_by:
+            later = changed_by[path]
+            problems.append(Problem("WB906", f"{path} was changed after its release, by commit {later.id[:12]} "
+                                    f"({later.author}): a released version never changes. The release as first "
+                                    "committed is the one published.", file=path, line=1, column=1))
+            data = repository.read(path, commit) or b""
+        if hashlib.sha256(data).hexdigest() != vouched:
+            problems.append(Problem("WB908", f"{path} is not the document its release commit vouches for: it is not "
+                                    "published.", file=path, line=1, column=1))
             continue
         try:
             releases.append(load_release(data, keyring, path, expect=place(path)))
@@ -76,26 +86,37 @@ def _from_history(repository: Repository, keyring: Keyring) -> tuple[list[Releas
         if relative not in committed:
             problems.append(Problem("WB908", f"{relative} is on disk but not in the history (planted, or its release "
                                     "never completed): it is not published.", file=relative, line=1, column=1))
-        elif not path.is_symlink() and path.is_file() and path.read_bytes() != committed[relative]:
+        elif _on_disk(path) != committed[relative]:
             problems.append(Problem("WB906", f"{relative} on disk differs from the release in the history: it was "
                                     "edited after release. The history's copy is the one published.",
                                     file=relative, line=1, column=1))
-    for path in sorted(set(added_by) - set(committed)):
+    for path in sorted(set(first) - set(committed)):
         problems.append(Problem("WB908", f"{path} was released but is no longer in the history: a published "
                                 "version was deleted.", file=path, line=1, column=1))
     return releases, problems
 
 
-def _release_commits(repository: Repository) -> dict[str, str]:
-    """Release path -> the sha256 of the document its release commit vouches for."""
-    vouched: dict[str, str] = {}
-    for commit in repository.log():
-        if commit.trailers.get("Action") != "release":
-            continue
+def _on_disk(path: Path) -> bytes | None:
+    """The file's bytes, bounded; None for a link, a special file or one that cannot be read."""
+    try:
+        return read_bytes(path)
+    except ProblemError:
+        return None
+
+
+def _release_commits(repository: Repository) -> tuple[dict[str, tuple[str, str]], dict[str, Commit]]:
+    """Release path -> (the release commit that first added it, the sha256 it vouches for); and release path ->
+    the newest later commit that changed it (a released file must never change again)."""
+    first: dict[str, tuple[str, str]] = {}
+    changed_by: dict[str, Commit] = {}
+    for commit in reversed(repository.log()):
+        for path in commit.paths:
+            if path in first:
+                changed_by[path] = commit
         path = commit.trailers.get("Release-File", "")
-        if path in commit.paths and path not in vouched:
-            vouched[path] = commit.trailers.get("Release-Sha256", "")
-    return vouched
+        if commit.trailers.get("Action") == "release" and path in commit.paths and path not in first:
+            first[path] = (commit.id, commit.trailers.get("Release-Sha256", ""))
+    return first, changed_by
 
 
 def _from_files(root: Path, keyring: Keyring) -> tuple[list[Release], list[Problem]]:

@@ -10,9 +10,7 @@ file's name and folder against the id and version it claims.
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from ..loader import Document, parse_model
 from ..model import RULESET_ID_PATTERN, SEMVER_PATTERN, Ruleset
 from ..problems import Problem, ProblemError, has_errors
 from ..semver import version_key
+from ..store import NotAFile, read_regular
 from ..validate import check_ruleset
 from .signing import Keyring, SignatureError, TrustedKey, verify
 
@@ -39,7 +38,8 @@ class ReleaseError(ProblemError):
 
 def document_bytes(data: Any) -> bytes:
     """How every stored, exported or served document is written: sorted keys, 2-space indent, UTF-8, newline."""
-    return (json.dumps(data, sort_keys=True, indent=2, separators=(",", ": "), ensure_ascii=False) + "\n").encode()
+    return (json.dumps(data, sort_keys=True, indent=2, separators=(",", ": "), ensure_ascii=False, allow_nan=False)
+            + "\n").encode()
 
 
 def unsigned_document(model: Ruleset, release: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def parse_document(data: bytes, file: str) -> dict[str, Any]:
     if len(data) > MAX_RELEASE_BYTES:
         raise ReleaseError([_problem("WB901", f"The release is over {MAX_RELEASE_BYTES:,} bytes.", file)])
     try:
-        document = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+        document = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=_no_repeats)
     except (ValueError, RecursionError) as exc:
         raise ReleaseError([_problem("WB901", f"The release is not valid JSON: {exc}.", file)]) from None
     if not isinstance(document, dict):
@@ -104,16 +104,12 @@ def parse_document(data: bytes, file: str) -> dict[str, Any]:
 def read_bytes(path: Path) -> bytes:
     """A release file's bytes, never through a link or from a special file, and bounded (WB1023, WB901)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        return read_regular(Path(path), MAX_RELEASE_BYTES)
+    except NotAFile as exc:
+        raise ReleaseError([_problem("WB1023", f"The release cannot be read: {exc}.", str(path))]) from None
     except OSError as exc:
-        code = "WB1023" if os.path.islink(path) else "WB901"
-        raise ReleaseError([_problem(code, f"The release cannot be read: {exc.strerror or exc} (links are not "
-                                     "followed).", str(path))]) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ReleaseError([_problem("WB1023", "The release is not a regular file.", str(path))])
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read(MAX_RELEASE_BYTES + 1)
+        raise ReleaseError([_problem("WB901", f"The release cannot be read: {exc.strerror or exc}.",
+                                     str(path))]) from None
 
 
 def verify_document(document: dict[str, Any], keyring: Keyring, file: str = "<release>") -> tuple[Ruleset, TrustedKey]:
@@ -184,6 +180,18 @@ def latest(releases: list[Release]) -> Release:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different. A repeated key is how one file says two things: Python keeps the
+    last value (the one the signature covers), a parser elsewhere may keep the first (emergencies turned into
+    self-care), so a document with one is refused, not read."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"the key '{key}' appears twice in one object, so readers could disagree on its value")
+        seen[key] = value
+    return seen
 
 
 def _problem(code: str, message: str, file: str) -> Problem:

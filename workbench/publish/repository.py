@@ -90,6 +90,18 @@ def message(subject: str, reason: str = "", trailers: Mapping[str, str] | None =
     return "\n\n".join(parts) + "\n"
 
 
+MAX_BLOB = 10_000_000
+"""The most of one committed file the workbench reads: ten times its own largest file (a 1 MB ruleset, a 2 MB
+release). A bigger one, planted by hand, is read only this far and reported as too large."""
+
+_SAFE_SETTING = re.compile(r"^(core\.(repositoryformatversion|filemode|bare|logallrefupdates|autocrlf|ignorecase"
+                           r"|precomposeunicode|symlinks)|extensions\.objectformat|remote\..+\.(url|fetch)"
+                           r"|branch\..+\.(remote|merge))$")
+"""The settings git init, git clone and git remote write: none of them names a program to run."""
+_SAFE_REMOTE = re.compile(r"^(/|\./|\.\./|file://|https://|ssh://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^\0\n]*$")
+"""Remote addresses as a team has them; `ext::` and other transports that run commands are refused."""
+
+
 class Repository:
     """A folder of rulesets with its own git history (see the module docstring)."""
 
@@ -97,6 +109,7 @@ class Repository:
         self.root = Path(root)
         self.git_dir = self.root / ".git"
         self._held = False
+        self._settings_checked: tuple[int, int, int] | None = None
 
     # --- opening ------------------------------------------------------------------------------------
 
@@ -117,7 +130,8 @@ class Repository:
                                         "DIR --from rulesets` makes one, and ./run does this for you.")])
         if inside is None:
             if not create:
-                raise ProblemError([Problem("WB1030", f"{root} has no history yet.")])
+                raise ProblemError([Problem("WB1030", f"{root} has no history yet: the first save, review action or "
+                                            "`workbench init` starts one.")])
             repository._make()
         if repository.head() is None and create:  # new, or a first commit that a crash or a full disk stopped
             repository._first_commit()
@@ -162,12 +176,10 @@ class Repository:
 
     def _run(self, args: list[str], *, input: bytes | None = None, env: Mapping[str, str] | None = None,
              check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0",
-                "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(self.root)}
-        command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "gc.auto=0", *args]
+        command = self._command(args)
         try:
             done = subprocess.run(command, cwd=self.root, input=input, capture_output=True, timeout=120,
-                                  env={**base, **(env or {})}, check=False)
+                                  env={**self._environment(), **(env or {})}, check=False)
         except FileNotFoundError:
             raise GitError([Problem("WB1031", "git is not installed, so the history cannot be kept; install git "
                                     "(./run and ./test do).")]) from None
@@ -183,6 +195,47 @@ class Repository:
                                         "is no permission. Nothing was recorded.")])
             raise GitError([Problem("WB1031", f"git {args[0]} failed: {said[-1] if said else done.returncode}.")])
         return done
+
+    def _command(self, args: list[str]) -> list[str]:
+        self._check_settings()
+        return ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "gc.auto=0", *args]
+
+    def _environment(self) -> dict[str, str]:
+        """No system or user git settings: only the repository's own, which _check_settings vets."""
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0",
+                "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(self.root)}
+
+    def _check_settings(self) -> None:
+        """Refuse to run git on settings the workbench did not write (WB1036).
+
+        Whoever can write the rulesets folder can write `.git/config`, and git runs programs named there (a
+        clean filter, a merge driver, a pager, a transport) in the process of the clinician who saves or
+        releases, with their signing key at hand. Only the settings `git init`, `git clone` and `git remote`
+        write are allowed; `.git` must be a folder here, not a link or a file pointing elsewhere."""
+        if not self.git_dir.exists() and not self.git_dir.is_symlink():
+            return
+        if self.git_dir.is_symlink() or not self.git_dir.is_dir():
+            raise GitError([Problem("WB1036", f"{self.git_dir} is a link or a file pointing elsewhere, not the "
+                                    "history's own folder: nothing was done.")])
+        config = self.git_dir / "config"
+        try:
+            info = config.lstat()
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except FileNotFoundError:
+            return
+        if stamp == self._settings_checked:
+            return
+        done = subprocess.run(["git", "config", "--file", str(config), "--no-includes", "--list", "-z"],
+                              capture_output=True, timeout=60, env=self._environment(), check=False)
+        entries = [e.split("\n", 1) for e in done.stdout.decode("utf-8", "replace").split("\0") if e]
+        unsafe = [key for key, *value in entries if not _SAFE_SETTING.match(key)
+                  or key.endswith(".url") and not _SAFE_REMOTE.match(value[0] if value else "")]
+        if done.returncode != 0 or unsafe or config.is_symlink():
+            named = ", ".join(sorted(set(unsafe))[:5]) or "settings git cannot read"
+            raise GitError([Problem("WB1036", f"The history's settings ({config}) hold {named}, which the workbench "
+                                    "did not write and git could use to run a program as you. Nothing was done: "
+                                    "remove them, or make a fresh copy with `workbench init DIR --remote URL`.")])
+        self._settings_checked = stamp
 
     def git(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> str:
         return self._run(list(args), input=input, env=env).stdout.decode("utf-8", "replace")
@@ -200,27 +253,42 @@ class Repository:
         return done.stdout.decode().strip() or None
 
     def read(self, path: str, revision: str = "HEAD") -> bytes | None:
-        """A file's bytes as committed at `revision`; None when it is not there."""
-        done = self._run(["cat-file", "blob", f"{revision}:{_checked(path)}"], check=False)
-        return done.stdout if done.returncode == 0 else None
+        """A file's bytes as committed at `revision`; None when it is not there. At most MAX_BLOB + 1 bytes: a
+        bigger blob (no file the workbench writes comes near) is cut there, and its reader's own limit says so."""
+        spec = f"{revision}:{_checked(path)}"
+        size = self._run(["cat-file", "-s", spec], check=False)
+        if size.returncode != 0:
+            return None
+        if int(size.stdout.strip() or 0) <= MAX_BLOB:
+            done = self._run(["cat-file", "blob", spec], check=False)
+            return done.stdout if done.returncode == 0 else None
+        with subprocess.Popen(self._command(["cat-file", "blob", spec]), cwd=self.root, env=self._environment(),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as reader:
+            assert reader.stdout is not None
+            data = reader.stdout.read(MAX_BLOB + 1)
+            reader.kill()
+        return data
 
     def files(self, folder: str, revision: str = "HEAD") -> dict[str, bytes]:
         """Every file committed under `folder` at `revision`, by path, read in one batch."""
-        listing = self._run(["ls-tree", "-r", "-z", revision, "--", _checked(folder) + "/"], check=False)
+        listing = self._run(["ls-tree", "-r", "-l", "-z", revision, "--", _checked(folder) + "/"], check=False)
         if listing.returncode != 0:
             return {}
-        entries = []
+        entries, out = [], {}
         for item in listing.stdout.decode("utf-8", "replace").split("\0"):
             if not item:
                 continue
             meta, path = item.split("\t", 1)
-            mode, kind, blob = meta.split()
+            mode, kind, blob, size = meta.split()
             if kind == "blob" and mode in ("100644", "100755"):
-                entries.append((path, blob))
+                if int(size) > MAX_BLOB:
+                    out[path] = self.read(path, revision) or b""
+                else:
+                    entries.append((path, blob))
         if not entries:
-            return {}
+            return out
         batch = self._run(["cat-file", "--batch"], input="".join(f"{blob}\n" for _, blob in entries).encode())
-        out, data, at = {}, batch.stdout, 0
+        data, at = batch.stdout, 0
         for path, _ in entries:
             header_end = data.index(b"\n", at)
             size = int(data[at:header_end].split()[2])
@@ -452,6 +520,9 @@ class Repository:
         return self.git("remote", "get-url", name).strip() if name in self.remotes() else None
 
     def add_remote(self, url: str, name: str = "origin") -> None:
+        if not _SAFE_REMOTE.match(url):
+            raise ProblemError([Problem("WB1031", f"'{url}' is not a team remote the workbench uses: give a folder "
+                                        "path, or a file://, https:// or ssh:// address.")])
         if name in self.remotes():
             self.git("remote", "set-url", name, url)
         else:

@@ -54,8 +54,8 @@ def panel(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
 
 
 def _table(changes: list[line_history.Change]) -> None:
-    st.dataframe([{"When": _day(c.at), "Who": c.author, "Why": c.reason or "—", "What": c.action,
-                   "Commit": c.commit[:10]} for c in changes], hide_index=True, width="stretch")
+    st.table([{"When": _day(c.at), "Who": c.author, "Why": c.reason or "—", "What": c.action,
+               "Commit": c.commit[:10]} for c in changes], hide_index=True, border="horizontal")
 
 
 def _day(at: str) -> str:

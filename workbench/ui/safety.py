@@ -15,7 +15,7 @@ import yaml
 from .. import access, authoring
 from ..problems import ProblemError
 from ..store import SaveConflict
-from ..verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_text, verify_text
+from ..verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_text, share_text, verify_text
 from . import common
 
 _KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}
@@ -208,7 +208,7 @@ def _paths(report: Verification) -> None:
     st.subheader("Every reachable path")
     total = report.total or 1
     rows = [{"disposition": p.disposition, "outcome": p.outcome,
-             "share of answer combinations": f"{100 * p.cases / total:.2f}%",
+             "share of answer combinations": share_text(p.cases, total),
              "path": " → ".join(p.path), "for example": _answers({k: p.example[k] for k in p.decided})}
             for p in sorted(report.paths, key=lambda p: (p.disposition, p.outcome))]
     st.dataframe(rows, hide_index=True, width="stretch")
