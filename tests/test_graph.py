@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import MINI, ROOT, V1, console_script, run_cli
 from workbench import evaluate, load_ruleset
+from workbench.colours import disposition_colours
 from workbench.engine import CompiledRuleset
 from workbench.graph import (
     GraphvizNotFound,
-    disposition_colours,
     quote,
     render,
     to_dot,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench.graph import disposition_colours
+from workbench.colours import disposition_colours
 from workbench.replay import replay_ruleset
 from workbench.validate import validate_ruleset_file
 

@@ -90,15 +90,42 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+LOCAL = ("127.0.0.1", "localhost")
+
+
+@contextmanager
+def private_context(browser):  # type: ignore[no-untyped-def]
+    """A browser context in which any request leaving this machine is stopped and fails the test: the app must
+    work offline and send nothing out (fonts, icons, telemetry included)."""
+    import urllib.parse
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    outside: list[str] = []
+
+    def only_local(route, request) -> None:  # type: ignore[no-untyped-def]
+        url = urllib.parse.urlparse(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in LOCAL:
+            outside.append(request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", only_local)
+    try:
+        yield context
+    finally:
+        context.close()
+    assert outside == [], f"requests left the machine: {outside[:5]}"
+
+
 @pytest.fixture
 def page(browser, server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 1300})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    tab.goto(server)
-    tab.get_by_role("heading", name="Rulesets").wait_for()
-    yield tab
-    context.close()
+    with private_context(browser) as context:
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(server)
+        tab.get_by_role("heading", name="Rulesets").wait_for()
+        yield tab
 
 
 def go(tab, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -118,15 +145,17 @@ def settle(tab) -> None:  # type: ignore[no-untyped-def]
     time.sleep(0.2)
 
 
-def shot(tab, name: str, height: int = 1300) -> None:  # type: ignore[no-untyped-def]
-    """A screenshot for a person to look at; `height` makes room for long pages (the app scrolls inside)."""
+def shot(tab, name: str, height: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot at 1400×900, what a person sees first; with `height`, also `<name>-full.png`, the viewport
+    that tall (the app scrolls inside its own frame, so a full-page capture would stop at the window)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    if height != 1300:
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    if height is not None:
         tab.set_viewport_size({"width": 1400, "height": height})
         settle(tab)
-    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    if height != 1300:
-        tab.set_viewport_size({"width": 1400, "height": 1300})
+        tab.screenshot(path=str(ARTIFACTS / f"{name}-full.png"))
+        tab.set_viewport_size({"width": 1400, "height": 900})
+        settle(tab)
 
 
 def editor_text(tab) -> str:  # type: ignore[no-untyped-def]
@@ -138,6 +167,17 @@ def editor_text(tab) -> str:  # type: ignore[no-untyped-def]
 def no_traceback(tab) -> None:  # type: ignore[no-untyped-def]
     assert tab.get_by_test_id("stException").count() == 0
     assert "Traceback" not in tab.content()
+
+
+def test_nothing_offers_to_publish_and_nothing_leaves_the_machine(page):  # type: ignore[no-untyped-def]
+    """No Deploy button (it offers to put clinical content on a public cloud); the page icon is a local file;
+    the `page` fixture fails the test if any request, a font or an icon included, leaves 127.0.0.1."""
+    settle(page)
+    assert page.get_by_role("button", name="Deploy").count() == 0 and page.get_by_text("Deploy").count() == 0
+    icon = page.locator("link[rel~='icon']").first.get_attribute("href") or ""
+    assert icon.startswith(("/", "./", "data:", "media/", "http://127.0.0.1")) and "twemoji" not in icon, icon
+    for name in ("Editor", "Flow", "Try it", "Vignettes", "Safety", "Releases"):
+        go(page, name)  # every page, so any font or icon it would fetch is asked for
 
 
 def test_rulesets_page_lists_the_shipped_ruleset(page):  # type: ignore[no-untyped-def]
@@ -306,10 +346,9 @@ def server_with_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
 
 
 def test_sign_in_through_the_form_then_act_as_that_person(browser, server_with_accounts):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    try:
+    with private_context(browser) as context:
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
         tab.goto(server_with_accounts)
         tab.get_by_role("heading", name="Sign in").wait_for()
         settle(tab)
@@ -328,5 +367,3 @@ def test_sign_in_through_the_form_then_act_as_that_person(browser, server_with_a
         assert tab.get_by_label("Your name (author)").count() == 0
         no_traceback(tab)
         shot(tab, "releases-signed-in")
-    finally:
-        context.close()

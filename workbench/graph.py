@@ -7,7 +7,6 @@ that a 700-node ruleset takes milliseconds.
 
 from __future__ import annotations
 
-import colorsys
 import re
 import shutil
 import subprocess
@@ -15,8 +14,9 @@ import textwrap
 from collections.abc import Iterable
 from itertools import pairwise
 
+from .colours import disposition_colours, faded
 from .engine import CompiledRuleset, Result
-from .expr.syntax import ExprSyntaxError, names, parse
+from .flow_map import node_flags
 from .model import DecisionNode, OutcomeNode, Ruleset
 from .replay import Coverage
 
@@ -24,8 +24,6 @@ RANKDIRS = ("TB", "LR")
 FORMATS = ("svg", "png")
 FLAG = "\u2691"  # ⚑
 
-# Urgency ramp, most urgent first: warm red -> orange -> yellow -> green -> blue; light enough for black text.
-_RAMP = ("#f26b5b", "#f8a15a", "#f7d36b", "#a9d98b", "#8fc3e8")
 _DECISION_FILL = "#f1f3f5"
 _FADED_LINE, _FADED_TEXT = "#c8c8c8", "#9a9a9a"
 _PATH_LINE = "#1f1f1f"
@@ -41,46 +39,9 @@ class GraphvizNotFound(GraphvizError):
     """The `dot` program is not installed, so only DOT text can be produced."""
 
 
-# --- colours --------------------------------------------------------------------------------
-
-def disposition_colours(model: Ruleset) -> dict[str, str]:
-    """Fill colour of each disposition, warm for the most urgent (listed first) to cool for the least.
-
-    Shared with the UI so that the picture, the legend and the simulator agree."""
-    count = len(model.dispositions)
-    return {d.id: _ramp(i / (count - 1) if count > 1 else 0.0) for i, d in enumerate(model.dispositions)}
-
-
-def _ramp(t: float) -> str:
-    """A point of the ramp, mixed in hue (HLS) so that between yellow and green is lime, not olive."""
-    stops = [colorsys.rgb_to_hls(*(c / 255 for c in _rgb(colour))) for colour in _RAMP]
-    position = t * (len(stops) - 1)
-    i = min(int(position), len(stops) - 2)
-    h, lightness, s = _mix(stops[i], stops[i + 1], position - i)
-    r, g, b = colorsys.hls_to_rgb(h, lightness, s)
-    return _hex((r * 255, g * 255, b * 255))
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-def _hex(rgb: tuple[float, float, float]) -> str:
-    return "#" + "".join(f"{round(c):02x}" for c in rgb)
-
-
-def _mix(a: tuple[float, ...], b: tuple[float, ...], t: float) -> tuple[float, float, float]:
-    return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
-
-
-def _faded(colour: str) -> str:
-    return _hex(_mix(_rgb(colour), (255, 255, 255), 0.7))
-
-
 # --- text -----------------------------------------------------------------------------------
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
-_DASH_CLAUSE = re.compile(r"\s[\u2014\u2013]\s")
 _WORD = re.compile(r"""(?:'[^']*'?|"[^"]*"?|[^\s'"]+)+""")
 
 
@@ -137,24 +98,9 @@ def _attrs(pairs: dict[str, str]) -> str:
     return "[" + ", ".join(f"{key}={value}" for key, value in pairs.items()) + "]"
 
 
-def _flag_reads(model: Ruleset) -> list[tuple[str, frozenset[str]]]:
-    flags = []
-    for flag in model.red_flags:
-        try:
-            reads = frozenset(names(parse(flag.when)))
-        except ExprSyntaxError:
-            reads = frozenset()
-        flags.append((flag.label, reads))
-    return flags
-
-
-def _flag_lines(flags: list[tuple[str, frozenset[str]]], reads: set[str]) -> list[str]:
-    """One ⚑ line per red flag reading any of these inputs; the label up to its first dash clause."""
-    lines = []
-    for label, flag_reads in flags:
-        if flag_reads & reads:
-            lines.extend(wrap(f"{FLAG} {_DASH_CLAUSE.split(clean(label), 1)[0]}", _TITLE_WIDTH + 4))
-    return lines
+def _flag_lines(labels: list[str]) -> list[str]:
+    """One ⚑ line per red flag (flow_map.node_flags), wrapped."""
+    return [line for label in labels for line in wrap(f"{FLAG} {label}", _TITLE_WIDTH + 4)]
 
 
 def to_dot(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: Coverage | None = None,
@@ -168,16 +114,8 @@ def to_dot(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: 
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     model = ruleset.model
     colours = disposition_colours(model)
-    flags = _flag_reads(model)
+    flags = node_flags(ruleset)
     decisions = [node for node in model.nodes if isinstance(node, DecisionNode)]
-
-    decision_reads: dict[str, set[str]] = {}
-    incoming_reads: dict[str, set[str]] = {}
-    for decision in decisions:
-        step = ruleset.steps[decision.id]
-        decision_reads[decision.id] = {name for branch in step.branches for name in branch.reads}
-        for branch in step.branches:
-            incoming_reads.setdefault(branch.next, set()).update(branch.reads)
 
     on_path: set[str] = set(result.path) if result else set()
     # A Result names nodes, not branches: where two branches of a decision lead to the same node, both are bold.
@@ -194,13 +132,13 @@ def to_dot(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: 
     ]
     for node in model.nodes:
         if isinstance(node, DecisionNode):
-            lines = wrap(node.title, _TITLE_WIDTH) + _flag_lines(flags, decision_reads[node.id])
+            lines = wrap(node.title, _TITLE_WIDTH) + _flag_lines(flags[node.id])
             attrs = {"label": _label(lines), "style": "rounded,filled", "fillcolor": f'"{_DECISION_FILL}"',
                      "tooltip": quote(f"{node.id}: {node.description or node.title}")}
         else:
             assert isinstance(node, OutcomeNode)
             lines = (wrap(node.title, _TITLE_WIDTH) + [f"Disposition: {node.disposition}"]
-                     + _flag_lines(flags, incoming_reads.get(node.id, set())))
+                     + _flag_lines(flags[node.id]))
             attrs = {"label": _label(lines), "style": "filled",
                      "fillcolor": f'"{colours.get(node.disposition, "#ffffff")}"',
                      "tooltip": quote(f"{node.id}: {node.advice or node.title}")}
@@ -214,7 +152,7 @@ def to_dot(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: 
                 attrs["color"] = f'"{_FADED_LINE}"'
                 attrs["fontcolor"] = f'"{_FADED_TEXT}"'
                 fill = attrs["fillcolor"].strip('"')
-                attrs["fillcolor"] = f'"{_faded(fill)}"'
+                attrs["fillcolor"] = f'"{faded(fill)}"'
         if node.id in unreached_nodes:
             attrs["style"] = f'"{attrs["style"]},dashed"'
         else:
@@ -247,7 +185,7 @@ def to_dot(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: 
 
     if stop is not None and result is not None:
         out.extend(_needs_note(ruleset, stop, result.needs))
-    out.extend(_legend(model, colours, bool(flags)))
+    out.extend(_legend(model, colours, bool(model.red_flags)))
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -255,7 +255,7 @@ def escape_md(text: str) -> str:
 def colours(model: Ruleset) -> dict[str, str]:
     """Disposition colours from the graph module, so the simulator and the picture agree."""
     try:
-        from ..graph import disposition_colours
+        from ..colours import disposition_colours
     except ImportError:  # pragma: no cover - graph.py ships with the core
         return {d.id: "#dddddd" for d in model.dispositions}
     return disposition_colours(model)
