@@ -125,3 +125,28 @@ def test_random_yaml_like_text_never_raises(text: str) -> None:
     for parse in (parse_ruleset, parse_vignettes):
         parsed = parse(text)
         assert parsed.model is not None or all(p.code and p.line for p in parsed.problems)
+
+
+# --- syntax errors in plain words, at the line to fix ---------------------------------------------
+
+PLAIN_WORDS = [  # (what a clinician typed, the line to fix, words the message must use)
+    ("id: x\ntitle: Back pain\n   version: 1.0.0\n", 3, "indented more than the one above"),
+    ("id: x\ntitle: Back pain: red flags\n", 2, "put the value in quotes"),
+    ("id: x\ntitle Back pain\nversion: 1\n", 2, "has no ':' after its key"),
+    ("id: x\nnodes:\n\t- id: a\n", 3, "indented with a tab"),
+    ("id: x\ntitle: 'Back pain\nversion: 1\n", 2, "quote opened on this line is never closed"),
+    ("nodes:\n  - id: a\n    kind: outcome\n   - id: b\n", 4, "list item is not lined up"),
+    ("inputs:\n  - id: age\n    type: number\n  question: How old?\n", 4, "indented less than the lines around it"),
+    ("cites: [NG234, CKS\nid: x\n", 1, "list in [ ] that starts on this line is not closed"),
+    ("title: @home\n", 1, "cannot start with '@'"),
+    ("a: 1\n---\nb: 2\n", 2, "more than one YAML document"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), PLAIN_WORDS)
+def test_yaml_syntax_errors_are_said_in_plain_words_at_the_line_to_fix(text: str, line: int, words: str) -> None:
+    """Was PyYAML's own words ("mapping values are not allowed here"), often a line late."""
+    document, problems = read_yaml(text, "r.yaml")
+    assert document is None and [(p.code, p.line) for p in problems] == [("WB002", line)]
+    assert words in problems[0].message
+    assert "mapping values" not in problems[0].message and "scanning" not in problems[0].message

@@ -145,8 +145,25 @@ def test_typing_a_mistake_lists_it_with_its_line_and_saves_nothing(root: Path):
     assert "unsaved changes" in page
     assert ruleset_path(root).read_text(encoding="utf-8") == original
     at.button(key="editor.problem.0").click().run()
-    assert f"**Line {line}**" in texts(at)
-    assert any("suspected_msc</div>" in m.value for m in at.markdown)  # the line, shown in context
+    assert f"gotoLine({line}, 0" in scripts(at)  # the editor is taken to the line
+    assert marked(at) == [line]
+    at.run()
+    assert scripts(at) == ""  # once: the next run does not pull the author back there
+    at = type_into_editor(at, broken.replace("title: Upper", "title: My upper"))
+    assert marked(at) == []  # typing may move the line: the mark goes rather than point at the wrong one
+
+
+def scripts(at: AppTest) -> str:
+    """The scripts st.html put on the page."""
+    return "".join(e.proto.body for e in at.get("html"))
+
+
+def marked(at: AppTest) -> list[int]:
+    """The lines the code editor marks as the one to look at (1-based)."""
+    import json
+
+    props = json.loads(at.get("component_instance")[0].proto.json_args)["props"]
+    return [m["startRow"] + 1 for m in props["markers"] if m["className"] == "wb-focus"]
 
 
 def test_save_writes_only_when_asked(root: Path):
@@ -365,23 +382,43 @@ def test_the_try_it_case_survives_a_visit_to_another_page(root: Path):
     at.button(key="try.flow").click().run()
     no_errors(at)
     assert [t.value for t in at.title] == ["Flow"]
-    dot = at.get("graphviz_chart")[0].proto.spec
-    assert "Path in bold: ends at suspected_cauda_equina_or_cord_compression" in dot
+    assert on_path(at) == ["emergency_screen", "suspected_cauda_equina_or_cord_compression"]
 
 
 # --- Flow -----------------------------------------------------------------------------------
 
-def test_flow_draws_the_graph_with_coverage_and_direction(root: Path):
+def canvas(at: AppTest) -> dict:
+    """What the Flow page gives its React Flow canvas: the nodes and edges, with their places and styles."""
+    import json
+
+    return json.loads(next(c for c in at.get("component_instance") if "streamlit_flow" in c.proto.component_name)
+                      .proto.json_args)
+
+
+def on_path(at: AppTest) -> list[str]:
+    """The nodes drawn as on the path (a thick dark border), in the order of their places down the page."""
+    nodes = sorted(canvas(at)["nodes"], key=lambda n: (n["position"]["y"], n["position"]["x"]))
+    return [n["id"] for n in nodes if n["style"]["border"].startswith(("3px solid #1f1f1f", "4px double"))]
+
+
+def test_flow_lays_the_tree_out_to_read_at_100_percent_from_the_top_left(root: Path):
     at = app("flow")
     no_errors(at)
-    assert "rankdir=TB" in at.get("graphviz_chart")[0].proto.spec
+    data = canvas(at)
+    model = validate_ruleset_file(ruleset_path(root)).model
+    assert {n["id"] for n in data["nodes"]} == {n.id for n in model.nodes}
+    assert len(data["edges"]) == sum(len(n.branches) + 1 for n in model.nodes if n.kind == "decision")
+    start = next(n for n in data["nodes"] if n["id"] == model.start)
+    assert start["position"] == {"x": 0, "y": 0} and data["fitView"] is False  # 100 %, where a case starts
+    assert all(n["style"]["fontSize"] == "14px" and n["style"]["width"] == 250 for n in data["nodes"])
+    boxes = [(n["position"]["x"], n["position"]["y"], n["style"]["height"]) for n in data["nodes"]]
+    for i, (x, y, h) in enumerate(boxes):  # no card covers another
+        assert not any(x == x2 and y < y2 < y + h for j, (x2, y2, _) in enumerate(boxes) if j != i)
     at.toggle(key="flow.coverage").set_value(True).run()
-    at.radio(key="flow.rankdir").set_value("LR").run()
     no_errors(at)
-    dot = at.get("graphviz_chart")[0].proto.spec
-    assert "rankdir=LR" in dot and "Every node and branch is reached by a vignette" in dot
-    nodes = len(validate_ruleset_file(ruleset_path(root)).model.nodes)
+    nodes = len(model.nodes)
     assert f"{nodes} of {nodes} nodes" in texts(at)
+    assert not any("dashed" in n["style"]["border"] for n in canvas(at)["nodes"])  # every node is reached
 
 
 def test_flow_shows_a_vignettes_path(root: Path):
@@ -389,19 +426,47 @@ def test_flow_shows_a_vignettes_path(root: Path):
     by_label(at.selectbox, "Show the path of").set_value("vignette").run()
     by_label(at.selectbox, "Vignette").set_value("known-cancer-cervical-pain-only").run()
     no_errors(at)
-    assert "ends at suspected_spinal_metastases" in at.get("graphviz_chart")[0].proto.spec
+    assert on_path(at)[-1] == "suspected_spinal_metastases"
+    faded = [n["id"] for n in canvas(at)["nodes"] if n["style"]["opacity"] < 1]
+    assert "simple_back_pain" in faded and "suspected_spinal_metastases" not in faded
+
+
+def test_clicking_a_node_shows_it_whole_and_opens_its_lines_in_the_editor(root: Path):
+    at = app("flow")
+    at.session_state["flow.canvas"] = {"nodes": canvas(at)["nodes"], "edges": canvas(at)["edges"],
+                                       "selectedId": "metastases_screen", "timestamp": 1}  # what a click sends
+    at.run()
+    no_errors(at)
+    page = texts(at)
+    assert "Cancer history with pain suggestive of spinal metastases?" in page
+    assert "Reached by" in page and "known-cancer-cervical-pain-only" in page
+    at.button(key="flow.edit.metastases_screen").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Editor"]
+    lines = ruleset_path(root).read_text(encoding="utf-8").splitlines()
+    line = lines.index("  - id: metastases_screen")  # its comment, just above, is part of it (1-based: +1 -1)
+    assert lines[line - 1].lstrip().startswith("# ---")
+    assert f"gotoLine({line}, 0" in scripts(at) and marked(at) == [line]
+
+
+def test_focus_shows_one_nodes_neighbourhood(root: Path):
+    at = app("flow")
+    at.selectbox(key="flow.focus.").set_value("metastases_screen").run()
+    no_errors(at)
+    shown = {n["id"] for n in canvas(at)["nodes"]}
+    assert "metastases_screen" in shown and "self_care_advice" not in shown
+    assert "more are hidden" in texts(at)
 
 
 # --- Vignettes ------------------------------------------------------------------------------
 
 def replayed(root: Path) -> AppTest:
     at = app("vignettes")
-    at.button(key="vignettes.replay").click().run()
     no_errors(at)
     return at
 
 
-def test_replay_all_with_one_click(root: Path):
+def test_the_vignettes_are_replayed_without_asking(root: Path):
     at = replayed(root)
     metrics = {m.label: m.value for m in at.metric}
     total = len(replay_ruleset(ruleset_path(root)).results)
@@ -418,8 +483,23 @@ def test_a_failing_vignette_shows_what_differs_and_its_path(root: Path):
     assert metrics["Fail"] == "1"
     table = at.dataframe[0].value
     assert list(table["Vignette"]) == ["known-breast-cancer-thoracic-night-pain"]  # only failing, by default
-    assert "expected disposition 'routine', got 'urgent_mri_1_week'" in texts(at)
-    assert "ends at suspected_spinal_metastases" in at.get("graphviz_chart")[0].proto.spec
+    assert "Urgent" in table["Actual"][0] and "History of cancer" in table["Actual"][0]  # labels, not ids
+    page = texts(at)
+    assert "Expected **Routine**, but the ruleset gives **Urgent**." in page  # what differs, whole, up front
+    assert "Suspected spinal metastases (no neurological symptoms)" in page  # its path, by title
+
+
+def test_results_follow_every_change_without_a_replay_button(root: Path):
+    """Was: adding a failing vignette still said "All 57 vignettes pass" until Replay was pressed again."""
+    at = replayed(root)
+    total = len(replay_ruleset(ruleset_path(root)).results)
+    assert f"All {total} vignettes pass." in texts(at)
+    cancer = root / RULESET / "vignettes" / "cancer.yaml"
+    cancer.write_text(cancer.read_text(encoding="utf-8") + "  - id: deliberately-wrong\n    inputs: {known_cancer: "
+                      "true}\n    expect: {disposition: self_care}\n", encoding="utf-8")
+    at.run()
+    no_errors(at)
+    assert f"1 of {total + 1} vignettes fail." in texts(at)
 
 
 def test_edit_and_delete_a_vignette(root: Path):
@@ -427,8 +507,8 @@ def test_edit_and_delete_a_vignette(root: Path):
     total = len(replay_ruleset(ruleset_path(root)).results)
     at = replayed(root)
     by_label(at.selectbox, "Open a vignette").set_value("known-cancer-cervical-pain-only").run()
-    narrative = [w for w in at.text_input if w.label == "Narrative"][0]
-    narrative.input("Thyroid cancer last year; neck pain only.")
+    at.text_input(key="vignettes.edit.known-cancer-cervical-pain-only.narrative").input(
+        "Thyroid cancer last year; neck pain only.")
     at.button(key="FormSubmitter:vignettes.edit.known-cancer-cervical-pain-only-Save vignette").click().run()
     no_errors(at)
     text = cancer.read_text(encoding="utf-8")
@@ -442,12 +522,10 @@ def test_edit_and_delete_a_vignette(root: Path):
 
 def test_add_a_vignette_with_the_form(root: Path):
     at = app("vignettes")
-    form_inputs = [w for w in at.text_input if w.label == "Id"]
-    form_inputs[0].input("cauda-equina-only")
-    by_label(at.text_area, "Answers, one per line as `input: value` (leave an input out when unknown)").input(
-        "bladder_bowel_dysfunction: true")
-    by_label(at.selectbox, "Expected disposition").set_value("emergency")
-    by_label(at.selectbox, "Vignettes file").set_value("new-cases.yaml")
+    at.text_input(key="vignettes.add.id").input("cauda-equina-only")
+    at.text_area(key="vignettes.add.answers").input("bladder_bowel_dysfunction: true")
+    at.selectbox(key="vignettes.add.disposition").set_value("emergency")
+    at.selectbox(key="vignettes.add.file").set_value("new-cases.yaml")
     at.button(key="FormSubmitter:vignettes.add-Save vignette").click().run()
     no_errors(at)
     assert "Saved vignette 'cauda-equina-only'" in texts(at)
@@ -457,10 +535,9 @@ def test_add_a_vignette_with_the_form(root: Path):
 
 def test_a_vignette_that_does_not_fit_is_refused_in_clinical_words(root: Path):
     at = app("vignettes")
-    [w for w in at.text_input if w.label == "Id"][0].input("bad-case")
-    by_label(at.text_area, "Answers, one per line as `input: value` (leave an input out when unknown)").input(
-        "pain_site: thorasic")
-    by_label(at.selectbox, "Expected disposition").set_value("emergency")
+    at.text_input(key="vignettes.add.id").input("bad-case")
+    at.text_area(key="vignettes.add.answers").input("pain_site: thorasic")
+    at.selectbox(key="vignettes.add.disposition").set_value("emergency")
     at.button(key="FormSubmitter:vignettes.add-Save vignette").click().run()
     no_errors(at)
     assert "was not saved" in texts(at) and "did you mean 'thoracic'" in texts(at)
@@ -530,7 +607,7 @@ def test_show_a_vignette_on_the_flow(root: Path):
     no_errors(at)
     assert [t.value for t in at.title] == ["Flow"]
     assert by_label(at.selectbox, "Vignette").value == "known-cancer-cervical-pain-only"
-    assert "ends at suspected_spinal_metastases" in at.get("graphviz_chart")[0].proto.spec
+    assert on_path(at)[-1] == "suspected_spinal_metastases"
 
 
 def test_navigation_includes_the_optional_pages_that_exist():
@@ -631,3 +708,49 @@ def test_safety_stops_at_its_time_limit_and_says_so(root: Path):
     page = texts(at)
     assert "Not every case could be checked, so nothing unfinished is proved." in page
     assert "within the time limit of 1 s" in page and "Not finished: the time limit of 1 s was reached first." in page
+
+
+# --- Releases ---------------------------------------------------------------------------------
+
+def test_releases_speaks_in_states_with_one_next_step_and_takes_the_next_version_in_one_click(
+        root: Path, signers: dict):
+    """Was: normal states shown as red errors, a command line named on the page, no way to take the suggested
+    version. Now each state says what happens next and who does it, one button each; after a release, saved
+    changes get their version in one click."""
+    from workbench import access
+    from workbench.publish import lifecycle
+    from workbench.publish.repository import Person, Repository
+    from workbench.store import read_versioned
+
+    from .conftest import REVIEWER, keyring, submitted
+
+    folder = root / RULESET
+
+    def calm(at: AppTest) -> str:
+        no_errors(at)
+        main = "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "success", "warning")
+                         for e in getattr(at.main, kind))
+        assert not at.error and "workbench " not in main, [e.value for e in at.error]  # states, not errors
+        return texts(at)
+
+    assert "**Draft.**" in calm(app("releases"))
+    submitted(folder)
+    assert "**Waiting for review.**" in calm(app("releases"))
+    assert lifecycle.approve(Repository(root), RULESET, Person(REVIEWER), "ok", signers[REVIEWER], keyring()).ok
+    assert "**Approved** by Dr Rex Reviewer" in calm(app("releases"))
+    assert lifecycle.release(Repository(root), RULESET, Person(REVIEWER), "go", signers[REVIEWER], keyring()).ok
+    assert "Released: version 1.0.0 is published" in calm(app("releases"))
+
+    path = folder / "ruleset.yaml"
+    text, token = read_versioned(path)
+    access.save_ruleset(access.local_identity("Dr Ada Author"), path,
+                        (text or "").replace("title: Upper back", "title: Upper (thoracic) back", 1), token, "wording")
+    at = app("releases")
+    page = calm(at)
+    assert "There are saved changes since this release. Next: version **1.0.1** — a patch change" in page
+    at.button(key="releases.version").click().run()
+    page = calm(at)
+    assert "Saved as version 1.0.1. Next: submit it for review." in page and "**Draft.**" in page
+    assert "version: 1.0.1" in path.read_text(encoding="utf-8")
+    last = Repository(root).log(RULESET)[0]
+    assert last.reason == "Version 1.0.1: a patch change since 1.0.0" and last.author == "local"

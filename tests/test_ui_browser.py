@@ -212,20 +212,55 @@ def test_try_a_case_to_a_disposition_and_see_its_path(page):  # type: ignore[no-
     page.get_by_role("button", name="Show on the flow").click()
     page.get_by_role("heading", name="Flow", exact=True).wait_for()
     settle(page)
-    page.get_by_test_id("stGraphVizChart").locator("svg").first.wait_for()
-    assert "suspected_mscc" in page.get_by_test_id("stGraphVizChart").inner_html()
+    flow = canvas(page)
+    assert "scale(1)" in flow.locator(".react-flow__viewport").get_attribute("style")  # 100 %, not shrunk
+    start = flow.locator(".react-flow__node").first
+    assert start.evaluate("n => getComputedStyle(n).fontSize") == "14px" and start.is_visible()
+    path = flow.locator(".react-flow__node[data-id='suspected_mscc']")
+    assert "3px solid" in (path.get_attribute("style") or "")  # on the path: a thick border
     no_traceback(page)
     assert page.get_by_role("button", name="SVG").is_visible()
-    shot(page, "flow", height=2300)
+    shot(page, "flow")
 
 
-def test_replay_vignettes_with_one_click(page):  # type: ignore[no-untyped-def]
+def canvas(page):  # type: ignore[no-untyped-def]
+    """The Flow page's React Flow canvas (a component in its own frame), once its nodes are drawn."""
+    flow = page.frame_locator("iframe[title*='streamlit_flow']")
+    flow.locator(".react-flow__node").first.wait_for()
+    return flow
+
+
+def test_read_a_node_on_the_flow_and_open_its_lines_in_the_editor(page):  # type: ignore[no-untyped-def]
+    """At 100 %: click a question, read it whole beside the canvas, and go to its lines in the editor."""
+    go(page, "Flow")
+    node = canvas(page).locator(".react-flow__node[data-id='rule2_cauda_equina']")
+    node.click(position={"x": 20, "y": 10})
+    page.get_by_role("heading", name="Symptoms of cauda equina syndrome?").wait_for()
+    settle(page)
+    assert page.get_by_text("Reached by").first.is_visible()
+    no_traceback(page)
+    shot(page, "flow-node")
+    page.get_by_role("button", name="Open in the Editor").click()
+    page.get_by_role("heading", name="Editor", exact=True).wait_for()
+    settle(page)
+    assert "id: rule2_cauda_equina" in visible_editor_lines(page)
+    shot(page, "editor-from-flow")
+
+
+def visible_editor_lines(page) -> str:  # type: ignore[no-untyped-def]
+    """The lines the code editor shows now, once it has been taken to its line (it scrolls inside itself)."""
+    frame = next(f for f in page.frames if "code_editor" in (f.url or ""))
+    page.wait_for_timeout(500)
+    return str(frame.evaluate("""() => { const e = document.querySelector('.ace_editor').env.editor;
+        const first = e.renderer.getFirstFullyVisibleRow(), last = e.renderer.getLastFullyVisibleRow();
+        return e.session.getLines(first, last).join('\\n'); }"""))
+
+
+def test_the_vignettes_are_replayed_on_opening_with_what_differs_in_view(page):  # type: ignore[no-untyped-def]
     go(page, "Vignettes")
-    page.get_by_role("button", name="Replay all vignettes").click()
     page.get_by_text(re.compile(r"All \d+ vignettes pass\.")).wait_for()
     settle(page)
     page.get_by_test_id("stDataFrame").locator("canvas").first.wait_for()
-    page.get_by_test_id("stGraphVizChart").locator("svg").first.wait_for()
     time.sleep(1)  # let the table draw its rows before the screenshot
     no_traceback(page)
     shot(page, "vignettes", height=2600)
@@ -243,7 +278,7 @@ def test_break_the_yaml_in_the_editor_and_see_the_problem(page):  # type: ignore
     assert page.get_by_text("unsaved changes").first.is_visible()
     page.get_by_role("button", name="Line", exact=False).first.click()
     settle(page)
-    assert page.locator(".wb-context").count() == 1
+    assert "start_here: nowhere" in visible_editor_lines(page)  # taken to the line of the problem
     no_traceback(page)
     shot(page, "editor", height=2200)
     go(page, "Try it")  # the unsaved, broken text is what every page now uses, and says so

@@ -16,9 +16,11 @@ import yaml
 
 from .engine import CompiledRuleset, Result
 from .loader import Document, YamlPath, read_yaml
-from .model import RULESET_ID_PATTERN
+from .model import RULESET_ID_PATTERN, SEMVER_PATTERN
 from .replay import ReplayReport, replay
 from .validate import validate_ruleset_text, validate_vignettes_text
+
+_SEMVER = re.compile(SEMVER_PATTERN)
 
 
 class AuthoringError(ValueError):
@@ -319,6 +321,26 @@ def add_branch(text: str, node_id: str, branch: Mapping[str, Any], index: int | 
         raise AuthoringError(f"'{node_id}' is an outcome; branches belong to decision nodes.")
     item = _clean({k: branch.get(k) for k in ("when", "next", "label")})
     return insert_item(text, ("nodes", at, "branches"), item, index)
+
+
+def with_version(text: str, version: str) -> str:
+    """The ruleset text with its `version` changed to `version`, every other byte kept (comments included)."""
+    if not _SEMVER.fullmatch(version):
+        raise AuthoringError(f"'{version}' is not a version such as 2.1.0.")
+    document = _document(text)
+    if not isinstance(document.data, dict) or "version" not in document.data:
+        raise AuthoringError("The ruleset has no 'version' to change: add `version: 1.0.0` at the top.")
+    line, column = document.locate(("version",))
+    lines = text.split("\n")
+    current = lines[line - 1]
+    end = column - 1 + len(str(document.data["version"])) + (2 if current[column - 1:column] in "'\"" else 0)
+    lines[line - 1] = current[:column - 1] + version + current[end:]
+    new_text = "\n".join(lines)
+    document, _ = read_yaml(new_text)
+    if document is None or not isinstance(document.data, dict) or document.data.get("version") != version:
+        raise AuthoringError("The version could not be changed without disturbing the rest of the file; change "
+                             "it in the text instead.")
+    return new_text
 
 
 # --- vignette edits ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@ class MapEdge:
     source: str
     target: str
     index: int  # 0-based branch number; len(branches) for else
-    label: str  # "1", "2 · spinal infection", "else": short, the condition is on the node's card
+    label: str  # "1", "2", "else": the branch's number; its condition and label are in the node's details
     condition: str | None
     on_path: bool | None
     reached: bool | None
@@ -51,6 +51,95 @@ class FlowMap:
     nodes: list[MapNode]
     edges: list[MapEdge]
     hidden: int = 0  # nodes left out by a focus
+
+
+NODE_WIDTH = 250
+"""Card width in pixels at 100 %: about 26 characters of 14 px text a line."""
+_CHARS_PER_LINE, _LINE_HEIGHT, _PADDING = 26, 19, 22
+_GAP_ACROSS, _GAP_ALONG = 40, 70
+
+
+def card_lines(node: MapNode) -> list[str]:
+    """The text on a node's card: its title, where it sends a case, how many red flags it touches."""
+    lines = [node.title]
+    if node.kind == "outcome":
+        lines.append("→ " + short(node.disposition_label or node.disposition or ""))
+    if node.flags:
+        lines.append(f"⚑ {len(node.flags)} red flag{'s' if len(node.flags) != 1 else ''}")
+    if node.stop:
+        lines.append("stopped here: answers still needed")
+    return lines
+
+
+def short(label: str) -> str:
+    """A label up to its first dash clause: 'Emergency — now: 999 or ...' reads 'Emergency' on a card."""
+    return _DASH_CLAUSE.split(" ".join(label.split()), 1)[0]
+
+
+def layout(fmap: FlowMap, start: str, direction: str = "down") -> dict[str, tuple[float, float, float]]:
+    """Where each card goes and how tall it is, in pixels (x, y, height), so the flow reads at 100 % from the
+    top left: the start first, each node one step below the furthest node that leads to it, and in each step
+    the questions first (the next question stays under the one before, "else" after "else") and then the
+    outcomes, in the order the branches name them. Going down, the cards of a step are one height, so the
+    lines between steps run clear of every card. With direction "right" the same, turned."""
+    ids = [node.id for node in fmap.nodes]
+    heights = {node.id: _PADDING + _LINE_HEIGHT * sum(-(-max(len(line), 1) // _CHARS_PER_LINE)
+                                                      for line in card_lines(node)) for node in fmap.nodes}
+    order = {node_id: i for i, node_id in enumerate(ids)}
+    for edge in fmap.edges:  # outcomes in the order the branches reach them
+        order[edge.target] = min(order[edge.target], order[edge.source] + (edge.index + 1) / 1000)
+    depth = _depths(fmap, start)
+    kinds = {node.id: node.kind for node in fmap.nodes}
+    spine = _spine(fmap, start)
+    steps: dict[int, list[str]] = {}
+    for node_id in sorted(ids, key=lambda n: (depth[n], n not in spine, kinds[n] != "decision", order[n])):
+        steps.setdefault(depth[node_id], []).append(node_id)
+    places: dict[str, tuple[float, float, float]] = {}
+    along = 0.0
+    for step in sorted(steps):
+        across = 0.0
+        tallest = max(heights[n] for n in steps[step])
+        for node_id in steps[step]:
+            if direction == "down":
+                places[node_id] = (across, along, tallest)
+                across += NODE_WIDTH + _GAP_ACROSS
+            else:
+                places[node_id] = (along, across, heights[node_id])
+                across += heights[node_id] + _GAP_ACROSS
+        along += (tallest if direction == "down" else NODE_WIDTH) + _GAP_ALONG
+    return places
+
+
+def _spine(fmap: FlowMap, start: str) -> set[str]:
+    """The questions a case meets when every answer so far sends it on ("else" after "else"): the first column."""
+    kinds = {node.id: node.kind for node in fmap.nodes}
+    onward = {e.source: e.target for e in fmap.edges if e.label == "else"}
+    spine, here = set(), start if start in kinds else None
+    while here is not None and here not in spine and kinds.get(here) == "decision":
+        spine.add(here)
+        here = onward.get(here)
+    return spine
+
+
+def _depths(fmap: FlowMap, start: str) -> dict[str, int]:
+    """The longest number of branches from the start (or from a node nothing shown leads to) to each node."""
+    ids = [node.id for node in fmap.nodes]
+    incoming = {node_id: 0 for node_id in ids}
+    outgoing: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for edge in fmap.edges:
+        if edge.target != edge.source and edge.target not in outgoing[edge.source]:
+            outgoing[edge.source].append(edge.target)
+            incoming[edge.target] += 1
+    depth = {node_id: 0 for node_id in ids}
+    ready = deque([n for n in ids if incoming[n] == 0] or [start])
+    while ready:  # a tree has no cycles (validate.py refuses them); a longest-path pass in topological order
+        here = ready.popleft()
+        for there in outgoing[here]:
+            depth[there] = max(depth[there], depth[here] + 1)
+            incoming[there] -= 1
+            if incoming[there] == 0:
+                ready.append(there)
+    return depth
 
 
 def flow_map(ruleset: CompiledRuleset, *, result: Result | None = None, coverage: Coverage | None = None,
@@ -76,8 +165,7 @@ def flow_map(ruleset: CompiledRuleset, *, result: Result | None = None, coverage
     for node in model.nodes:
         if not isinstance(node, DecisionNode) or node.id not in kept:
             continue
-        targets = [(b.next, str(i + 1) + (f" · {b.label}" if b.label else ""), b.when)
-                   for i, b in enumerate(node.branches)] + [(node.else_, "else", None)]
+        targets = [(b.next, str(i + 1), b.when) for i, b in enumerate(node.branches)] + [(node.else_, "else", None)]
         for index, (target, label, condition) in enumerate(targets):
             if target in kept:
                 edges.append(MapEdge(f"{node.id}:{index}", node.id, target, index, label, condition,
@@ -116,7 +204,7 @@ def node_flags(ruleset: CompiledRuleset) -> dict[str, list[str]]:
             reads = frozenset(names(parse(flag.when)))
         except ExprSyntaxError:
             reads = frozenset()
-        flags.append((_DASH_CLAUSE.split(" ".join(flag.label.split()), 1)[0], reads))
+        flags.append((short(flag.label), reads))
     at: dict[str, set[str]] = {}  # a decision: what its branches read
     into: dict[str, set[str]] = {}  # an outcome: what the branches leading to it read
     for node in model.nodes:

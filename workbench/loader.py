@@ -18,6 +18,7 @@ from yaml.events import AliasEvent
 from .model import Ruleset, VignetteFile
 from .problems import Problem, did_you_mean
 from .store import NotAFile, read_regular
+from .yaml_words import explain
 
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40
@@ -161,12 +162,8 @@ def read_yaml(text: str, file: str = "<text>") -> tuple[Document | None, list[Pr
     except _YamlError as exc:
         return None, [Problem(exc.code, exc.message, "error", file, exc.line, exc.column)]
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "the text is not valid YAML"
-        if "expected a single document" in str(exc):
-            what = "the file holds more than one YAML document ('---'); keep one"
-        return None, [Problem("WB002", f"YAML syntax error: {what}.", "error", file, line, column)]
+        message, line, column = explain(exc, text.splitlines())
+        return None, [Problem("WB002", message, "error", file, line, column)]
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return None, [Problem("WB002", f"The text is not valid YAML: {exc}.", "error", file, 1, 1)]
     finally:

@@ -86,6 +86,18 @@ def go(page: str) -> None:
     st.switch_page(pages()[page])
 
 
+GO = "go"  # a page to switch to at the start of the next run, asked for by a button's callback
+
+
+def edit_at(path: Path, line: int | None) -> None:
+    """Open `path` in the Editor with `line` marked and scrolled into view (from a Flow node, say). A button
+    callback: it only records the wish, which survives a rerun a component starts in between (pages.py acts)."""
+    state = st.session_state.setdefault(EDITOR, {"file": None, "buffers": {}})
+    state["file"] = str(path)
+    state["jump"] = {"file": str(path), "line": line}
+    st.session_state[GO] = "editor"
+
+
 # --- who is acting: every write passes this identity to access.py, which checks the role again -----
 
 def person() -> Identity | None:
@@ -323,20 +335,35 @@ def advice_view(model: Ruleset, result: Result) -> None:
             st.caption("Sources: " + "; ".join(escape_md(titles.get(c, c)) for c in outcome.cites))
 
 
-def expectation_text(data: dict[str, Any] | None) -> str:
-    """A vignette's expectation or a result in one line a reviewer scans."""
+def expectation_text(data: dict[str, Any] | None, model: Ruleset | None = None) -> str:
+    """A vignette's expectation or a result in one line a clinician scans: with the ruleset, in its own words
+    (the disposition's label, the outcome's title, the red flags' labels, the questions still to ask)."""
     if not data:
         return "—"
+    words = clinical_words(model)
     parts = []
     if data.get("status") == "needs_input" or ("needs" in data and data.get("needs") and "status" not in data):
-        parts.append("asks for " + ", ".join(data.get("needs") or []))
+        parts.append("asks " + "; ".join(words["inputs"].get(n, n) for n in data.get("needs") or []))
     if data.get("disposition"):
-        parts.append(str(data["disposition"]))
+        parts.append(words["dispositions"].get(data["disposition"], str(data["disposition"])))
     if data.get("outcome"):
-        parts.append(f"at {data['outcome']}")
+        parts.append(f"at {words['nodes'].get(data['outcome'], data['outcome'])}")
     if data.get("red_flags") is not None:
-        parts.append("⚑ " + (", ".join(data["red_flags"]) or "none"))
+        parts.append("⚑ " + (", ".join(words["flags"].get(f, f) for f in data["red_flags"]) or "none"))
     return " · ".join(parts) or "—"
+
+
+def clinical_words(model: Ruleset | None) -> dict[str, dict[str, str]]:
+    """Clinical words for ids: disposition and red-flag labels to their first dash clause, node titles,
+    questions."""
+    from ..flow_map import short
+
+    if model is None:
+        return {"dispositions": {}, "nodes": {}, "flags": {}, "inputs": {}}
+    return {"dispositions": {d.id: short(d.label) for d in model.dispositions},
+            "nodes": {n.id: n.title for n in model.nodes},
+            "flags": {f.id: short(f.label) for f in model.red_flags},
+            "inputs": {i.id: i.question for i in model.inputs}}
 
 
 def release_state(folder: Path) -> tuple[str, str | None]:

@@ -4,7 +4,6 @@ and never over someone else's newer save. Forms make the common additions withou
 from __future__ import annotations
 
 import difflib
-import html
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,9 @@ def page() -> None:
     messages = st.container()
     path = Path(current)
     buffer = _open(path)
+    jump = state.pop("jump", None)
+    if jump and jump.get("file") == str(path) and jump.get("line"):
+        _focus(buffer, int(jump["line"]))
     _take_typing(_ace_key(folder, path, buffer), buffer)
     _refresh(path, buffer)
     report = _validate(folder, path, buffer["text"])
@@ -121,7 +123,7 @@ def _reload(path: Path, buffer: dict[str, Any]) -> None:
 
 def set_text(buffer: dict[str, Any], text: str, *, line: int | None = None, notice: str | None = None) -> None:
     """Replace the text from outside the code editor (a form, 'load theirs'): the editor is redrawn with it."""
-    buffer.update(text=text, base=text, rev=buffer["rev"] + 1, line=line)
+    buffer.update(text=text, base=text, rev=buffer["rev"] + 1, line=line, scroll=line)
     if notice:
         buffer["notice"] = notice
 
@@ -162,12 +164,16 @@ def _take_typing(key: str, buffer: dict[str, Any]) -> None:
     response = st.session_state.get(key)
     if isinstance(response, dict) and response.get("id") and response.get("id") != buffer["event"]:
         buffer["event"] = response["id"]
-        buffer["text"] = str(response.get("text") or "")
+        typed = str(response.get("text") or "")
+        if typed != buffer["text"]:
+            buffer["line"] = None  # the marked line may have moved: never point at the wrong one
+        buffer["text"] = typed
 
 
 def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report, *, read_only: bool) -> None:
-    from code_editor import code_editor
+    from .offline_editor import code_editor as offline_code_editor
 
+    code_editor = offline_code_editor()
     key = _ace_key(folder, path, buffer)
     if key not in st.session_state:
         buffer["base"] = buffer["text"]  # mounted afresh (e.g. after visiting another page): show the buffer
@@ -180,8 +186,32 @@ def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report, *, re
                 props={"showGutter": True, "markers": markers, "debounceChangePeriod": 600,
                        "scrollMargin": [0, 0, 0, 0]},  # the component's default margin shifts the line numbers
                 component_props={"css": _ACE_CSS})
+    line = buffer.pop("scroll", None)
+    if line:
+        _scroll_to(line)
     if not read_only:
         st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them.")
+
+
+def _scroll_to(line: int) -> None:
+    """Move the code editor's cursor to `line` and bring it into view, once (the component has no way to be
+    told; a few lines of script find its Ace editor, same origin, and call gotoLine). Only a number goes in."""
+    st.html(f"""<script>(function () {{
+  let tries = 0;
+  function go() {{
+    const frame = document.querySelector('iframe[title*="code_editor"]');
+    const ace = frame && frame.contentDocument && frame.contentDocument.querySelector('.ace_editor');
+    const editor = ace && ace.env && ace.env.editor;
+    if (!editor || editor.session.getLength() < {int(line)}) {{
+      if (tries++ < 80) setTimeout(go, 100);
+      return;
+    }}
+    editor.gotoLine({int(line)}, 0, false);
+    editor.scrollToLine({int(line) - 1}, true, false, function () {{}});
+    frame.scrollIntoView({{block: 'start'}});
+  }}
+  go();
+}})();</script>""", unsafe_allow_javascript=True)
 
 
 def _marker(line: int, css: str) -> dict[str, Any]:
@@ -196,10 +226,8 @@ def _problems(buffer: dict[str, Any], report: Report) -> None:
     st.subheader("Problems", anchor=False)
     if not problems:
         st.success("No problems found.")
-        if buffer["line"]:
-            _context(buffer["text"], buffer["line"])
         return
-    st.caption("Click a line number to see the line in context.")
+    st.caption("Click a line number to go to it in the editor.")
     for i, problem in enumerate(problems[:60]):
         number, message = st.columns([1, 3], vertical_alignment="top")
         if problem.line:
@@ -208,28 +236,12 @@ def _problems(buffer: dict[str, Any], report: Report) -> None:
         message.markdown(common.problem_line(problem).split(" — *line")[0])
     if len(problems) > 60:
         st.caption(f"… and {len(problems) - 60} more.")
-    if buffer["line"]:
-        _context(buffer["text"], buffer["line"])
 
 
 def _focus(buffer: dict[str, Any], line: int) -> None:
+    """Mark `line` in the editor and scroll to it."""
     buffer["line"] = line
-
-
-def _context(text: str, line: int, radius: int = 4) -> None:
-    """The lines around `line`, numbered, with `line` highlighted: where to look in the editor."""
-    lines = text.splitlines()
-    first, last = max(1, line - radius), min(len(lines), line + radius)
-    rows = []
-    for number in range(first, last + 1):
-        style = "background:#ffe8a3;font-weight:600;" if number == line else ""
-        content = html.escape(lines[number - 1]) if number <= len(lines) else ""
-        rows.append(f'<div style="{style}white-space:pre;padding:0 0.4rem"><span style="color:#868e96;'
-                    f'display:inline-block;width:3.2em;user-select:none">{number}</span>{content}</div>')
-    st.markdown(f"**Line {line}**")
-    st.markdown('<div class="wb-context" style="font-family:monospace;font-size:0.82rem;border:1px solid #dee2e6;'
-                f'border-radius:0.4rem;padding:0.3rem 0;overflow-x:auto">{"".join(rows)}</div>',
-                unsafe_allow_html=True)
+    buffer["scroll"] = line
 
 
 # --- saving -----------------------------------------------------------------------------------

@@ -1,19 +1,31 @@
-"""Flow: the decision tree as a picture, with the path of a vignette or of the Try-it case, and which parts
-of the tree the vignettes reach. Downloadable as DOT, and as SVG or PNG where Graphviz is installed."""
+"""Flow: the decision tree on a canvas you can pan and zoom, readable at 100 %; click a node to read it whole
+(question or outcome, conditions, advice, citations, the vignettes that reach it) and open its lines in the
+Editor; focus on one node's neighbourhood; the path of a vignette or of the Try-it case, and which parts of
+the tree the vignettes reach. The same flow downloads as DOT, SVG or PNG (Graphviz)."""
 
 from __future__ import annotations
 
+import html
 import shutil
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from ..engine import CompiledRuleset, InputError, Result, evaluate
+from ..flow_map import NODE_WIDTH, FlowMap, MapEdge, MapNode, card_lines, flow_map, layout
 from ..graph import GraphvizError, render
+from ..loader import read_yaml
+from ..model import DecisionNode, OutcomeNode
+from ..publish.line_history import rules
+from ..replay import ReplayReport
 from . import common
 
 _SHOW = {"none": "Nothing", "try": "The Try-it case", "vignette": "A vignette"}
-_RANKDIR = {"TB": "Top to bottom", "LR": "Left to right"}
+_DIRECTION = {"down": "Top to bottom", "right": "Left to right"}
+_ALL = ""
+CANVAS_HEIGHT = 640
+_PATH, _STOP, _FADED = "#1f1f1f", "#e8590c", 0.4
 
 
 def page() -> None:
@@ -21,7 +33,7 @@ def page() -> None:
     if opened is None:
         return
     folder, work, rs = opened
-    state = st.session_state.setdefault(common.FLOW, {"show": "none", "vignette": None})
+    state = st.session_state.setdefault(common.FLOW, {"show": "none", "vignette": None, "focus": _ALL})
     report = common.replayed(work)
 
     show_column, pick_column, coverage_column, direction_column = st.columns([3, 3, 2, 3], vertical_alignment="bottom")
@@ -37,8 +49,9 @@ def page() -> None:
         result, note = _try_case(rs)
     coverage = coverage_column.toggle("Coverage", key="flow.coverage",
                                       help="Dashed: nodes and branches that no vignette reaches.")
-    rankdir = direction_column.radio("Direction", list(_RANKDIR), format_func=_RANKDIR.get, horizontal=True,
-                                     key="flow.rankdir")
+    direction = direction_column.radio("Direction", list(_DIRECTION), format_func=_DIRECTION.get, horizontal=True,
+                                       key="flow.direction")
+    focus, radius = _focus(rs, state)
 
     if note:
         st.info(note)
@@ -46,10 +59,171 @@ def page() -> None:
         _result_line(rs, result)
     if coverage and report.coverage is not None and report.ruleset is not None:
         _coverage_line(report.coverage.to_dict(report.ruleset))
-    dot = common.dot(work, common.result_key(result), coverage, rankdir)
-    st.graphviz_chart(dot, width="stretch")
-    _downloads(rs.id, dot)
+    covered = report.coverage if coverage else None
+    fmap = flow_map(rs, result=result, coverage=covered, focus=focus or None, radius=radius)
+    canvas, details = st.columns([5, 3], gap="medium")
+    with canvas:
+        clicked = _canvas(fmap, layout(fmap, focus or rs.model.start, direction),
+                          direction, (work, common.result_key(result), coverage, direction, focus, radius))
+        if fmap.hidden:
+            st.caption(f"Showing {common.plural(len(fmap.nodes), 'node')} within {radius} "
+                       f"step{'s' if radius != 1 else ''} of `{focus}`; {fmap.hidden} more are hidden.")
+        else:
+            st.caption("Drag to move around, scroll or use + and − to zoom, click a node to read it.")
+    if clicked:
+        state["selected"] = clicked
+    with details:
+        _details(folder, work, rs, report, state.get("selected") or focus or rs.model.start)
+    _downloads(rs.id, common.dot(work, common.result_key(result), coverage, "TB" if direction == "down" else "LR"))
 
+
+# --- the canvas -----------------------------------------------------------------------------
+
+def _canvas(fmap: FlowMap, places: dict[str, tuple[float, float, float]], direction: str,
+            signature: tuple[Any, ...]) -> str | None:
+    """React Flow (streamlit-flow-component) with the cards where flow_map.layout puts them, at 100 % from the
+    top left; the id of a node clicked in this run, if any.
+
+    The canvas keeps its own state (where you panned to) between runs, and is given a new one only when what
+    it shows changes, so clicking a node does not throw the view back to the start."""
+    from streamlit_flow import streamlit_flow
+    from streamlit_flow.layouts import ManualLayout
+    from streamlit_flow.state import StreamlitFlowState
+
+    store = st.session_state.setdefault("flow.canvas_state", {})
+    if store.get("signature") != signature:
+        store["state"] = StreamlitFlowState([_node(n, places[n.id], direction) for n in fmap.nodes],
+                                            [_edge(e) for e in fmap.edges])
+        store["signature"] = signature
+        store["seen"] = None
+    shown = streamlit_flow("flow.canvas", store["state"], height=CANVAS_HEIGHT, fit_view=False, show_controls=True,
+                           show_minimap=True, layout=ManualLayout(), get_node_on_click=True, pan_on_drag=True,
+                           allow_zoom=True, min_zoom=0.15)
+    store["state"] = shown
+    clicked = shown.selected_id if shown.selected_id != store.get("seen") else None
+    store["seen"] = shown.selected_id
+    return clicked
+
+
+def _node(node: MapNode, place: tuple[float, float, float], direction: str) -> Any:
+    from streamlit_flow.elements import StreamlitFlowNode
+
+    title, *rest = card_lines(node)
+    lines = [f"**{common.escape_md(title)}**", *(common.escape_md(line) for line in rest)]
+    border = ("3px solid " + (_STOP if node.stop else _PATH)) if node.on_path else "1px solid #868e96"
+    if node.start:
+        border = f"{'4px' if node.on_path else '3px'} double {_PATH if node.on_path else '#495057'}"
+    if node.reached is False:
+        border = border.replace("solid", "dashed").replace("double", "dashed")
+    style = {"background": node.fill, "border": border, "borderRadius": "10px" if node.kind == "decision" else "3px",
+             "width": NODE_WIDTH, "height": place[2], "padding": "8px 10px", "boxSizing": "border-box",
+             "fontSize": "14px", "lineHeight": "1.35", "textAlign": "left",
+             "color": "#1f1f1f", "opacity": _FADED if node.on_path is False else 1}
+    across = direction == "right"
+    kind = "output" if node.kind == "outcome" else "input" if node.start else "default"  # no loose handles
+    return StreamlitFlowNode(node.id, place[:2], {"content": "  \n".join(lines)}, kind,
+                             source_position="right" if across else "bottom",
+                             target_position="left" if across else "top", draggable=False, selectable=True,
+                             connectable=False, style=style)
+
+
+def _edge(edge: MapEdge) -> Any:
+    from streamlit_flow.elements import StreamlitFlowEdge
+
+    colour = _PATH if edge.on_path else "#868e96"
+    style: dict[str, Any] = {"stroke": colour, "strokeWidth": 3 if edge.on_path else 1.5}
+    if edge.reached is False:
+        style["strokeDasharray"] = "6 4"
+    if edge.on_path is False:
+        style["opacity"] = _FADED
+    return StreamlitFlowEdge(edge.id, edge.source, edge.target, "smoothstep", marker_end={"type": "arrowclosed",
+                                                                                          "color": colour},
+                             label=edge.label, label_show_bg=True, label_style={"fontSize": "13px", "fill": colour},
+                             label_bg_style={"fill": "#ffffff"}, style=style)
+
+
+def _focus(rs: CompiledRuleset, state: dict[str, Any]) -> tuple[str, int]:
+    ids = [_ALL] + [node.id for node in rs.model.nodes]
+    titles = {node.id: f"{node.title} ({node.id})" for node in rs.model.nodes}
+    focus = state.get("focus") if state.get("focus") in ids else _ALL
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    focus = left.selectbox("Focus on", ids, index=ids.index(focus), key=f"flow.focus.{focus}",
+                           format_func=lambda n: "The whole flow" if n == _ALL else titles[n],
+                           help="Show only the nodes near one node, to read a busy part of the flow.")
+    state["focus"] = focus
+    radius = int(right.number_input("Steps around it", min_value=1, max_value=6, value=state.get("radius", 1),
+                                    key="flow.radius", disabled=focus == _ALL))
+    state["radius"] = radius
+    return focus, radius
+
+
+# --- one node, whole --------------------------------------------------------------------------
+
+def _details(folder: Path, work: common.Texts, rs: CompiledRuleset, report: ReplayReport, node_id: str) -> None:
+    model = rs.model
+    node = next((n for n in model.nodes if n.id == node_id), None)
+    if node is None:
+        st.caption("Click a node to read it here.")
+        return
+    titles = {n.id: n.title for n in model.nodes}
+    references = {r.id: r for r in model.references}
+    with st.container(border=True):
+        kind = "Question" if isinstance(node, DecisionNode) else "Outcome"
+        st.caption(f"{kind} · `{node.id}`" + (" · where every case starts" if node.id == model.start else ""))
+        st.markdown(f"#### {common.escape_md(node.title)}")
+        if isinstance(node, DecisionNode):
+            if node.description:
+                st.markdown(common.escape_md(node.description))
+            for i, branch in enumerate(node.branches):
+                label = f" — {common.escape_md(branch.label)}" if branch.label else ""
+                st.markdown(f"**{i + 1}.** If `{branch.when}`{label}  \n→ {common.escape_md(titles[branch.next])} "
+                            f"(`{branch.next}`)")
+            st.markdown(f"**Otherwise** → {common.escape_md(titles[node.else_])} (`{node.else_}`)")
+            asked = sorted({name for b in rs.steps[node.id].branches for name in b.reads})
+            questions = {spec.id: spec.question for spec in model.inputs}
+            st.markdown("**Asks**  \n" + "  \n".join(f"`{name}`: {common.escape_md(questions.get(name, name))}"
+                                                     for name in asked))
+        else:
+            assert isinstance(node, OutcomeNode)
+            labels = {d.id: d.label for d in model.dispositions}
+            colour = common.colours(model).get(node.disposition, "#eef0f3")
+            st.markdown(f'<div style="border-left:0.5rem solid {colour};padding:0.1rem 0.6rem">'
+                        f"{html.escape(labels.get(node.disposition, node.disposition))}</div>",
+                        unsafe_allow_html=True)
+            if node.advice:
+                st.markdown(common.escape_md(node.advice))
+        if node.cites:
+            st.markdown("**Cites**  \n" + "  \n".join(
+                common.escape_md(references[c].title if c in references else c) for c in node.cites))
+        reaching = [r for r in report.results if r.actual is not None and node.id in r.actual["path"]]
+        if reaching:
+            marks = ", ".join(("✓ " if r.passed else "✗ ") + f"`{r.id}`" for r in reaching[:12])
+            more = f" and {len(reaching) - 12} more" if len(reaching) > 12 else ""
+            st.markdown(f"**Reached by {common.plural(len(reaching), 'vignette')}**: {marks}{more}")
+        else:
+            st.markdown("**No vignette reaches it.**")
+        line = _line_of(work, node.id)
+        left, right = st.columns(2)
+        left.button("Open in the Editor", key=f"flow.edit.{node.id}", icon=":material/edit_note:",
+                    help=f"Line {line} of ruleset.yaml" if line else None, on_click=common.edit_at,
+                    args=(folder / common.RULESET_FILE, line))
+        right.button("Focus here", key=f"flow.focus_here.{node.id}", icon=":material/filter_center_focus:",
+                     on_click=_focus_on, args=(node.id,))
+
+
+def _focus_on(node_id: str) -> None:
+    """A button callback (see common.edit_at for why): show this node's neighbourhood."""
+    st.session_state[common.FLOW]["focus"] = node_id
+
+
+def _line_of(work: common.Texts, node_id: str) -> int | None:
+    document, _ = read_yaml(work.ruleset, work.ruleset_file)
+    if document is None:
+        return None
+    return next((r.first for r in rules(document) if r.section == "nodes" and r.id == node_id), None)
+
+
+# --- what is shown on it ----------------------------------------------------------------------
 
 def _vignette(column: Any, report: Any, state: dict[str, Any]) -> tuple[Result | None, str]:
     results = report.results
@@ -107,9 +281,10 @@ def _coverage_line(coverage: dict[str, Any]) -> None:
 
 
 def _downloads(ruleset_id: str, dot: str) -> None:
+    st.caption("The same flow as a picture, drawn by Graphviz, to print or put in a document:")
     dot_column, svg_column, png_column, _ = st.columns([1, 1, 1, 3])
     dot_column.download_button("DOT", dot.encode("utf-8"), file_name=f"{ruleset_id}.dot", mime="text/vnd.graphviz",
-                                key="flow.download.dot", on_click="ignore", icon=":material/download:")
+                               key="flow.download.dot", on_click="ignore", icon=":material/download:")
     if shutil.which("dot") is None:
         st.caption("SVG and PNG downloads need Graphviz's `dot` program, which is not installed here "
                    "(apt-get install graphviz). The DOT file opens in any Graphviz viewer.")

@@ -37,6 +37,9 @@ def _guarded(run: Callable[[], None]) -> Callable[[], None]:
 
     @functools.wraps(run)
     def page() -> None:
+        target = st.session_state.pop(common.GO, None)
+        if target:
+            common.go(target)
         try:
             run()
         except Exception as exc:  # the last line of defence: every expected problem is shown by the page

@@ -15,13 +15,14 @@ from typing import Any
 
 import streamlit as st
 
-from .. import access
+from .. import access, authoring
 from ..access import Identity
 from ..canonical import ruleset_sha256
 from ..diff import Diff, diff_versions
 from ..problems import Problem, ProblemError
 from ..publish import lifecycle
 from ..publish.releases import Release
+from ..store import SaveConflict, read_versioned
 from . import common
 
 OUTCOME = "releases.outcome"  # the last action's outcome dict, shown once after the rerun it causes
@@ -73,14 +74,16 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
     if review.state == "draft" and released is not None and released.version == version:
         st.success(f"Released: version {released.version} is published, signed by {released.signer.name}.")
         if snap.model is not None and released.sha256 != ruleset_sha256(snap.model):
-            st.info("There are saved changes since this release. To release them, give the ruleset a new version "
-                    "number (the What changed tab suggests one), then submit it.")
+            _new_version(ruleset_dir, released.version, "There are saved changes since this release.")
         return
     if review.state == "draft":
         rejected = (f" It was sent back by {review.reviewer}: “{review.reject_reason}”." if review.reject_reason
                     else "")
         st.info(f"**Draft.**{rejected} Next: an author submits version {version} for review by a second "
                 "clinician.")
+        if released is not None and any(p.code in ("WB705", "WB706") for p in blockers):
+            _new_version(ruleset_dir, released.version, f"Version {version} is not above the last release.")
+            blockers = [p for p in blockers if p.code not in ("WB705", "WB706")]
         _blockers(blockers, "Before it can be submitted")
         if not blockers:
             _form("submit", ruleset_dir, "Submit for review", "What changed and why", access.submit, signs=False)
@@ -106,6 +109,52 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
                   access.release, signs=True)
     with right:
         _form("reject", ruleset_dir, "Send back", "What must change", access.reject, signs=False)
+
+
+def _new_version(ruleset_dir: Path, released: str, why: str) -> None:
+    """The version the changes since `released` call for (diff.py: a de-escalation is major), and one button
+    that gives it to the ruleset (a save like any other, recorded with its reason)."""
+    try:
+        change = _suggestion(ruleset_dir, released, common.file_text(ruleset_dir / common.RULESET_FILE))
+    except ProblemError as exc:
+        st.info(f"{why} Give the ruleset a new version number to release the changes.")
+        common.show_problems(exc.problems, limit=5)
+        return
+    suggested, bump, reasons = change
+    if not suggested:
+        st.info(why)
+        return
+    st.info(f"{why} Next: version **{suggested}** — a {bump} change since {released}"
+            + (f" ({common.escape_md(reasons[0])})" if reasons else "") + ". Then submit it for review.")
+    if not common.may("edit_ruleset"):
+        common.not_allowed("edit_ruleset", f"Using version {suggested}")
+        return
+    if st.button(f"Use version {suggested}", key="releases.version", type="primary", icon=":material/upgrade:"):
+        path = ruleset_dir / common.RULESET_FILE
+        text, token = read_versioned(path)
+        try:
+            new_text = authoring.with_version(text or "", suggested)
+            access.save_ruleset(common.person(), path, new_text, token,
+                                f"Version {suggested}: a {bump} change since {released}")
+        except authoring.AuthoringError as exc:
+            st.error(str(exc))
+            return
+        except SaveConflict:
+            st.error("ruleset.yaml changed just now; nothing was saved. Try again.")
+            return
+        except ProblemError as exc:
+            common.refused(exc)
+            return
+        common.buffers().pop(str(path), None)  # the editor opens the saved file next time
+        st.session_state[OUTCOME] = {"action": "version", "ok": True, "version": suggested}
+        st.rerun()
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing with the last release…")
+def _suggestion(ruleset_dir: Path, released: str, text: str) -> tuple[str | None, str, list[str]]:
+    """(suggested version, bump, reasons): keyed on the saved text, so a save asks again."""
+    result = diff_versions(ruleset_dir, released, "draft")
+    return result.suggested_version, result.bump, list(result.reasons)
 
 
 def _blockers(problems: list[Problem], heading: str) -> None:
@@ -171,6 +220,9 @@ def _last_outcome() -> None:
     if not outcome:
         return
     action = outcome["action"]
+    if action == "version":
+        st.success(f"Saved as version {outcome['version']}. Next: submit it for review.")
+        return
     if outcome["ok"]:
         made = outcome.get("release")
         st.success(f"Released version {made['version']}, signed by {made['signed_by']}." if made

@@ -206,6 +206,8 @@ def _dead_logic(report: Verification) -> None:
 
 def _paths(report: Verification) -> None:
     st.subheader("Every reachable path")
+    st.caption("The share is of the possible combinations of answers (numbers counted once per range), not of "
+               "patients: it says how much of the space of answers a path covers, never how often it happens.")
     total = report.total or 1
     rows = [{"disposition": p.disposition, "outcome": p.outcome,
              "share of answer combinations": share_text(p.cases, total),

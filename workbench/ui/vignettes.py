@@ -22,26 +22,18 @@ def page() -> None:
     if opened is None:
         return
     folder, work, rs = opened
-    state = st.session_state.setdefault(common.VIGNETTES, {"replayed": None, "open": None})
-    if st.button("Replay all vignettes", type="primary", key="vignettes.replay", icon=":material/play_arrow:",
-                 disabled=not common.may("replay")):
-        try:
-            access.require(common.person(), "replay")
-        except access.AccessDenied as exc:
-            common.refused(exc)
-        else:
-            state["replayed"] = folder.name
+    state = st.session_state.setdefault(common.VIGNETTES, {"open": None})
     if not common.may("replay"):
-        common.not_allowed("replay", "Replay")
-    if state["replayed"] != folder.name:
-        st.caption(f"{common.plural(len(vignette_paths(folder)), 'vignette file')} in `{folder.name}/vignettes`. "
-                   "Replay runs every case through the ruleset as it is now (with any unsaved edits).")
-        _add(folder, rs)
+        common.not_allowed("replay", "Replaying the vignettes")
         return
+    st.caption(f"Every case in {common.plural(len(vignette_paths(folder)), 'vignette file')} of "
+               f"`{folder.name}/vignettes`, replayed on the ruleset as it is now, unsaved edits included, and again "
+               "whenever the ruleset or a vignette changes.")
     report = common.replayed(work)
     _summary(report, work)
     if report.results:
-        _table(report)
+        _failing(rs, report, state)
+        _table(rs, report)
         _detail(folder, rs, report, state)
     _add(folder, rs)
 
@@ -68,19 +60,68 @@ def _summary(report: ReplayReport, work: common.Texts) -> None:
             common.show_problems(file_problems, with_file=True)
 
 
-def _table(report: ReplayReport) -> None:
+def _failing(rs: CompiledRuleset, report: ReplayReport, state: dict[str, Any]) -> None:
+    """Each failing vignette with what differs, whole and in the ruleset's words: what a reviewer reads first."""
+    failing = [r for r in report.results if not r.passed]
+    for result in failing[:20]:
+        with st.container(border=True):
+            head, button = st.columns([5, 1], vertical_alignment="center")
+            head.markdown(f"**✗ {common.escape_md(result.id)}**"
+                          + (f" — {common.escape_md(result.narrative)}" if result.narrative else ""))
+            if button.button("Open", key=f"vignettes.failing.{result.id}"):
+                state["open"] = result.id
+            for line in clinical_differences(rs, result):
+                st.markdown(f"- {line}")
+    if len(failing) > 20:
+        st.caption(f"… and {len(failing) - 20} more failing vignettes in the table below.")
+
+
+def clinical_differences(rs: CompiledRuleset, result: VignetteResult) -> list[str]:
+    """What differs, in the ruleset's words (labels and titles, not ids); the core's own sentences when the
+    answers themselves do not fit."""
+    if result.actual is None:
+        return [common.escape_md(d) for d in result.differences]
+    words = common.clinical_words(rs.model)
+    expected, actual = result.expected, result.actual
+    out = []
+    if expected.get("disposition") and expected["disposition"] != actual.get("disposition"):
+        got = (f"**{common.escape_md(words['dispositions'].get(actual['disposition'], actual['disposition']))}**"
+               if actual.get("disposition") else "no disposition yet: it still asks "
+               + "; ".join(common.escape_md(words["inputs"].get(n, n)) for n in actual.get("needs") or []))
+        out.append(f"Expected **{common.escape_md(words['dispositions'].get(expected['disposition'], ''))}**, "
+                   f"but the ruleset gives {got}.")
+    if expected.get("outcome") and expected["outcome"] != actual.get("outcome") and actual.get("outcome"):
+        out.append(f"Expected to end at *{common.escape_md(words['nodes'].get(expected['outcome'], ''))}*, but it "
+                   f"ends at *{common.escape_md(words['nodes'].get(actual['outcome'], ''))}*.")
+    if expected.get("red_flags") is not None and set(expected["red_flags"]) != set(actual.get("red_flags") or []):
+        missing = [words["flags"].get(f, f) for f in expected["red_flags"] if f not in actual["red_flags"]]
+        extra = [words["flags"].get(f, f) for f in actual["red_flags"] if f not in expected["red_flags"]]
+        if missing:
+            out.append("Red flags expected but not raised: " + common.escape_md(", ".join(missing)) + ".")
+        if extra:
+            out.append("Red flags raised but not expected: " + common.escape_md(", ".join(extra)) + ".")
+    if expected.get("needs") is not None and set(expected["needs"]) != set(actual.get("needs") or []):
+        wanted = "; ".join(words["inputs"].get(n, n) for n in expected["needs"])
+        asked = "; ".join(words["inputs"].get(n, n) for n in actual.get("needs") or []) or "nothing more"
+        out.append(f"Expected it to ask: {common.escape_md(wanted)} — it asks: {common.escape_md(asked)}.")
+    return out or [common.escape_md(d) for d in result.differences]
+
+
+def _table(rs: CompiledRuleset, report: ReplayReport) -> None:
     failing_only = st.toggle("Only failing vignettes", key="vignettes.failing", value=report.failed > 0)
-    rows = [{"": "✓" if r.passed else "✗", "Vignette": r.id, "File": f"{Path(r.file or '').name}:{r.line or ''}",
-             "Expected": common.expectation_text(r.expected), "Actual": common.expectation_text(r.actual),
-             "What differs": "; ".join(r.differences)}
+    rows = [{"": "✓" if r.passed else "✗", "Vignette": r.id,
+             "Expected": common.expectation_text(r.expected, rs.model),
+             "Actual": common.expectation_text(r.actual, rs.model),
+             "File": f"{Path(r.file or '').name}:{r.line or ''}"}
             for r in report.results if not (failing_only and r.passed)]
     if not rows:
         st.caption("No vignette fails.")
         return
     st.dataframe(rows, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
                  column_config={"": st.column_config.TextColumn(width=30),
-                                "File": st.column_config.TextColumn(width="small"),
-                                "What differs": st.column_config.TextColumn(width="large")})
+                                "Expected": st.column_config.TextColumn(width="large"),
+                                "Actual": st.column_config.TextColumn(width="large"),
+                                "File": st.column_config.TextColumn(width="small")})
 
 
 def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict[str, Any]) -> None:
@@ -97,25 +138,24 @@ def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict
         st.subheader(("✓ " if result.passed else "✗ ") + result.id, anchor=False)
         st.caption(f"{Path(result.file or '').name}, line {result.line}"
                    + (f" — {common.escape_md(result.narrative)}" if result.narrative else ""))
-        for difference in result.differences:
+        for difference in ([] if result.passed else clinical_differences(rs, result)):
             st.error(difference)
         expected, actual = st.columns(2)
         with expected:
             st.markdown("**Expected**")
-            st.markdown(common.expectation_text(result.expected))
+            st.markdown(common.escape_md(common.expectation_text(result.expected, rs.model)))
         with actual:
             st.markdown("**Actual**")
-            st.markdown(common.expectation_text(result.actual))
+            st.markdown(common.escape_md(common.expectation_text(result.actual, rs.model)))
         if vignette is not None and vignette.get("inputs"):
             with st.expander("Answers", expanded=False):
                 st.dataframe([{"Question": rs.inputs[k].question if k in rs.inputs else k, "Input": k,
                                "Answer": _answer_text(v)} for k, v in vignette["inputs"].items()],
                              hide_index=True, width="stretch")
         if result.actual is not None:
-            flow_result = (result.actual["status"], result.actual["outcome"], result.actual["disposition"],
-                           tuple(result.actual["red_flags"]), tuple(result.actual["path"]),
-                           tuple(result.actual["needs"]))
-            st.graphviz_chart(common.dot(common.texts(folder), flow_result, False, "TB"), width="stretch")
+            titles = {n.id: n.title for n in rs.model.nodes}
+            st.markdown("**Path**  \n" + "  \n".join(
+                f"{i + 1}. {common.escape_md(titles.get(step, step))}" for i, step in enumerate(result.actual["path"])))
         try_button, flow_button, _ = st.columns([1, 1, 2])
         if vignette is not None and try_button.button("Try this case", key="vignettes.try",
                                                       icon=":material/stethoscope:"):
@@ -162,28 +202,35 @@ def _form(key: str, rs: CompiledRuleset, initial: dict[str, Any], files: list[st
     dispositions = [""] + [d.id for d in model.dispositions]
     outcomes = [""] + [n.id for n in model.nodes if n.kind == "outcome"]
     flags = [f.id for f in model.red_flags]
+    words = common.clinical_words(model)
     with st.form(key):
-        file_name = st.selectbox("Vignettes file", files) if files else None
+        file_name = st.selectbox("Vignettes file", files, key=f"{key}.file") if files else None
         left, right = st.columns(2)
-        vignette_id = left.text_input("Id", value=initial.get("id", ""), placeholder="e.g. cancer-night-pain")
-        narrative = right.text_input("Narrative", value=initial.get("narrative", ""))
+        vignette_id = left.text_input("Id", value=initial.get("id", ""), placeholder="e.g. cancer-night-pain",
+                                      key=f"{key}.id")
+        narrative = right.text_input("Narrative", value=initial.get("narrative", ""), key=f"{key}.narrative")
         answers = st.text_area("Answers, one per line as `input: value` (leave an input out when unknown)",
                                value="\n".join(f"{k}: {authoring.yaml_scalar(v)}"
                                                for k, v in (initial.get("inputs") or {}).items()),
-                               height=160, placeholder="age: 62\nknown_cancer: true\npain_site: thoracic")
+                               height=160, placeholder="age: 62\nknown_cancer: true\npain_site: thoracic",
+                               key=f"{key}.answers")
         left, right = st.columns(2)
         disposition = left.selectbox("Expected disposition", dispositions,
                                      index=dispositions.index(expect.get("disposition", "")) if expect.get(
-                                         "disposition", "") in dispositions else 0,
-                                     format_func=lambda d: d or "(none: the case is incomplete)")
+                                         "disposition", "") in dispositions else 0, key=f"{key}.disposition",
+                                     format_func=lambda d: words["dispositions"].get(d, d) if d
+                                     else "(none: the case is incomplete)")
         outcome = right.selectbox("Expected outcome (optional)", outcomes,
                                   index=outcomes.index(expect.get("outcome", "")) if expect.get(
-                                      "outcome", "") in outcomes else 0, format_func=lambda o: o or "(any)")
+                                      "outcome", "") in outcomes else 0, key=f"{key}.outcome",
+                                  format_func=lambda o: f"{words['nodes'][o]} ({o})" if o else "(any)")
         check_flags = st.checkbox("Check the red flags fired (exactly this set)",
-                                  value=expect.get("red_flags") is not None)
-        fired = st.multiselect("Red flags", flags, default=[f for f in expect.get("red_flags") or [] if f in flags])
+                                  value=expect.get("red_flags") is not None, key=f"{key}.check_flags")
+        fired = st.multiselect("Red flags", flags, default=[f for f in expect.get("red_flags") or [] if f in flags],
+                               format_func=lambda f: words["flags"].get(f, f), key=f"{key}.flags")
         needs = st.multiselect("Or: the questions it should still ask", list(rs.inputs),
-                               default=[n for n in expect.get("needs") or [] if n in rs.inputs])
+                               default=[n for n in expect.get("needs") or [] if n in rs.inputs],
+                               format_func=lambda n: words["inputs"].get(n, n), key=f"{key}.needs")
         if not st.form_submit_button("Save vignette", type="primary"):
             return None
     document, problems = read_yaml(answers or "{}")
