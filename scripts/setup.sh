@@ -32,17 +32,33 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing Python packages (first run takes a minute)"
+  echo "setup: [1/2] installing the Python packages into .venv (the first time 1 to 3 minutes; later seconds)"
+  started=$(date +%s)
+  expected=85  # what a fresh .venv held when this was last counted (pip list), for "how far"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  if ! .venv/bin/python -m pip install -q -e '.[ui,api,test]' > .venv/pip.log 2>&1 \
-      || ! .venv/bin/python -c 'import workbench, streamlit, fastapi' 2>> .venv/pip.log; then
+  # pip's own lines go to the log; every few seconds a line here says how far it has got.
+  .venv/bin/python -m pip install -e '.[ui,api,test]' > .venv/pip.log 2>&1 &
+  pip_pid=$!
+  while kill -0 "$pip_pid" 2>/dev/null; do
+    sleep "${SETUP_POLL_SECONDS:-5}"
+    fetched=$(grep -c '^Collecting' .venv/pip.log 2>/dev/null || true)
+    if grep -q '^Installing collected packages' .venv/pip.log 2>/dev/null; then
+      now="all fetched; installing them (the last step)"
+    else
+      now="${fetched} of about ${expected} packages fetched"
+    fi
+    echo "setup:       $(( $(date +%s) - started )) s: ${now}"
+  done
+  if ! wait "$pip_pid" || ! .venv/bin/python -c 'import workbench, streamlit, fastapi' 2>> .venv/pip.log; then
     tail -30 .venv/pip.log >&2
     echo "setup: installing the Python packages failed (full log: .venv/pip.log); is PyPI reachable?" >&2
     exit 1
   fi
+  echo "setup:       done in $(( $(date +%s) - started )) s"
   touch "$stamp"
 fi
 
+echo "setup: [2/2] checking the programs it uses: git, Graphviz${1:+ and Chromium}"
 if ! command -v git >/dev/null; then
   echo "setup: installing git, which keeps the history of every save, review and release"
   apt_install git || { echo "setup: could not install git; install the 'git' package." >&2; exit 1; }

@@ -5,8 +5,10 @@ in a stand-in checkout whose set-up and Streamlit are stubs, so only the script'
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,34 @@ def test_a_folder_with_files_and_no_history_is_refused(tmp_path: Path) -> None:
         seed(tmp_path / "data", None)
     assert "is not empty and has no history" in refused.value.problems[0].message
     assert (tmp_path / "data" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_the_first_set_up_says_what_it_is_doing_and_how_far_it_has_got(tmp_path: Path) -> None:
+    """Was: 133 s of silence after "first run takes a minute". The real setup.sh, with a stand-in for pip that
+    fetches three packages slowly, reports each step and its progress while it works."""
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "setup.sh", project / "scripts" / "setup.sh")
+    shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+    bin_dir = project / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        '  *"pip install -q --upgrade pip"*) exit 0 ;;\n'
+        '  *"pip install -e"*) for p in a b c; do echo "Collecting $p"; sleep 0.3; done;'
+        ' echo "Installing collected packages: a, b, c"; sleep 0.3 ;;\n'
+        "esac\nexit 0\n", encoding="utf-8")
+    (bin_dir / "python").chmod(0o755)
+    fake_python3 = tmp_path / "python3"
+    fake_python3.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n", encoding="utf-8")
+    fake_python3.chmod(0o755)
+    env = {**os.environ, "PYTHON": str(fake_python3), "SETUP_POLL_SECONDS": "0.2"}
+    done = subprocess.run(["bash", "scripts/setup.sh"], cwd=project, capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    said = done.stdout
+    assert "setup: [1/2] installing the Python packages into .venv (the first time 1 to 3 minutes" in said
+    assert re.search(r"setup:\s+\d+ s: [1-3] of about \d+ packages fetched", said), said
+    assert "all fetched; installing them (the last step)" in said and re.search(r"done in \d+ s", said)
+    assert "setup: [2/2] checking the programs it uses" in said

@@ -673,8 +673,8 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
     no_errors(at)
     page = texts(at)
     assert page.index("Red-flag floors") < page.index("Safety properties")
-    assert "reach **self_care**, the least urgent disposition" in page
-    assert "6 or more red flags together** → `self_care`" in page
+    assert "reach **Self-care**, the least urgent disposition" in page  # in the ruleset's words
+    assert "6 or more red flags together** → **Self-care** (`self_care`, at " in page
     by_label(at.selectbox, "A clinician expects")  # one per row; the first row is a red flag
     rows = [b for b in at.button if b.label == "Add as vignette"]
     assert len(rows) >= 7

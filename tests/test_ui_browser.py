@@ -129,7 +129,12 @@ def page(browser, server):  # type: ignore[no-untyped-def]
 
 
 def go(tab, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Navigate as a user does, with the sidebar (the session, and unsaved text, is kept)."""
+    """Navigate as a user does, with the sidebar (the session, and unsaved text, is kept). Like a person, it
+    waits for the page to finish first: a component still sending (the code editor reports its cursor a moment
+    after it moves) would otherwise start a run of the page being left."""
+    settle(tab)
+    tab.wait_for_timeout(400)
+    settle(tab)
     tab.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True).click()
     tab.get_by_role("heading", name=name, exact=True).first.wait_for()
     settle(tab)
@@ -161,7 +166,7 @@ def shot(tab, name: str, height: int | None = None) -> None:  # type: ignore[no-
 def editor_text(tab) -> str:  # type: ignore[no-untyped-def]
     """The whole text in the code editor, as the author sees it (Ace keeps its editor on the element)."""
     frame = next(f for f in tab.frames if "code_editor" in (f.url or ""))
-    return str(frame.evaluate("() => document.querySelector('.ace_editor').env.editor.getValue()"))
+    return str(frame.evaluate("() => document.querySelector('#REACT_ACE_EDITOR').env.editor.getValue()"))
 
 
 def no_traceback(tab) -> None:  # type: ignore[no-untyped-def]
@@ -249,9 +254,10 @@ def test_read_a_node_on_the_flow_and_open_its_lines_in_the_editor(page):  # type
 
 def visible_editor_lines(page) -> str:  # type: ignore[no-untyped-def]
     """The lines the code editor shows now, once it has been taken to its line (it scrolls inside itself)."""
-    frame = next(f for f in page.frames if "code_editor" in (f.url or ""))
+    page.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR").wait_for()
     page.wait_for_timeout(500)
-    return str(frame.evaluate("""() => { const e = document.querySelector('.ace_editor').env.editor;
+    frame = next(f for f in page.frames if "code_editor" in (f.url or ""))
+    return str(frame.evaluate("""() => { const e = document.querySelector('#REACT_ACE_EDITOR').env.editor;
         const first = e.renderer.getFirstFullyVisibleRow(), last = e.renderer.getLastFullyVisibleRow();
         return e.session.getLines(first, last).join('\\n'); }"""))
 
@@ -344,7 +350,7 @@ def test_save_with_a_reason_and_see_it_in_the_rules_history(page, root):  # type
         first_reference = next(i for i in range(lines.index("references:"), len(lines))
                                if lines[i].startswith("  - id:"))  # its "- id:" line, counted from 0
         ace = next(f for f in page.frames if "code_editor" in (f.url or ""))
-        ace.evaluate(f"() => document.querySelector('.ace_editor').env.editor.gotoLine({first_reference + 1}, 0)")
+        ace.evaluate(f"() => document.querySelector('#REACT_ACE_EDITOR').env.editor.gotoLine({first_reference + 1}, 0)")
         page.keyboard.press("End")  # the cursor is where a click on that line puts it; the typing is real
         page.keyboard.press("Enter")
         page.keyboard.type("# wording checked against NG234")  # inside the first reference

@@ -237,6 +237,16 @@ def usable(work: Texts) -> CompiledRuleset | None:
 
 # --- small views ----------------------------------------------------------------------------
 
+def compact_count(n: int) -> str:
+    """A count that fits a metric: 72,053; 17.7 billion; 1.46e+17."""
+    from ..verify import count_text
+
+    for size, word in ((10**12, ""), (10**9, "billion"), (10**6, "million")):
+        if n >= size:
+            return count_text(n) if not word else f"{n / size:.1f} {word}"
+    return f"{n:,}"
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 

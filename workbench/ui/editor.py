@@ -183,7 +183,7 @@ def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report, *, re
     code_editor(buffer["base"], lang="yaml", key=key, height=[24, 38], response_mode="debounce",
                 options={"showLineNumbers": True, "tabSize": 2, "useSoftTabs": True, "wrap": True,
                          "readOnly": read_only},
-                props={"showGutter": True, "markers": markers, "debounceChangePeriod": 600,
+                props={"showGutter": True, "markers": markers, "debounceChangePeriod": 300,
                        "scrollMargin": [0, 0, 0, 0]},  # the component's default margin shifts the line numbers
                 component_props={"css": _ACE_CSS})
     line = buffer.pop("scroll", None)
@@ -200,7 +200,7 @@ def _scroll_to(line: int) -> None:
   let tries = 0;
   function go() {{
     const frame = document.querySelector('iframe[title*="code_editor"]');
-    const ace = frame && frame.contentDocument && frame.contentDocument.querySelector('.ace_editor');
+    const ace = frame && frame.contentDocument && frame.contentDocument.querySelector('#REACT_ACE_EDITOR');
     const editor = ace && ace.env && ace.env.editor;
     if (!editor || editor.session.getLength() < {int(line)}) {{
       if (tries++ < 80) setTimeout(go, 100);
@@ -208,7 +208,13 @@ def _scroll_to(line: int) -> None:
     }}
     editor.gotoLine({int(line)}, 0, false);
     editor.scrollToLine({int(line) - 1}, true, false, function () {{}});
-    frame.scrollIntoView({{block: 'start'}});
+    setTimeout(function () {{  // then the page itself, so the line is in the middle of the window
+      let box = frame.parentElement;
+      while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY)))
+        box = box.parentElement;
+      const y = frame.getBoundingClientRect().top + editor.renderer.textToScreenCoordinates({int(line) - 1}, 0).pageY;
+      (box || document.scrollingElement).scrollBy({{top: y - window.innerHeight / 2}});
+    }}, 60);
   }}
   go();
 }})();</script>""", unsafe_allow_javascript=True)

@@ -32,10 +32,8 @@ def page(ruleset_dir: Path) -> None:
     ruleset_dir = Path(ruleset_dir)
     st.title("Releases")
     try:
-        repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
-        trusted = access.keyring()
-        gate = lifecycle.check_release(repository, ruleset_id, _acting_name(), trusted)
-        found = lifecycle.history(repository, ruleset_id, trusted)
+        repository, _ = lifecycle.open_ruleset(ruleset_dir)
+        gate, found = _state(str(ruleset_dir), _acting_name(), _stamp(repository, ruleset_dir))
     except ProblemError as exc:
         st.error("The history of this ruleset cannot be read:")
         common.show_problems(exc.problems)
@@ -50,6 +48,32 @@ def page(ruleset_dir: Path) -> None:
         _history(found)
     with changes:
         _diff(ruleset_dir, [r.version for r in gate.releases])
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the history…")
+def _state(ruleset_dir: str, acting: str | None, stamp: tuple[Any, ...]) -> tuple[lifecycle.Gate, lifecycle.History]:
+    """The gate and the history, read again only when `stamp` says something they read could have changed."""
+    repository, ruleset_id = lifecycle.open_ruleset(Path(ruleset_dir))
+    trusted = access.keyring()
+    return (lifecycle.check_release(repository, ruleset_id, acting, trusted),
+            lifecycle.history(repository, ruleset_id, trusted))
+
+
+def _stamp(repository: Any, ruleset_dir: Path) -> tuple[Any, ...]:
+    """What the gate and the history read: the last commit, the keyring, and the ruleset's files on disk (an
+    edit there that was never saved is one of the gate's reasons). A few stat calls, no file read."""
+    from ..publish.signing import keyring_file
+
+    paths = [keyring_file(), ruleset_dir / common.RULESET_FILE, *sorted((ruleset_dir / "vignettes").glob("*")),
+             *sorted((ruleset_dir / "releases").glob("*"))]
+    seen = []
+    for path in paths:
+        try:
+            info = path.lstat()
+            seen.append((str(path), info.st_mtime_ns, info.st_size, info.st_ino))
+        except OSError:
+            seen.append((str(path), None))
+    return (repository.head(), *seen)
 
 
 def _acting_name() -> str | None:

@@ -66,7 +66,8 @@ def _summary(report: Verification) -> None:
             st.warning(problem.message)
     columns = st.columns(4)
     columns[0].metric("Reachable paths", f"{len(report.paths):,}")
-    columns[1].metric("Answer combinations checked", count_text(report.checked), help=f"of {count_text(report.total)}; "
+    columns[1].metric("Answer combinations checked", common.compact_count(report.checked),
+                      help=f"{count_text(report.checked)} of {count_text(report.total)}; "
                       "each number counted once per range its thresholds define")
     columns[2].metric("Classes explored", f"{report.explored:,}")
     columns[3].metric("Properties holding", f"{holding} of {len(report.properties)}")
@@ -81,33 +82,40 @@ def _floors(report: Verification, ruleset_file: pathlib.Path) -> None:
     st.caption("For each red flag, and for each number of red flags firing together, the least urgent disposition "
                "any complete case reaches — found without any property written.")
     bottom = report.floors_at_bottom()
+    rs = common.compiled(common.file_text(ruleset_file), str(ruleset_file))
+    words = common.clinical_words(rs.model if rs else None)
+    least = words["dispositions"].get(report.least_urgent or "", report.least_urgent)
     if bottom:
-        st.warning(f"{common.plural(len(bottom), 'row')} reach **{report.least_urgent}**, the least urgent "
+        st.warning(f"{common.plural(len(bottom), 'row')} reach **{least}**, the least urgent "
                    "disposition, while red flags fire. Check each is what the guidance intends:")
         for floor in bottom:
-            _floor_row(floor, report, ruleset_file)
+            _floor_row(floor, report, ruleset_file, words)
     else:
-        st.success(f"No red flag fires in any case that reaches {report.least_urgent}.")
-    rows = [{"red flags": _floor_name(f), "least urgent disposition": f.least_urgent or "never fires",
+        st.success(f"No red flag fires in any case that reaches {least}.")
+    rows = [{"red flags": _floor_name(f, words), "least urgent disposition":
+             words["dispositions"].get(f.least_urgent, f.least_urgent) if f.least_urgent else "never fires",
              "outcome": f.outcome or "", "for example": _answers(f.example) if f.example else ""}
             for f in [*report.red_flag_floor, *report.flag_count_floor] if f not in bottom]
     with st.expander(f"The other {common.plural(len(rows), 'row')}"):
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def _floor_name(floor: Floor) -> str:
+def _floor_name(floor: Floor, words: dict[str, dict[str, str]] | None = None) -> str:
     if floor.red_flag is not None:
-        return floor.red_flag
+        return (words or {}).get("flags", {}).get(floor.red_flag, floor.red_flag)
     return "any red flag" if floor.count == 1 else f"{floor.count} or more red flags together"
 
 
-def _floor_row(floor: Floor, report: Verification, ruleset_file: pathlib.Path) -> None:
+def _floor_row(floor: Floor, report: Verification, ruleset_file: pathlib.Path,
+               words: dict[str, dict[str, str]]) -> None:
     assert floor.example is not None
     name = _floor_name(floor)
     with st.container(border=True):
         example = common.escape_md(_answers(floor.example, brief=True))
-        st.markdown(f"**{common.escape_md(name)}** → `{floor.least_urgent}` "
-                    f"({common.escape_md(floor.outcome or '')})  \n{example}")
+        outcome = words["nodes"].get(floor.outcome or "", floor.outcome or "")
+        st.markdown(f"**{common.escape_md(_floor_name(floor, words))}** → "
+                    f"**{common.escape_md(words['dispositions'].get(floor.least_urgent or '', ''))}** "
+                    f"(`{floor.least_urgent}`, at {common.escape_md(outcome)})  \n{example}")
         slug = name.replace(" ", "-").replace("_", "-")
         vignette = {"id": f"floor-{slug}"[:64], "narrative": (
                         f"Found by workbench verify: {name} fire(s) in this case, which reaches {floor.least_urgent}. "
@@ -128,7 +136,9 @@ def _add_as_vignette(vignette: dict[str, Any], report: Verification, ruleset_fil
     order = [d.id for d in rs.model.dispositions]
     current = vignette["expect"]["disposition"]
     left, right = st.columns([2, 1], vertical_alignment="bottom")
-    expected = left.selectbox("A clinician expects", order, index=order.index(current), key=f"safety.expect.{key}")
+    labels = common.clinical_words(rs.model)["dispositions"]
+    expected = left.selectbox("A clinician expects", order, index=order.index(current), key=f"safety.expect.{key}",
+                              format_func=lambda d: labels.get(d, d))
     if right.button("Add as vignette", key=f"safety.add.{key}", icon=":material/playlist_add:"):
         path = ruleset_file.parent / "vignettes" / "from-safety.yaml"
         taken = {r.id for r in common.replayed(common.texts(ruleset_file.parent)).results}
