@@ -252,6 +252,9 @@ def test_the_question_form_adds_to_the_text_and_save_writes_it(root: Path):
     no_errors(at)
     assert "Question 'smoker' added" in texts(at)
     assert "id: smoker" not in ruleset_path(root).read_text(encoding="utf-8")
+    added = at.session_state["editor"]["buffers"][str(ruleset_path(root))]["text"].splitlines().index(
+        "  - id: smoker") + 1
+    assert f"gotoLine({added}, 0" in scripts(at) and marked(at) == [added]  # taken to what the form added
     at.button(key="editor.save").click().run()
     saved = ruleset_path(root).read_text(encoding="utf-8")
     assert "  - id: smoker\n    type: boolean\n    question: Does the patient smoke?\n" in saved
@@ -675,6 +678,7 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
     assert page.index("Red-flag floors") < page.index("Safety properties")
     assert "reach **Self-care**, the least urgent disposition" in page  # in the ruleset's words
     assert "6 or more red flags together** → **Self-care** (`self_care`, at " in page
+    assert "not of patients: it says how much of the space of answers a path covers, never how often" in page
     by_label(at.selectbox, "A clinician expects")  # one per row; the first row is a red flag
     rows = [b for b in at.button if b.label == "Add as vignette"]
     assert len(rows) >= 7
