@@ -17,7 +17,7 @@ from workbench.colours import disposition_colours
 from workbench.replay import replay_ruleset
 from workbench.validate import validate_ruleset_file
 
-from .conftest import ROOT, V1
+from .conftest import V1
 
 RULESET = "upper-back-pain"
 
@@ -611,16 +611,6 @@ def test_show_a_vignette_on_the_flow(root: Path):
     assert [t.value for t in at.title] == ["Flow"]
     assert by_label(at.selectbox, "Vignette").value == "known-cancer-cervical-pain-only"
     assert on_path(at)[-1] == "suspected_spinal_metastases"
-
-
-def test_navigation_includes_the_optional_pages_that_exist():
-    from workbench.ui.pages import _specs
-
-    names = [name for name, *_ in _specs()]
-    assert names[:5] == ["rulesets", "editor", "flow", "try", "vignettes"]
-    for optional in ("releases", "safety"):
-        exists = (ROOT / "workbench" / "ui" / f"{optional}.py").is_file()
-        assert (optional in names) == exists
 
 
 def test_discard_asks_first_then_shows_the_saved_file(root: Path):

@@ -15,10 +15,6 @@ Bump = Literal["major", "minor", "patch"]
 _SEMVER = re.compile(SEMVER_PATTERN)
 
 
-def is_version(text: str) -> bool:
-    return isinstance(text, str) and _SEMVER.match(text) is not None
-
-
 def version_key(text: str) -> tuple[object, ...]:
     """A sort key: core numbers, then a release above any of its pre-releases (semver.org, rule 11)."""
     match = _SEMVER.match(text)

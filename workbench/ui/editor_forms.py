@@ -65,10 +65,6 @@ def _first_changed_line(old: str, new: str) -> int | None:
     return None
 
 
-def _ids(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
-
-
 def _question_form(buffer: dict[str, Any], validate: Callable[[str], Report]) -> None:
     with st.form("editor.form.question"):
         left, right = st.columns(2)

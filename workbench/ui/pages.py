@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
 from collections.abc import Callable
 
@@ -50,13 +49,6 @@ def _guarded(run: Callable[[], None]) -> Callable[[], None]:
     return page
 
 
-def _exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
-
-
 def _specs() -> list[tuple[str, str, str, Callable[[], None]]]:
     specs = [
         ("rulesets", "Rulesets", ":material/folder_open:", rulesets.page),
@@ -65,10 +57,8 @@ def _specs() -> list[tuple[str, str, str, Callable[[], None]]]:
         ("try", "Try it", ":material/stethoscope:", try_it.page),
         ("vignettes", "Vignettes", ":material/fact_check:", vignettes.page),
     ]
-    if _exists("workbench.ui.safety"):
-        specs.append(("safety", "Safety", ":material/health_and_safety:", _safety))
-    if _exists("workbench.ui.releases"):
-        specs.append(("releases", "Releases", ":material/verified:", _releases))
+    specs.append(("safety", "Safety", ":material/health_and_safety:", _safety))
+    specs.append(("releases", "Releases", ":material/verified:", _releases))
     return specs
 
 
