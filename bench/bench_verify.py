@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import generate_ruleset  # noqa: E402
-from workbench import verify as verify_module  # noqa: E402
-from workbench.verify import Verification, verify_text  # noqa: E402
+from workbench.analysis import verify as verify_module  # noqa: E402
+from workbench.analysis.verify import Verification, verify_text  # noqa: E402
 
 SHIPPED = ROOT / "rulesets" / "upper-back-pain" / "ruleset.yaml"
 

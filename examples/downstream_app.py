@@ -22,7 +22,7 @@ from typing import Any
 from workbench import evaluate
 from workbench.problems import ProblemError
 from workbench.publish.signing import Keyring, load_keyring
-from workbench.runtime import load_release_json
+from workbench.run.runtime import load_release_json
 
 
 def trusted_keys(path: str | None) -> Keyring:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import V1
 from workbench import load_ruleset
-from workbench.answers import answer_problems, answers_fit
+from workbench.content.answers import answer_problems, answers_fit
 
 UBP = load_ruleset(V1 / "ruleset.yaml")
 FIT = answers_fit(UBP.model.inputs)

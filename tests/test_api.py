@@ -29,11 +29,11 @@ from tests.downstream_support import (
 )
 from workbench import evaluate, load_ruleset
 from workbench.api import create_app
-from workbench.canonical import sha256_hex
-from workbench.export import export
+from workbench.publish.canonical import sha256_hex
+from workbench.publish.export import export
 from workbench.publish.releases import document_bytes, ruleset_part
 from workbench.publish.signing import SigningKey
-from workbench.replay import load_vignettes, vignette_paths
+from workbench.run.replay import load_vignettes, vignette_paths
 
 ID = "upper-back-pain"
 EVALUATE = f"/rulesets/{ID}/versions/1.0.0/evaluate"

@@ -7,12 +7,13 @@ import difflib
 
 import pytest
 
-from workbench import authoring
-from workbench.authoring import AuthoringError
-from workbench.engine import CompiledRuleset, evaluate
-from workbench.loader import read_yaml
-from workbench.replay import vignette_paths
-from workbench.validate import validate_ruleset_text, validate_vignettes_text
+from workbench.content import authoring
+from workbench.content.authoring import AuthoringError
+from workbench.content.loader import read_yaml
+from workbench.content.validate import validate_ruleset_text, validate_vignettes_text
+from workbench.run.engine import CompiledRuleset, evaluate
+from workbench.run.replay import replay_texts, summarise
+from workbench.run.replay import vignette_paths
 
 from .conftest import V1
 
@@ -202,7 +203,7 @@ def test_a_vignette_made_from_a_result_passes_replay(answers):
     vignette = authoring.vignette_from_result("from-try-it", "Tried in the simulator.", answers, result)
     assert None not in vignette["inputs"].values()
     text = authoring.add_vignette(CANCER, vignette)
-    report = authoring.replay_texts(RULESET, "ruleset.yaml", [("cancer.yaml", text)])
+    report = replay_texts(RULESET, "ruleset.yaml", [("cancer.yaml", text)])
     mine = next(r for r in report.results if r.id == "from-try-it")
     assert mine.passed, mine.differences
 
@@ -222,7 +223,7 @@ def test_a_new_ruleset_is_valid_without_warnings_and_its_vignettes_pass():
     report = validate_ruleset_text(files["ruleset.yaml"])
     assert report.ok and report.problems == []
     assert report.model.title == "Neck pain: 'red flags' & more" and report.model.id == "neck-pain"
-    replay = authoring.replay_texts(files["ruleset.yaml"], "ruleset.yaml",
+    replay = replay_texts(files["ruleset.yaml"], "ruleset.yaml",
                                     [("examples.yaml", files["vignettes/examples.yaml"])])
     assert replay.ok and replay.passed == 2 and replay.problems == []
 
@@ -235,7 +236,7 @@ def test_a_new_ruleset_needs_a_good_id_and_a_title(ruleset_id, title):
 
 def test_summary_of_the_shipped_ruleset():
     texts = [(str(p), p.read_text(encoding="utf-8")) for p in vignette_paths(V1)]
-    summary = authoring.summarise("upper-back-pain", RULESET, "ruleset.yaml", texts)
+    summary = summarise("upper-back-pain", RULESET, "ruleset.yaml", texts)
     assert (summary.id, summary.version, summary.errors, summary.vignettes, summary.failed) == (
         "upper-back-pain", "1.0.0", 0, 56, 0)
     assert summary.ok
@@ -243,7 +244,7 @@ def test_summary_of_the_shipped_ruleset():
 
 def test_summary_of_a_broken_ruleset_still_has_its_title():
     broken = RULESET.replace("next: suspected_mscc", "next: suspected_msc")
-    summary = authoring.summarise("upper-back-pain", broken, "ruleset.yaml", [])
+    summary = summarise("upper-back-pain", broken, "ruleset.yaml", [])
     assert summary.errors >= 1 and not summary.ok
     assert summary.title.startswith("Upper back") and summary.version == "1.0.0" and summary.id is None
 

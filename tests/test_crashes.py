@@ -34,8 +34,8 @@ print("released" if outcome.ok else outcome.problems)
 SAVE = """
 import sys
 from pathlib import Path
-from workbench import access
-from workbench.store import read_versioned
+from workbench.people import access
+from workbench.publish.store import read_versioned
 path = Path(sys.argv[1])
 text, version = read_versioned(path)
 access.save_ruleset(access.Identity("Dr Ada Author", frozenset({"author"})), path, text + sys.argv[2], version,

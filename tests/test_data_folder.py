@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, V1, console_script
-from workbench import access
+from workbench.people import access
 from workbench.problems import ProblemError
 from workbench.publish.repository import Repository
+from workbench.publish.store import read_versioned
 from workbench.publish.sync import seed
-from workbench.store import read_versioned
 
 
 def git(folder: Path, *args: str) -> str:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import MINI, V1
 from workbench import InputError, RulesetError, evaluate, load_ruleset
-from workbench.engine import CompiledRuleset
-from workbench.model import Ruleset
+from workbench.content.model import Ruleset
+from workbench.run.engine import CompiledRuleset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from generate import generate_ruleset, random_cases  # noqa: E402

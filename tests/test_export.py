@@ -14,12 +14,12 @@ import pytest
 from tests.conftest import run_cli
 from tests.downstream_support import KEYRING, V1, release_document, shipped_data, write_keyring, write_release
 from workbench import RulesetError, evaluate, load_ruleset
-from workbench.canonical import sha256_hex
-from workbench.export import ExportRefused, export
+from workbench.publish.canonical import sha256_hex
+from workbench.publish.export import ExportRefused, export
 from workbench.publish.published import published
 from workbench.publish.releases import ruleset_part
-from workbench.replay import check_vignette, load_vignettes, vignette_paths
-from workbench.runtime import IntegrityError, load_release_json
+from workbench.run.replay import check_vignette, load_vignettes, vignette_paths
+from workbench.run.runtime import IntegrityError, load_release_json
 
 ID = "upper-back-pain"
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workbench.content.model import BooleanInput, EnumInput, NumberInput
 from workbench.expr import compile_condition
 from workbench.expr.syntax import BoolOp, Compare, ExprSyntaxError, Name, Not, parse
-from workbench.model import BooleanInput, EnumInput, NumberInput
 
 INPUTS = {
     "a": BooleanInput.model_construct(id="a", type="boolean", question="A?"),

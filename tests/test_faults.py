@@ -24,19 +24,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.asgi_support import call
 from tests.conftest import V1, run_cli
 from tests.downstream_support import KEYRING, shipped_data, write_release
-from workbench import access, store
-from workbench.access import Identity
 from workbench.api import create_app
-from workbench.engine import RulesetError, load_ruleset
-from workbench.export import export
-from workbench.graph import GraphvizNotFound, render
+from workbench.drawing.graph import GraphvizNotFound, render
+from workbench.people import access
+from workbench.people.access import Identity
 from workbench.problems import ProblemError
-from workbench.publish import lifecycle
+from workbench.publish import lifecycle, store
+from workbench.publish.export import export
 from workbench.publish.published import published
 from workbench.publish.repository import GitError, Repository
 from workbench.publish.signing import SigningKey
-from workbench.replay import replay_ruleset
-from workbench.store import read_versioned
+from workbench.publish.store import read_versioned
+from workbench.run.engine import RulesetError
+from workbench.run.load import load_ruleset
+from workbench.run.replay import replay_ruleset
 
 AUTHOR = Identity("Dr Ada Author", frozenset({"author", "qa"}))
 REVIEWER = Identity("Dr Rex Reviewer", frozenset({"reviewer"}))
@@ -99,9 +100,9 @@ def test_a_really_full_disk_is_refused_by_the_kernel_and_the_file_is_untouched(v
     script = f"""
 import resource, signal, sys
 from pathlib import Path
-from workbench import access
+from workbench.people import access
 from workbench.problems import ProblemError
-from workbench.store import read_versioned
+from workbench.publish.store import read_versioned
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 path = Path({str(path)!r})
@@ -132,9 +133,9 @@ def test_a_read_only_folder_refuses_the_save_with_a_clear_problem(v1_copy: Path)
     Repository.open(v1_copy.parent)
     script = f"""
 from pathlib import Path
-from workbench import access
+from workbench.people import access
 from workbench.problems import ProblemError
-from workbench.store import read_versioned
+from workbench.publish.store import read_versioned
 path = Path({str(path)!r})
 text, version = read_versioned(path)
 try:

@@ -15,14 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import V1
-from workbench.canonical import ruleset_data
-from workbench.engine import CompiledRuleset, InputError, evaluate, load_ruleset
+from workbench.content.model import BooleanInput, EnumInput, NumberInput
+from workbench.content.validate import validate_ruleset_text, validate_vignettes_text
+from workbench.drawing.graph import to_dot
 from workbench.expr import compile_condition
-from workbench.graph import to_dot
-from workbench.model import BooleanInput, EnumInput, NumberInput
 from workbench.problems import CODES, Problem
-from workbench.replay import check_vignette
-from workbench.validate import validate_ruleset_text, validate_vignettes_text
+from workbench.publish.canonical import ruleset_data
+from workbench.run.engine import CompiledRuleset, InputError, evaluate
+from workbench.run.load import load_ruleset
+from workbench.run.replay import check_vignette
 
 EXAMPLES = int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

@@ -18,17 +18,17 @@ from hypothesis import strategies as st
 
 from tests.conftest import MINI, ROOT, V1, console_script, run_cli
 from workbench import evaluate, load_ruleset
-from workbench.colours import disposition_colours
-from workbench.engine import CompiledRuleset
-from workbench.graph import (
+from workbench.content.model import DecisionNode, Ruleset
+from workbench.drawing.colours import disposition_colours
+from workbench.drawing.graph import (
     GraphvizNotFound,
     quote,
     render,
     to_dot,
     wrap_condition,
 )
-from workbench.model import DecisionNode, Ruleset
-from workbench.replay import Coverage, replay_ruleset
+from workbench.run.engine import CompiledRuleset
+from workbench.run.replay import Coverage, replay_ruleset
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate_ruleset  # noqa: E402
@@ -340,7 +340,7 @@ def test_png_of_the_shipped_ruleset(shipped: CompiledRuleset) -> None:
 
 
 def test_missing_dot_is_a_clear_error(mini: CompiledRuleset, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("workbench.graph.shutil.which", lambda name: None)
+    monkeypatch.setattr("workbench.drawing.graph.shutil.which", lambda name: None)
     with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
         render(to_dot(mini), "svg")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AUTHOR, REVIEWER
-from workbench import accounts
 from workbench.cli import main
+from workbench.people import accounts
 from workbench.problems import ProblemError
 from workbench.publish.repository import Repository
 

@@ -13,13 +13,13 @@ import pytest
 from tests.asgi_support import call
 from tests.downstream_support import KEYRING, shipped_data, write_release
 from workbench.api import MAX_BODY_BYTES, create_app
-from workbench.engine import CompiledRuleset, evaluate
+from workbench.content.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, read_text, read_yaml
+from workbench.content.model import BooleanInput, NumberInput
+from workbench.content.validate import MAX_NODES, MAX_VIGNETTES, validate_ruleset_text, validate_vignettes_text
 from workbench.expr import compile_condition
 from workbench.expr.syntax import MAX_DEPTH as EXPR_DEPTH
 from workbench.expr.syntax import MAX_LENGTH as EXPR_LENGTH
-from workbench.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, read_text, read_yaml
-from workbench.model import BooleanInput, NumberInput
-from workbench.validate import MAX_NODES, MAX_VIGNETTES, validate_ruleset_text, validate_vignettes_text
+from workbench.run.engine import CompiledRuleset, evaluate
 
 
 def codes(problems: list) -> set[str]:

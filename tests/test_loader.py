@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.loader import MAX_FILE_BYTES, parse_ruleset, parse_vignettes, read_text, read_yaml
+from workbench.content.loader import MAX_FILE_BYTES, parse_ruleset, parse_vignettes, read_text, read_yaml
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"

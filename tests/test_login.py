@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import accounts
+from workbench.people import accounts
 
 
 def app() -> None:

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AUTHOR, REVIEWER, approved, keyring, released, submitted
-from workbench.canonical import ruleset_data, ruleset_sha256, sha256_hex
 from workbench.cli import main
+from workbench.content.validate import validate_ruleset_file, validate_ruleset_text
 from workbench.problems import ProblemError
 from workbench.publish import lifecycle
+from workbench.publish.canonical import ruleset_data, ruleset_sha256, sha256_hex
 from workbench.publish.published import published
 from workbench.publish.releases import load_release
 from workbench.publish.repository import Person, Repository, message
 from workbench.publish.signing import SigningKey, create_key, verify
-from workbench.validate import validate_ruleset_file, validate_ruleset_text
 
 
 def repo(folder: Path) -> Repository:
@@ -214,7 +214,8 @@ def test_a_save_while_the_gate_runs_waits_and_the_release_is_what_was_replayed(
     before = (v1_copy / "ruleset.yaml").read_text(encoding="utf-8")
     breaking = before.replace("next: suspected_cauda_equina_or_cord_compression", "next: self_care_advice", 1)
     script = (
-        "from pathlib import Path\nfrom workbench import access\nfrom workbench.store import read_versioned\n"
+        "from pathlib import Path\nfrom workbench.people import access\n"
+        "from workbench.publish.store import read_versioned\n"
         f"path = Path({str(v1_copy / 'ruleset.yaml')!r})\ntext, version = read_versioned(path)\n"
         f"access.save_ruleset(access.local_identity('Dr Ada Author'), path, {breaking!r}, version, 'in between')\n")
     saver: list[subprocess.Popen[bytes]] = []
@@ -306,7 +307,7 @@ def served_and_exported(root: Path, tmp_path: Path) -> tuple[dict[str, int], lis
     """What `workbench serve` answers for each version, and what `workbench export` writes, from `root`."""
     from tests.asgi_support import call
     from workbench.api import create_app
-    from workbench.export import export
+    from workbench.publish.export import export
 
     app = create_app(root, keyring())
     status = {version: call(app, "GET", f"/rulesets/upper-back-pain/versions/{version}")[0]
@@ -447,7 +448,7 @@ def test_the_project_checkout_is_never_committed_into(capsys: pytest.CaptureFixt
 def test_a_release_document_can_never_hold_infinity_or_nan() -> None:
     """The finding: `max: .inf` was released as `Infinity`, which is not JSON. Validation refuses it now
     (tests/test_limits.py); should anything else bring one in, writing the document refuses too."""
-    from workbench.canonical import canonical_bytes
+    from workbench.publish.canonical import canonical_bytes
     from workbench.publish.releases import document_bytes
 
     for value in (float("inf"), float("-inf"), float("nan")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import SHIPPED
-from workbench.replay import replay_ruleset
+from workbench.run.replay import replay_ruleset
 
 
 def test_every_shipped_vignette_passes_with_full_coverage() -> None:

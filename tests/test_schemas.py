@@ -1,11 +1,11 @@
-"""The checked-in JSON Schemas are exactly what the models generate: run `python -m workbench.schema`."""
+"""The checked-in JSON Schemas are exactly what the models generate: run `python -m workbench.content.schema`."""
 
 from __future__ import annotations
 
 import json
 
 from tests.conftest import ROOT, SHIPPED
-from workbench.schema import schema_texts
+from workbench.content.schema import schema_texts
 
 
 def test_schemas_have_not_drifted() -> None:

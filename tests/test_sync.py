@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import V1
-from workbench import access
 from workbench.cli import main
+from workbench.people import access
 from workbench.publish.repository import Repository
-from workbench.store import read_versioned
+from workbench.publish.store import read_versioned
 
 RULESET = "upper-back-pain/ruleset.yaml"
 

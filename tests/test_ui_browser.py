@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import accounts
+from workbench.people import accounts
 
 from .conftest import ROOT
 

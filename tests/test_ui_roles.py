@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import access, accounts
-from workbench.access import AccessDenied, Identity
+from workbench.people import access, accounts
+from workbench.people.access import AccessDenied, Identity
 from workbench.problems import ProblemError
 from workbench.publish import lifecycle
 from workbench.publish.published import published
@@ -102,7 +102,7 @@ def test_guessing_passwords_in_the_sign_in_form_makes_the_account_wait(root: Pat
                                                                        monkeypatch: pytest.MonkeyPatch):
     """The form signs in through the same per-account limit as the CLI: after 5 wrong passwords even the right
     one is refused for a while, and the page says why. (Its own accounts file: the lock lasts 15 minutes.)"""
-    from workbench.accounts import MAX_FAILURES
+    from workbench.people.accounts import MAX_FAILURES
 
     own = tmp_path / "users.json"
     accounts.add_account(PEOPLE["author"], ["author"], PASSWORD, path=own)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.conftest import MINI, run_json
 from tests.test_verify import compiled, small_rulesets
 from workbench import InputError, evaluate, load_ruleset
-from workbench.engine import CompiledRuleset
+from workbench.run.engine import CompiledRuleset
 
 RS = load_ruleset(MINI)
 
@@ -127,7 +127,7 @@ def test_cli_takes_unsure_ids() -> None:
 
 
 def test_too_many_unsure_answers_to_weigh_exactly_ask_for_answers_instead_of_guessing(monkeypatch) -> None:
-    from workbench import engine
+    from workbench.run import engine
 
     monkeypatch.setattr(engine, "MAX_UNSURE_CASES", 3)
     with pytest.raises(InputError) as raised:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import SHIPPED
 from workbench import evaluate, load_ruleset
-from workbench.model import OutcomeNode
+from workbench.content.model import OutcomeNode
 
 UBP = load_ruleset(SHIPPED / "ruleset.yaml")
 BOOLEANS = [spec.id for spec in UBP.model.inputs if spec.type == "boolean"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHIPPED
-from workbench.sources import validate_paths
-from workbench.validate import validate_ruleset_text
+from workbench.content.sources import validate_paths
+from workbench.content.validate import validate_ruleset_text
 
 
 def problems(text: str) -> list[tuple[str, str, int | None, str]]:

@@ -7,7 +7,8 @@ Downstream Python apps need only this:
     evaluate(rs, {"age": 62, "known_cancer": True}).to_dict()
 """
 
-from .engine import CompiledRuleset, InputError, Result, RulesetError, evaluate, load_ruleset
 from .problems import Problem
+from .run.engine import CompiledRuleset, InputError, Result, RulesetError, evaluate
+from .run.load import load_ruleset
 
 __all__ = ["CompiledRuleset", "InputError", "Problem", "Result", "RulesetError", "evaluate", "load_ruleset"]

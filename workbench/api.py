@@ -24,13 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .engine import CompiledRuleset, InputError, evaluate
-from .export import index_data
-from .model import Ruleset
+from .content.model import Ruleset
 from .problems import ProblemError
+from .publish.export import index_data
 from .publish.published import published, stamp
 from .publish.releases import Release, document_bytes, group, latest
 from .publish.signing import Keyring, load_keyring
+from .run.engine import CompiledRuleset, InputError, evaluate
 
 MAX_BODY_BYTES = 64 * 1024
 PROBLEM_JSON = "application/problem+json"

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import engine
-from .engine import CompiledRuleset, InputError
-from .loader import read_text, read_yaml
+from .content.loader import read_text, read_yaml
+from .content.sources import collect_files, validate_paths
 from .problems import Problem, has_errors, sort_problems
-from .replay import ReplayReport, replay_ruleset
-from .sources import collect_files, validate_paths
+from .run import engine
+from .run.engine import CompiledRuleset, InputError
+from .run.load import load_ruleset
+from .run.replay import ReplayReport, replay_ruleset
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -203,7 +204,7 @@ def _load(path: Path) -> CompiledRuleset | None:
     if not path.is_file():
         raise UsageError(f"no ruleset file at {path}")
     try:
-        return engine.load_ruleset(path)
+        return load_ruleset(path)
     except engine.RulesetError as exc:
         _print_problems(exc.problems, sys.stderr)
         return None
@@ -213,8 +214,8 @@ def _load(path: Path) -> CompiledRuleset | None:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """The picture is written even when some vignettes have errors: they go to stderr and the exit code is 1."""
-    from .graph import GraphvizError, render, to_dot
-    from .store import atomic_write
+    from .drawing.graph import GraphvizError, render, to_dot
+    from .publish.store import atomic_write
 
     ruleset_file = _ruleset_file(Path(args.ruleset_file))
     answers = _answers(args.inputs) if args.inputs else None
@@ -259,7 +260,7 @@ def _find_vignette(ruleset: CompiledRuleset, ruleset_file: Path, vignette_id: st
     """The vignette with this id beside the ruleset; a usage error naming near misses otherwise."""
     import difflib
 
-    from .replay import load_vignettes, vignette_paths
+    from .run.replay import load_vignettes, vignette_paths
 
     known: list[str] = []
     for report in load_vignettes(vignette_paths(ruleset_file.parent), ruleset):
@@ -298,7 +299,7 @@ def _trusted(args: argparse.Namespace) -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import ExportRefused, export
+    from .publish.export import ExportRefused, export
 
     root = _rulesets_root(args.rulesets)
     try:
@@ -370,7 +371,7 @@ def _positive_seconds(text: str) -> float:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """0 when every property holds and every check finished; 1 on a violation or an incomplete check."""
-    from .verify import DEFAULT_LIMIT, DEFAULT_TIME_LIMIT, verify_file
+    from .analysis.verify import DEFAULT_LIMIT, DEFAULT_TIME_LIMIT, verify_file
 
     ruleset_file = _ruleset_file(Path(args.ruleset_file))
     report = verify_file(ruleset_file, limit=args.limit or DEFAULT_LIMIT,
@@ -388,7 +389,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _print_verification(report: Any) -> None:
-    from .verify import count_text
+    from .analysis.verify import count_text
 
     words = {"verified": "verified over every possible case", "violated": "VIOLATED",
              "incomplete": "INCOMPLETE — not every case was checked"}
@@ -502,7 +503,7 @@ def _keyring_path(args: argparse.Namespace) -> Path | None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """submit, approve, reject and release: 0 done, 1 refused (every reason printed), 2 bad arguments."""
-    from . import access
+    from .people import access
     from .problems import ProblemError
     from .publish.signing import load_key
 
@@ -562,7 +563,7 @@ def _refused(args: argparse.Namespace, action: str, problems: Sequence[Problem],
 
 def cmd_history(args: argparse.Namespace) -> int:
     """The ruleset's history: releases verified, review state, every commit; 0 intact, 1 tampering found."""
-    from . import access
+    from .people import access
     from .problems import ProblemError
     from .publish.lifecycle import history, open_ruleset
 
@@ -595,7 +596,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_key(args: argparse.Namespace) -> int:
     """create and list signing keys: 0 done, 2 refused."""
-    from . import accounts
+    from .people import accounts
     from .problems import ProblemError
     from .publish.signing import create_key, load_keyring, trust
 
@@ -658,7 +659,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     """Send and receive the team's history: 0 in step, 1 conflicts shown (nothing changed), 2 refused."""
     import difflib
 
-    from . import access
+    from .people import access
     from .problems import ProblemError
     from .publish.repository import Repository
     from .publish.sync import team_folder
@@ -693,7 +694,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """0 compared; 1 a version was altered or the draft has errors; 2 a version that does not exist."""
-    from .diff import diff_versions
+    from .analysis.diff import diff_versions
     from .problems import ProblemError
 
     folder = _ruleset_dir(args.ruleset_dir)
@@ -819,7 +820,7 @@ def _new_password(args: argparse.Namespace) -> str | None:
 def cmd_user(args: argparse.Namespace) -> int:
     """add, list and remove accounts: 0 done; 2 refused (bad name, role or password, unknown account, or an
     accounts file that cannot be read)."""
-    from . import accounts
+    from .people import accounts
     from .problems import ProblemError
 
     path = Path(args.users).expanduser() if args.users else accounts.users_file()
@@ -1047,7 +1048,7 @@ def build_parser() -> argparse.ArgumentParser:
     text_or_json(sub)
     sub.set_defaults(run=cmd_diff)
 
-    from .accounts import ROLES
+    from .people.accounts import ROLES
 
     sub = command("user", "manage the local accounts that sign in to the workbench, and their roles",
                   "printf '%s\\n' \"$PASSWORD\" | workbench user add 'Dr Ada Author' --role author "

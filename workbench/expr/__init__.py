@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..model import Input
+from ..content.model import Input
 from .check import Issue, check
 from .compile import Case, Predicate, compile_expr
 from .syntax import Expr, ExprSyntaxError, names, parse

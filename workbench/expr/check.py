@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..model import BooleanInput, EnumInput, Input, NumberInput
+from ..content.model import BooleanInput, EnumInput, Input, NumberInput
 from ..problems import did_you_mean, quoted_list, sensible_number, show_number
 from .syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 

@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..authoring import replay_texts
-from ..canonical import ruleset_sha256
-from ..model import Ruleset
+from ..content.model import Ruleset
+from ..content.semver import version_key
+from ..content.validate import validate_ruleset_text
 from ..people.names import same_person
 from ..problems import Problem, ProblemError
-from ..replay import ReplayReport
-from ..semver import version_key
-from ..validate import validate_ruleset_text
+from ..run.load import load_text
+from ..run.replay import ReplayReport, replay_loaded
+from .canonical import ruleset_sha256
 from .published import published
 from .releases import RELEASES_DIR, Release, document_bytes, unsigned_document
 from .repository import Person, Repository, crashpoint, message
@@ -82,10 +82,10 @@ def snapshot(repository: Repository, ruleset_id: str, commit: str | None = None)
     vignettes = {path[len(prefix):]: data.decode("utf-8", "replace") for path, data in sorted(files.items())
                  if path.startswith(prefix) and "/" not in path[len(prefix):] and path.endswith((".yaml", ".yml"))}
     file = str(repository.root / ruleset_id / RULESET_FILE)
-    report = replay_texts(ruleset_text, file, [(str(repository.root / ruleset_id / VIGNETTES_DIR / name), text)
-                                                for name, text in vignettes.items()])
-    model = validate_ruleset_text(ruleset_text, file).model if ruleset_text else None
-    return Snapshot(ruleset_id, commit, ruleset_text, vignettes, model, report)
+    loaded = load_text(ruleset_text, file)
+    report = replay_loaded(loaded, [(str(repository.root / ruleset_id / VIGNETTES_DIR / name), text)
+                                    for name, text in vignettes.items()])
+    return Snapshot(ruleset_id, commit, ruleset_text, vignettes, loaded.model if ruleset_text else None, report)
 
 
 # --- the review state, read from the history ------------------------------------------------------------

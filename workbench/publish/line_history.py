@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..loader import Document
+from ..content.loader import Document
 from .repository import Repository
 
 SECTIONS = ("dispositions", "inputs", "red_flags", "nodes", "safety", "references")

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..problems import Problem, ProblemError
-from ..store import plain_file
 from .repository import BRANCH, Person, Repository, message
+from .store import plain_file
 
 Side = Literal["mine", "theirs"]
 

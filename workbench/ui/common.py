@@ -11,15 +11,15 @@ from typing import Any
 
 import streamlit as st
 
-from .. import access
-from ..access import Identity
-from ..authoring import RulesetSummary, replay_texts, summarise
-from ..engine import CompiledRuleset, Result
-from ..model import OutcomeNode, Ruleset
+from ..content.model import OutcomeNode, Ruleset
+from ..content.validate import Report, validate_vignettes_text
+from ..people import access
+from ..people.access import Identity
 from ..problems import Problem, ProblemError, quoted_list, sort_problems
-from ..replay import ReplayReport, vignette_paths
-from ..store import plain_file, read_versioned
-from ..validate import Report, validate_ruleset_text, validate_vignettes_text
+from ..publish.store import plain_file, read_versioned
+from ..run.engine import CompiledRuleset, Result
+from ..run.load import Loaded, load_text
+from ..run.replay import ReplayReport, RulesetSummary, replay_texts, summarise, vignette_paths
 from . import login
 
 ROOT_ENV = "WORKBENCH_RULESETS"
@@ -79,11 +79,13 @@ def current_ruleset() -> Path | None:
     return folder
 
 
+PAGES: dict[str, Any] = {}
+"""The app's pages by short name, filled in by pages.pages() when the navigation is built."""
+
+
 def go(page: str) -> None:
     """Switch to another page by its short name ('editor', 'try', ...)."""
-    from .pages import pages
-
-    st.switch_page(pages()[page])
+    st.switch_page(PAGES[page])
 
 
 GO = "go"  # a page to switch to at the start of the next run, asked for by a button's callback
@@ -130,6 +132,14 @@ def refused(exc: ProblemError, kept: str = "") -> None:
 def buffers() -> dict[str, dict[str, Any]]:
     state = st.session_state.setdefault(EDITOR, {"file": None, "buffers": {}})
     return state["buffers"]
+
+
+def set_text(buffer: dict[str, Any], text: str, *, line: int | None = None, notice: str | None = None) -> None:
+    """Replace the text from outside the code editor (a form, 'load theirs'): the editor is redrawn with it and
+    taken to `line`."""
+    buffer.update(text=text, base=text, rev=buffer["rev"] + 1, line=line, scroll=line)
+    if notice:
+        buffer["notice"] = notice
 
 
 def unsaved(path: Path) -> bool:
@@ -181,8 +191,13 @@ def folder_title(folder: Path) -> str:
 # --- caches: pure work keyed on content --------------------------------------------------------
 
 @st.cache_resource(max_entries=64, show_spinner=False)
+def loaded(text: str, file: str) -> Loaded:
+    """The ruleset text read once (run/load.py): its report and, when it has no errors, its compiled form."""
+    return load_text(text, file)
+
+
 def validated(text: str, file: str) -> Report:
-    return validate_ruleset_text(text, file)
+    return loaded(text, file).report
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -191,10 +206,8 @@ def validated_vignettes(text: str, file: str, ruleset_text: str, ruleset_file: s
     return validate_vignettes_text(text, file, model, ruleset_broken=model is None)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
 def compiled(text: str, file: str) -> CompiledRuleset | None:
-    report = validated(text, file)
-    return CompiledRuleset(report.model, file) if report.ok else None
+    return loaded(text, file).ruleset
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -239,7 +252,7 @@ def usable(work: Texts) -> CompiledRuleset | None:
 
 def compact_count(n: int) -> str:
     """A count that fits a metric: 72,053; 17.7 billion; 1.46e+17."""
-    from ..verify import count_text
+    from ..analysis.verify import count_text
 
     for size, word in ((10**12, ""), (10**9, "billion"), (10**6, "million")):
         if n >= size:
@@ -277,7 +290,7 @@ def escape_md(text: str) -> str:
 def colours(model: Ruleset) -> dict[str, str]:
     """Disposition colours from the graph module, so the simulator and the picture agree."""
     try:
-        from ..colours import disposition_colours
+        from ..drawing.colours import disposition_colours
     except ImportError:  # pragma: no cover - graph.py ships with the core
         return {d.id: "#dddddd" for d in model.dispositions}
     return disposition_colours(model)
@@ -366,7 +379,7 @@ def expectation_text(data: dict[str, Any] | None, model: Ruleset | None = None) 
 def clinical_words(model: Ruleset | None) -> dict[str, dict[str, str]]:
     """Clinical words for ids: disposition and red-flag labels to their first dash clause, node titles,
     questions."""
-    from ..flow_map import short
+    from ..drawing.flow_map import short
 
     if model is None:
         return {"dispositions": {}, "nodes": {}, "flags": {}, "inputs": {}}
@@ -378,7 +391,7 @@ def clinical_words(model: Ruleset | None) -> dict[str, dict[str, str]]:
 
 def release_state(folder: Path) -> tuple[str, str | None]:
     """('draft' | 'in review' | 'approved' | 'released', latest published version): the core's answer."""
-    from ..access import keyring
+    from ..people.access import keyring
     from ..publish.lifecycle import standing
 
     try:
@@ -398,7 +411,7 @@ def result_key(result: Result | None) -> tuple[Any, ...] | None:
 @st.cache_data(max_entries=128, show_spinner=False)
 def dot(work: Texts, result: tuple[Any, ...] | None, coverage: bool, rankdir: str) -> str:
     """The flow as DOT for this content, path and overlay (graph.to_dot, cached on all of them)."""
-    from ..graph import to_dot
+    from ..drawing.graph import to_dot
 
     rs = compiled(work.ruleset, work.ruleset_file)
     assert rs is not None

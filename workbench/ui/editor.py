@@ -9,10 +9,10 @@ from typing import Any
 
 import streamlit as st
 
-from .. import access
+from ..content.validate import Report
+from ..people import access
 from ..problems import ProblemError, sort_problems
-from ..store import SaveConflict, read_versioned
-from ..validate import Report
+from ..publish.store import SaveConflict, read_versioned
 from . import common, editor_forms, line_history
 
 _ACE_CSS = (".wb-problem {position:absolute; background:rgba(250,82,82,0.16);}"
@@ -119,13 +119,6 @@ def _reload(path: Path, buffer: dict[str, Any]) -> None:
     text, version = read_versioned(path)
     buffer.update(text=text or "", saved=text or "", base=text or "", version=version, conflict=None,
                   rev=buffer["rev"] + 1)
-
-
-def set_text(buffer: dict[str, Any], text: str, *, line: int | None = None, notice: str | None = None) -> None:
-    """Replace the text from outside the code editor (a form, 'load theirs'): the editor is redrawn with it."""
-    buffer.update(text=text, base=text, rev=buffer["rev"] + 1, line=line, scroll=line)
-    if notice:
-        buffer["notice"] = notice
 
 
 def _dirty(buffer: dict[str, Any]) -> bool:

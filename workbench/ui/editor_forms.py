@@ -1,6 +1,6 @@
 """The editor's forms for common additions: a question, a red flag, a branch, an outcome.
 
-Each form calls a core edit (workbench.authoring) on the editor's text; the edit is kept only if it adds
+Each form calls a core edit (workbench.content.authoring) on the editor's text; the edit is kept only if it adds
 no new error, and nothing is saved until the author presses Save."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import streamlit as st
 
-from .. import authoring
-from ..authoring import AuthoringError
-from ..model import DecisionNode, Ruleset
-from ..validate import Report
+from ..content import authoring
+from ..content.authoring import AuthoringError
+from ..content.model import DecisionNode, Ruleset
+from ..content.validate import Report
 from . import common
 
 
@@ -51,9 +51,7 @@ def _apply(buffer: dict[str, Any], validate: Callable[[str], Report], what: str,
         st.error(f"{what} was not added, because it would bring {common.plural(len(new), 'new error')}:")
         common.show_problems(new)
         return
-    from .editor import set_text
-
-    set_text(buffer, text, line=_first_changed_line(buffer["text"], text),
+    common.set_text(buffer, text, line=_first_changed_line(buffer["text"], text),
              notice=f"{what} added to the text (highlighted). It is not saved yet: check it, then press Save.")
     st.rerun()
 

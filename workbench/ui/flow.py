@@ -12,14 +12,15 @@ from typing import Any
 
 import streamlit as st
 
-from ..engine import CompiledRuleset, InputError, Result, evaluate
-from ..flow_map import NODE_WIDTH, FlowMap, MapEdge, MapNode, card_lines, flow_map, layout
-from ..graph import GraphvizError, render
-from ..loader import read_yaml
-from ..model import DecisionNode, OutcomeNode
+from ..content.loader import read_yaml
+from ..content.model import DecisionNode, OutcomeNode
+from ..drawing.flow_map import NODE_WIDTH, FlowMap, MapEdge, MapNode, card_lines, flow_map, layout
+from ..drawing.graph import GraphvizError, render
 from ..publish.line_history import rules
-from ..replay import ReplayReport
+from ..run.engine import CompiledRuleset, InputError, Result, evaluate
+from ..run.replay import ReplayReport
 from . import common
+from .case import answers_of
 
 _SHOW = {"none": "Nothing", "try": "The Try-it case", "vignette": "A vignette"}
 _DIRECTION = {"down": "Top to bottom", "right": "Left to right"}
@@ -248,8 +249,6 @@ def _vignette(column: Any, report: Any, state: dict[str, Any]) -> tuple[Result |
 
 
 def _try_case(rs: CompiledRuleset) -> tuple[Result | None, str]:
-    from .try_it import answers_of
-
     case = st.session_state.get(common.CASE)
     if not case or case.get("ruleset") != rs.id or not case.get("raw"):
         return None, "No case has been tried yet: answer some questions on the Try it page."

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from ..loader import read_yaml
+from ..content.loader import read_yaml
 from ..problems import ProblemError
 from ..publish import line_history
 from ..publish.repository import Repository

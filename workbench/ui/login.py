@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from .. import accounts
-from ..access import Identity, identity_of, local_identity
+from ..people import accounts
+from ..people.access import Identity, identity_of, local_identity
 from ..problems import ProblemError
 
 SIGNED_IN = "login.user"  # session state: the signed-in account's name; roles are re-read from the file each run

@@ -63,8 +63,12 @@ def _specs() -> list[tuple[str, str, str, Callable[[], None]]]:
 
 
 def pages(default: str = "rulesets") -> dict[str, st.Page]:
-    return {name: st.Page(_guarded(run), title=title, icon=icon, url_path=name, default=name == default)
+    """Every page by short name; also left in common.PAGES, through which the pages switch to each other."""
+    made = {name: st.Page(_guarded(run), title=title, icon=icon, url_path=name, default=name == default)
             for name, title, icon, run in _specs()}
+    common.PAGES.clear()
+    common.PAGES.update(made)
+    return made
 
 
 def navigation(default: str = "rulesets") -> st.Page:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import access
+from ..people import access
 from ..problems import ProblemError
-from ..store import SaveConflict
+from ..publish.store import SaveConflict
 from . import common, team
 
 

@@ -12,10 +12,11 @@ from typing import Any
 import streamlit as st
 import yaml
 
-from .. import access, authoring
+from ..analysis.verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_text, share_text, verify_text
+from ..content import authoring
+from ..people import access
 from ..problems import ProblemError
-from ..store import SaveConflict
-from ..verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_text, share_text, verify_text
+from ..publish.store import SaveConflict
 from . import common
 
 _KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}

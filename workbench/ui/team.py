@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import access
+from ..people import access
 from ..problems import ProblemError
 from ..publish.repository import Repository
 from ..publish.sync import SyncOutcome

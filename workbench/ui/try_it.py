@@ -8,14 +8,15 @@ from typing import Any
 
 import streamlit as st
 
-from .. import authoring
-from ..answers import describe_range
-from ..engine import CompiledRuleset, InputError, Result, evaluate
-from ..model import BooleanInput, EnumInput, Input, NumberInput
-from ..replay import vignette_paths
+from ..content import authoring
+from ..content.answers import describe_range
+from ..content.model import BooleanInput, EnumInput, Input, NumberInput
+from ..run.engine import CompiledRuleset, InputError, Result, evaluate
+from ..run.replay import vignette_paths
+from . import case as case_of
 from . import common
+from .case import UNSURE, answers_of, case_state, unsure_of
 
-UNSURE = "unsure"
 _YES_NO = {"yes": "Yes", "no": "No", UNSURE: "Unsure"}
 UNSURE_MEANS = ("**Unsure** is for an answer the person cannot give (\"I don't know if it was cancer\"): it is taken "
                 "as whichever answer is more dangerous, so not knowing is never safer than yes.")
@@ -38,72 +39,11 @@ def page() -> None:
 
 # --- the case: which questions were asked and what was answered -------------------------------
 
-def case_state(ruleset_id: str) -> dict[str, Any]:
-    """The Try-it case of this ruleset (a new one when another ruleset was being tried)."""
-    case = st.session_state.get(common.CASE)
-    if not case or case.get("ruleset") != ruleset_id:
-        case = st.session_state[common.CASE] = {"ruleset": ruleset_id, "asked": [], "raw": {}, "chosen": []}
-    return case
-
-
-def _key(ruleset_id: str, input_id: str) -> str:
-    return f"try.{ruleset_id}.{input_id}"
-
-
-def answer_of(spec: Input, raw: Any) -> Any:
-    """The engine's value for a widget's value: None for no answer or 'Unsure' (which unsure_of lists)."""
-    if raw is None or raw == UNSURE:
-        return None
-    if isinstance(spec, BooleanInput):
-        return raw == "yes"
-    return raw
-
-
-def raw_of(spec: Input, value: Any) -> Any:
-    """The widget's value for an answer: the inverse of answer_of."""
-    if value is None:
-        return None
-    if isinstance(spec, BooleanInput):
-        return "yes" if value else "no"
-    return value
-
-
-def load_case(rs: CompiledRuleset, inputs: dict[str, Any], unsure: list[str] | None = None) -> None:
-    """Make these answers (a vignette's) the Try-it case, as if they had been answered here."""
-    previous = st.session_state.get(common.CASE) or {}
-    for input_id in previous.get("asked", []):
-        _forget(str(previous.get("ruleset")), input_id)
-    raw = {i: raw_of(rs.inputs[i], v) for i, v in inputs.items() if i in rs.inputs}
-    raw |= {i: UNSURE for i in unsure or [] if i in rs.inputs}
-    for input_id in raw:
-        _forget(rs.id, input_id)
-    st.session_state[common.CASE] = {"ruleset": rs.id, "asked": list(raw), "raw": raw}
-
-
-def _forget(ruleset_id: str, input_id: str) -> None:
-    st.session_state.pop(_key(ruleset_id, input_id), None)
-    st.session_state.pop(_key(ruleset_id, input_id) + ".unsure", None)
-
-
-def unsure_of(rs: CompiledRuleset, raw: dict[str, Any]) -> list[str]:
-    """The inputs answered 'Unsure', in declaration order."""
-    return [i for i in rs.inputs if raw.get(i) == UNSURE]
-
-
-def answers_of(rs: CompiledRuleset, raw: dict[str, Any]) -> dict[str, Any]:
-    answers = {}
-    for input_id, value in raw.items():
-        spec = rs.inputs.get(input_id)
-        if spec is not None and (answer := answer_of(spec, value)) is not None:
-            answers[input_id] = answer
-    return answers
-
-
 def run_case(rs: CompiledRuleset, case: dict[str, Any]) -> tuple[Result, dict[str, Any]]:
     """Evaluate the case as answered so far; the questions the result needs are added to those asked."""
     case["asked"] = [i for i in case["asked"] if i in rs.inputs]
     for input_id in case["asked"]:
-        key = _key(rs.id, input_id)
+        key = case_of.key(rs.id, input_id)
         value = case["raw"].get(input_id)
         if value is None or key in st.session_state or key + ".unsure" in st.session_state:
             continue
@@ -119,7 +59,7 @@ def run_case(rs: CompiledRuleset, case: dict[str, Any]) -> tuple[Result, dict[st
     except InputError as exc:  # answers given before the ruleset changed (e.g. a choice was removed)
         for problem in exc.problems:
             case["raw"].pop(problem.path, None)
-            _forget(rs.id, problem.path)
+            case_of.forget(rs.id, problem.path)
             answers.pop(problem.path, None)
         st.warning("Some answers no longer fit the ruleset and were cleared: "
                    + " ".join(p.message for p in exc.problems))
@@ -133,7 +73,7 @@ def run_case(rs: CompiledRuleset, case: dict[str, Any]) -> tuple[Result, dict[st
 
 def _raw(rs: CompiledRuleset, input_id: str) -> Any:
     """A question's answer as its widget holds it; a number's 'Unsure' is a box beside it."""
-    key = _key(rs.id, input_id)
+    key = case_of.key(rs.id, input_id)
     if isinstance(rs.inputs[input_id], NumberInput) and st.session_state.get(key + ".unsure"):
         return UNSURE
     return st.session_state.get(key)
@@ -148,12 +88,12 @@ def _questions(rs: CompiledRuleset, case: dict[str, Any], result: Result) -> Non
         st.subheader("Answers", anchor=False)
         st.caption("Change any answer and the result follows.")
         for input_id in answered:
-            _widget(rs.inputs[input_id], _key(rs.id, input_id))
+            _widget(rs.inputs[input_id], case_of.key(rs.id, input_id))
     if result.needs:
         with st.container(border=True):
             st.subheader("Next question" if len(result.needs) == 1 else "Next questions", anchor=False)
             for input_id in result.needs:
-                _widget(rs.inputs[input_id], _key(rs.id, input_id))
+                _widget(rs.inputs[input_id], case_of.key(rs.id, input_id))
     else:
         st.success("Every question this case needs is answered.")
     others = [i for i in rs.inputs if i not in case["asked"]]
@@ -176,7 +116,7 @@ def _ask_more(case: dict[str, Any]) -> None:
 
 def _restart(ruleset_id: str, case: dict[str, Any]) -> None:
     for input_id in case["asked"]:
-        _forget(ruleset_id, input_id)
+        case_of.forget(ruleset_id, input_id)
     case.update(asked=[], raw={}, chosen=[])
 
 

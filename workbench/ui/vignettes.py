@@ -8,13 +8,15 @@ from typing import Any
 
 import streamlit as st
 
-from .. import access, authoring
-from ..engine import CompiledRuleset
-from ..loader import read_yaml
+from ..content import authoring
+from ..content.loader import read_yaml
+from ..people import access
 from ..problems import ProblemError
-from ..replay import ReplayReport, VignetteResult, vignette_paths
-from ..store import SaveConflict, read_versioned
+from ..publish.store import SaveConflict, read_versioned
+from ..run.engine import CompiledRuleset
+from ..run.replay import ReplayReport, VignetteResult, vignette_paths
 from . import common
+from .case import load_case
 
 
 def page() -> None:
@@ -159,8 +161,6 @@ def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict
         try_button, flow_button, _ = st.columns([1, 1, 2])
         if vignette is not None and try_button.button("Try this case", key="vignettes.try",
                                                       icon=":material/stethoscope:"):
-            from .try_it import load_case
-
             load_case(rs, vignette.get("inputs") or {}, vignette.get("unsure") or [])
             common.go("try")
         if flow_button.button("Show on the flow", key="vignettes.flow", icon=":material/account_tree:"):

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .expr.syntax import COMPARISONS, RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not, walk
-from .model import BooleanInput, EnumInput, Input, NumberInput
+from ..content.model import BooleanInput, EnumInput, Input, NumberInput
+from ..expr.syntax import COMPARISONS, RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not, walk
 
 Masks = tuple[int, ...]  # per input, in declaration order: bit k set = answer k still possible
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from dd.autoref import BDD, Function
 
-from .expr.syntax import RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
-from .model import DecisionNode, OutcomeNode, Ruleset
+from ..content.model import DecisionNode, OutcomeNode, Ruleset
+from ..expr.syntax import RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
 Classes = dict[str, frozenset[int]]  # per input, the class indexes a cube allows (an input left out: any)
 

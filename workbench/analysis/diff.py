@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..content.model import Branch, DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, Vignette
+from ..content.semver import Bump, bump_of, bumped, version_key
+from ..problems import Problem, ProblemError
+from ..publish.published import published
+from ..publish.releases import Release
+from ..publish.signing import Keyring, load_keyring
+from ..run.engine import CompiledRuleset
+from ..run.load import Loaded, load_file, load_text
+from ..run.replay import load_vignettes, vignette_paths
+from ..run.runtime import load_release_json
 from .behaviour import Exhaustive, VignetteChange, compare_all, urgency_order, vignette_changes
-from .engine import CompiledRuleset
-from .model import Branch, DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, Vignette
-from .problems import Problem, ProblemError
-from .publish.published import published
-from .publish.releases import Release
-from .publish.signing import Keyring, load_keyring
-from .replay import load_vignettes, vignette_paths
-from .runtime import load_release_json
-from .semver import Bump, bump_of, bumped, version_key
-from .validate import Report, validate_ruleset_file, validate_ruleset_text
 
 RULESET_FILE = "ruleset.yaml"
 Kind = Literal["wording", "logic", "interface"]
@@ -124,17 +124,17 @@ def resolve(ruleset_dir: Path, ref: str, keyring: Keyring | None = None) -> Comp
     unchanged), a ruleset or release FILE, or 'git:REV' (the folder's ruleset.yaml as committed then)."""
     keyring = keyring if keyring is not None else load_keyring(required=False)
     if ref == "draft":
-        return _checked(validate_ruleset_file(Path(ruleset_dir) / RULESET_FILE))
+        return _checked(load_file(Path(ruleset_dir) / RULESET_FILE))
     if ref.startswith("git:"):
         text, name = committed_text(Path(ruleset_dir), ref.removeprefix("git:"))
-        return _checked(validate_ruleset_text(text, name))
+        return _checked(load_text(text, name))
     if ref.endswith((".yaml", ".yml", ".json")):
         file = Path(ref)
         if not file.is_file():
             raise ProblemError([Problem("WB722", f"There is no ruleset file at {ref}.")])
         if file.suffix == ".json":
             return load_release_json(file, keyring)
-        return _checked(validate_ruleset_file(file))
+        return _checked(load_file(file))
     releases = _releases(Path(ruleset_dir), keyring)
     found = next((r for r in releases if r.version == ref), None)
     if found is None:
@@ -143,10 +143,10 @@ def resolve(ruleset_dir: Path, ref: str, keyring: Keyring | None = None) -> Comp
     return CompiledRuleset(found.model, found.path)
 
 
-def _checked(report: Report) -> CompiledRuleset:
-    if not report.ok or report.model is None:
-        raise ProblemError([p for p in report.problems if p.is_error])
-    return CompiledRuleset(report.model, report.file)
+def _checked(loaded: Loaded) -> CompiledRuleset:
+    if loaded.ruleset is None:
+        raise ProblemError([p for p in loaded.problems if p.is_error])
+    return loaded.ruleset
 
 
 def committed_text(ruleset_dir: Path, revision: str) -> tuple[str, str]:

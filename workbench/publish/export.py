@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import RULESET_ID_PATTERN, SEMVER_PATTERN
-from .problems import Problem
-from .publish.published import published
-from .publish.releases import Release, document_bytes, group, latest
-from .publish.signing import Keyring
+from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN
+from ..problems import Problem
+from .published import published
+from .releases import Release, document_bytes, group, latest
+from .signing import Keyring
 from .store import atomic_write
 
 _RULESET_ID = re.compile(RULESET_ID_PATTERN)

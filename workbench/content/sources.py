@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..problems import Problem
 from .loader import detect_kind, read_text, read_yaml
 from .model import Ruleset
-from .problems import Problem
 from .validate import Report, validate_ruleset_text, validate_vignettes_text
 
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..content.loader import Document, read_text, read_yaml
+from ..content.model import DecisionNode, Vignette, VignetteFile
+from ..content.validate import Report, validate_vignettes_text
+from ..problems import Problem, has_errors
 from .engine import CompiledRuleset, Result, trace
-from .loader import Document, read_text
-from .model import DecisionNode, Vignette, VignetteFile
-from .problems import Problem, has_errors
-from .validate import Report, validate_ruleset_file, validate_vignettes_text
+from .load import Loaded, load_file, load_text
 
 
 @dataclass
@@ -177,12 +178,66 @@ def load_vignettes(paths: Iterable[Path], ruleset: CompiledRuleset | None) -> li
 
 def replay_ruleset(ruleset_file: Path, vignette_files: list[Path] | None = None) -> ReplayReport:
     """Validate a ruleset and its vignettes (those beside it unless given), then replay them all."""
-    checked = validate_ruleset_file(ruleset_file)
-    if not checked.ok:
-        return ReplayReport(None, problems=checked.problems)
-    ruleset = CompiledRuleset(checked.model, str(ruleset_file))
+    loaded = load_file(ruleset_file)
+    if loaded.ruleset is None:
+        return ReplayReport(None, problems=loaded.problems)
+    ruleset = loaded.ruleset
     paths = vignette_paths(ruleset_file.parent) if vignette_files is None else vignette_files
     reports = load_vignettes(paths, ruleset)
     report = replay(ruleset, [(r.model, r.document) for r in reports if r.model is not None])
-    report.problems = checked.problems + [p for r in reports for p in r.problems]
+    report.problems = loaded.problems + [p for r in reports for p in r.problems]
     return report
+
+
+# --- replay and summary from texts, for callers that cache on exactly what they replay ------------
+
+def replay_texts(ruleset_text: str, ruleset_file: str, vignette_texts: Sequence[tuple[str, str]]) -> ReplayReport:
+    """Like replay_ruleset, but on texts: a caller can key a cache on exactly what it replays."""
+    return replay_loaded(load_text(ruleset_text, ruleset_file), vignette_texts)
+
+
+def replay_loaded(loaded: Loaded, vignette_texts: Sequence[tuple[str, str]]) -> ReplayReport:
+    """Replay vignette texts on a ruleset already read (run/load.py)."""
+    if loaded.ruleset is None:
+        return ReplayReport(None, problems=loaded.problems)
+    reports = [validate_vignettes_text(text, file, loaded.model) for file, text in vignette_texts]
+    report = replay(loaded.ruleset, [(r.model, r.document) for r in reports if r.model is not None])
+    report.problems = loaded.problems + [p for r in reports for p in r.problems]
+    return report
+
+
+@dataclass(frozen=True)
+class RulesetSummary:
+    """One line of the rulesets list: what it is and whether it is in a fit state."""
+
+    folder: str
+    id: str | None
+    title: str
+    version: str | None
+    errors: int
+    warnings: int
+    vignettes: int
+    passed: int
+
+    @property
+    def failed(self) -> int:
+        return self.vignettes - self.passed
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0 and self.failed == 0
+
+
+def summarise(folder: str, ruleset_text: str, ruleset_file: str,
+              vignette_texts: Sequence[tuple[str, str]]) -> RulesetSummary:
+    report = replay_texts(ruleset_text, ruleset_file, vignette_texts)
+    errors = sum(p.is_error for p in report.problems)
+    counts = (errors, len(report.problems) - errors, len(report.results), report.passed)
+    if report.ruleset is not None:
+        model = report.ruleset.model
+        return RulesetSummary(folder, model.id, model.title, model.version, *counts)
+    document, _ = read_yaml(ruleset_text, ruleset_file)
+    data = document.data if document is not None and isinstance(document.data, dict) else {}
+    version = data.get("version")
+    return RulesetSummary(folder, None, str(data.get("title") or folder), None if version is None else str(version),
+                          *counts)

@@ -14,11 +14,11 @@ import textwrap
 from collections.abc import Iterable
 from itertools import pairwise
 
+from ..content.model import DecisionNode, OutcomeNode, Ruleset
+from ..run.engine import CompiledRuleset, Result
+from ..run.replay import Coverage
 from .colours import disposition_colours, faded
-from .engine import CompiledRuleset, Result
 from .flow_map import node_flags
-from .model import DecisionNode, OutcomeNode, Ruleset
-from .replay import Coverage
 
 RANKDIRS = ("TB", "LR")
 FORMATS = ("svg", "png")

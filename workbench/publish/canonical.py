@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from .model import Ruleset
+from ..content.model import Ruleset
 
 
 def ruleset_data(ruleset: Ruleset) -> dict[str, Any]:

@@ -15,9 +15,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.events import AliasEvent
 
+from ..problems import Problem, did_you_mean
+from ..publish.store import NotAFile, read_regular
 from .model import Ruleset, VignetteFile
-from .problems import Problem, did_you_mean
-from .store import NotAFile, read_regular
 from .yaml_words import explain
 
 MAX_FILE_BYTES = 1_000_000

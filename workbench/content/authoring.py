@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .engine import CompiledRuleset, Result
 from .loader import Document, YamlPath, read_yaml
 from .model import RULESET_ID_PATTERN, SEMVER_PATTERN
-from .replay import ReplayReport, replay
-from .validate import validate_ruleset_text, validate_vignettes_text
+
+if TYPE_CHECKING:  # a result is only read here; the engine is a later stage
+    from ..run.engine import Result
 
 _SEMVER = re.compile(SEMVER_PATTERN)
 
@@ -504,59 +503,8 @@ def new_ruleset(ruleset_id: str, title: str) -> dict[str, str]:
             "vignettes/examples.yaml": new_vignettes_file(ruleset_id, vignettes)}
 
 
-# --- replay and summary from texts ------------------------------------------------------------
-
-def replay_texts(ruleset_text: str, ruleset_file: str, vignette_texts: Sequence[tuple[str, str]]) -> ReplayReport:
-    """Like replay.replay_ruleset, but on texts: a caller can key a cache on exactly what it replays."""
-    checked = validate_ruleset_text(ruleset_text, ruleset_file)
-    if not checked.ok:
-        return ReplayReport(None, problems=checked.problems)
-    ruleset = CompiledRuleset(checked.model, ruleset_file)
-    reports = [validate_vignettes_text(text, file, checked.model) for file, text in vignette_texts]
-    report = replay(ruleset, [(r.model, r.document) for r in reports if r.model is not None])
-    report.problems = checked.problems + [p for r in reports for p in r.problems]
-    return report
-
-
-@dataclass(frozen=True)
-class RulesetSummary:
-    """One line of the rulesets list: what it is and whether it is in a fit state."""
-
-    folder: str
-    id: str | None
-    title: str
-    version: str | None
-    errors: int
-    warnings: int
-    vignettes: int
-    passed: int
-
-    @property
-    def failed(self) -> int:
-        return self.vignettes - self.passed
-
-    @property
-    def ok(self) -> bool:
-        return self.errors == 0 and self.failed == 0
-
-
-def summarise(folder: str, ruleset_text: str, ruleset_file: str,
-              vignette_texts: Sequence[tuple[str, str]]) -> RulesetSummary:
-    report = replay_texts(ruleset_text, ruleset_file, vignette_texts)
-    errors = sum(p.is_error for p in report.problems)
-    counts = (errors, len(report.problems) - errors, len(report.results), report.passed)
-    if report.ruleset is not None:
-        model = report.ruleset.model
-        return RulesetSummary(folder, model.id, model.title, model.version, *counts)
-    document, _ = read_yaml(ruleset_text, ruleset_file)
-    data = document.data if document is not None and isinstance(document.data, dict) else {}
-    version = data.get("version")
-    return RulesetSummary(folder, None, str(data.get("title") or folder), None if version is None else str(version),
-                          *counts)
-
-
-__all__ = ["AuthoringError", "RulesetSummary", "add_branch", "add_decision", "add_disposition", "add_input",
+__all__ = ["AuthoringError", "add_branch", "add_decision", "add_disposition", "add_input",
            "add_outcome", "add_red_flag", "add_vignette", "delete_vignette", "insert_item",
            "new_ruleset", "new_vignettes_file", "remove_item", "render_item", "replace_item", "replace_vignette",
-           "replay_texts", "slugify", "summarise", "unique_id", "vignette_from_result", "vignette_item",
+           "slugify", "unique_id", "vignette_from_result", "vignette_item",
            "yaml_scalar"]

@@ -10,11 +10,11 @@ from collections import deque
 from dataclasses import dataclass
 from itertools import pairwise
 
+from ..content.model import DecisionNode, OutcomeNode, Ruleset
+from ..expr.syntax import ExprSyntaxError, names, parse
+from ..run.engine import CompiledRuleset, Result
+from ..run.replay import Coverage
 from .colours import disposition_colours
-from .engine import CompiledRuleset, Result
-from .expr.syntax import ExprSyntaxError, names, parse
-from .model import DecisionNode, OutcomeNode, Ruleset
-from .replay import Coverage
 
 _DASH_CLAUSE = re.compile(r"\s[\u2014\u2013]\s")
 

@@ -14,20 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..content.authoring import AuthoringError, new_ruleset, with_vignette
+from ..content.model import RULESET_ID_PATTERN, Ruleset
+from ..content.validate import validate_vignettes_text
+from ..problems import Problem, ProblemError
+from ..publish import lifecycle
+from ..publish.repository import Person, Repository, message
+from ..publish.signing import Keyring, SigningKey, load_key, load_keyring
+from ..publish.store import SaveConflict, read_versioned, version_of
+from ..publish.sync import SyncOutcome, sync, team_folder
+from ..run.replay import ReplayReport, replay_ruleset
 from . import accounts
 from .accounts import ROLES, Account
-from .authoring import AuthoringError, new_ruleset, with_vignette
-from .model import RULESET_ID_PATTERN, Ruleset
-from .people.names import check as check_name
-from .people.names import clean_name, same_person
-from .problems import Problem, ProblemError
-from .publish import lifecycle
-from .publish.repository import Person, Repository, message
-from .publish.signing import Keyring, SigningKey, load_key, load_keyring
-from .publish.sync import SyncOutcome, sync, team_folder
-from .replay import ReplayReport, replay_ruleset
-from .store import SaveConflict, read_versioned, version_of
-from .validate import validate_vignettes_text
+from .names import check as check_name
+from .names import clean_name, same_person
 
 ACTIONS = ("view", "edit_ruleset", "write_vignettes", "replay", "submit", "approve", "reject", "release")
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import colorsys
 
-from .model import Ruleset
+from ..content.model import Ruleset
 
 # Urgency ramp, most urgent first: warm red -> orange -> yellow -> green -> blue; light enough for black text.
 _RAMP = ("#f26b5b", "#f8a15a", "#f7d36b", "#a9d98b", "#8fc3e8")

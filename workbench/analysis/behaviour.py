@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import CompiledRuleset, evaluate
-from .expr import compile_condition, parse
-from .expr.syntax import Compare, Count, Expr, ListOf, Literal, Name, names, walk
-from .model import BooleanInput, DecisionNode, EnumInput, Input, NumberInput, Ruleset, Vignette
-from .problems import Problem, ProblemError
-from .space import number_values
+from ..content.model import BooleanInput, DecisionNode, EnumInput, Input, NumberInput, Ruleset, Vignette
+from ..expr import compile_condition, parse
+from ..expr.syntax import Compare, Count, Expr, ListOf, Literal, Name, names, walk
+from ..problems import Problem, ProblemError
+from ..run.engine import CompiledRuleset, evaluate
+from ..run.space import number_values
 from .symbolic import Symbolic
 
 MAX_GROUPS = 40

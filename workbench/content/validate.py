@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..expr import Condition, Issue, compile_condition
+from ..expr.syntax import KEYWORDS, ExprSyntaxError, names, parse
+from ..problems import LARGEST, Problem, did_you_mean, has_errors, quoted_list, sensible_number, show_number
 from .answers import answer_check, answer_problems
-from .expr import compile_condition
-from .expr.syntax import KEYWORDS, ExprSyntaxError, names, parse
 from .loader import Document, YamlPath, describe, format_path, parse_ruleset, parse_vignettes, read_text
 from .model import DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, VignetteFile
-from .problems import LARGEST, Problem, did_you_mean, has_errors, quoted_list, sensible_number, show_number
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 MAX_NODES = 5000
@@ -29,6 +30,7 @@ class Report:
     model: Any = None
     document: Document | None = None
     problems: list[Problem] = field(default_factory=list)
+    conditions: dict[str, Condition] = field(default_factory=dict)  # each `when`, compiled once, for the engine
 
     @property
     def ok(self) -> bool:
@@ -41,7 +43,7 @@ def validate_ruleset_text(text: str, file: str = "<text>") -> Report:
     parsed = parse_ruleset(text, file)
     report = Report(file, "ruleset", parsed.model, parsed.document, list(parsed.problems))
     if parsed.model is not None and parsed.document is not None:
-        report.problems.extend(check_ruleset(parsed.model, parsed.document))
+        report.problems.extend(check_ruleset(parsed.model, parsed.document, report.conditions))
     return report
 
 
@@ -52,13 +54,25 @@ def validate_ruleset_file(path: str | Path) -> Report:
     return validate_ruleset_text(text, str(path))
 
 
-def check_ruleset(ruleset: Ruleset, doc: Document | None = None) -> list[Problem]:
-    """All checks that need the whole ruleset: references, graph, conditions, and warnings."""
+def check_ruleset(ruleset: Ruleset, doc: Document | None = None,
+                  conditions: dict[str, Condition] | None = None) -> list[Problem]:
+    """All checks that need the whole ruleset: references, graph, conditions, and warnings. Each condition
+    that compiles is left in `conditions` (text -> Condition) for the compiled ruleset to take over."""
     doc = doc or Document("<model>", ruleset.model_dump(by_alias=True))
+    compiled = conditions if conditions is not None else {}
     problems: list[Problem] = []
-    for check in (_size, _unique_ids, _input_definitions, _references, _conditions, _graph, _unused, _safety):
+    for check in (_size, _unique_ids, _input_definitions, _references, partial(_conditions, compiled=compiled),
+                  _graph, _unused, partial(_safety, compiled=compiled)):
         problems.extend(check(ruleset, doc))
     return problems
+
+
+def _compiled(text: str, inputs: dict[str, Any], compiled: dict[str, Condition]) -> list[Issue]:
+    """Check one condition, keeping it compiled when it has no errors; its issues."""
+    condition, issues = compile_condition(text, inputs)
+    if condition is not None:
+        compiled.setdefault(text, condition)
+    return issues
 
 
 _SECTIONS = ("references", "dispositions", "inputs", "red_flags", "nodes")
@@ -162,10 +176,10 @@ def conditions_of(ruleset: Ruleset) -> Iterator[tuple[YamlPath, str]]:
                 yield ("nodes", i, "branches", j, "when"), branch.when
 
 
-def _conditions(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
+def _conditions(ruleset: Ruleset, doc: Document, compiled: dict[str, Condition]) -> Iterator[Problem]:
     inputs = {spec.id: spec for spec in ruleset.inputs}
     for path, text in conditions_of(ruleset):
-        _, issues = compile_condition(text, inputs)
+        issues = _compiled(text, inputs, compiled)
         for issue in issues:
             where = describe(path[:-1], doc.data)
             line, column = doc.locate(path)
@@ -271,7 +285,7 @@ def _unused(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
             seen.setdefault(key, j)
 
 
-def _safety(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
+def _safety(ruleset: Ruleset, doc: Document, compiled: dict[str, Condition]) -> Iterator[Problem]:
     """The `safety:` promises `workbench verify` proves: one kind each, names that resolve, a sound condition."""
     inputs = {spec.id: spec for spec in ruleset.inputs}
     known = {"at_least": [d.id for d in ruleset.dispositions], "never": [d.id for d in ruleset.dispositions],
@@ -300,8 +314,7 @@ def _safety(ruleset: Ruleset, doc: Document) -> Iterator[Problem]:
             if cited not in references:
                 yield doc.problem("WB106", f"Safety property '{prop.id}' cites '{cited}', which is not in references"
                                   f"{did_you_mean(cited, references) or '.'}", at + ("cites", j))
-        _, issues = compile_condition(prop.when, inputs)
-        for issue in issues:
+        for issue in _compiled(prop.when, inputs, compiled):
             line, column = doc.locate(at + ("when",))
             column += issue.pos + doc.quote_offset(at + ("when",))
             end = "" if issue.message.endswith("?") else "."

@@ -6,8 +6,8 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..problems import did_you_mean, quoted_list, show_number
 from .model import BooleanInput, EnumInput, Input, NumberInput
-from .problems import did_you_mean, quoted_list, show_number
 
 AnswerCheck = Callable[[Any], str]
 

@@ -15,15 +15,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .answers import answer_check, answer_problems, answers_fit
-from .expr import Case, Predicate, compile_condition, parse
-from .model import DecisionNode, Input, OutcomeNode, Ruleset
-from .problems import Problem, ProblemError, did_you_mean
+from ..content.answers import answer_check, answer_problems, answers_fit
+from ..content.model import DecisionNode, Input, OutcomeNode, Ruleset
+from ..expr import Case, Condition, Predicate, compile_condition
+from ..problems import Problem, ProblemError, did_you_mean
 from .space import Space
-from .validate import validate_ruleset_file
 
 MAX_UNSURE_CASES = 200_000
 """Partial completions an unsure evaluation may try (about 2 s) before it asks for answers instead of guessing;
@@ -78,9 +76,11 @@ class _Step:
 class CompiledRuleset:
     """A valid ruleset with every condition compiled to a closure, ready to evaluate many cases."""
 
-    def __init__(self, model: Ruleset, file: str | None = None) -> None:
+    def __init__(self, model: Ruleset, file: str | None = None,
+                 conditions: Mapping[str, Condition] | None = None) -> None:
         self.model = model
         self.file = file
+        self._conditions: dict[str, Condition] = dict(conditions or {})
         self.inputs: dict[str, Input] = {spec.id: spec for spec in model.inputs}
         order = {input_id: i for i, input_id in enumerate(self.inputs)}
         self.steps: dict[str, _Step] = {}
@@ -103,12 +103,19 @@ class CompiledRuleset:
             step.id: (step.id, step.disposition, step.predicates,
                       tuple(branch.next for branch in step.branches), step.else_) for step in self.steps.values()}
 
-    def _compile(self, text: str) -> Any:
-        condition, issues = compile_condition(text, self.inputs)
-        if condition is None:
-            raise RulesetError([Problem(issue.code, f"'{text}': {issue.message}", file=self.file)
-                                for issue in issues])
-        return condition
+    def _compile(self, text: str) -> Condition:
+        return self.condition(text)
+
+    def condition(self, text: str) -> Condition:
+        """A `when` of this ruleset, compiled once: its tree, its closure, the inputs it reads."""
+        found = self._conditions.get(text)
+        if found is None:
+            found, issues = compile_condition(text, self.inputs)
+            if found is None:
+                raise RulesetError([Problem(issue.code, f"'{text}': {issue.message}", file=self.file)
+                                    for issue in issues])
+            self._conditions[text] = found
+        return found
 
     @property
     def id(self) -> str:
@@ -140,11 +147,11 @@ class CompiledRuleset:
     def possible_values(self) -> dict[str, tuple[Any, ...]]:
         """Each input's answers as far as the conditions can tell them apart: every yes/no and choice, and one
         number per region the conditions' constants cut the range into."""
-        trees = [parse(text) for text in self.conditions()]
+        trees = [self.condition(text).tree for text in self.whens()]
         space = Space(self.model.inputs, trees)
         return {domain.spec.id: domain.values for domain in space.domains}
 
-    def conditions(self) -> list[str]:
+    def whens(self) -> list[str]:
         """Every condition the flow and the red flags read."""
         return [flag.when for flag in self.model.red_flags] + [
             branch.when for node in self.model.nodes if isinstance(node, DecisionNode) for branch in node.branches]
@@ -249,18 +256,3 @@ def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | No
         node_id, disposition, predicates, targets, otherwise = plan[target]
     path.append(node_id)
     return Result("complete", node_id, disposition, red_flags, path, [])
-
-
-def load_ruleset(path: str | Path) -> CompiledRuleset:
-    """Read, validate and compile a ruleset file; raises RulesetError with every problem found.
-
-    A `.json` file is a release or an export of one, and is refused unless its sha256 matches.
-    """
-    if str(path).endswith(".json"):
-        from .runtime import load_release_json  # runtime builds on this module
-
-        return load_release_json(Path(path))
-    report = validate_ruleset_file(path)
-    if report.model is None or any(p.is_error for p in report.problems):
-        raise RulesetError([p for p in report.problems if p.is_error])
-    return CompiledRuleset(report.model, str(path))

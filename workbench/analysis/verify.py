@@ -21,14 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import CompiledRuleset, evaluate
-from .expr import compile_condition
-from .expr.syntax import names
-from .loader import Document
-from .model import BooleanInput, DecisionNode, OutcomeNode, SafetyProperty
-from .problems import Problem, has_errors
-from .space import Masks, Space, Split, Test, both, children, negation, tally
-from .validate import validate_ruleset_file, validate_ruleset_text
+from ..content.loader import Document
+from ..content.model import BooleanInput, DecisionNode, OutcomeNode, SafetyProperty
+from ..expr.syntax import names
+from ..problems import Problem
+from ..run.engine import CompiledRuleset, evaluate
+from ..run.load import Loaded, load_file, load_text
+from ..run.space import Masks, Space, Split, Test, both, children, negation, tally
 
 DEFAULT_LIMIT = 5_000_000
 """Classes of cases explored before giving up: minutes at most, far above what real rulesets need."""
@@ -175,21 +174,19 @@ class Verification:
 
 def verify_file(path: str | Path, *, limit: int = DEFAULT_LIMIT,
                 time_limit: float = DEFAULT_TIME_LIMIT) -> Verification:
-    report = validate_ruleset_file(path)
-    return _verified(report.model, report.document, report.problems, str(path), limit, time_limit)
+    return _verified(load_file(path), limit, time_limit)
 
 
 def verify_text(text: str, file: str = "<text>", *, limit: int = DEFAULT_LIMIT,
                 time_limit: float = DEFAULT_TIME_LIMIT) -> Verification:
-    report = validate_ruleset_text(text, file)
-    return _verified(report.model, report.document, report.problems, file, limit, time_limit)
+    return _verified(load_text(text, file), limit, time_limit)
 
 
-def _verified(model: Any, document: Document | None, problems: list[Problem], file: str, limit: int,
-              time_limit: float) -> Verification:
-    if model is None or has_errors(problems):
-        return Verification(file, problems=[p for p in problems if p.is_error], limit=limit, time_limit=time_limit)
-    return verify(CompiledRuleset(model, file), document, limit=limit, time_limit=time_limit)
+def _verified(loaded: Loaded, limit: int, time_limit: float) -> Verification:
+    if loaded.ruleset is None:
+        return Verification(loaded.file, problems=[p for p in loaded.problems if p.is_error], limit=limit,
+                            time_limit=time_limit)
+    return verify(loaded.ruleset, loaded.document, limit=limit, time_limit=time_limit)
 
 
 def verify(ruleset: CompiledRuleset, document: Document | None = None, *, limit: int = DEFAULT_LIMIT,
@@ -233,13 +230,9 @@ class _Verifier:
         self.deadline = time.monotonic() + time_limit
         self.stopped_by: str | None = None
         self.doc = document or Document(ruleset.file or "<model>", model.model_dump(by_alias=True))
-        inputs = {spec.id: spec for spec in model.inputs}
 
         def tree(text: str) -> Any:
-            condition, _ = compile_condition(text, inputs)
-            if condition is None:
-                raise ValueError(f"condition has errors: {text}")
-            return condition.tree
+            return ruleset.condition(text).tree
 
         branch_trees = {(node.id, j): tree(b.when) for node in model.nodes if isinstance(node, DecisionNode)
                         for j, b in enumerate(node.branches)}

@@ -1,6 +1,6 @@
 """Writes the JSON Schemas of rulesets and vignettes into schemas/, for editors that validate YAML as it is typed.
 
-Run `python -m workbench.schema` after changing model.py; a test fails while the checked-in files drift.
+Run `python -m workbench.content.schema` after changing model.py; a test fails while the checked-in files drift.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Questions over every possible case: verification, red-flag floors, behavioural diff."""

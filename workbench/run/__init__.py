@@ -1,0 +1,1 @@
+"""Compiling and running rulesets: evaluate, replay, the downstream runtime."""
