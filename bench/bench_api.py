@@ -56,8 +56,8 @@ def client(port: int, path: str, bodies: list[bytes], requests: int, threads: in
 
 
 def make_release(root: Path) -> tuple[str, str]:
+    from workbench import load_ruleset
     from workbench.publish.canonical import ruleset_data, sha256_hex
-    from workbench.run.load import load_ruleset
 
     data = ruleset_data(load_ruleset(RULESET / "ruleset.yaml").model)
     document = {"id": data["id"], "version": data["version"], "sha256": sha256_hex(data), "ruleset": data,
@@ -70,7 +70,7 @@ def make_release(root: Path) -> tuple[str, str]:
 
 
 def case_bodies() -> list[bytes]:
-    from workbench.run.load import load_ruleset
+    from workbench import load_ruleset
     from workbench.run.replay import load_vignettes, vignette_paths
 
     ruleset = load_ruleset(RULESET / "ruleset.yaml")

@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate_ruleset, generate_yaml, nested_if_source, random_cases  # noqa: E402
 
-from workbench.content.validate import validate_ruleset_text  # noqa: E402
-from workbench.run.engine import CompiledRuleset, evaluate  # noqa: E402
+from workbench.content.validate import validate_ruleset_text
+from workbench.run.engine import CompiledRuleset, evaluate
 
 
 def best_of(runs: int, work) -> float:

@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generate import generate_ruleset, random_cases  # noqa: E402
 
-from workbench.content.model import Ruleset  # noqa: E402
-from workbench.drawing.graph import render, to_dot  # noqa: E402
-from workbench.run.engine import CompiledRuleset, evaluate, trace  # noqa: E402
-from workbench.run.replay import Coverage  # noqa: E402
+from workbench.content.model import Ruleset
+from workbench.drawing.graph import render, to_dot
+from workbench.run.engine import CompiledRuleset, evaluate, trace
+from workbench.run.replay import Coverage
 
 BUDGET_MS = 100.0
 RUNS = 15

@@ -21,8 +21,8 @@ from typing import Any
 
 from workbench import evaluate
 from workbench.problems import ProblemError
+from workbench.publish.runtime import load_release_json
 from workbench.publish.signing import Keyring, load_keyring
-from workbench.run.runtime import load_release_json
 
 
 def trusted_keys(path: str | None) -> Keyring:

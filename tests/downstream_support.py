@@ -17,10 +17,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from workbench import load_ruleset
 from workbench.publish.canonical import ruleset_data, sha256_hex
 from workbench.publish.releases import document_bytes
 from workbench.publish.signing import Keyring, SigningKey, TrustedKey
-from workbench.run.load import load_ruleset
 
 REPO = Path(__file__).resolve().parent.parent
 V1 = REPO / "tests" / "fixtures" / "upper-back-pain-1.0.0"

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import console_script
+from workbench.files import read_versioned
 from workbench.people import access, accounts
 from workbench.people.access import AccessDenied, Identity, local_identity
 from workbench.problems import ProblemError
 from workbench.publish import lifecycle
 from workbench.publish.repository import Repository
-from workbench.publish.store import read_versioned
 
 # What the issue asks each role to be able to do; everything else is refused.
 EXPECTED = {

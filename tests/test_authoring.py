@@ -12,8 +12,7 @@ from workbench.content.authoring import AuthoringError
 from workbench.content.loader import read_yaml
 from workbench.content.validate import validate_ruleset_text, validate_vignettes_text
 from workbench.run.engine import CompiledRuleset, evaluate
-from workbench.run.replay import replay_texts, summarise
-from workbench.run.replay import vignette_paths
+from workbench.run.replay import replay_texts, summarise, vignette_paths
 
 from .conftest import V1
 

@@ -35,7 +35,7 @@ SAVE = """
 import sys
 from pathlib import Path
 from workbench.people import access
-from workbench.publish.store import read_versioned
+from workbench.files import read_versioned
 path = Path(sys.argv[1])
 text, version = read_versioned(path)
 access.save_ruleset(access.Identity("Dr Ada Author", frozenset({"author"})), path, text + sys.argv[2], version,

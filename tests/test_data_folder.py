@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, V1, console_script
+from workbench.files import read_versioned
 from workbench.people import access
 from workbench.problems import ProblemError
 from workbench.publish.repository import Repository
-from workbench.publish.store import read_versioned
 from workbench.publish.sync import seed
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from tests.conftest import MINI, V1, released, run_cli
 from workbench.analysis.behaviour import answer_domains
-from workbench.analysis.diff import Diff, diff_rulesets, diff_versions
 from workbench.content.model import Vignette
 from workbench.content.validate import validate_ruleset_text
 from workbench.problems import ProblemError
+from workbench.publish.diff import Diff, diff_rulesets, diff_versions
 from workbench.run.engine import CompiledRuleset, evaluate
 
 V1_TEXT = (V1 / "ruleset.yaml").read_text(encoding="utf-8")  # diffs are tested on a fixed version

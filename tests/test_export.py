@@ -18,8 +18,8 @@ from workbench.publish.canonical import sha256_hex
 from workbench.publish.export import ExportRefused, export
 from workbench.publish.published import published
 from workbench.publish.releases import ruleset_part
+from workbench.publish.runtime import IntegrityError, load_release_json
 from workbench.run.replay import check_vignette, load_vignettes, vignette_paths
-from workbench.run.runtime import IntegrityError, load_release_json
 
 ID = "upper-back-pain"
 

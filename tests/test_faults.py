@@ -24,19 +24,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.asgi_support import call
 from tests.conftest import V1, run_cli
 from tests.downstream_support import KEYRING, shipped_data, write_release
+from workbench import files, load_ruleset
 from workbench.api import create_app
 from workbench.drawing.graph import GraphvizNotFound, render
+from workbench.files import read_versioned
 from workbench.people import access
 from workbench.people.access import Identity
 from workbench.problems import ProblemError
-from workbench.publish import lifecycle, store
+from workbench.publish import lifecycle
 from workbench.publish.export import export
 from workbench.publish.published import published
 from workbench.publish.repository import GitError, Repository
 from workbench.publish.signing import SigningKey
-from workbench.publish.store import read_versioned
 from workbench.run.engine import RulesetError
-from workbench.run.load import load_ruleset
 from workbench.run.replay import replay_ruleset
 
 AUTHOR = Identity("Dr Ada Author", frozenset({"author", "qa"}))
@@ -102,7 +102,7 @@ import resource, signal, sys
 from pathlib import Path
 from workbench.people import access
 from workbench.problems import ProblemError
-from workbench.publish.store import read_versioned
+from workbench.files import read_versioned
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 path = Path({str(path)!r})
@@ -135,7 +135,7 @@ def test_a_read_only_folder_refuses_the_save_with_a_clear_problem(v1_copy: Path)
 from pathlib import Path
 from workbench.people import access
 from workbench.problems import ProblemError
-from workbench.publish.store import read_versioned
+from workbench.files import read_versioned
 path = Path({str(path)!r})
 text, version = read_versioned(path)
 try:
@@ -175,7 +175,7 @@ def test_a_release_the_disk_refuses_leaves_no_release_and_can_be_retried(approve
 
     def full(self: Repository, *args: str, **kwargs: Any) -> str:
         if args and args[0] == step:
-            raise GitError([store.Problem("WB1020", "The history cannot be written: the disk is full. Nothing "
+            raise GitError([files.Problem("WB1020", "The history cannot be written: the disk is full. Nothing "
                                           "was recorded; free some space and try again.")])
         return real(self, *args, **kwargs)
 
@@ -193,7 +193,7 @@ def test_a_release_the_disk_refuses_leaves_no_release_and_can_be_retried(approve
 def test_a_lock_the_disk_refuses_is_a_problem_not_a_traceback(v1_copy: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     Repository.open(v1_copy.parent)
-    monkeypatch.setattr(store.os, "open", failing(errno.EROFS))
+    monkeypatch.setattr(files.os, "open", failing(errno.EROFS))
     with pytest.raises(ProblemError) as refused:
         access.submit(AUTHOR, v1_copy, "ready")
     monkeypatch.undo()

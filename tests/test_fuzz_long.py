@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import V1
+from workbench import load_ruleset
 from workbench.content.model import BooleanInput, EnumInput, NumberInput
 from workbench.content.validate import validate_ruleset_text, validate_vignettes_text
 from workbench.drawing.graph import to_dot
@@ -22,7 +23,6 @@ from workbench.expr import compile_condition
 from workbench.problems import CODES, Problem
 from workbench.publish.canonical import ruleset_data
 from workbench.run.engine import CompiledRuleset, InputError, evaluate
-from workbench.run.load import load_ruleset
 from workbench.run.replay import check_vignette
 
 EXAMPLES = int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "200"))

@@ -21,11 +21,11 @@ from workbench import evaluate, load_ruleset
 from workbench.content.model import DecisionNode, Ruleset
 from workbench.drawing.colours import disposition_colours
 from workbench.drawing.graph import (
-    GraphvizNotFound,
-    quote,
-    render,
-    to_dot,
-    wrap_condition,
+GraphvizNotFound,
+quote,
+render,
+to_dot,
+wrap_condition,
 )
 from workbench.run.engine import CompiledRuleset
 from workbench.run.replay import Coverage, replay_ruleset

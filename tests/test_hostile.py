@@ -22,17 +22,17 @@ import yaml
 from tests.asgi_support import call
 from tests.conftest import run_cli
 from tests.downstream_support import KEYRING, shipped_data, write_release
-from workbench.analysis.diff import resolve
 from workbench.api import create_app
 from workbench.content.loader import parse_ruleset, parse_vignettes
 from workbench.content.validate import validate_ruleset_text
 from workbench.drawing.graph import render, to_dot
+from workbench.files import read_versioned
 from workbench.people import access
 from workbench.problems import ProblemError
 from workbench.publish.canonical import ruleset_data
+from workbench.publish.diff import resolve
 from workbench.publish.export import export
 from workbench.publish.releases import place
-from workbench.publish.store import read_versioned
 from workbench.run.engine import CompiledRuleset, evaluate
 from workbench.run.replay import replay_ruleset
 

@@ -215,7 +215,7 @@ def test_a_save_while_the_gate_runs_waits_and_the_release_is_what_was_replayed(
     breaking = before.replace("next: suspected_cauda_equina_or_cord_compression", "next: self_care_advice", 1)
     script = (
         "from pathlib import Path\nfrom workbench.people import access\n"
-        "from workbench.publish.store import read_versioned\n"
+        "from workbench.files import read_versioned\n"
         f"path = Path({str(v1_copy / 'ruleset.yaml')!r})\ntext, version = read_versioned(path)\n"
         f"access.save_ruleset(access.local_identity('Dr Ada Author'), path, {breaking!r}, version, 'in between')\n")
     saver: list[subprocess.Popen[bytes]] = []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.publish.store import SaveConflict, atomic_write, create_exclusive, read_versioned, save_text, version_of
+from workbench.files import SaveConflict, atomic_write, create_exclusive, read_versioned, save_text, version_of
 
 SIZE = 4 * 1024 * 1024  # large enough that a write takes a while, so the kill lands inside one
 
@@ -48,7 +48,7 @@ def test_create_exclusive_never_replaces(tmp_path: Path) -> None:
 _WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from workbench.publish.store import atomic_write
+    from workbench.files import atomic_write
     target, size = Path(sys.argv[1]), int(sys.argv[2])
     contents = [b"A" * size, b"B" * size]
     atomic_write(target, contents[0])

@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import V1
 from workbench.cli import main
+from workbench.files import read_versioned
 from workbench.people import access
 from workbench.publish.repository import Repository
-from workbench.publish.store import read_versioned
 
 RULESET = "upper-back-pain/ruleset.yaml"
 

@@ -201,8 +201,8 @@ def test_a_save_over_someone_elses_newer_save_is_refused_and_nothing_is_lost(roo
 def test_the_history_says_who_changed_a_rule_when_and_why(root: Path):
     """Two clinicians change the metastases rule with reasons; the Editor's history panel shows both for the rule,
     newest first, and names who last changed the line in focus."""
+    from workbench.files import read_versioned
     from workbench.people import access
-    from workbench.publish.store import read_versioned
 
     path = ruleset_path(root)
     for who, old, new, why in [
@@ -711,10 +711,10 @@ def test_releases_speaks_in_states_with_one_next_step_and_takes_the_next_version
     """Was: normal states shown as red errors, a command line named on the page, no way to take the suggested
     version. Now each state says what happens next and who does it, one button each; after a release, saved
     changes get their version in one click."""
+    from workbench.files import read_versioned
     from workbench.people import access
     from workbench.publish import lifecycle
     from workbench.publish.repository import Person, Repository
-    from workbench.publish.store import read_versioned
 
     from .conftest import REVIEWER, keyring, submitted
 

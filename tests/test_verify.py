@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SHIPPED, V1, run_cli
+from workbench import load_ruleset
 from workbench.analysis.verify import reachable_classes, verify_file, verify_text
 from workbench.content.model import NumberInput, Ruleset
 from workbench.content.validate import validate_ruleset_text
 from workbench.run.engine import CompiledRuleset, evaluate, trace
-from workbench.run.load import load_ruleset
 from workbench.run.space import number_values
 
 

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import load_ruleset
 from .content.loader import read_text, read_yaml
 from .content.sources import collect_files, validate_paths
 from .problems import Problem, has_errors, sort_problems
 from .run import engine
 from .run.engine import CompiledRuleset, InputError
-from .run.load import load_ruleset
 from .run.replay import ReplayReport, replay_ruleset
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -215,7 +215,7 @@ def _load(path: Path) -> CompiledRuleset | None:
 def cmd_graph(args: argparse.Namespace) -> int:
     """The picture is written even when some vignettes have errors: they go to stderr and the exit code is 1."""
     from .drawing.graph import GraphvizError, render, to_dot
-    from .publish.store import atomic_write
+    from .files import atomic_write
 
     ruleset_file = _ruleset_file(Path(args.ruleset_file))
     answers = _answers(args.inputs) if args.inputs else None
@@ -694,8 +694,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """0 compared; 1 a version was altered or the draft has errors; 2 a version that does not exist."""
-    from .analysis.diff import diff_versions
     from .problems import ProblemError
+    from .publish.diff import diff_versions
 
     folder = _ruleset_dir(args.ruleset_dir)
     try:

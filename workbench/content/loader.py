@@ -15,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.events import AliasEvent
 
+from ..files import NotAFile, read_regular
 from ..problems import Problem, did_you_mean
-from ..publish.store import NotAFile, read_regular
 from .model import Ruleset, VignetteFile
 from .yaml_words import explain
 

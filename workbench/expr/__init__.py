@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..content.model import Input
 from .check import Issue, check
 from .compile import Case, Predicate, compile_expr
 from .syntax import Expr, ExprSyntaxError, names, parse
+from .types import InputSpec
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Condition:
     reads: tuple[str, ...]
 
 
-def compile_condition(text: str, inputs: Mapping[str, Input]) -> tuple[Condition | None, list[Issue]]:
+def compile_condition(text: str, inputs: Mapping[str, InputSpec]) -> tuple[Condition | None, list[Issue]]:
     """Parse, check and compile one condition; None with the issues where it has errors."""
     try:
         tree = parse(text)
@@ -34,4 +34,5 @@ def compile_condition(text: str, inputs: Mapping[str, Input]) -> tuple[Condition
     return Condition(text, tree, compile_expr(tree), tuple(names(tree))), issues
 
 
-__all__ = ["Case", "Condition", "Expr", "ExprSyntaxError", "Issue", "Predicate", "compile_condition", "parse"]
+__all__ = ["Case", "Condition", "Expr", "ExprSyntaxError", "InputSpec", "Issue", "Predicate", "compile_condition",
+           "parse"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..content.model import BooleanInput, EnumInput, Input, NumberInput
 from ..problems import did_you_mean, quoted_list, sensible_number, show_number
 from .syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
+from .types import InputSpec, range_of, values_of
 
 BOOLEAN, NUMBER, TEXT, LIST, UNKNOWN = "boolean", "number", "text", "list", "unknown"
 COUNT = "count"  # a number: how many conditions hold; compared like a number
@@ -30,7 +30,7 @@ class Issue:
     severity: str = "error"
 
 
-def check(expr: Expr, inputs: Mapping[str, Input]) -> list[Issue]:
+def check(expr: Expr, inputs: Mapping[str, InputSpec]) -> list[Issue]:
     """Every type problem in a condition that must be a yes/no question."""
     checker = _Checker(inputs)
     kind = checker.type_of(expr)
@@ -45,20 +45,20 @@ def _article(kind: str) -> str:
             LIST: "a list"}.get(kind, "a choice")
 
 
-def _example(expr: Expr, inputs: Mapping[str, Input]) -> str:
+def _example(expr: Expr, inputs: Mapping[str, InputSpec]) -> str:
     if isinstance(expr, Count):
         return "; compare it with a number, e.g. 'count(night_pain, pain_progressive) >= 2'"
     if isinstance(expr, Name):
         spec = inputs.get(expr.id)
-        if isinstance(spec, NumberInput):
+        if spec is not None and spec.type == "number":
             return f"; compare it, e.g. '{expr.id} >= 60'"
-        if isinstance(spec, EnumInput):
-            return f"; compare it, e.g. \"{expr.id} == '{spec.values[0]}'\""
+        if spec is not None and spec.type == "enum" and values_of(spec):
+            return f"; compare it, e.g. \"{expr.id} == '{values_of(spec)[0]}'\""
     return ""
 
 
 class _Checker:
-    def __init__(self, inputs: Mapping[str, Input]) -> None:
+    def __init__(self, inputs: Mapping[str, InputSpec]) -> None:
         self.inputs = inputs
         self.issues: list[Issue] = []
 
@@ -92,9 +92,9 @@ class _Checker:
                 hint = did_you_mean(expr.id, self.inputs)
                 self.issue("WB302", f"'{expr.id}' is not a declared input{hint}", expr.pos)
                 return UNKNOWN
-            if isinstance(spec, BooleanInput):
+            if spec.type == "boolean":
                 return BOOLEAN
-            return NUMBER if isinstance(spec, NumberInput) else f"enum:{spec.id}"
+            return NUMBER if spec.type == "number" else f"enum:{spec.id}"
         if isinstance(expr, Not):
             self._want_boolean(expr.operand, "'not' turns round a yes/no condition")
             return BOOLEAN
@@ -191,26 +191,26 @@ class _Checker:
     def _allowed(self, choice: Expr, literal: Expr) -> None:
         if not (isinstance(choice, Name) and isinstance(literal, Literal)):
             return
-        spec = self.inputs[choice.id]
-        assert isinstance(spec, EnumInput)
-        if literal.value not in spec.values:
-            hint = did_you_mean(str(literal.value), spec.values)
+        values = values_of(self.inputs[choice.id])
+        if literal.value not in values:
+            hint = did_you_mean(str(literal.value), values)
             self.issue("WB304", f"{_literal(literal.value)} is not an answer to '{choice.id}'; the allowed values "
-                       f"are {quoted_list(spec.values)}{hint}", literal.pos)
+                       f"are {quoted_list(values)}{hint}", literal.pos)
 
     def _in_range(self, literal: Expr, other: Expr) -> None:
         if not (isinstance(literal, Literal) and isinstance(other, Name)):
             return
         spec = self.inputs.get(other.id)
-        if not isinstance(spec, NumberInput) or isinstance(literal.value, (bool, str)):
+        if spec is None or spec.type != "number" or isinstance(literal.value, (bool, str)):
             return
         value = literal.value
-        low = spec.min if spec.min is not None else float("-inf")
-        high = spec.max if spec.max is not None else float("inf")
+        minimum, maximum, unit = range_of(spec)
+        low = minimum if minimum is not None else float("-inf")
+        high = maximum if maximum is not None else float("inf")
         if not low <= value <= high:
-            unit = f" {spec.unit}" if spec.unit else ""
-            self.issue("WB305", f"{value} is outside the range of '{other.id}' ({_bound(spec.min)} to "
-                       f"{_bound(spec.max)}{unit})", literal.pos)
+            shown = f" {unit}" if unit else ""
+            self.issue("WB305", f"{value} is outside the range of '{other.id}' ({_bound(minimum)} to "
+                       f"{_bound(maximum)}{shown})", literal.pos)
 
 
 def _kind_word(kind: str) -> str:

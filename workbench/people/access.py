@@ -17,17 +17,17 @@ from typing import Any
 from ..content.authoring import AuthoringError, new_ruleset, with_vignette
 from ..content.model import RULESET_ID_PATTERN, Ruleset
 from ..content.validate import validate_vignettes_text
+from ..files import SaveConflict, read_versioned, version_of
+from ..names import check as check_name
+from ..names import clean_name, same_person
 from ..problems import Problem, ProblemError
 from ..publish import lifecycle
 from ..publish.repository import Person, Repository, message
 from ..publish.signing import Keyring, SigningKey, load_key, load_keyring
-from ..publish.store import SaveConflict, read_versioned, version_of
 from ..publish.sync import SyncOutcome, sync, team_folder
 from ..run.replay import ReplayReport, replay_ruleset
 from . import accounts
 from .accounts import ROLES, Account
-from .names import check as check_name
-from .names import clean_name, same_person
 
 ACTIONS = ("view", "edit_ruleset", "write_vignettes", "replay", "submit", "approve", "reject", "release")
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -27,10 +27,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ..files import atomic_write, locked
+from ..names import check as check_name
+from ..names import clean_name, name_problem, same_person
 from ..problems import Problem, ProblemError
-from ..publish.store import atomic_write, locked
-from .names import check as check_name
-from .names import clean_name, name_problem, same_person
 
 USERS_ENV = "WORKBENCH_USERS"
 ROLES = ("author", "reviewer", "qa", "viewer")

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN
+from ..files import atomic_write
 from ..problems import Problem
 from .published import published
 from .releases import Release, document_bytes, group, latest
 from .signing import Keyring
-from .store import atomic_write
 
 _RULESET_ID = re.compile(RULESET_ID_PATTERN)
 _SEMVER = re.compile(SEMVER_PATTERN)

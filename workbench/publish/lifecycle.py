@@ -20,7 +20,7 @@ from typing import Any
 from ..content.model import Ruleset
 from ..content.semver import version_key
 from ..content.validate import validate_ruleset_text
-from ..people.names import same_person
+from ..names import same_person
 from ..problems import Problem, ProblemError
 from ..run.load import load_text
 from ..run.replay import ReplayReport, replay_loaded

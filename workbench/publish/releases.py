@@ -19,10 +19,10 @@ from ..content.loader import Document, parse_model
 from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN, Ruleset
 from ..content.semver import version_key
 from ..content.validate import check_ruleset
+from ..files import NotAFile, read_regular
 from ..problems import Problem, ProblemError, has_errors
 from .canonical import ruleset_data, sha256_hex
 from .signing import Keyring, SignatureError, TrustedKey, verify
-from .store import NotAFile, read_regular
 
 RELEASES_DIR = "releases"
 METADATA = ("sha256", "release", "signature")

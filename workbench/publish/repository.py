@@ -23,8 +23,8 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
+from ..files import atomic_write, disk_reason, save_problem
 from ..problems import Problem, ProblemError
-from .store import atomic_write, disk_reason, save_problem
 
 BRANCH = "main"
 TRAILER = re.compile(r"^(Workbench-[A-Za-z0-9-]+): ?(.*)$")

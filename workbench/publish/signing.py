@@ -26,8 +26,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ..files import atomic_write, locked
 from ..problems import Problem, ProblemError
-from .store import atomic_write, locked
 
 ALGORITHM = "Ed25519"
 CANONICALIZATION = "RFC 8785"

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..files import plain_file
 from ..problems import Problem, ProblemError
 from .repository import BRANCH, Person, Repository, message
-from .store import plain_file
 
 Side = Literal["mine", "theirs"]
 

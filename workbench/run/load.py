@@ -64,14 +64,3 @@ def load_file(path: str | Path) -> Loaded:
     if text is None:
         return Loaded(Report(str(path), "ruleset", problems=problems), None)
     return load_text(text, str(path))
-
-
-def load_ruleset(path: str | Path) -> CompiledRuleset:
-    """Read, validate and compile a ruleset file; raises RulesetError with every problem found.
-
-    A `.json` file is a release or an export of one, and is refused unless it verifies (runtime.py)."""
-    if str(path).endswith(".json"):
-        from .runtime import load_release_json
-
-        return load_release_json(Path(path))
-    return load_file(path).required()

@@ -13,10 +13,10 @@ import streamlit as st
 
 from ..content.model import OutcomeNode, Ruleset
 from ..content.validate import Report, validate_vignettes_text
+from ..files import plain_file, read_versioned
 from ..people import access
 from ..people.access import Identity
 from ..problems import Problem, ProblemError, quoted_list, sort_problems
-from ..publish.store import plain_file, read_versioned
 from ..run.engine import CompiledRuleset, Result
 from ..run.load import Loaded, load_text
 from ..run.replay import ReplayReport, RulesetSummary, replay_texts, summarise, vignette_paths

@@ -10,9 +10,9 @@ from typing import Any
 import streamlit as st
 
 from ..content.validate import Report
+from ..files import SaveConflict, read_versioned
 from ..people import access
 from ..problems import ProblemError, sort_problems
-from ..publish.store import SaveConflict, read_versioned
 from . import common, editor_forms, line_history
 
 _ACE_CSS = (".wb-problem {position:absolute; background:rgba(250,82,82,0.16);}"

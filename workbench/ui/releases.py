@@ -15,15 +15,15 @@ from typing import Any
 
 import streamlit as st
 
-from ..analysis.diff import Diff, diff_versions
 from ..content import authoring
+from ..files import SaveConflict, read_versioned
 from ..people import access
 from ..people.access import Identity
 from ..problems import Problem, ProblemError
 from ..publish import lifecycle
 from ..publish.canonical import ruleset_sha256
+from ..publish.diff import Diff, diff_versions
 from ..publish.releases import Release
-from ..publish.store import SaveConflict, read_versioned
 from . import common
 
 OUTCOME = "releases.outcome"  # the last action's outcome dict, shown once after the rerun it causes

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from ..files import SaveConflict
 from ..people import access
 from ..problems import ProblemError
-from ..publish.store import SaveConflict
 from . import common, team
 
 

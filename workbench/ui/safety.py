@@ -14,9 +14,9 @@ import yaml
 
 from ..analysis.verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_text, share_text, verify_text
 from ..content import authoring
+from ..files import SaveConflict
 from ..people import access
 from ..problems import ProblemError
-from ..publish.store import SaveConflict
 from . import common
 
 _KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}

@@ -10,9 +10,9 @@ import streamlit as st
 
 from ..content import authoring
 from ..content.loader import read_yaml
+from ..files import SaveConflict, read_versioned
 from ..people import access
 from ..problems import ProblemError
-from ..publish.store import SaveConflict, read_versioned
 from ..run.engine import CompiledRuleset
 from ..run.replay import ReplayReport, VignetteResult, vignette_paths
 from . import common

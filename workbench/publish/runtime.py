@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..problems import ProblemError
-from ..publish.releases import document_bytes, load_release, read_bytes
-from ..publish.signing import Keyring, load_keyring
-from .engine import CompiledRuleset, RulesetError
+from ..run.engine import CompiledRuleset, RulesetError
+from .releases import document_bytes, load_release, read_bytes
+from .signing import Keyring, load_keyring
 
 ReleaseSource = str | Path | bytes | bytearray | Mapping[str, Any]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ..problems import Problem
+from .problems import Problem
 
 
 class SaveConflict(Exception):

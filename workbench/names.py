@@ -13,7 +13,7 @@ import unicodedata
 
 from confusable_homoglyphs import confusables
 
-from ..problems import Problem
+from .problems import Problem
 
 MAX_NAME = 100
 

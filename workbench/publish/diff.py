@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..analysis.behaviour import Exhaustive, VignetteChange, compare_all, urgency_order, vignette_changes
 from ..content.model import Branch, DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, Vignette
 from ..content.semver import Bump, bump_of, bumped, version_key
 from ..problems import Problem, ProblemError
-from ..publish.published import published
-from ..publish.releases import Release
-from ..publish.signing import Keyring, load_keyring
 from ..run.engine import CompiledRuleset
 from ..run.load import Loaded, load_file, load_text
 from ..run.replay import load_vignettes, vignette_paths
-from ..run.runtime import load_release_json
-from .behaviour import Exhaustive, VignetteChange, compare_all, urgency_order, vignette_changes
+from .published import published
+from .releases import Release
+from .runtime import load_release_json
+from .signing import Keyring, load_keyring
 
 RULESET_FILE = "ruleset.yaml"
 Kind = Literal["wording", "logic", "interface"]
