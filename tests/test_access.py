@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import console_script
+from tests.conftest import CliRun, run_cli
 from workbench.files import read_versioned
 from workbench.people import access, accounts
 from workbench.people.access import AccessDenied, Identity, local_identity
@@ -321,9 +320,8 @@ def test_no_accounts_file_means_no_accounts(tmp_path: Path, monkeypatch: pytest.
 
 # --- workbench user -------------------------------------------------------------------------
 
-def user_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([console_script(), "user", *args], input=stdin, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+def user_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> CliRun:
+    return run_cli("user", *args, stdin=stdin, env=env)
 
 
 def test_cli_adds_lists_and_removes_accounts(tmp_path: Path) -> None:

@@ -11,6 +11,20 @@ from tests.conftest import MINI, SHIPPED, V1, run_cli, run_json
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning) (?P<code>WB\d{3}) .+$")
 
 
+def test_the_installed_console_script_is_the_same_program() -> None:
+    """Every other test runs the CLI in this process (conftest.run_cli); this one runs `workbench` as installed."""
+    import subprocess
+
+    from tests.conftest import ROOT, console_script
+
+    for args in (["validate", str(SHIPPED)], ["evaluate", str(SHIPPED / "ruleset.yaml"), "--inputs", "{}"],
+                 ["validate", "--no-such-option"]):
+        installed = subprocess.run([console_script(), *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        here = run_cli(*args)
+        assert (installed.returncode, installed.stdout, installed.stderr) == (here.returncode, here.stdout,
+                                                                              here.stderr)
+
+
 def test_validate_shipped_is_clean() -> None:
     done = run_cli("validate", str(SHIPPED))
     assert done.returncode == 0 and done.stdout == ""
