@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import MINI, V1
+from tests.conftest import MINI, SHIPPED, V1
 from workbench import InputError, RulesetError, evaluate, load_ruleset
 from workbench.content.model import Ruleset
 from workbench.run.engine import CompiledRuleset
@@ -19,6 +19,7 @@ from generate import generate_ruleset, random_cases  # noqa: E402
 
 RS = load_ruleset(MINI)
 UBP = load_ruleset(V1 / "ruleset.yaml")
+SHIPPED_RULESET = load_ruleset(SHIPPED / "ruleset.yaml")
 
 
 def test_result_is_exactly_spec_5() -> None:
@@ -113,3 +114,32 @@ def test_generated_700_node_ruleset_completes_every_complete_case() -> None:
     rs = CompiledRuleset(Ruleset.model_validate(data))
     for case in random_cases(data, 500):
         assert evaluate(rs, case).status == "complete"
+
+
+# --- the compiled fast path for complete cases ----------------------------------------------------
+
+def test_the_compiled_tree_gives_what_the_three_valued_walk_gives_on_every_kind_of_tree() -> None:
+    """run/codegen.py turns the tree into nested ifs for complete cases; on generated trees that share nodes
+    (as real ones do) and on random complete answers it must agree with the walk exactly: outcome, disposition,
+    red flags and path."""
+    from generate import generate_yaml
+
+    from workbench.run.engine import _run
+    from workbench.run.load import load_text
+
+    for seed in range(6):
+        data = generate_ruleset(nodes=120, red_flags=8, seed=seed)
+        ruleset = load_text(generate_yaml(nodes=120, red_flags=8, seed=seed), "g.yaml").required()
+        for case in random_cases(data, 400, seed=seed):
+            assert ruleset.run_complete(case) == _run(ruleset, case, None), (seed, case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_compiled_tree_agrees_on_the_shipped_ruleset(data: st.DataObject) -> None:
+    from workbench.run.engine import _run
+
+    ruleset = SHIPPED_RULESET
+    case = {spec.id: data.draw(st.sampled_from(ruleset.possible_values[spec.id])) for spec in ruleset.model.inputs}
+    assert ruleset.run_complete(case) == _run(ruleset, case, None)
+    assert evaluate(ruleset, case) == _run(ruleset, case, None)  # and evaluate takes that path for it

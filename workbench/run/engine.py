@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from ..content.answers import answer_check, answer_problems, answers_fit
+from ..content.answers import FITS_COMPLETE, answer_check, answer_problems, answers_fit
 from ..content.model import DecisionNode, Input, OutcomeNode, Ruleset
 from ..expr import Case, Condition, Predicate, compile_condition
 from ..problems import Problem, ProblemError, did_you_mean
+from .codegen import compile_ruleset
 from .space import Space
 
 MAX_UNSURE_CASES = 200_000
@@ -36,17 +37,17 @@ class InputError(ProblemError, ValueError):
     """A case's answers do not fit the ruleset's inputs (unknown input, wrong type, out of range)."""
 
 
-@dataclass(slots=True)
-class Result:
-    """The outcome of one evaluation; `to_dict()` is exactly SPEC 5."""
+class Result(NamedTuple):
+    """The outcome of one evaluation; `to_dict()` is exactly SPEC 5. A named tuple: made in C, as fast as the
+    dict hand-written code would return, and never changed once made (the lists are the result's own)."""
 
     status: str
     outcome: str | None
     disposition: str | None
-    red_flags: list[str] = field(default_factory=list)
-    path: list[str] = field(default_factory=list)
-    needs: list[str] = field(default_factory=list)
-    unsure: list[str] = field(default_factory=list)
+    red_flags: list[str] = []  # every constructor in the engine gives its own
+    path: list[str] = []
+    needs: list[str] = []
+    unsure: list[str] = []
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "outcome": self.outcome, "disposition": self.disposition,
@@ -98,6 +99,7 @@ class CompiledRuleset:
             (flag.id, self._compile(flag.when).predicate) for flag in model.red_flags)
         self.answer_checks = {spec.id: answer_check(spec) for spec in model.inputs}
         self._fits = answers_fit(model.inputs)
+        self._input_count = len(self.inputs)
         # the hot loop walks plain tuples: (id, disposition, predicates, targets, else target)
         self._plan: dict[str, tuple[Any, ...]] = {
             step.id: (step.id, step.disposition, step.predicates,
@@ -116,6 +118,17 @@ class CompiledRuleset:
                                     for issue in issues])
             self._conditions[text] = found
         return found
+
+    @functools.cached_property
+    def run_complete(self) -> Any:
+        """The tree compiled to one Python function for complete cases (codegen.py), made on first use."""
+        return compile_ruleset(self, Result)
+
+    def is_complete(self, answers: Mapping[str, Any]) -> bool:
+        """Every input answered: no unknown, so two-valued logic gives what the three-valued walk gives. (With
+        as many answers as inputs and answers checked, their keys are the inputs'; unchecked, a wrong key is
+        a KeyError that evaluate() answers by walking the tree instead.)"""
+        return len(answers) == self._input_count and None not in answers.values()
 
     @property
     def id(self) -> str:
@@ -169,8 +182,17 @@ def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, unsure: It
         if check and (problems := ruleset.case_problems(answers, unsure)):
             raise InputError(problems)
         return _most_urgent(ruleset, answers, ruleset.unsure_order(unsure))[0]
-    if check and not ruleset._fits(answers) and (problems := ruleset.case_problems(answers)):
-        raise InputError(problems)
+    if check:
+        fit = ruleset._fits(answers)
+        if fit == FITS_COMPLETE:
+            return ruleset.run_complete(answers)
+        if not fit and (problems := ruleset.case_problems(answers)):
+            raise InputError(problems)
+    elif len(answers) == ruleset._input_count and None not in answers.values():  # is_complete, inlined
+        try:
+            return ruleset.run_complete(answers)
+        except KeyError:  # unchecked answers with a key the ruleset does not have: walk the tree
+            pass
     return _run(ruleset, answers, None)
 
 
@@ -247,7 +269,8 @@ def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | No
                 break
             if value is None:
                 reads = ruleset.steps[node_id].branches[index].reads
-                return Result("needs_input", None, None, red_flags, path, [i for i in reads if case.get(i) is None])
+                return Result("needs_input", None, None, red_flags, path, [i for i in reads if case.get(i) is None],
+                              [])
             index += 1
         else:
             target = otherwise
@@ -255,4 +278,4 @@ def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | No
             edges.append((node_id, index))
         node_id, disposition, predicates, targets, otherwise = plan[target]
     path.append(node_id)
-    return Result("complete", node_id, disposition, red_flags, path, [])
+    return Result("complete", node_id, disposition, red_flags, path, [], [])
