@@ -121,3 +121,36 @@ def _py(condition: str) -> str:
         else:
             out.append(token)
     return " ".join(out).replace(" [ ", " (").replace(" ]", ",)").replace(" , ", ", ")
+
+
+def rejoining_ruleset(levels: int = 20) -> dict[str, Any]:
+    """A flow whose screens rejoin at every level, the shape of a real triage tree: at each level a question
+    sends the case to one of two screens, and both lead on to the next level, so there are 2^levels paths
+    through 3 * levels + 3 nodes (63 nodes and 1,048,576 paths for 20 levels)."""
+    inputs: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for i in range(levels):
+        after = f"s{i + 1}" if i + 1 < levels else "out_routine"
+        inputs += [{"id": f"q{i}", "type": "boolean", "question": f"Screening question {i}?"},
+                   {"id": f"x{i}", "type": "number", "min": 0, "max": 100, "unit": "units",
+                    "question": f"Measurement {i}?"},
+                   {"id": f"y{i}", "type": "boolean", "question": f"Follow-up question {i}?"}]
+        nodes += [{"id": f"s{i}", "kind": "decision", "title": f"Screen {i}",
+                   "branches": [{"when": f"q{i}", "next": f"a{i}"}], "else": f"b{i}"},
+                  {"id": f"a{i}", "kind": "decision", "title": f"Screen {i}a",
+                   "branches": [{"when": f"x{i} >= {50 + i}", "next": "out_emergency"}], "else": after},
+                  {"id": f"b{i}", "kind": "decision", "title": f"Screen {i}b",
+                   "branches": [{"when": f"y{i} and x{i} > {20 + i}", "next": "out_soon"}], "else": after}]
+    nodes += [{"id": f"out_{d}", "kind": "outcome", "title": d, "disposition": d, "advice": "Advice.",
+               "cites": ["REF"]} for d in ("emergency", "soon", "routine")]
+    flags = [{"id": f"flag{i}", "label": f"Red flag {i}", "when": f"x{i} >= {50 + i}", "cites": ["REF"]}
+             for i in range(0, levels, 4)]
+    safety = [{"id": "first-screen-emergency", "title": "A high first measurement after a yes is an emergency",
+               "when": "q0 and x0 >= 50", "at_least": "emergency"},
+              {"id": "never-self-care", "title": "No case is sent to self-care", "when": "true",
+               "never": "self_care"}]
+    return {"id": "rejoining", "version": "1.0.0", "title": "Rejoining benchmark flow",
+            "references": [{"id": "REF", "title": "Reference"}],
+            "dispositions": [{"id": d, "label": d} for d in DISPOSITIONS],
+            "inputs": inputs, "red_flags": flags, "safety": safety, "monotonic": True, "start": "s0",
+            "nodes": nodes}

@@ -704,6 +704,43 @@ def test_safety_stops_at_its_time_limit_and_says_so(root: Path):
     assert "within the time limit of 1 s" in page and "Not finished: the time limit of 1 s was reached first." in page
 
 
+
+def test_a_long_safety_check_runs_in_the_background_with_progress_and_can_be_cancelled(
+        root: Path, monkeypatch: pytest.MonkeyPatch):
+    """The page never blocks: past a short wait it shows what the check is doing and a Cancel button; a cancelled
+    check says it proved nothing and offers to check again."""
+    import time
+
+    import yaml
+
+    from workbench.ui import background_check, safety
+
+    from .test_verify import tangled
+
+    monkeypatch.setattr(safety, "INLINE_WAIT", 0.0)
+    data = tangled(1)
+    data["id"] = RULESET
+    ruleset_path(root).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.rmtree(root / RULESET / "vignettes")
+    at = AppTest.from_string(script("safety"), default_timeout=60)
+    at.session_state["safety.time_limit"] = 600
+    at.run()
+    no_errors(at)
+    (bar,) = at.get("progress")
+    assert "Checking every possible case:" in bar.proto.text
+    assert "Red-flag floors" not in texts(at)  # nothing claimed while it runs
+    at.button(key="safety.cancel").click().run()
+    for _ in range(100):  # the check stops at its next step
+        if not any(c.done.is_set() is False for c in background_check._runs.values()):
+            break
+        time.sleep(0.1)
+    at.run()
+    no_errors(at)
+    page = texts(at)
+    assert "Not every case could be checked, so nothing unfinished is proved." in page
+    assert "cancelled" in page
+    assert at.button(key="safety.again")
+
 # --- Releases ---------------------------------------------------------------------------------
 
 def test_releases_speaks_in_states_with_one_next_step_and_takes_the_next_version_in_one_click(

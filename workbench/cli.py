@@ -394,8 +394,8 @@ def _print_verification(report: Any) -> None:
     words = {"verified": "verified over every possible case", "violated": "VIOLATED",
              "incomplete": "INCOMPLETE — not every case was checked"}
     print(f"{report.ruleset} {report.version}: {words[report.status]}")
-    print(f"  {len(report.paths):,} reachable paths; {count_text(report.checked)} of {count_text(report.total)} "
-          f"answer combinations checked (numbers counted by range); {report.explored:,} classes explored")
+    print(f"  {report.paths_text} reachable paths; {count_text(report.checked)} of {count_text(report.total)} "
+          f"answer combinations checked (numbers counted by range); {report.explored:,} decision-diagram nodes built")
     if report.complete:
         print("  every complete case reaches an outcome")
     if report.properties:
@@ -946,8 +946,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "workbench verify rulesets/upper-back-pain/ruleset.yaml")
     sub.add_argument("ruleset_file", metavar="RULESET_FILE", help="a ruleset.yaml (or its folder)")
     sub.add_argument("--limit", type=_positive, default=None, metavar="N",
-                     help="stop after exploring N classes of cases and report the check incomplete "
-                          "(default: 5,000,000)")
+                     help="stop once the decision diagrams hold N nodes (a bound on memory) and report the check "
+                          "incomplete (default: 2,000,000)")
     sub.add_argument("--time-limit", type=_positive_seconds, default=None, metavar="SECONDS",
                      help="stop after SECONDS of checking and report the check incomplete (default: 60)")
     text_or_json(sub)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import graphlib
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ class Symbolic:
 
     def __init__(self, values: Mapping[str, Sequence[Any]]) -> None:
         self.values = {input_id: tuple(answers) for input_id, answers in values.items()}
+        self.tick: Callable[[], None] = _nothing
+        """Called before each operation on diagrams: a caller's time or size limit (it may raise to stop)."""
         self.bdd = BDD()
         self._vars: dict[str, tuple[str, ...]] = {}
         for input_id, answers in self.values.items():
@@ -39,7 +42,11 @@ class Symbolic:
                 self._vars[input_id] = (input_id,)
             else:
                 self._vars[input_id] = tuple(f"{input_id}@{j}" for j in range(1, len(answers)))
-        self.bdd.declare(*(name for names in self._vars.values() for name in names))
+        names = [name for names in self._vars.values() for name in names]
+        # `dd` recurses once per variable level; Python 3.11 keeps those frames off the C stack, so a higher
+        # limit costs memory only in proportion to the variables.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * len(names) + 1000))
+        self.bdd.declare(*names)
         self._owner = {name: input_id for input_id, names in self._vars.items() for name in names}
         self._valid = {input_id: self._chain(input_id) for input_id in self.values}
         self.valid = self.all(self._valid.values())
@@ -57,12 +64,14 @@ class Symbolic:
     def all(self, parts: Iterator[Function] | Sequence[Function] | Any) -> Function:
         result = self.bdd.true
         for part in parts:
+            self.tick()
             result &= part
         return result
 
     def any(self, parts: Iterator[Function] | Sequence[Function] | Any) -> Function:
         result = self.bdd.false
         for part in parts:
+            self.tick()
             result |= part
         return result
 
@@ -116,6 +125,7 @@ class Symbolic:
         if isinstance(expr, Count):
             exactly = [self.bdd.true]  # exactly[c]: c of the operands so far are true
             for operand in expr.operands:
+                self.tick()
                 holds = self.condition(operand)
                 exactly = [(exactly[c] & ~holds if c < len(exactly) else self.bdd.false)
                            | (exactly[c - 1] & holds if c > 0 else self.bdd.false) for c in range(len(exactly) + 1)]
@@ -138,6 +148,7 @@ class Symbolic:
                 continue
             rest = reach[node_id]
             for j, branch in enumerate(node.branches):
+                self.tick()
                 holds = self.condition(conditions[branch.when])
                 taken[node_id, j] = rest & holds
                 reach[branch.next] |= taken[node_id, j]
@@ -155,6 +166,22 @@ class Symbolic:
         names = [name for input_id in inputs for name in self._vars[input_id]]
         valid = self.all(self._valid[input_id] for input_id in inputs)
         return int(self.bdd.count(cases & valid, nvars=len(names))) if names else int(cases != self.bdd.false)
+
+    def inputs_of(self, cases: Function) -> list[str]:
+        """The inputs a set of cases depends on (its diagram's variables), in declaration order."""
+        owners = {self._owner[name] for name in self.bdd.support(cases & self.valid)}
+        return [input_id for input_id in self.values if input_id in owners]
+
+    def total(self) -> int:
+        return math.prod(len(answers) for answers in self.values.values())
+
+    def count_all(self, cases: Function) -> int:
+        """How many combinations of classes of every input the set holds."""
+        return self.count(cases, list(self.values))
+
+    def fix(self, cases: Function, input_id: str, value: bool) -> Function:
+        """The set with a yes/no input's answer fixed (the answer no longer matters to it)."""
+        return self.bdd.let({input_id: self.bdd.true if value else self.bdd.false}, cases)
 
     def size(self, inputs: Sequence[str]) -> int:
         return math.prod(len(self.values[input_id]) for input_id in inputs)
@@ -221,6 +248,10 @@ class Flow:
     taken: dict[tuple[str, int], Function]
     outcomes: dict[str, Function]
     dispositions: dict[str, str]
+
+
+def _nothing() -> None:
+    """No limit: the default tick."""
 
 
 def _targets(node: Any) -> set[str]:

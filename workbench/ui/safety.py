@@ -12,12 +12,12 @@ from typing import Any
 import streamlit as st
 import yaml
 
-from ..analysis.verify import DEFAULT_LIMIT, Floor, PropertyVerdict, Verification, count_text, share_text, verify_text
+from ..analysis.verify import DEFAULT_LIMIT, MAX_PATHS, Floor, PropertyVerdict, Verification, count_text, share_text
 from ..content import authoring
 from ..files import SaveConflict
 from ..people import access
 from ..problems import ProblemError
-from . import common
+from . import background_check, common
 
 _KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}
 PAGE_TIME_LIMIT = 30
@@ -25,9 +25,9 @@ PAGE_TIME_LIMIT = 30
 _DEAD_LOGIC = {"WB811", "WB812", "WB813", "WB814", "WB817"}
 
 
-@st.cache_resource(max_entries=16, show_spinner="Checking every possible case…")
-def verified(text: str, file: str, limit: int, time_limit: float) -> Verification:
-    return verify_text(text, file, limit=limit, time_limit=time_limit)
+INLINE_WAIT = 2.0
+"""Seconds the page waits for a check before showing its progress instead: the shipped ruleset takes well under
+one, so a reviewer normally never sees a progress bar."""
 
 
 def page(ruleset_file: pathlib.Path) -> None:
@@ -36,21 +36,48 @@ def page(ruleset_file: pathlib.Path) -> None:
                "their thresholds define — not a sample. A broken promise comes with a case that shows it.")
     with st.expander("Exploration limits"):
         left, right = st.columns(2)
-        limit = int(left.number_input("Classes of cases to explore before giving up", min_value=1_000,
-                                      value=DEFAULT_LIMIT, step=100_000, key="safety.limit"))
+        limit = int(left.number_input("Decision-diagram nodes to build before giving up (a bound on memory)",
+                                      min_value=1_000, value=DEFAULT_LIMIT, step=100_000, key="safety.limit"))
         time_limit = float(right.number_input("Seconds to check before giving up", min_value=1, max_value=3_600,
                                               value=PAGE_TIME_LIMIT, step=10, key="safety.time_limit"))
-    report = verified(common.file_text(ruleset_file), str(ruleset_file), limit, time_limit)
+    run = (common.file_text(ruleset_file), str(ruleset_file), limit, time_limit)
+    check = background_check.started(*run)
+    if not check.wait(INLINE_WAIT):
+        _in_progress(check)
+        return
+    report = check.report
+    if report is None:
+        st.error("The check stopped on an unexpected error; nothing is proved. Reload the page to try again, and "
+                 "tell the workbench's maintainers if it happens again.")
+        return
     if report.status == "invalid":
         st.error("The ruleset has errors, so it cannot be verified yet. Fix them in the Editor:")
         common.show_problems(report.problems, limit=10)
         return
+    if report.stopped_by == "cancelled" and st.button("Check again", key="safety.again"):
+        background_check.forget(*run)
+        st.rerun()
     _summary(report)
     _floors(report, ruleset_file)
     _properties(report, ruleset_file)
     _monotonicity(report)
     _dead_logic(report)
     _paths(report)
+
+
+def _in_progress(check: background_check.Check) -> None:
+    """Progress of a long check, redrawn twice a second; the whole page is drawn again once it finishes."""
+
+    @st.fragment(run_every=0.5)
+    def progress() -> None:
+        if check.done.is_set():
+            st.rerun()
+        st.progress(min(check.fraction, 1.0), text=f"Checking every possible case: {check.phase}…")
+        if st.button("Cancel the check", key="safety.cancel"):
+            check.cancel.set()
+            st.rerun()
+
+    progress()
 
 
 def _summary(report: Verification) -> None:
@@ -66,11 +93,13 @@ def _summary(report: Verification) -> None:
         if problem.code == "WB816":
             st.warning(problem.message)
     columns = st.columns(4)
-    columns[0].metric("Reachable paths", f"{len(report.paths):,}")
+    columns[0].metric("Reachable paths", report.paths_text,
+                      help=f"Listed up to {MAX_PATHS:,}; the checks cover every case whatever the number of paths")
     columns[1].metric("Answer combinations checked", common.compact_count(report.checked),
                       help=f"{count_text(report.checked)} of {count_text(report.total)}; "
                       "each number counted once per range its thresholds define")
-    columns[2].metric("Classes explored", f"{report.explored:,}")
+    columns[2].metric("Decision-diagram nodes", f"{report.explored:,}",
+                      help="The size of the diagrams that hold every case: the work the check did")
     columns[3].metric("Properties holding", f"{holding} of {len(report.properties)}")
 
 
