@@ -484,8 +484,8 @@ def dead_in(report: Any, data: dict[str, Any]) -> set[tuple[str, int]]:
     dead = set()
     for problem in report.problems:
         if problem.code == "WB812":
-            match = re.fullmatch(r"nodes\[(\d+)\](?:\.branches\[(\d+)\]\.when|\.else)", problem.path)
-            assert match, problem.path
+            match = re.fullmatch(r"nodes\[(\d+)\](?:\.branches\[(\d+)\]\.when|\.else)", problem.path_text)
+            assert match, problem.path_text
             node = data["nodes"][int(match[1])]
             dead.add((node["id"], int(match[2]) if match[2] else len(node["branches"])))
     return dead

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .content.model import Ruleset
-from .problems import ProblemError
+from .problems import ProblemError, Problems
 from .publish.export import index_data
 from .publish.published import published, stamp
 from .publish.releases import Release, document_bytes, group, latest
@@ -296,8 +296,8 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
         try:
             result = evaluate(entry.ruleset, case.inputs, unsure=case.unsure)
         except InputError as exc:
-            return problem(422, "Some answers do not fit this ruleset's inputs.",
-                           problems=[{"input": p.path, "message": p.message} for p in exc.problems])
+            return problem(Problems(exc.problems).http_status(), "Some answers do not fit this ruleset's inputs.",
+                           problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
         return JSONResponse(result.to_dict())
 
     return app

@@ -18,7 +18,7 @@ from typing import Any
 from . import load_ruleset
 from .content.loader import read_text, read_yaml
 from .content.sources import collect_files, validate_paths
-from .problems import Problem, has_errors, sort_problems
+from .problems import Problem, Problems, has_errors, sort_problems
 from .run import engine
 from .run.engine import CompiledRuleset, InputError
 from .run.replay import ReplayReport, replay_ruleset
@@ -81,9 +81,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         warnings = len(problems) - errors
         print(f"{len(files)} file{'s' if len(files) != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, "
               f"{warnings} warning{'s' if warnings != 1 else ''}", file=sys.stderr)
-    if any(p.code == "WB001" for p in problems):
-        return USAGE
-    return FAILED if has_errors(problems) else OK
+    return Problems(problems).exit_status()  # unreadable input is usage (2), content errors 1: problems.py's table
 
 
 # --- replay ---------------------------------------------------------------------------------
@@ -177,7 +175,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             _json({"error": "invalid inputs", "problems": [p.to_dict() for p in exc.problems]})
         else:
             _print_problems(exc.problems, sys.stderr)
-        return USAGE
+        return Problems(exc.problems).exit_status()
     if args.format == "json":
         _json(result.to_dict())
         return OK

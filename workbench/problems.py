@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+PathPart = str | int
 
 CODES: dict[str, str] = {
     # The file itself
@@ -128,8 +129,53 @@ CODES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class Status:
+    """What a problem means to a caller outside the core: the CLI's exit code and the API's HTTP status."""
+
+    exit: int
+    http: int
+
+
+CONTENT, USAGE, REFUSED, UNAVAILABLE = Status(1, 422), Status(2, 400), Status(1, 403), Status(2, 503)
+STATUS_BY_CODE: dict[str, Status] = {"WB001": USAGE, "WB722": USAGE, "WB1001": REFUSED, "WB1005": Status(1, 401),
+                                     "WB1006": Status(1, 429), "WB1020": UNAVAILABLE, "WB1021": Status(2, 404)}
+STATUS_BY_FAMILY: dict[str, Status] = {"WB0": CONTENT, "WB1": CONTENT, "WB2": CONTENT, "WB3": CONTENT,
+                                       "WB4": CONTENT, "WB5": CONTENT, "WB6": Status(2, 422), "WB7": CONTENT,
+                                       "WB8": CONTENT, "WB9": Status(1, 404), "WB10": CONTENT}
+"""The one table from code (or its family: the code without its last two digits) to exit code and HTTP status.
+SPEC 6: exit 1 when content has errors, 2 for usage or unreadable input. A case that does not fit is the
+caller's mistake (exit 2, HTTP 422); a release that fails verification is not served (404)."""
+
+
+def status_of(code: str) -> Status:
+    return STATUS_BY_CODE.get(code) or STATUS_BY_FAMILY.get(code[:-2], CONTENT)
+
+
+def format_path(path: tuple[PathPart, ...]) -> str:
+    """('nodes', 3, 'when') → 'nodes[3].when', as problems are shown and written to JSON."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_path(text: str) -> tuple[PathPart, ...]:
+    """'nodes[3].when' → ('nodes', 3, 'when'): the inverse of `format_path`."""
+    parts: list[PathPart] = []
+    for piece in text.replace("[", ".[").split("."):
+        if piece.startswith("[") and piece.endswith("]") and piece[1:-1].isdigit():
+            parts.append(int(piece[1:-1]))
+        elif piece:
+            parts.append(piece)
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
 class Problem:
-    """One thing wrong (or suspicious) in a file, where it is, in words a clinician understands."""
+    """One thing wrong (or suspicious) in a file, where it is, in words a clinician understands.
+
+    `path` is where in the document, as a tuple of keys and indexes (given as text, it is read as one);
+    `hint` is what to do about it, when there is more to say than the message."""
 
     code: str
     message: str
@@ -137,23 +183,69 @@ class Problem:
     file: str | None = None
     line: int | None = None
     column: int | None = None
-    path: str = ""
+    path: tuple[PathPart, ...] = ()
+    hint: str = ""
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
             raise ValueError(f"unknown problem code {self.code}")
+        if isinstance(self.path, str):
+            object.__setattr__(self, "path", parse_path(self.path))
 
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    @property
+    def path_text(self) -> str:
+        return format_path(self.path)
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.code)
+
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """SPEC 6's fields (the path as text), and the hint where there is one."""
+        data: dict[str, object] = {"code": self.code, "severity": self.severity, "message": self.message,
+                                   "file": self.file, "line": self.line, "column": self.column,
+                                   "path": self.path_text}
+        if self.hint:
+            data["hint"] = self.hint
+        return data
 
     def __str__(self) -> str:
         if self.file is None:
             return f"{self.severity} {self.code} {self.message}"
         return f"{self.file}:{self.line or 1}:{self.column or 1}: {self.severity} {self.code} {self.message}"
+
+
+class Problems(list[Problem]):
+    """The problems of one check, as jsonschema's errors are: a list, with the most important one at hand."""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self if p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def best(self) -> Problem | None:
+        """The problem to show first when only one fits: an error before a warning, the one that stops the most
+        (unreadable input before content), then the earliest in the file."""
+        if not self:
+            return None
+        return min(self, key=lambda p: (not p.is_error, -p.status.exit, p.file or "", p.line or 0, p.column or 0,
+                                        p.code))
+
+    def exit_status(self) -> int:
+        """0 when no errors; else the strongest exit code among the errors (2 beats 1)."""
+        return max((p.status.exit for p in self.errors), default=0)
+
+    def http_status(self) -> int:
+        """200 when no errors; else the status of the best error."""
+        best = self.best()
+        return best.status.http if best is not None and best.is_error else 200
 
 
 @dataclass

@@ -72,7 +72,7 @@ class Document:
     def problem(self, code: str, message: str, path: YamlPath = (), *, key: bool = False,
                 severity: str = "error") -> Problem:
         line, column = self.locate(path, key=key)
-        return Problem(code, message, severity, self.file, line, column, format_path(path))  # type: ignore[arg-type]
+        return Problem(code, message, severity, self.file, line, column, path)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -82,13 +82,6 @@ class Parsed(Generic[M]):
     document: Document | None
     model: M | None
     problems: list[Problem]
-
-
-def format_path(path: YamlPath) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 class _YamlError(Exception):
@@ -426,4 +419,4 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 
 __all__ = ["Document", "Parsed", "read_text", "read_yaml", "parse_ruleset", "parse_vignettes", "parse_model",
-           "detect_kind", "describe", "format_path"]
+           "detect_kind", "describe"]

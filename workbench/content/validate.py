@@ -13,7 +13,7 @@ from ..expr import Condition, Issue, compile_condition
 from ..expr.syntax import KEYWORDS, ExprSyntaxError, names, parse
 from ..problems import LARGEST, Problem, did_you_mean, has_errors, quoted_list, sensible_number, show_number
 from .answers import answer_check, answer_problems
-from .loader import Document, YamlPath, describe, format_path, parse_ruleset, parse_vignettes, read_text
+from .loader import Document, YamlPath, describe, parse_ruleset, parse_vignettes, read_text
 from .model import DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, VignetteFile
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -186,7 +186,7 @@ def _conditions(ruleset: Ruleset, doc: Document, compiled: dict[str, Condition])
             column += issue.pos + doc.quote_offset(path)
             end = "" if issue.message.endswith("?") else "."
             yield Problem(issue.code, f"The condition of {where}: {issue.message}{end}", issue.severity,  # type: ignore[arg-type]
-                          doc.file, line, column, format_path(path))
+                          doc.file, line, column, path)
 
 
 def edges(ruleset: Ruleset) -> dict[str, list[tuple[str, YamlPath]]]:
@@ -319,7 +319,7 @@ def _safety(ruleset: Ruleset, doc: Document, compiled: dict[str, Condition]) -> 
             column += issue.pos + doc.quote_offset(at + ("when",))
             end = "" if issue.message.endswith("?") else "."
             yield Problem(issue.code, f"The condition of safety property '{prop.id}': {issue.message}{end}",
-                          issue.severity, doc.file, line, column, format_path(at + ("when",)))  # type: ignore[arg-type]
+                          issue.severity, doc.file, line, column, at + ("when",))  # type: ignore[arg-type]
 
 
 # --- vignettes ------------------------------------------------------------------------------

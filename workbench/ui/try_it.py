@@ -58,9 +58,9 @@ def run_case(rs: CompiledRuleset, case: dict[str, Any]) -> tuple[Result, dict[st
         result = evaluate(rs, answers, unsure=unsure)
     except InputError as exc:  # answers given before the ruleset changed (e.g. a choice was removed)
         for problem in exc.problems:
-            case["raw"].pop(problem.path, None)
-            case_of.forget(rs.id, problem.path)
-            answers.pop(problem.path, None)
+            case["raw"].pop(problem.path_text, None)
+            case_of.forget(rs.id, problem.path_text)
+            answers.pop(problem.path_text, None)
         st.warning("Some answers no longer fit the ruleset and were cleared: "
                    + " ".join(p.message for p in exc.problems))
         result = evaluate(rs, answers, unsure=[i for i in unsure if i in case["raw"]])
