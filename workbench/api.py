@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .content.model import Ruleset
 from .problems import ProblemError, Problems
 from .publish.export import index_data
-from .publish.published import published, stamp
+from .publish.published import Watch, published
 from .publish.releases import Release, document_bytes, group, latest
 from .publish.signing import Keyring, load_keyring
 from .run.engine import CompiledRuleset, InputError, evaluate
@@ -160,15 +160,19 @@ class Catalogue:
     def __init__(self, rulesets_root: Path, keyring: Keyring) -> None:
         self.root = Path(rulesets_root)
         self.keyring = keyring
+        self._keyring_path = str(keyring.file) if keyring.file else None
+        self._watch = Watch(self.root)
         self._stamp: tuple[int, ...] | None = None
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._grouped: dict[str, list[Release]] = {}
         self.problems: list[str] = []
 
     def _fresh(self) -> None:
-        current = (*stamp(self.root), *self._keyring_stamp())
+        current = (*self._watch.stamp(), *self._keyring_stamp())
         if current == self._stamp:
             return
+        self._watch.refresh()  # new folders or files to watch; the stamp below covers them
+        current = (*self._watch.stamp(), *self._keyring_stamp())
         if self._stamp is not None and self.keyring.file and current[-3:] != self._stamp[-3:]:
             self._reload_keyring()
         found, problems = published(self.root, self.keyring)
@@ -183,7 +187,7 @@ class Catalogue:
     def _keyring_stamp(self) -> tuple[int, int, int]:
         """The keyring file changes when a key is added or taken out (revoked): releases are checked again."""
         try:
-            info = os.stat(self.keyring.file) if self.keyring.file else None
+            info = os.stat(self._keyring_path) if self._keyring_path else None
         except OSError:
             return (0, 0, 0)
         return (info.st_mtime_ns, info.st_size, info.st_ino) if info else (0, 0, 0)

@@ -136,28 +136,38 @@ class Symbolic:
     # --- the flow ------------------------------------------------------------------------------------
 
     def flow(self, model: Ruleset, conditions: Mapping[str, Expr]) -> Flow:
-        """Which cases reach each node and take each branch; `conditions` maps each `when` text to its tree."""
+        """Which cases reach each node and take each branch; `conditions` maps each `when` text to its tree.
+
+        A decision's sets are dropped once its cases have moved on: only the outcomes' sets are kept, with which
+        nodes no case reaches and which branches no case takes (for those, the cases that arrive at the node
+        and meet the branch's condition, to explain why). Memory then follows the outcomes, not every branch."""
         nodes = {node.id: node for node in model.nodes}
         order = graphlib.TopologicalSorter({node.id: _targets(node) for node in model.nodes})
         reach = {node_id: self.bdd.false for node_id in nodes}
         reach[model.start] = self.valid
-        taken: dict[tuple[str, int], Function] = {}
+        unreached: set[str] = set()
+        never_taken: dict[tuple[str, int], Function] = {}
         for node_id in reversed(list(order.static_order())):  # a node after every node that leads to it
             node = nodes[node_id]
+            if reach[node_id] == self.bdd.false:
+                unreached.add(node_id)
             if not isinstance(node, DecisionNode):
                 continue
-            rest = reach[node_id]
+            arrived = rest = reach.pop(node_id)
             for j, branch in enumerate(node.branches):
                 self.tick()
                 holds = self.condition(conditions[branch.when])
-                taken[node_id, j] = rest & holds
-                reach[branch.next] |= taken[node_id, j]
+                taken = rest & holds
+                if taken == self.bdd.false:
+                    never_taken[node_id, j] = arrived & holds  # non-empty: an earlier branch shadows it
+                reach[branch.next] |= taken
                 rest &= ~holds
-            taken[node_id, len(node.branches)] = rest
+            if rest == self.bdd.false:
+                never_taken[node_id, len(node.branches)] = self.bdd.false
             reach[node.else_] |= rest
         outcomes = {node.id: reach[node.id] for node in model.nodes if isinstance(node, OutcomeNode)}
-        return Flow(reach, taken, outcomes, {node.id: node.disposition for node in model.nodes
-                                             if isinstance(node, OutcomeNode)})
+        return Flow(outcomes, unreached, never_taken,
+                    {node.id: node.disposition for node in model.nodes if isinstance(node, OutcomeNode)})
 
     # --- reading sets ---------------------------------------------------------------------------------
 
@@ -242,11 +252,12 @@ class Symbolic:
 
 @dataclass
 class Flow:
-    """The cases that reach each node, take each branch (node id, index; else last) and end at each outcome."""
+    """The cases that end at each outcome; the nodes no case reaches; the branches (node id, index; else last)
+    no case takes, each with the cases that reach its node and meet its condition (shadowed) or nothing."""
 
-    reach: dict[str, Function]
-    taken: dict[tuple[str, int], Function]
     outcomes: dict[str, Function]
+    unreached: set[str]
+    never_taken: dict[tuple[str, int], Function]
     dispositions: dict[str, str]
 
 

@@ -517,14 +517,14 @@ class _Verifier:
         flow = self.flow
         for i, node in enumerate(self.model.nodes):
             self._spend()
-            if flow.reach[node.id] == self.sym.false:
+            if node.id in flow.unreached:
                 kind = "Outcome" if isinstance(node, OutcomeNode) else "Decision"
                 self.problems.append(self.doc.problem(
                     "WB814", f"{kind} '{node.id}' is never reached by any case: every branch that leads to it can "
                     "never be taken.", ("nodes", i, "id"), severity="warning"))
             elif isinstance(node, DecisionNode):
                 for j in range(len(node.branches) + 1):
-                    if flow.taken[node.id, j] == self.sym.false:
+                    if (node.id, j) in flow.never_taken:
                         self._dead_branch(i, node, j)
 
     def _dead_branch(self, i: int, node: DecisionNode, j: int) -> None:
@@ -536,7 +536,7 @@ class _Verifier:
             return
         when = node.branches[j].when
         holds = self._holds(when)
-        arriving = self.flow.reach[node.id] & holds
+        arriving = self.flow.never_taken[node.id, j]
         if arriving != self.sym.false:
             case = self.sym.example(arriving)
             assert case is not None

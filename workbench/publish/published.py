@@ -30,27 +30,37 @@ def published(root: Path, keyring: Keyring) -> tuple[list[Release], list[Problem
     return _from_files(root, keyring)
 
 
-def stamp(root: Path) -> tuple[int, ...]:
-    """Changes whenever what `published` would return could change: the branch moved, or a file changed.
-    Cheap enough to ask on every request (a few stat calls)."""
-    root = Path(root)
-    if has_history(root):
-        parts = []
-        for name in ("HEAD", "refs/heads/main", "packed-refs"):
+class Watch:
+    """What to look at to know whether `published` could return something else: cheap enough for every request.
+
+    With a history: the branch's files under .git (a release lands only as a commit). Without: the rulesets
+    folder, each ruleset folder, each releases folder (a file added, removed or renamed changes its folder) and
+    each release file (changed in place). The paths are worked out once, at `refresh`, not per request."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.paths: list[str] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Work out the paths again: after a change, new folders and files may need watching."""
+        root = self.root
+        if has_history(root):
+            self.paths = [str(root / ".git" / name) for name in ("HEAD", "refs/heads/main", "packed-refs")]
+            return
+        folders = sorted(p for p in root.glob("*") if p.is_dir() and not p.is_symlink())
+        self.paths = [str(root), *map(str, folders), *(str(f / RELEASES_DIR) for f in folders),
+                      *map(str, sorted(root.glob(f"*/{RELEASES_DIR}/*.json")))]
+
+    def stamp(self) -> tuple[int, ...]:
+        parts: list[int] = []
+        for path in self.paths:
             try:
-                info = os.stat(root / ".git" / name)
+                info = os.lstat(path)
                 parts += [info.st_mtime_ns, info.st_size, info.st_ino]
             except OSError:
                 parts += [0, 0, 0]
         return tuple(parts)
-    found = []
-    for path in sorted(root.glob(f"*/{RELEASES_DIR}/*.json")):
-        try:
-            info = os.lstat(path)
-            found += [info.st_mtime_ns, info.st_size, info.st_ino]
-        except OSError:
-            continue
-    return (len(found), *found)
 
 
 def _from_history(repository: Repository, keyring: Keyring) -> tuple[list[Release], list[Problem]]:
