@@ -10,17 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StrictInt, StrictStr, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,7 +38,8 @@ _log = logging.getLogger("workbench.api")
 
 # --- what the API speaks (for the OpenAPI document) ----------------------------------------------
 
-Answer = StrictBool | StrictInt | StrictFloat | StrictStr | None
+FiniteFloat = Annotated[float, Strict(), Field(allow_inf_nan=False)]  # 1e999 reads as infinity: refused
+Answer = StrictBool | StrictInt | FiniteFloat | StrictStr | None
 
 
 class EvaluateRequest(BaseModel):
@@ -50,19 +50,6 @@ class EvaluateRequest(BaseModel):
     inputs: dict[str, Answer]
     unsure: list[StrictStr] = Field(default=[], max_length=1000, description=(
         "Inputs the person answered 'unsure' (SPEC 3a): each is taken as whichever answer is more dangerous."))
-
-    @field_validator("inputs")
-    @classmethod
-    def _finite_numbers(cls, inputs: dict[str, Answer]) -> dict[str, Answer]:
-        for key, value in inputs.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                try:
-                    finite = math.isfinite(value)
-                except OverflowError:
-                    finite = False
-                if not finite:
-                    raise ValueError(f"the answer to '{key}' is not a finite number")
-        return inputs
 
 
 class EvaluationResult(BaseModel):
@@ -237,10 +224,7 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
     app = FastAPI(title="Clinical-rules workbench", version="1",
                   description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
                               "releases only, never drafts.")
-    app.add_middleware(Unavailable)
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
-    app.add_middleware(HeadAsGet)
-    app.add_middleware(NoSniff)
+    app.add_middleware(Guard, limit=MAX_BODY_BYTES)
     app.state.catalogue = catalogue
 
     @app.exception_handler(StarletteHTTPException)
@@ -263,6 +247,36 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
                   for error in exc.errors()]
         summary = "; ".join(f"{'.'.join(e['loc']) or 'body'}: {e['message']}" for e in errors)
         return problem(422, f"The request is not valid ({summary}). {_BODY_HINT}", errors=errors)
+
+    # evaluate first: the route most called is matched first
+    @app.post("/rulesets/{ruleset_id}/versions/{version}/evaluate", response_model=EvaluationResult,
+              responses={**_NOT_FOUND, 422: _problem_response("The request is malformed, or answers do not fit "
+                                                             "the ruleset's inputs (see `problems`)")},
+              summary="Evaluate a case: the disposition, or the next questions to ask",
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/EvaluateRequest"}}}}})
+    async def evaluate_case(ruleset_id: str, version: str, request: Request) -> Response:
+        # The body is read here rather than declared as a parameter: FastAPI's dependency solving cost more than
+        # the evaluation itself (bench/bench_api.py). The OpenAPI document still describes it (openapi_extra).
+        media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            return problem(422, f"The request body must be sent as JSON (Content-Type: application/json), not "
+                           f"{media or 'an empty type'}. {_BODY_HINT}")
+        try:
+            case = EvaluateRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            if any(error["type"] == "json_invalid" for error in exc.errors()):
+                return problem(422, f"The request body cannot be read as JSON. {_BODY_HINT}")
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+        entry = catalogue.get(ruleset_id, version)
+        if entry is None:
+            return _unknown_version(catalogue, ruleset_id, version)
+        try:
+            result = evaluate(entry.ruleset, case.inputs, unsure=case.unsure)
+        except InputError as exc:
+            return problem(Problems(exc.problems).http_status(), "Some answers do not fit this ruleset's inputs.",
+                           problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
+        return JSONResponse(result.to_dict())
 
     @app.get("/healthz", summary="Liveness check")
     async def healthz() -> dict[str, str]:
@@ -289,22 +303,25 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
             return _unknown_version(catalogue, ruleset_id, version)
         return _document(entry, request, immutable=True)
 
-    @app.post("/rulesets/{ruleset_id}/versions/{version}/evaluate", response_model=EvaluationResult,
-              responses={**_NOT_FOUND, 422: _problem_response("The request is malformed, or answers do not fit "
-                                                             "the ruleset's inputs (see `problems`)")},
-              summary="Evaluate a case: the disposition, or the next questions to ask")
-    async def evaluate_case(ruleset_id: str, version: str, case: EvaluateRequest) -> Response:
-        entry = catalogue.get(ruleset_id, version)
-        if entry is None:
-            return _unknown_version(catalogue, ruleset_id, version)
-        try:
-            result = evaluate(entry.ruleset, case.inputs, unsure=case.unsure)
-        except InputError as exc:
-            return problem(Problems(exc.problems).http_status(), "Some answers do not fit this ruleset's inputs.",
-                           problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
-        return JSONResponse(result.to_dict())
-
+    _describe_evaluate_body(app)
     return app
+
+
+def _describe_evaluate_body(app: FastAPI) -> None:
+    """Put EvaluateRequest in the OpenAPI components: the evaluate endpoint reads its body itself."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schema = EvaluateRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.pop("$defs", {}))
+            components["EvaluateRequest"] = schema
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _document(entry: _Entry, request: Request, *, immutable: bool) -> Response:
@@ -343,8 +360,19 @@ def _unknown_version(catalogue: Catalogue, ruleset_id: str, version: str) -> JSO
                         f"Released versions: {', '.join(r.version for r in versions)}.")
 
 
-class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413 before the app reads them (ASGI middleware)."""
+class _ClientGone(Exception):
+    """The client disconnected before sending its whole body: nobody is there to answer."""
+
+
+class Guard:
+    """Every request's outer rules, in one ASGI middleware (one wrapper per request, not four):
+
+    - a body over `limit` bytes is refused with 413 before the app reads it;
+    - HEAD is answered as GET without the body (RFC 9110 9.3.2), whatever the server does;
+    - `X-Content-Type-Options: nosniff` on every response, so a browser never reads JSON that quotes hostile text
+      (a ruleset title, a URL path) as HTML;
+    - the last line: a fault reading the releases (a disk error, a file too big for memory) is a logged 503
+      problem document saying so, never a 500 page; bad input has its own 4xx answer."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -353,20 +381,26 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(scope, receive, send)
+        head, started = scope["method"] == "HEAD", False
+
+        async def reply(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-content-type-options"]
+                message = {**message, "headers": [*headers, (b"x-content-type-options", b"nosniff")]}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            body = await self._body(scope, receive)
+        except _ClientGone:
             return
-        body, more = bytearray(), True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.limit:
-                await self._too_large(scope, receive, send)
-                return
+        if body is None:
+            too_large = problem(413, f"The request body is over the limit of {self.limit:,} bytes.")
+            await too_large(scope, receive, reply)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -374,77 +408,30 @@ class BodyLimit:
             if replayed:
                 return await receive()
             replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, f"The request body is over the limit of {self.limit:,} bytes.")
-        await response(scope, receive, send)
-
-
-class Unavailable:
-    """The last line (ASGI middleware): a fault reading the releases (a disk error, a file too big for memory) is
-    a logged 503 problem document saying so, never a 500 page; the code paths for bad input each have their
-    own 4xx answer."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            return {"type": "http.request", "body": body, "more_body": False}
 
         try:
-            await self.app(scope, receive, watched)
+            await self.app({**scope, "method": "GET"} if head else scope, replay, reply)
         except Exception:
-            if scope["type"] != "http" or started:
+            if started:
                 raise
             _log.exception("could not answer %s %s", scope.get("method"), scope.get("path"))
             response = problem(503, "The releases could not be read just now; nothing was changed. Try again, and "
                                "tell whoever runs this server if it persists.", headers={"Retry-After": "30"})
-            await response(scope, receive, send)
+            await response(scope, receive, reply)
 
-
-class NoSniff:
-    """`X-Content-Type-Options: nosniff` on every response: a browser never reads JSON that quotes hostile text
-    (a ruleset title, a URL path) as HTML (ASGI middleware)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-content-type-options"]
-                message = {**message, "headers": [*headers, (b"x-content-type-options", b"nosniff")]}
-            await send(message)
-
-        await self.app(scope, receive, with_header)
-
-
-class HeadAsGet:
-    """Answers HEAD as GET without the body (RFC 9110 9.3.2), whatever the server does (ASGI middleware)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-
-        async def headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                message = {**message, "body": b""}
-            await send(message)
-
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole request body, or None when it is over the limit (declared or sent)."""
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                return None
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _ClientGone
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return None
+        return body
