@@ -18,6 +18,7 @@ from typing import Any
 from . import load_ruleset
 from .content.loader import read_text, read_yaml
 from .content.sources import collect_files, validate_paths
+from .folder import RULESET_FILE, RulesetFolder
 from .problems import Problem, Problems, has_errors, sort_problems
 from .run import engine
 from .run.engine import CompiledRuleset, InputError
@@ -88,7 +89,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _ruleset_file(path: Path) -> Path:
     if path.is_dir():
-        path = path / "ruleset.yaml"
+        path = RulesetFolder(path).ruleset_file
     if not path.is_file():
         raise UsageError(f"no ruleset at {path}: give a ruleset folder or its ruleset.yaml")
     return path
@@ -474,12 +475,10 @@ def _example_text(case: dict[str, Any] | None) -> str:
 # --- review and release ---------------------------------------------------------------------
 
 def _ruleset_dir(text: str) -> Path:
-    path = Path(text)
-    if path.is_file() and path.name == "ruleset.yaml":
-        path = path.parent
-    if not (path / "ruleset.yaml").is_file():
-        raise UsageError(f"no ruleset folder at {text}: give the folder that holds ruleset.yaml")
-    return path
+    folder = RulesetFolder.of(text)
+    if not RulesetFolder.holds_ruleset(folder.path):
+        raise UsageError(f"no ruleset folder at {text}: give the folder that holds {RULESET_FILE}")
+    return folder.path
 
 
 def _secret(args: argparse.Namespace) -> tuple[str | None, str | None]:

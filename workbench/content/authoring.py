@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ..folder import RULESET_FILE, VIGNETTES_DIR
 from .loader import Document, YamlPath, read_yaml
 from .model import RULESET_ID_PATTERN, SEMVER_PATTERN
 
@@ -499,8 +500,8 @@ def new_ruleset(ruleset_id: str, title: str) -> dict[str, str]:
         {"id": "no-warning-symptom", "narrative": "No warning symptom.", "inputs": {"warning_symptom": False},
          "expect": {"disposition": "self_care", "outcome": "self_care_advice", "red_flags": []}},
     ]
-    return {"ruleset.yaml": _TEMPLATE.format(id=ruleset_id, title=yaml_scalar(title)),
-            "vignettes/examples.yaml": new_vignettes_file(ruleset_id, vignettes)}
+    return {RULESET_FILE: _TEMPLATE.format(id=ruleset_id, title=yaml_scalar(title)),
+            f"{VIGNETTES_DIR}/examples.yaml": new_vignettes_file(ruleset_id, vignettes)}
 
 
 __all__ = ["AuthoringError", "add_branch", "add_decision", "add_disposition", "add_input",

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from ..analysis.behaviour import Exhaustive, VignetteChange, compare_all, urgency_order, vignette_changes
 from ..content.model import Branch, DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset, Vignette
 from ..content.semver import Bump, bump_of, bumped, version_key
+from ..folder import RULESET_FILE
 from ..problems import Problem, ProblemError
 from ..run.engine import CompiledRuleset
 from ..run.load import Loaded, load_file, load_text
@@ -27,7 +28,6 @@ from .releases import Release
 from .runtime import load_release_json
 from .signing import Keyring, load_keyring
 
-RULESET_FILE = "ruleset.yaml"
 Kind = Literal["wording", "logic", "interface"]
 _LEVELS = {"none": 0, "patch": 1, "minor": 2, "major": 3}
 

@@ -20,18 +20,16 @@ from typing import Any
 from ..content.model import Ruleset
 from ..content.semver import version_key
 from ..content.validate import validate_ruleset_text
+from ..folder import RELEASES_DIR, RULESET_FILE, VIGNETTES_DIR
 from ..names import same_person
 from ..problems import Problem, ProblemError
 from ..run.load import load_text
 from ..run.replay import ReplayReport, replay_loaded
 from .canonical import ruleset_sha256
 from .published import published
-from .releases import RELEASES_DIR, Release, document_bytes, unsigned_document
+from .releases import Release, document_bytes, unsigned_document
 from .repository import Person, Repository, crashpoint, message
 from .signing import Keyring, SigningKey, verify_statement
-
-RULESET_FILE = "ruleset.yaml"
-VIGNETTES_DIR = "vignettes"
 
 
 def utc_now() -> str:

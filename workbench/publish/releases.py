@@ -20,11 +20,11 @@ from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN, Ruleset
 from ..content.semver import version_key
 from ..content.validate import check_ruleset
 from ..files import NotAFile, read_regular
+from ..folder import RELEASES_DIR
 from ..problems import Problem, ProblemError, has_errors
 from .canonical import ruleset_data, sha256_hex
 from .signing import Keyring, SignatureError, TrustedKey, verify
 
-RELEASES_DIR = "releases"
 METADATA = ("sha256", "release", "signature")
 MAX_RELEASE_BYTES = 2_000_000
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from filelock import FileLock, Timeout
 
 from ..files import atomic_write, disk_reason, save_problem
+from ..folder import RulesetFolder
 from ..problems import Problem, ProblemError
 
 BRANCH = "main"
@@ -165,12 +166,12 @@ class Repository:
         """What a first commit takes in: each ruleset folder's ruleset, vignettes and releases, as regular files
         (no links, nothing else that happens to lie in the folder, such as someone's keys)."""
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.is_symlink()):
-            if not (folder / "ruleset.yaml").is_file() or folder.name.startswith("."):
+            if not RulesetFolder.holds_ruleset(folder) or folder.name.startswith("."):
                 continue
-            for pattern in ("ruleset.yaml", "vignettes/*.yaml", "vignettes/*.yml", "releases/*.json"):
-                for path in sorted(folder.glob(pattern)):
-                    if path.is_file() and not path.is_symlink() and not path.parent.is_symlink():
-                        yield path.relative_to(self.root).as_posix(), path.read_bytes()
+            layout = RulesetFolder(folder)
+            for path in [layout.ruleset_file, *layout.vignette_files(), *sorted(layout.releases_dir.glob("*.json"))]:
+                if path.is_file() and not path.is_symlink() and not path.parent.is_symlink():
+                    yield path.relative_to(self.root).as_posix(), path.read_bytes()
 
     # --- running git --------------------------------------------------------------------------------
 

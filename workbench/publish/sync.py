@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..files import plain_file
+from ..folder import RELEASES_DIR, RulesetFolder
 from ..problems import Problem, ProblemError
 from .repository import BRANCH, Person, Repository, message
 
@@ -73,7 +74,8 @@ def seed(folder: Path, source: Path | None = None) -> Repository:
     partial = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    for ruleset in sorted(p for p in (Path(source).iterdir() if source else ()) if plain_file(p / "ruleset.yaml")):
+    found = Path(source).iterdir() if source else ()
+    for ruleset in sorted(p for p in found if plain_file(RulesetFolder(p).ruleset_file)):
         shutil.copytree(ruleset, partial / ruleset.name, ignore=_not_content)
     Repository.init(partial)
     if folder.exists():
@@ -85,7 +87,7 @@ def seed(folder: Path, source: Path | None = None) -> Repository:
 def _not_content(folder: str, names: list[str]) -> set[str]:
     """What seeding leaves behind: hidden files, old releases (a new history starts unreleased), and links and
     special files, which could bring in anything from outside the source folder."""
-    return {name for name in names if name.startswith(".") or name == "releases"
+    return {name for name in names if name.startswith(".") or name == RELEASES_DIR
             or not (plain_file(Path(folder) / name) or (Path(folder) / name).is_dir()
                     and not (Path(folder) / name).is_symlink())}
 
@@ -177,4 +179,4 @@ def _merge(repository: Repository, mine: str, theirs: str, person: Person, resol
 def team_folder(path: Path) -> Path:
     """The rulesets folder (the repository's top) for a ruleset folder or the rulesets folder itself."""
     path = Path(path)
-    return path.parent if (path / "ruleset.yaml").is_file() else path
+    return path.parent if RulesetFolder.holds_ruleset(path) else path

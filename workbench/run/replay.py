@@ -10,6 +10,7 @@ from typing import Any
 from ..content.loader import Document, read_text, read_yaml
 from ..content.model import DecisionNode, Vignette, VignetteFile
 from ..content.validate import Report, validate_vignettes_text
+from ..folder import RulesetFolder
 from ..problems import Problem, has_errors
 from .engine import CompiledRuleset, Result, trace
 from .load import Loaded, load_file, load_text
@@ -161,8 +162,7 @@ def replay(ruleset: CompiledRuleset, files: Iterable[tuple[VignetteFile, Documen
 
 
 def vignette_paths(ruleset_dir: Path) -> list[Path]:
-    folder = ruleset_dir / "vignettes"
-    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    return RulesetFolder(ruleset_dir).vignette_files()
 
 
 def load_vignettes(paths: Iterable[Path], ruleset: CompiledRuleset | None) -> list[Report]:

@@ -14,6 +14,7 @@ import streamlit as st
 from ..content.model import OutcomeNode, Ruleset
 from ..content.validate import Report, validate_vignettes_text
 from ..files import plain_file, read_versioned
+from ..folder import RULESET_FILE
 from ..people import access
 from ..people.access import Identity
 from ..problems import Problem, ProblemError, quoted_list, sort_problems
@@ -23,7 +24,6 @@ from ..run.replay import ReplayReport, RulesetSummary, replay_texts, summarise, 
 from . import login
 
 ROOT_ENV = "WORKBENCH_RULESETS"
-RULESET_FILE = "ruleset.yaml"
 
 # The session-state keys, all of them (widget keys are prefixed by their page's name).
 SELECTED = "ruleset"      # folder name of the ruleset every page works on (set by the sidebar picker)

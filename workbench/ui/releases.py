@@ -17,6 +17,7 @@ import streamlit as st
 
 from ..content import authoring
 from ..files import SaveConflict, read_versioned
+from ..folder import RulesetFolder
 from ..people import access
 from ..people.access import Identity
 from ..problems import Problem, ProblemError
@@ -65,8 +66,9 @@ def _stamp(repository: Any, ruleset_dir: Path) -> tuple[Any, ...]:
     edit there that was never saved is one of the gate's reasons). A few stat calls, no file read."""
     from ..publish.signing import keyring_file
 
-    paths = [keyring_file(), ruleset_dir / common.RULESET_FILE, *sorted((ruleset_dir / "vignettes").glob("*")),
-             *sorted((ruleset_dir / "releases").glob("*"))]
+    folder = RulesetFolder(ruleset_dir)
+    paths = [keyring_file(), folder.ruleset_file, *sorted(folder.vignettes_dir.glob("*")),
+             *sorted(folder.releases_dir.glob("*"))]
     seen = []
     for path in paths:
         try:
