@@ -46,3 +46,20 @@ def test_every_code_has_a_status_within_the_spec_exit_codes() -> None:
     from workbench.problems import CODES
     assert {status_of(code).exit for code in CODES} <= {1, 2}
     assert all(400 <= status_of(code).http < 600 for code in CODES)
+
+
+def test_a_save_conflict_and_a_form_edit_that_cannot_be_made_are_problems_too(tmp_path) -> None:
+    """A caller that only knows ProblemError (the CLI, a page's last except) still says them in words."""
+    from workbench.content.authoring import AuthoringError, insert_item
+    from workbench.files import SaveConflict, save_text, version_of
+    from workbench.problems import ProblemError
+
+    path = tmp_path / "ruleset.yaml"
+    path.write_text("id: a\n", encoding="utf-8")
+    with pytest.raises(ProblemError) as conflict:
+        save_text(path, "id: b\n", version_of(b"id: something else\n"))
+    assert isinstance(conflict.value, SaveConflict) and conflict.value.problems[0].code == "WB1024"
+    assert conflict.value.current == "id: a\n" and "changed by someone else" in str(conflict.value)
+    with pytest.raises(ProblemError) as edit:
+        insert_item("nodes: [unclosed\n", ("nodes",), {"id": "x"})
+    assert isinstance(edit.value, AuthoringError) and edit.value.problems[0].code == "WB1040"

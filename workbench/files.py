@@ -15,15 +15,20 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .problems import Problem
+from .problems import Problem, ProblemError
 
 
-class SaveConflict(Exception):
-    """The file changed since it was opened; `current` is what is on disk now."""
+class SaveConflict(ProblemError):
+    """The file changed since it was opened; `current` is what is on disk now (a Problem, WB1024, like any other
+    error, so a caller that only knows ProblemError still says it in words)."""
 
     def __init__(self, path: Path, current: str | None) -> None:
-        super().__init__(f"{path} was changed by someone else since you opened it; your text was not saved.")
+        super().__init__([Problem("WB1024", f"{path} was changed by someone else since you opened it; your text was "
+                                            "not saved.", file=str(path))])
         self.path, self.current = path, current
+
+    def __str__(self) -> str:
+        return self.problems[0].message
 
 
 class NotAFile(OSError):

@@ -118,6 +118,8 @@ CODES: dict[str, str] = {
     "WB1021": "ruleset folder or file is gone (deleted or moved while in use)",
     "WB1022": "file is not where this kind of file belongs (outside its ruleset folder)",
     "WB1023": "file is a link or a special file, which the workbench does not read",
+    "WB1024": "file was changed by someone else since it was opened; the text was not saved",
+    "WB1040": "edit cannot be made by the forms without disturbing the file",
     "WB1030": "rulesets folder has no history of its own (or lies inside another repository)",
     "WB1031": "git failed",
     "WB1032": "the history moved on while you were working",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..folder import RULESET_FILE, VIGNETTES_DIR
+from ..problems import Problem, ProblemError
 from .loader import Document, YamlPath, read_yaml
 from .model import RULESET_ID_PATTERN, SEMVER_PATTERN
 
@@ -23,8 +24,14 @@ if TYPE_CHECKING:  # a result is only read here; the engine is a later stage
 _SEMVER = re.compile(SEMVER_PATTERN)
 
 
-class AuthoringError(ValueError):
-    """An edit that cannot be made to this text; the message says why, in plain words."""
+class AuthoringError(ProblemError, ValueError):
+    """An edit that cannot be made to this text; the message says why, in plain words (a Problem, WB1040)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([Problem("WB1040", message)])
+
+    def __str__(self) -> str:
+        return self.problems[0].message
 
 
 # --- rendering items ------------------------------------------------------------------------
