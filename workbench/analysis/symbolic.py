@@ -142,7 +142,7 @@ class Symbolic:
         nodes no case reaches and which branches no case takes (for those, the cases that arrive at the node
         and meet the branch's condition, to explain why). Memory then follows the outcomes, not every branch."""
         nodes = {node.id: node for node in model.nodes}
-        order = graphlib.TopologicalSorter({node.id: _targets(node) for node in model.nodes})
+        order = graphlib.TopologicalSorter({node.id: set(node.targets) for node in model.nodes})
         reach = {node_id: self.bdd.false for node_id in nodes}
         reach[model.start] = self.valid
         unreached: set[str] = set()
@@ -265,5 +265,3 @@ def _nothing() -> None:
     """No limit: the default tick."""
 
 
-def _targets(node: Any) -> set[str]:
-    return {branch.next for branch in node.branches} | {node.else_} if isinstance(node, DecisionNode) else set()

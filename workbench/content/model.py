@@ -98,6 +98,11 @@ class DecisionNode(_Model):
     else_: Slug = Field(alias="else")
     cites: list[str] = []
 
+    @property
+    def targets(self) -> list[str]:
+        """Where a case can go next: each branch's node in order, then the else (repeats kept)."""
+        return [branch.next for branch in self.branches] + [self.else_]
+
 
 class OutcomeNode(_Model):
     id: Slug
@@ -106,6 +111,11 @@ class OutcomeNode(_Model):
     disposition: Slug
     advice: Text | None = None
     cites: list[str] = []
+
+    @property
+    def targets(self) -> list[str]:
+        """An outcome ends the flow: nowhere to go."""
+        return []
 
 
 Node = Annotated[DecisionNode | OutcomeNode, Field(discriminator="kind")]

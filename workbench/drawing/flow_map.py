@@ -178,10 +178,9 @@ def neighbourhood(model: Ruleset, focus: str, radius: int) -> set[str]:
     """The node `focus` and every node within `radius` branches of it, either way along them."""
     near: dict[str, set[str]] = {node.id: set() for node in model.nodes}
     for node in model.nodes:
-        if isinstance(node, DecisionNode):
-            for target in [b.next for b in node.branches] + [node.else_]:
-                near[node.id].add(target)
-                near.setdefault(target, set()).add(node.id)
+        for target in node.targets:
+            near[node.id].add(target)
+            near.setdefault(target, set()).add(node.id)
     if focus not in near:
         return set(near)
     seen, queue = {focus: 0}, deque([focus])

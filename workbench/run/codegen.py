@@ -36,9 +36,8 @@ def compile_ruleset(ruleset: Any, result_type: type) -> Callable[[Mapping[str, A
     nodes = {node.id: node for node in model.nodes}
     entering: dict[str, int] = {}
     for node in model.nodes:
-        if isinstance(node, DecisionNode):
-            for target in [branch.next for branch in node.branches] + [node.else_]:
-                entering[target] = entering.get(target, 0) + 1
+        for target in node.targets:
+            entering[target] = entering.get(target, 0) + 1
     shared = {node_id for node_id, count in entering.items()
               if count > 1 and isinstance(nodes[node_id], DecisionNode)}
     shared.add(model.start)
