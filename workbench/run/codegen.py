@@ -33,6 +33,17 @@ def compile_ruleset(ruleset: Any, result_type: type) -> Callable[[Mapping[str, A
     """The function `run(answers) -> Result` for complete cases of a CompiledRuleset; `result_type` is a
     named tuple of the seven SPEC 5 fields."""
     model = ruleset.model
+    code = compile(module_for(ruleset), f"<ruleset {model.id} {model.version}>", "exec")
+    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}}
+    made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
+            if isinstance(const, types.CodeType)}
+    namespace.update(made)
+    return made["run"]
+
+
+def module_for(ruleset: Any) -> ast.Module:
+    """The generated code as a syntax tree, before it is compiled (what tests/test_codegen.py inspects)."""
+    model = ruleset.model
     nodes = {node.id: node for node in model.nodes}
     entering: dict[str, int] = {}
     for node in model.nodes:
@@ -52,13 +63,7 @@ def compile_ruleset(ruleset: Any, result_type: type) -> Callable[[Mapping[str, A
         body=[*flags, ast.Return(_call(_node_name(model.start), [_load(_ANSWERS), ast.List([], ast.Load()),
                                                                   _load(_FLAGS)]))],
         decorator_list=[], returns=None)
-    module = ast.fix_missing_locations(ast.Module([*functions, entry], type_ignores=[]))
-    code = compile(module, f"<ruleset {model.id} {model.version}>", "exec")
-    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}}
-    made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
-            if isinstance(const, types.CodeType)}
-    namespace.update(made)
-    return made["run"]
+    return ast.fix_missing_locations(ast.Module([*functions, entry], type_ignores=[]))
 
 
 MAX_NESTING = 40

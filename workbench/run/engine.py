@@ -13,6 +13,7 @@ into (`space.number_values`), so the search is exact and visits few cases.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -27,6 +28,11 @@ from .space import Space
 MAX_UNSURE_CASES = 200_000
 """Partial completions an unsure evaluation may try (about 2 s) before it asks for answers instead of guessing;
 the shipped ruleset needs at most about 5,000."""
+
+
+COMPILED_KEPT = 64
+"""Compiled functions kept per process, by content hash; the oldest is dropped first."""
+_COMPILED: dict[str, Any] = {}
 
 
 class RulesetError(ProblemError):
@@ -121,8 +127,15 @@ class CompiledRuleset:
 
     @functools.cached_property
     def run_complete(self) -> Any:
-        """The tree compiled to one Python function for complete cases (codegen.py), made on first use."""
-        return compile_ruleset(self, Result)
+        """The tree compiled to one Python function for complete cases (codegen.py), made on first use and
+        shared by every CompiledRuleset of the same content (the Streamlit pages and the API reload often)."""
+        key = hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
+        found = _COMPILED.get(key)
+        if found is None:
+            found = _COMPILED[key] = compile_ruleset(self, Result)
+            while len(_COMPILED) > COMPILED_KEPT:
+                _COMPILED.pop(next(iter(_COMPILED)))
+        return found
 
     def is_complete(self, answers: Mapping[str, Any]) -> bool:
         """Every input answered: no unknown, so two-valued logic gives what the three-valued walk gives. (With
