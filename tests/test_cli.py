@@ -134,3 +134,22 @@ def test_vignettes_beside_a_broken_ruleset_are_a_warning_not_a_missing_ruleset(v
     assert code == 1
     codes = {(p["code"], p["severity"]) for p in problems}
     assert ("WB011", "error") in codes and ("WB507", "warning") in codes and ("WB501", "error") not in codes
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """`workbench graph ... | head -1`: the pipe closes under the writer; the shell's 141, never a traceback.
+    Made certain here by a pipe whose reading end is closed before the command writes."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([str(Path(sys.executable).with_name("workbench")), "graph",
+                               str(SHIPPED / "ruleset.yaml"), "--format", "dot"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "Exception" not in done.stderr, done.stderr
+    assert done.returncode == 141

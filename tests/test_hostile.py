@@ -381,7 +381,7 @@ def test_answers_nested_beyond_reason_are_a_usage_error(v1_copy: Path) -> None:
 def test_the_pages_name_planted_files_and_open_only_real_ones(v1_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_ui_apptest import script
+    from tests.ui.test_ui_apptest import script
 
     for kind in PLANTED:
         plant(kind, v1_copy / "vignettes" / f"{kind.replace(' ', '-')}.yaml")

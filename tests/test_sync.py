@@ -141,7 +141,7 @@ def test_the_rulesets_page_syncs_and_shows_a_conflict_with_both_versions(
     versions, who changed the team's and why, keeps the team's, and his own stays in the history."""
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_ui_apptest import script, texts
+    from tests.ui.test_ui_apptest import script, texts
 
     _, ada, ben = team
     monkeypatch.setenv("WORKBENCH_RULESETS", str(ben))

@@ -1086,8 +1086,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout, sys.stderr = _Inert(out), _Inert(err)
     try:
         return _main(argv)
+    except BrokenPipeError:  # `workbench ... | head`: the reader has gone, which is no error of ours to show
+        _silence(out)
+        return BROKEN_PIPE
     finally:
         sys.stdout, sys.stderr = out, err
+
+
+BROKEN_PIPE = 141
+"""The shell's code for a program whose reader stopped reading (128 + SIGPIPE), as `cat` and `grep` give."""
+
+
+def _silence(stream: Any) -> None:
+    """Point the stream's file at /dev/null, so flushing it at exit cannot fail again (Python's documented
+    way of handling SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind it (a test's buffer): nothing to flush
+        pass
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -19,7 +19,7 @@ from workbench.publish.published import published
 from workbench.publish.repository import Repository
 from workbench.publish.signing import create_key, load_keyring, trust
 
-from .conftest import V1
+from ..conftest import V1
 from .test_ui_apptest import answer_everything, by_label, no_errors, script, texts, type_into_editor
 
 RULESET = "upper-back-pain"

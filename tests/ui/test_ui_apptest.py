@@ -17,7 +17,7 @@ from workbench.content.validate import validate_ruleset_file
 from workbench.drawing.colours import disposition_colours
 from workbench.run.replay import replay_ruleset
 
-from .conftest import V1
+from ..conftest import V1
 
 RULESET = "upper-back-pain"
 
@@ -628,7 +628,7 @@ def test_the_rulesets_page_shows_review_and_release_state(root: Path, signers: d
     from workbench.publish import lifecycle
     from workbench.publish.repository import Person, Repository
 
-    from .conftest import approved, keyring
+    from ..conftest import approved, keyring
 
     folder = root / RULESET
     assert "**draft** · " in texts(app("rulesets"))
@@ -689,7 +689,7 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
 def test_safety_stops_at_its_time_limit_and_says_so(root: Path):
     import yaml
 
-    from .test_verify import tangled
+    from ..test_verify import tangled
 
     data = tangled(3)
     data["id"] = RULESET
@@ -715,7 +715,7 @@ def test_a_long_safety_check_runs_in_the_background_with_progress_and_can_be_can
 
     from workbench.ui import background_check, safety
 
-    from .test_verify import tangled
+    from ..test_verify import tangled
 
     monkeypatch.setattr(safety, "INLINE_WAIT", 0.0)
     data = tangled(1)
@@ -753,7 +753,7 @@ def test_releases_speaks_in_states_with_one_next_step_and_takes_the_next_version
     from workbench.publish import lifecycle
     from workbench.publish.repository import Person, Repository
 
-    from .conftest import REVIEWER, keyring, submitted
+    from ..conftest import REVIEWER, keyring, submitted
 
     folder = root / RULESET
 

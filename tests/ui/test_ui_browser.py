@@ -20,7 +20,7 @@ import pytest
 
 from workbench.people import accounts
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
