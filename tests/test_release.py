@@ -77,8 +77,10 @@ def test_the_release_document_is_signed_and_covers_who_when_why_and_the_vignette
     document = json.loads(released(v1_copy, signers).read_text(encoding="utf-8"))
     model = validate_ruleset_file(v1_copy / "ruleset.yaml").model
     assert model is not None
-    assert {k: v for k, v in document.items() if k not in ("sha256", "release", "signature")} == ruleset_data(model)
+    assert {k: v for k, v in document.items() if k not in ("sha256", "hash_version", "release", "signature")} \
+        == ruleset_data(model)
     assert document["sha256"] == ruleset_sha256(model) == sha256_hex(ruleset_data(model))
+    assert document["hash_version"] == 2  # RFC 8785: any language reproduces it (test_canonical.py)
     record = document["release"]
     assert (record["author"], record["approver"], record["reason"]) == (AUTHOR, REVIEWER, "clinical sign-off")
     assert record["replay"] == {"total": 56, "passed": 56, "failed": 0}

@@ -471,7 +471,7 @@ def standing(ruleset_dir: Path, keyring: Keyring) -> tuple[str, str | None]:
         return review.state.replace("_", " "), latest
     committed = repository.read(f"{ruleset_dir.name}/{RULESET_FILE}")
     model = validate_ruleset_text(committed.decode("utf-8", "replace"), "<committed>").model if committed else None
-    if model is not None and releases and releases[-1].sha256 == ruleset_sha256(model):
+    if model is not None and releases and releases[-1].has_content_of(model):
         return "released", latest
     return "draft", latest
 

@@ -22,10 +22,10 @@ from ..content.validate import check_ruleset
 from ..files import NotAFile, read_regular
 from ..folder import RELEASES_DIR
 from ..problems import Problem, ProblemError, has_errors
-from .canonical import ruleset_data, sha256_hex
+from .canonical import HASH_VERSION, HASH_VERSIONS, ruleset_data, ruleset_sha256, sha256_hex
 from .signing import Keyring, SignatureError, TrustedKey, verify
 
-METADATA = ("sha256", "release", "signature")
+METADATA = ("sha256", "hash_version", "release", "signature")
 MAX_RELEASE_BYTES = 2_000_000
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _RULESET_ID = re.compile(RULESET_ID_PATTERN)
@@ -45,11 +45,11 @@ def document_bytes(data: Any) -> bytes:
 def unsigned_document(model: Ruleset, release: dict[str, Any]) -> dict[str, Any]:
     """The document a release signs: the ruleset's fields, their sha256, and the release record."""
     data = ruleset_data(model)
-    return {**data, "sha256": sha256_hex(data), "release": release}
+    return {**data, "sha256": sha256_hex(data), "hash_version": HASH_VERSION, "release": release}
 
 
 def ruleset_part(document: dict[str, Any]) -> dict[str, Any]:
-    """The hashed part of a document: everything but `sha256`, `release` and `signature`."""
+    """The hashed part of a document: everything but `sha256`, `hash_version`, `release` and `signature`."""
     return {key: value for key, value in document.items() if key not in METADATA}
 
 
@@ -82,6 +82,14 @@ class Release:
     def released_at(self) -> str:
         return str(self.record.get("released_at"))
 
+    @property
+    def hash_version(self) -> int:
+        return int(self.document.get("hash_version", 1))
+
+    def has_content_of(self, model: Ruleset) -> bool:
+        """Whether `model` is this release's content (hashed the way this release was)."""
+        return self.sha256 == ruleset_sha256(model, self.hash_version)
+
     def summary(self) -> dict[str, Any]:
         """The release without its ruleset: what a history table or a JSON report shows."""
         return {"id": self.id, "version": self.version, "sha256": self.sha256, **self.record,
@@ -112,14 +120,25 @@ def read_bytes(path: Path) -> bytes:
                                      str(path))]) from None
 
 
+def hash_version(document: dict[str, Any], file: str = "<release>") -> int:
+    """How the document's sha256 was computed: 1 when it does not say (releases made before RFC 8785)."""
+    version = document.get("hash_version", 1)
+    if isinstance(version, bool) or version not in HASH_VERSIONS:
+        known = ", ".join(f"{k} ({v})" for k, v in HASH_VERSIONS.items())
+        raise ReleaseError([_problem("WB902", f"The release's hash_version {version!r} is not one this workbench "
+                                     f"knows ({known}), so its sha256 cannot be checked.", file)])
+    return int(version)
+
+
 def verify_document(document: dict[str, Any], keyring: Keyring, file: str = "<release>") -> tuple[Ruleset, TrustedKey]:
     """The model and signer of a document that passes every check; ReleaseError or SignatureError otherwise."""
     signer = verify(document, keyring, file)
     claimed = document.get("sha256")
     if not isinstance(claimed, str) or not _SHA256.match(claimed):
         raise ReleaseError([_problem("WB902", "The release has no sha256 (64 lower-case hex digits).", file)])
+    version = hash_version(document, file)
     data = ruleset_part(document)
-    if sha256_hex(data) != claimed:
+    if sha256_hex(data, version) != claimed:
         raise ReleaseError([_problem("WB902", "The ruleset's content does not match the sha256 it was released "
                                      "with: it was changed after release and must not be used.", file)])
     record = document.get("release")

@@ -22,7 +22,6 @@ from ..people import access
 from ..people.access import Identity
 from ..problems import Problem, ProblemError
 from ..publish import lifecycle
-from ..publish.canonical import ruleset_sha256
 from ..publish.diff import Diff, diff_versions
 from ..publish.releases import Release
 from . import common
@@ -100,7 +99,7 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
                + (f" · latest release **{released.version}**" if released else " · never released"))
     if review.state == "draft" and released is not None and released.version == version:
         st.success(f"Released: version {released.version} is published, signed by {released.signer.name}.")
-        if snap.model is not None and released.sha256 != ruleset_sha256(snap.model):
+        if snap.model is not None and not released.has_content_of(snap.model):
             _new_version(ruleset_dir, released.version, "There are saved changes since this release.")
         return
     if review.state == "draft":
