@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for ./run and ./test: a virtual environment with the project and its extras, git,
-# Graphviz's `dot`, and (with --with-browser) Debian's Chromium for the browser tests.
+# Graphviz's `dot`, and (with --with-browser, i.e. for the tests) Debian's Chromium for the browser tests and
+# Node.js with the npm packages of examples/downstream-js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_browser=${1:-}
@@ -58,7 +59,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-echo "setup: [2/2] checking the programs it uses: git, Graphviz${1:+ and Chromium}"
+echo "setup: [2/2] checking the programs it uses: git, Graphviz${1:+, Chromium and Node.js}"
 if ! command -v git >/dev/null; then
   echo "setup: installing git, which keeps the history of every save, review and release"
   apt_install git || { echo "setup: could not install git; install the 'git' package." >&2; exit 1; }
@@ -70,5 +71,22 @@ fi
 if [ "$want_browser" = "--with-browser" ] && ! command -v chromium >/dev/null; then
   echo "setup: installing Chromium for the browser tests"
   apt_install chromium fonts-dejavu-core || echo "setup: could not install Chromium; the browser tests will be skipped and say so." >&2
+fi
+if [ "$want_browser" = "--with-browser" ]; then
+  node_ok() { command -v npm >/dev/null && node -e 'process.exit(parseInt(process.versions.node) < 18 ? 1 : 0)' 2>/dev/null; }
+  if ! node_ok; then
+    echo "setup: installing Node.js and npm for the JavaScript downstream example and its test"
+    apt_install nodejs npm && node_ok || echo "setup: could not install Node.js 18 or newer with npm; the JavaScript example's test will fail and say so (install the 'nodejs' and 'npm' packages)." >&2
+  fi
+  example=examples/downstream-js
+  if node_ok && { [ ! -d "$example/node_modules" ] || [ "$example/package-lock.json" -nt "$example/node_modules" ]; }; then
+    echo "setup: installing the JavaScript example's npm packages (npm ci in $example)"
+    if (cd "$example" && npm ci --no-audit --no-fund) > .venv/npm.log 2>&1; then
+      touch "$example/node_modules"
+    else
+      tail -20 .venv/npm.log >&2
+      echo "setup: npm ci failed (full log: .venv/npm.log); is the npm registry reachable? The JavaScript example's test will fail." >&2
+    fi
+  fi
 fi
 touch .venv/.apt-updated
