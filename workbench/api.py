@@ -25,7 +25,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .content.model import Ruleset
 from .problems import ProblemError, Problems
+from .publish.cds_hooks import answers_from_request, answers_from_response
+from .publish.cds_hooks import cards as cds_cards
+from .publish.cds_hooks import next_question as cds_next_question
+from .publish.cds_hooks import services as cds_services
 from .publish.export import index_data
+from .publish.fhir import RESOURCES as FHIR_RESOURCES
 from .publish.published import Watch, published
 from .publish.releases import Release, document_bytes, group, latest
 from .publish.signing import Keyring, load_keyring
@@ -109,9 +114,52 @@ def _problem_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}}}
 
 
+class CdsHooksRequest(BaseModel):
+    """A CDS Hooks call: answers in `context.answers` (by input id) or a FHIR QuestionnaireResponse in
+    `context.questionnaireResponse` or `prefetch.questionnaireResponse`."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
+        "hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"patientId": "example", "answers": {"bladder_bowel_dysfunction": True}}}})
+    hook: StrictStr
+    hookInstance: StrictStr
+    context: dict[str, Any] = {}
+    prefetch: dict[str, Any] | None = None
+
+
+class QuestionnaireResponseBody(BaseModel):
+    """A FHIR R4 QuestionnaireResponse; each item's `linkId` is an input id, its first answer the answer."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
+        "resourceType": "QuestionnaireResponse", "status": "in-progress",
+        "item": [{"linkId": "age", "answer": [{"valueDecimal": 62}]}]}})
+    resourceType: Literal["QuestionnaireResponse"]
+    item: list[dict[str, Any]] = []
+
+
+class CdsCard(BaseModel):
+    uuid: str
+    summary: str
+    indicator: Literal["info", "warning", "critical"]
+    detail: str
+    source: dict[str, Any]
+
+
+class CdsCards(BaseModel):
+    cards: list[CdsCard]
+
+
+class CdsServices(BaseModel):
+    services: list[dict[str, Any]]
+
+
+_FHIR_JSON = "application/fhir+json"
+
+
 _BODY_HINT = 'Send a JSON object such as {"inputs": {"age": 62}} with Content-Type: application/json.'
 Responses = dict[int | str, dict[str, Any]]
 _NOT_FOUND: Responses = {404: _problem_response("No such released ruleset or version (drafts are never served)")}
+_TOO_LARGE: Responses = {413: _problem_response("The request body is over 64 KiB")}
 _CACHED: Responses = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
 
 
@@ -195,6 +243,11 @@ class Catalogue:
         self._fresh()
         return self._grouped
 
+    def latest(self, ruleset_id: str) -> _Entry | None:
+        """The latest release of a ruleset (SPEC 7: the highest version that is not a pre-release)."""
+        versions = self.versions(ruleset_id)
+        return self.get(ruleset_id, latest(versions).version) if versions else None
+
     def versions(self, ruleset_id: str) -> list[Release]:
         return self.releases().get(ruleset_id, [])
 
@@ -250,7 +303,8 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
 
     # evaluate first: the route most called is matched first
     @app.post("/rulesets/{ruleset_id}/versions/{version}/evaluate", response_model=EvaluationResult,
-              responses={**_NOT_FOUND, 422: _problem_response("The request is malformed, or answers do not fit "
+              responses={**_NOT_FOUND, **_TOO_LARGE, 422: _problem_response("The request is malformed, or answers do "
+                                                                            "not fit "
                                                              "the ruleset's inputs (see `problems`)")},
               summary="Evaluate a case: the disposition, or the next questions to ask",
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
@@ -278,6 +332,50 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
                            problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
         return JSONResponse(result.to_dict())
 
+    @app.get("/rulesets/{ruleset_id}/versions/{version}/fhir/Questionnaire", responses={**_NOT_FOUND},
+             summary="The release's inputs as a FHIR R4 Questionnaire")
+    async def fhir_questionnaire(ruleset_id: str, version: str) -> Response:
+        return _fhir(catalogue, ruleset_id, version, "Questionnaire")
+
+    @app.get("/rulesets/{ruleset_id}/versions/{version}/fhir/PlanDefinition", responses={**_NOT_FOUND},
+             summary="The release's outcomes and red flags as a FHIR R4 PlanDefinition (an ECA rule)")
+    async def fhir_plan_definition(ruleset_id: str, version: str) -> Response:
+        return _fhir(catalogue, ruleset_id, version, "PlanDefinition")
+
+    @app.post("/rulesets/{ruleset_id}/versions/{version}/next-question", responses={
+                  **_NOT_FOUND, **_TOO_LARGE,
+                  422: _problem_response("Not a QuestionnaireResponse, or answers that do not fit")},
+              summary="SDC-style next question: the response with the next items to ask, or completed")
+    async def next_question(ruleset_id: str, version: str, response: QuestionnaireResponseBody) -> Response:
+        entry = catalogue.get(ruleset_id, version)
+        if entry is None:
+            return _unknown_version(catalogue, ruleset_id, version)
+        body = response.model_dump()
+        try:
+            result = evaluate(entry.ruleset, answers_from_response(body, entry.release))
+        except ProblemError as exc:
+            return _answers_problem(exc)
+        return JSONResponse(cds_next_question(entry.release, body, result), media_type=_FHIR_JSON)
+
+    @app.get("/cds-services", response_model=CdsServices, summary="CDS Hooks discovery: one service per ruleset")
+    async def cds_discovery() -> Response:
+        latest_releases = [latest(items) for items in catalogue.releases().values()]
+        return JSONResponse(cds_services(latest_releases))
+
+    @app.post("/cds-services/{service_id}", response_model=CdsCards,
+              responses={**_NOT_FOUND, **_TOO_LARGE,
+                         422: _problem_response("Answers that cannot be read or do not fit")},
+              summary="CDS Hooks service: cards with the disposition, or the next questions to ask")
+    async def cds_service(service_id: str, call: CdsHooksRequest) -> Response:
+        entry = catalogue.latest(service_id)
+        if entry is None:
+            return _unknown_ruleset(catalogue, service_id)
+        try:
+            result = evaluate(entry.ruleset, answers_from_request(call.model_dump(), entry.release))
+        except ProblemError as exc:
+            return _answers_problem(exc)
+        return JSONResponse(cds_cards(entry.release, result))
+
     @app.get("/healthz", summary="Liveness check")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -289,14 +387,13 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
     @app.get("/rulesets/{ruleset_id}", response_model=ReleaseDocument, responses={**_CACHED, **_NOT_FOUND},
              summary="The latest release of a ruleset")
     async def latest_release(ruleset_id: str, request: Request) -> Response:
-        versions = catalogue.versions(ruleset_id)
-        entry = catalogue.get(ruleset_id, latest(versions).version) if versions else None
+        entry = catalogue.latest(ruleset_id)
         if entry is None:
             return _unknown_ruleset(catalogue, ruleset_id)
         return _document(entry, request, immutable=False)
 
     @app.get("/rulesets/{ruleset_id}/versions/{version}", response_model=ReleaseDocument,
-             responses={**_CACHED, **_NOT_FOUND}, summary="One release; its ETag is its sha256")
+             responses={**_CACHED, **_NOT_FOUND}, summary="One release; its ETag is the sha256 of the bytes served")
     async def release_version(ruleset_id: str, version: str, request: Request) -> Response:
         entry = catalogue.get(ruleset_id, version)
         if entry is None:
@@ -322,6 +419,18 @@ def _describe_evaluate_body(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _fhir(catalogue: Catalogue, ruleset_id: str, version: str, kind: str) -> Response:
+    entry = catalogue.get(ruleset_id, version)
+    if entry is None:
+        return _unknown_version(catalogue, ruleset_id, version)
+    return JSONResponse(FHIR_RESOURCES[kind](entry.release), media_type=_FHIR_JSON)
+
+
+def _answers_problem(exc: ProblemError) -> JSONResponse:
+    return problem(Problems(exc.problems).http_status(), "Some answers cannot be read or do not fit this "
+                   "ruleset's inputs.", problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
 
 
 def _document(entry: _Entry, request: Request, *, immutable: bool) -> Response:

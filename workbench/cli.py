@@ -302,7 +302,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     root = _rulesets_root(args.rulesets)
     try:
-        report = export(root, Path(args.out), _trusted(args), args.withdraw or ())
+        report = export(root, Path(args.out), _trusted(args), args.withdraw or (), fhir=args.fhir)
     except ExportRefused as exc:
         raise UsageError(f"cannot write the export to {args.out}: {exc}") from None
     except OSError as exc:
@@ -916,6 +916,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("export", "write the published releases as JSON files for downstream apps",
                   "workbench export --out public/")
     sub.add_argument("--out", required=True, metavar="DIR", help="folder to write index.json and <id>/<version>.json")
+    sub.add_argument("--fhir", action="store_true",
+                     help="also write each release as FHIR R4 resources: <id>/fhir/<version>.Questionnaire.json and "
+                          ".PlanDefinition.json")
     sub.add_argument("--withdraw", action="append", metavar="ID@VERSION",
                      help="remove a release a previous export wrote that is no longer published (repeat for more); "
                           "without it such a release stops the export")

@@ -20,6 +20,7 @@ from typing import Any
 from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN
 from ..files import atomic_write
 from ..problems import Problem
+from .fhir import RESOURCES as FHIR_RESOURCES
 from .published import published
 from .releases import Release, document_bytes, group, latest
 from .signing import Keyring
@@ -54,12 +55,15 @@ class ExportReport:
                 "problems": [p.to_dict() for p in self.problems]}
 
 
-def export_files(releases: dict[str, list[Release]]) -> dict[str, bytes]:
-    """Relative path -> bytes of everything an export writes; index.json last, so readers never see it early."""
+def export_files(releases: dict[str, list[Release]], fhir: bool = False) -> dict[str, bytes]:
+    """Relative path -> bytes of everything an export writes; index.json last, so readers never see it early.
+    With `fhir`, each release also as FHIR R4 resources: `<id>/fhir/<version>.<Resource>.json`."""
     files: dict[str, bytes] = {}
     for ruleset_id, items in releases.items():
         for release in items:
             files[f"{ruleset_id}/{release.version}.json"] = release.data
+            for kind, build in (FHIR_RESOURCES.items() if fhir else ()):
+                files[f"{ruleset_id}/fhir/{release.version}.{kind}.json"] = document_bytes(build(release))
         files[f"{ruleset_id}/latest.json"] = latest(items).data
     files["index.json"] = document_bytes(index_data(releases))
     return files
@@ -69,7 +73,8 @@ class ExportRefused(Exception):
     """The output folder cannot be written safely (it is a file, or a link leads out of it)."""
 
 
-def export(rulesets_root: Path, out: Path, keyring: Keyring, withdraw: Collection[str] = ()) -> ExportReport:
+def export(rulesets_root: Path, out: Path, keyring: Keyring, withdraw: Collection[str] = (),
+           fhir: bool = False) -> ExportReport:
     """Write the published releases under `rulesets_root` into `out`.
 
     A release a previous export wrote is never dropped quietly: downstream apps may hold it, and its loss moves
@@ -84,7 +89,7 @@ def export(rulesets_root: Path, out: Path, keyring: Keyring, withdraw: Collectio
     found, report.problems = published(Path(rulesets_root), keyring)
     releases = group(found)
     report.releases = len(found)
-    files = export_files(releases)
+    files = export_files(releases, fhir)
     previous = _previous_export(out)
     vanished = sorted(name for name in previous - set(files) if _VERSION_FILE.fullmatch(name)
                       and name.removesuffix(".json").replace("/", "@") not in set(withdraw))
@@ -135,8 +140,10 @@ def _previous_export(out: Path) -> set[str]:
             if not isinstance(ruleset_id, str) or not _RULESET_ID.fullmatch(ruleset_id):
                 continue
             names.add(f"{ruleset_id}/latest.json")
-            names.update(f"{ruleset_id}/{v}.json" for v in entry["versions"]
-                         if isinstance(v, str) and _SEMVER.fullmatch(v))
+            versions = [v for v in entry["versions"] if isinstance(v, str) and _SEMVER.fullmatch(v)]
+            names.update(f"{ruleset_id}/{v}.json" for v in versions)
+            names.update(f"{ruleset_id}/fhir/{v}.{kind}.json" for v in versions for kind in FHIR_RESOURCES
+                         if (out / ruleset_id / "fhir" / f"{v}.{kind}.json").is_file())
         return names
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return set()
