@@ -947,7 +947,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("ruleset_file", metavar="RULESET_FILE", help="a ruleset.yaml (or its folder)")
     sub.add_argument("--limit", type=_positive, default=None, metavar="N",
                      help="stop once the decision diagrams hold N nodes (a bound on memory) and report the check "
-                          "incomplete (default: 2,000,000)")
+                          "incomplete (default: 500,000, about 400 MB)")
     sub.add_argument("--time-limit", type=_positive_seconds, default=None, metavar="SECONDS",
                      help="stop after SECONDS of checking and report the check incomplete (default: 60)")
     text_or_json(sub)
