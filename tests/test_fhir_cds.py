@@ -102,9 +102,12 @@ def test_the_plan_definition_validates_and_carries_dispositions_advice_citations
     resource = client.get(f"{BASE}/fhir/PlanDefinition").json()
     PlanDefinition.model_validate(resource)
     model = RULESET.model
-    actions = {a["id"]: a for a in resource["action"]}
+    groups = {g["id"]: g for g in resource["action"]}
+    assert (groups["outcome"]["selectionBehavior"], groups["red-flags"]["selectionBehavior"]) == ("exactly-one", "any")
+    actions = {a["id"]: a for g in groups.values() for a in g["action"]}
     outcomes = [n for n in model.nodes if n.kind == "outcome"]
     assert {o.id for o in outcomes} | {f"red-flag-{f.id}" for f in model.red_flags} == set(actions)
+    assert all("priority" not in a for a in groups["red-flags"]["action"])  # findings, not requests
     most_urgent = model.dispositions[0].id
     urls = {r.id: r.url for r in model.references}
     for outcome in outcomes:
@@ -115,6 +118,9 @@ def test_the_plan_definition_validates_and_carries_dispositions_advice_citations
         assert [d["label"] for d in action.get("documentation", [])] == outcome.cites
         assert all(d.get("url") == urls[d["label"]] for d in action.get("documentation", []))
     assert resource["reviewer"][0]["name"] == "dr.approver" and resource["status"] == "active"
+    questionnaire = client.get(f"{BASE}/fhir/Questionnaire").json()
+    assert resource["url"] != questionnaire["url"]  # each artifact its own canonical
+    assert resource["relatedArtifact"][0]["resource"] == f"{questionnaire['url']}|{VERSION}"
 
 
 def test_each_case_meets_the_condition_of_exactly_the_outcome_the_engine_gives(client: Any,
@@ -128,7 +134,7 @@ def test_each_case_meets_the_condition_of_exactly_the_outcome_the_engine_gives(c
     monkeypatch.setattr(syntax, "MAX_LENGTH", 1_000_000)
     resource = client.get(f"{BASE}/fhir/PlanDefinition").json()
     compiled = {}
-    for action in resource["action"]:
+    for action in [a for group in resource["action"] for a in group["action"]]:
         (condition,) = action["condition"]
         assert condition["expression"]["language"] == "text/x-workbench-condition"
         found, issues = compile_condition(condition["expression"]["expression"], RULESET.inputs)
@@ -196,22 +202,31 @@ def test_a_card_gives_the_disposition_by_urgency_with_advice_red_flags_and_sourc
     (same,) = from_form.json()["cards"]
     labels = {d.id: d.label for d in model.dispositions}
     rank = [d.id for d in model.dispositions].index(result.disposition)
-    assert card["summary"] == labels[result.disposition][:140] == same["summary"]
-    assert card["indicator"] == ("critical" if rank == 0 else "warning" if rank == 1 else "info") == same["indicator"]
+    label = labels[result.disposition]
+    assert card["summary"] == same["summary"] and len(card["summary"]) < 140
+    assert card["summary"] == label or (card["summary"].endswith("…") and label.startswith(card["summary"][:-1]))
+    assert f"**{label}**" in card["detail"]
+    assert card["indicator"] == ("critical" if rank == 0 else "warning" if rank <= 2 else "info") == same["indicator"]
     flags = {f.id: f.label for f in model.red_flags}
     assert all(flags[f] in card["detail"] for f in result.red_flags)
     outcome = next(n for n in model.nodes if n.id == result.outcome)
     if outcome.advice:
-        assert card["detail"].startswith(outcome.advice)
+        assert outcome.advice in card["detail"]
     references = {r.id: r for r in model.references}
     cited = [references[c] for c in outcome.cites if c in references]
     if cited:
         assert card["source"]["label"].startswith(cited[0].title) and card["source"].get("url") == cited[0].url
 
 
+def test_a_chart_opened_with_nothing_answered_gets_no_card(client: Any) -> None:
+    """No card on every chart that is opened: only a call with answers is a triage."""
+    for context in ({"patientId": "p1"}, {"patientId": "p1", "answers": {}}):
+        assert call(client, context).json() == {"cards": []}
+
+
 def test_missing_answers_get_a_card_that_asks_the_next_questions(client: Any) -> None:
-    (card,) = call(client, {"patientId": "p1", "answers": {}}).json()["cards"]
-    needs = evaluate(RULESET, {}).needs
+    (card,) = call(client, {"patientId": "p1", "answers": {"age": 40}}).json()["cards"]
+    needs = evaluate(RULESET, {"age": 40}).needs
     questions = {spec.id: spec.question for spec in RULESET.model.inputs}
     assert card["summary"] == "More answers are needed to triage" and card["indicator"] in ("info", "warning")
     assert all(questions[n] in card["detail"] for n in needs)
@@ -224,7 +239,10 @@ def test_missing_answers_get_a_card_that_asks_the_next_questions(client: Any) ->
     ({"questionnaireResponse": {"resourceType": "QuestionnaireResponse",
                                 "item": [{"linkId": "bladder_bowel_dysfunction", "answer": [{"valueQuantity": 1}]}]}},
      422),
-    ({"answers": "yes"}, 422)])
+    ({"answers": "yes"}, 422),
+    ({"answers": {}, "questionnaireResponse": {"resourceType": "QuestionnaireResponse"}}, 422),
+    ({"questionnaireResponse": ""}, 422),
+    ({"unsure": "known_cancer", "answers": {}}, 422)])
 def test_answers_that_cannot_be_read_are_a_problem_document(client: Any, context: dict, status: int) -> None:
     response = call(client, context)
     assert response.status_code == status and response.headers["content-type"] == "application/problem+json"
@@ -266,3 +284,65 @@ def test_the_openapi_document_describes_the_new_routes(client: Any) -> None:
             "/rulesets/{ruleset_id}/versions/{version}/next-question", "/cds-services",
             "/cds-services/{service_id}"} <= set(paths)
 
+
+
+UNSURE = {"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "asked-unknown"}
+
+
+def response_of(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": list(items)}
+
+
+def test_unsure_reaches_the_engine_from_fhir_and_cds_hooks(client: Any) -> None:
+    """Found by an independent reviewer: 'Unsure' could not be said through FHIR or CDS Hooks, so cases the
+    API calls emergencies stayed 'more answers needed'. Now data-absent-reason asked-unknown (FHIR) and
+    context.unsure (CDS Hooks) are Unsure (SPEC 3a), as in POST .../evaluate."""
+    unsure_cases = [v for v in vignettes() if v.get("unsure")]
+    assert unsure_cases
+    for vignette in unsure_cases:
+        expected = evaluate(RULESET, vignette["inputs"], unsure=vignette["unsure"])
+        items = [item for item in as_response(vignette["inputs"])["item"]]
+        items += [{"linkId": name, "answer": [{"valueCoding": UNSURE}]} for name in vignette["unsure"]]
+        done = client.post(f"{BASE}/next-question", json=response_of(*items)).json()
+        if expected.status == "complete":
+            assert done["status"] == "completed", vignette["id"]
+            values = {e["url"]: e["valueCode"] for e in done["extension"][0]["extension"] if e["url"] == "disposition"}
+            assert values["disposition"] == expected.disposition
+        (card,) = call(client, {"answers": vignette["inputs"], "unsure": vignette["unsure"]}).json()["cards"]
+        if expected.status == "complete":
+            assert card["summary"].rstrip("…") in {d.label for d in RULESET.model.dispositions} or \
+                any(d.label.startswith(card["summary"].rstrip("…")) for d in RULESET.model.dispositions)
+
+
+@pytest.mark.parametrize(("items", "said"), [
+    ([{"linkId": "bladder_bowel_dysfuncton", "answer": [{"valueBoolean": True}]}], "not a question"),
+    ([{"linkId": "bladder_bowel_dysfunction", "answer": [{"valueBoolean": False}, {"valueBoolean": True}]}],
+     "takes one answer"),
+    ([{"linkId": "bladder_bowel_dysfunction", "answer": [{"valueBoolean": True}]},
+      {"linkId": "bladder_bowel_dysfunction", "answer": [{"valueBoolean": False}]}], "answered twice"),
+    ([{"linkId": "pain_site", "answer": [{"valueCoding": {"system": "http://snomed.info/sct", "code": "lumbar"}}]}],
+     "valueCoding from the Questionnaire"),
+    ([{"linkId": "pain_site", "answer": [{"valueString": "lumbar"}]}], "valueCoding"),
+    ([{"linkId": "age", "answer": [{"valueBoolean": True}]}], "valueDecimal")])
+def test_answers_that_could_lose_a_symptom_are_refused_never_dropped(client: Any, items: list, said: str) -> None:
+    """Found by an independent reviewer: a mistyped linkId, a second answer or a duplicate item, and a coding
+    from another system were silently dropped or resolved, which could lose an emergency answer."""
+    response = client.post(f"{BASE}/next-question", json=response_of(*items))
+    assert response.status_code == 422 and said in response.json()["detail"]
+    assert call(client, {"questionnaireResponse": response_of(*items)}).status_code == 422
+
+
+def test_items_in_groups_and_under_answers_are_read_and_kept(client: Any) -> None:
+    group = {"linkId": "screen", "item": [{"linkId": "emergency_features", "answer": [{"valueBoolean": False}]}]}
+    under = {"linkId": "age", "answer": [{"valueDecimal": 40, "item": [
+        {"linkId": "abdominal_pain", "answer": [{"valueBoolean": False}]}]}]}
+    done = client.post(f"{BASE}/next-question", json=response_of(group, under)).json()
+    assert done["item"][:2] == [group, under]  # what was sent comes back as it was
+    asked = [item["linkId"] for item in done["item"][2:]]
+    assert "emergency_features" not in asked and "abdominal_pain" not in asked and "age" not in asked
+
+
+def test_a_call_for_another_hook_is_refused(client: Any) -> None:
+    response = client.post(f"/cds-services/{ID}", json={"hook": "order-sign", "hookInstance": "x",
+                                                        "context": {"answers": {"age": 40}}})
+    assert response.status_code == 422 and "patient-view" in response.json()["detail"]

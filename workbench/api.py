@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .content.model import Ruleset
 from .problems import ProblemError, Problems
+from .publish.cds_hooks import HOOK as CDS_HOOK
 from .publish.cds_hooks import answers_from_request, answers_from_response
 from .publish.cds_hooks import cards as cds_cards
 from .publish.cds_hooks import next_question as cds_next_question
@@ -352,9 +353,10 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
             return _unknown_version(catalogue, ruleset_id, version)
         body = response.model_dump()
         try:
-            result = evaluate(entry.ruleset, answers_from_response(body, entry.release))
+            answers, unsure = answers_from_response(body, entry.release)
+            result = evaluate(entry.ruleset, answers, unsure=unsure)
         except ProblemError as exc:
-            return _answers_problem(exc)
+            return _answers_problem(exc, _QR_HINT)
         return JSONResponse(cds_next_question(entry.release, body, result), media_type=_FHIR_JSON)
 
     @app.get("/cds-services", response_model=CdsServices, summary="CDS Hooks discovery: one service per ruleset")
@@ -370,11 +372,14 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
         entry = catalogue.latest(service_id)
         if entry is None:
             return _unknown_ruleset(catalogue, service_id)
+        if call.hook != CDS_HOOK:
+            return problem(422, f"This service answers the {CDS_HOOK} hook, not {call.hook!r}. {_CDS_HINT}")
         try:
-            result = evaluate(entry.ruleset, answers_from_request(call.model_dump(), entry.release))
+            answers, unsure = answers_from_request(call.model_dump(), entry.release)
+            result = evaluate(entry.ruleset, answers, unsure=unsure)
         except ProblemError as exc:
-            return _answers_problem(exc)
-        return JSONResponse(cds_cards(entry.release, result))
+            return _answers_problem(exc, _CDS_HINT)
+        return JSONResponse(cds_cards(entry.release, result, asked=bool(answers or unsure)))
 
     @app.get("/healthz", summary="Liveness check")
     async def healthz() -> dict[str, str]:
@@ -428,9 +433,18 @@ def _fhir(catalogue: Catalogue, ruleset_id: str, version: str, kind: str) -> Res
     return JSONResponse(FHIR_RESOURCES[kind](entry.release), media_type=_FHIR_JSON)
 
 
-def _answers_problem(exc: ProblemError) -> JSONResponse:
-    return problem(Problems(exc.problems).http_status(), "Some answers cannot be read or do not fit this "
-                   "ruleset's inputs.", problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
+def _answers_problem(exc: ProblemError, hint: str) -> JSONResponse:
+    said = "; ".join(p.message for p in exc.problems[:3])
+    return problem(Problems(exc.problems).http_status(), f"Some answers cannot be read or do not fit this "
+                   f"ruleset's inputs: {said} {hint}",
+                   problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
+
+
+_QR_HINT = ('Send a FHIR QuestionnaireResponse whose items use the linkIds of GET .../fhir/Questionnaire, e.g. '
+            '{"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": [{"linkId": "age", '
+            '"answer": [{"valueDecimal": 62}]}]}.')
+_CDS_HINT = ('Send {"hook": "patient-view", "hookInstance": "<uuid>", "context": {"patientId": "…", "answers": '
+             '{"age": 62}, "unsure": []}} or a questionnaireResponse in context or prefetch.')
 
 
 def _document(entry: _Entry, request: Request, *, immutable: bool) -> Response:

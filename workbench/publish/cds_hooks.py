@@ -39,83 +39,152 @@ def services(latest: list[Release]) -> dict[str, Any]:
                          for r in latest]}
 
 
-def answers_from_request(body: Mapping[str, Any], release: Release) -> dict[str, Any]:
-    """The case's answers from a CDS Hooks request body; ProblemError (WB601) when they cannot be read."""
+UNSURE_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+UNSURE_CODES = {"asked-unknown", "unknown"}
+"""An answer coded as data-absent-reason asked-unknown ("asked, but the person does not know") is Unsure
+(SPEC 3a): taken as whichever answer is more dangerous, never as no."""
+
+
+def answers_from_request(body: Mapping[str, Any], release: Release) -> tuple[dict[str, Any], list[str]]:
+    """The case's answers and unsure inputs from a CDS Hooks request body; ProblemError (WB601) when they
+    cannot be read. Plain answers (`context.answers`, `context.unsure`) or one QuestionnaireResponse, not
+    both: two sources could disagree about the same question."""
     context = body.get("context") if isinstance(body.get("context"), Mapping) else {}
     prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), Mapping) else {}
     assert isinstance(context, Mapping) and isinstance(prefetch, Mapping)
-    plain = context.get("answers")
-    if isinstance(plain, Mapping):
-        return dict(plain)
-    response = context.get("questionnaireResponse") or prefetch.get("questionnaireResponse")
-    if isinstance(response, Mapping):
+    plain, unsure = context.get("answers"), context.get("unsure")
+    response = context.get("questionnaireResponse", prefetch.get("questionnaireResponse"))
+    if plain is not None and response is not None:
+        raise _problem("Send the answers either as context.answers or as a questionnaireResponse, not both: "
+                       "they could disagree about the same question.")
+    if response is not None:
+        if not isinstance(response, Mapping):
+            raise _problem("questionnaireResponse must be a FHIR QuestionnaireResponse object.")
         return answers_from_response(response, release)
-    if plain is None and response is None:
-        return {}
-    raise ProblemError([Problem("WB601", "context.answers must be an object of answers by input id, and "
-                                "questionnaireResponse a FHIR QuestionnaireResponse.")])
+    if plain is not None and not isinstance(plain, Mapping):
+        raise _problem("context.answers must be an object of answers by input id.")
+    if unsure is not None and not (isinstance(unsure, list) and all(isinstance(u, str) for u in unsure)):
+        raise _problem("context.unsure must be a list of input ids.")
+    return dict(plain or {}), list(unsure or [])
 
 
-def answers_from_response(response: Mapping[str, Any], release: Release) -> dict[str, Any]:
-    """A QuestionnaireResponse's answers by input id (its items' linkIds); nested items are read too."""
+def answers_from_response(response: Mapping[str, Any], release: Release) -> tuple[dict[str, Any], list[str]]:
+    """A QuestionnaireResponse's answers and unsure inputs by input id (its items' linkIds), read strictly:
+    a linkId the Questionnaire does not have, a question answered twice, or an answer of the wrong type is a
+    problem, never silently dropped (a mistyped linkId must not make a symptom disappear). Items nested in
+    groups and under answers are read too."""
     if response.get("resourceType") != "QuestionnaireResponse":
-        raise ProblemError([Problem("WB601", "Expected a FHIR QuestionnaireResponse (resourceType "
-                                    "\"QuestionnaireResponse\").")])
+        raise _problem("Expected a FHIR QuestionnaireResponse (resourceType \"QuestionnaireResponse\").")
     kinds = {spec.id: spec for spec in release.model.inputs}
     answers: dict[str, Any] = {}
-    pending = list(response.get("item") or [])
-    while pending:
-        item = pending.pop(0)
-        if not isinstance(item, Mapping):
-            raise ProblemError([Problem("WB601", "Each QuestionnaireResponse item must be an object.")])
-        pending.extend(item.get("item") or [])
+    unsure: list[str] = []
+    for item in _items(response.get("item")):
         link = item.get("linkId")
-        given = item.get("answer") or []
-        if not isinstance(link, str) or link not in kinds or not given:
-            continue  # a display item, a question from another form, or not answered yet: unknown
-        if not isinstance(given, list) or not isinstance(given[0], Mapping):
-            raise ProblemError([Problem("WB601", f"The answer to '{link}' must be a list of answer objects.",
-                                        path=link)])
-        answers[link] = _value(given[0], link, isinstance(kinds[link], EnumInput))
-    return answers
+        if isinstance(link, str) and link.endswith(".help") and link.removesuffix(".help") in kinds:
+            continue  # the help text the Questionnaire shows under a question
+        if item.get("item") and not item.get("answer") and link not in kinds:
+            continue  # a group around questions (its items are read on their own)
+        if not isinstance(link, str) or link not in kinds:
+            raise _problem(f"The response answers {link!r}, which is not a question of this ruleset "
+                           f"({release.id} {release.version}).", str(link))
+        given = item.get("answer")
+        if given is None or given == []:
+            continue  # not answered yet: unknown
+        if not isinstance(given, list) or len(given) != 1 or not isinstance(given[0], Mapping):
+            count = len(given) if isinstance(given, list) else "no list of"
+            raise _problem(f"'{link}' takes one answer; it has {count} answers.", link)
+        if link in answers or link in unsure:
+            raise _problem(f"'{link}' is answered twice in the response.", link)
+        value = _value(given[0], link, kinds[link], release)
+        if value is _UNSURE:
+            unsure.append(link)
+        else:
+            answers[link] = value
+    return answers, unsure
 
 
-def _value(answer: Mapping[str, Any], link: str, choice: bool) -> Any:
-    for key in ("valueBoolean", "valueDecimal", "valueInteger", "valueString"):
+_UNSURE = object()
+
+
+def _items(items: Any) -> list[Mapping[str, Any]]:
+    """Every item, depth first: a group's items and the items under each answer too."""
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+        raise _problem("QuestionnaireResponse items must be a list of objects.")
+    found: list[Mapping[str, Any]] = []
+    for item in items:
+        found.append(item)
+        found.extend(_items(item.get("item")))
+        for answer in item.get("answer") or [] if isinstance(item.get("answer"), list) else []:
+            if isinstance(answer, Mapping):
+                found.extend(_items(answer.get("item")))
+    return found
+
+
+def _value(answer: Mapping[str, Any], link: str, spec: Any, release: Release) -> Any:
+    coding = answer.get("valueCoding")
+    if isinstance(coding, Mapping) and coding.get("system") == UNSURE_SYSTEM and coding.get("code") in UNSURE_CODES:
+        return _UNSURE
+    if isinstance(spec, EnumInput):
+        system = f"{SYSTEM}:{release.id}:{spec.id}"
+        if not isinstance(coding, Mapping) or coding.get("system", system) != system or "code" not in coding:
+            raise _problem(f"'{link}' is a choice: answer it with a valueCoding from the Questionnaire "
+                           f"(system {system}).", link)
+        return coding["code"]
+    keys = ("valueBoolean",) if spec.type == "boolean" else ("valueDecimal", "valueInteger")
+    for key in keys:
         if key in answer:
             return answer[key]
-    coding = answer.get("valueCoding")
-    if isinstance(coding, Mapping) and "code" in coding:
-        return coding["code"]
-    raise ProblemError([Problem("WB601", f"The answer to '{link}' has no value this service reads "
-                                f"({'valueCoding' if choice else 'valueBoolean, valueDecimal or valueInteger'}).",
-                                path=link)])
+    raise _problem(f"'{link}' takes {' or '.join(keys)} (or a data-absent-reason asked-unknown coding for "
+                   "Unsure).", link)
 
 
-def cards(release: Release, result: Result) -> dict[str, Any]:
+def _problem(message: str, link: str = "") -> ProblemError:
+    return ProblemError([Problem("WB601", message, path=link)])
+
+
+def cards(release: Release, result: Result, asked: bool = True) -> dict[str, Any]:
+    """One card for the case; none when nothing was asked yet (no card on every chart that is opened)."""
+    if not asked:
+        return {"cards": []}
     model = release.model
     labels = {d.id: d.label for d in model.dispositions}
     questions = {spec.id: spec.question for spec in model.inputs}
     flags = {f.id: f.label for f in model.red_flags}
-    source = _source(release, result.outcome)
     if result.status != "complete":
-        asked = "\n".join(f"- {questions.get(n, n)} (`{n}`)" for n in result.needs)
-        detail = f"Ask next:\n{asked}"
+        asked_next = "\n".join(f"- {questions.get(n, n)} (`{n}`)" for n in result.needs)
+        detail = f"Ask next:\n{asked_next}"
         if result.red_flags:
             detail += "\n\nRed flags already present:\n" + "\n".join(f"- {flags[f]}" for f in result.red_flags)
         return {"cards": [_card("More answers are needed to triage", "warning" if result.red_flags else "info",
-                                detail, source)]}
+                                detail, {"label": f"{model.title} {release.version}"})]}
     rank = [d.id for d in model.dispositions].index(result.disposition or "")
     outcome = next(n for n in model.nodes if isinstance(n, OutcomeNode) and n.id == result.outcome)
-    detail = outcome.advice or outcome.title
+    label = labels[result.disposition or ""]
+    detail = f"**{label}**\n\n{outcome.advice or outcome.title}"
     if result.red_flags:
         detail += "\n\nRed flags:\n" + "\n".join(f"- {flags[f]}" for f in result.red_flags)
-    indicator = "critical" if rank == 0 else "warning" if rank == 1 else "info"
-    return {"cards": [_card(labels[result.disposition or ""], indicator, detail, source)]}
+    return {"cards": [_card(label, INDICATORS[rank] if rank < len(INDICATORS) else "info", detail,
+                            _source(release, result.outcome))]}
+
+
+INDICATORS = ("critical", "warning", "warning")
+"""Card indicators for the three most urgent dispositions, in order; the rest are info."""
+SUMMARY_LIMIT = 139
+"""CDS Hooks: a summary under 140 characters."""
+
+
+def _summary(text: str) -> str:
+    """The text within the limit, cut at a word with an ellipsis (the whole label is in the detail)."""
+    if len(text) <= SUMMARY_LIMIT:
+        return text
+    cut = text[:SUMMARY_LIMIT - 1].rsplit(" ", 1)[0].rstrip(" ,;:—-")
+    return cut + "…"
 
 
 def _card(summary: str, indicator: str, detail: str, source: dict[str, Any]) -> dict[str, Any]:
-    return {"uuid": str(uuid.uuid4()), "summary": summary[:140], "indicator": indicator, "detail": detail,
+    return {"uuid": str(uuid.uuid4()), "summary": _summary(summary), "indicator": indicator, "detail": detail,
             "source": source}
 
 
@@ -132,21 +201,24 @@ def _source(release: Release, outcome: str | None) -> dict[str, Any]:
 
 
 def next_question(release: Release, response: Mapping[str, Any], result: Result) -> dict[str, Any]:
-    """The response with the next questions appended (in-progress), or completed with the result."""
+    """The response with the next questions appended (in-progress), or completed with the result. The items
+    sent are kept as they were (groups and nested answers included); only new questions are added."""
     model = release.model
     questions = {spec.id: spec for spec in model.inputs}
     out = {key: value for key, value in response.items() if key not in ("status", "extension")}
     out["resourceType"] = "QuestionnaireResponse"
-    out["questionnaire"] = f"{canonical_url(model.id)}|{model.version}"
-    answered = [item for item in (response.get("item") or []) if isinstance(item, Mapping) and item.get("answer")]
+    out["questionnaire"] = f"{canonical_url(model.id, 'Questionnaire')}|{model.version}"
+    sent = [item for item in (response.get("item") or [])
+            if not (isinstance(item, Mapping) and item.get("linkId") in result.needs and not item.get("answer"))]
     if result.status == "complete":
         out["status"] = "completed"
-        out["item"] = answered
+        out["item"] = sent
         out["extension"] = [{"url": RESULT_EXTENSION, "extension": [
             {"url": "disposition", "valueCode": result.disposition},
             {"url": "outcome", "valueCode": result.outcome},
-            *({"url": "red-flag", "valueCode": flag} for flag in result.red_flags)]}]
+            *({"url": "red-flag", "valueCode": flag} for flag in result.red_flags),
+            *({"url": "unsure", "valueCode": name} for name in result.unsure)]}]
         return out
     out["status"] = "in-progress"
-    out["item"] = [*answered, *({"linkId": need, "text": questions[need].question} for need in result.needs)]
+    out["item"] = [*sent, *({"linkId": need, "text": questions[need].question} for need in result.needs)]
     return out

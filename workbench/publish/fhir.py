@@ -32,13 +32,14 @@ PRIORITIES = ("stat", "asap", "urgent")
 EXT = "http://hl7.org/fhir/StructureDefinition"
 
 
-def canonical_url(ruleset_id: str) -> str:
-    return f"{SYSTEM}:ruleset:{ruleset_id}"
+def canonical_url(ruleset_id: str, kind: str) -> str:
+    """Each artifact its own canonical URL (a Questionnaire and a PlanDefinition must not share one)."""
+    return f"{SYSTEM}:ruleset:{ruleset_id}:{kind}"
 
 
 def questionnaire(release: Release) -> dict[str, Any]:
     model = release.model
-    return {"resourceType": "Questionnaire", "id": _fhir_id(model), "url": canonical_url(model.id),
+    return {"resourceType": "Questionnaire", "id": _fhir_id(model), "url": canonical_url(model.id, "Questionnaire"),
             "version": model.version, "name": _name(model.id), "title": model.title, "status": "active",
             "date": release.released_at, **({"description": model.description} if model.description else {}),
             "item": [_item(model, spec) for spec in model.inputs]}
@@ -78,13 +79,14 @@ def plan_definition(release: Release) -> dict[str, Any]:
     labels = {d.id: d.label for d in model.dispositions}
     rank = {d.id: i for i, d in enumerate(model.dispositions)}
     routes = _routes(model)
+    flags = []
+    for flag in model.red_flags:  # findings to show, not requests: no priority
+        flags.append({"id": f"red-flag-{flag.id}", "title": flag.label,
+                      "code": [{"coding": [{"system": f"{SYSTEM}:{model.id}:red-flag", "code": flag.id,
+                                            "display": flag.label}]}],
+                      "condition": [_condition(flag.when)],
+                      **_documentation(flag.cites, references)})
     actions = []
-    for flag in model.red_flags:
-        actions.append({"id": f"red-flag-{flag.id}", "title": flag.label, "priority": "stat",
-                        "code": [{"coding": [{"system": f"{SYSTEM}:red-flag", "code": flag.id,
-                                              "display": flag.label}]}],
-                        "condition": [_condition(flag.when)],
-                        **_documentation(flag.cites, references)})
     for node in model.nodes:
         if not isinstance(node, OutcomeNode):
             continue
@@ -103,7 +105,7 @@ def plan_definition(release: Release) -> dict[str, Any]:
                                         "released decision tree.")
         actions.append(action)
     out: dict[str, Any] = {
-        "resourceType": "PlanDefinition", "id": _fhir_id(model), "url": canonical_url(model.id),
+        "resourceType": "PlanDefinition", "id": _fhir_id(model), "url": canonical_url(model.id, "PlanDefinition"),
         "version": model.version, "name": _name(model.id), "title": model.title,
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type",
                              "code": "eca-rule"}]},
@@ -111,10 +113,15 @@ def plan_definition(release: Release) -> dict[str, Any]:
         **({"description": model.description} if model.description else {}),
         "approvalDate": release.released_at[:10],
         "author": [{"name": release.author}], "reviewer": [{"name": release.approver}],
-        "relatedArtifact": [_artifact(ref) for ref in model.references],
-        "action": actions}
-    if not out["relatedArtifact"]:
-        del out["relatedArtifact"]
+        "relatedArtifact": [{"type": "depends-on", "label": "Questionnaire", "display": "The questions whose "
+                             "answers (by linkId) the conditions read",
+                             "resource": f"{canonical_url(model.id, 'Questionnaire')}|{model.version}"},
+                            *(_artifact(ref) for ref in model.references)],
+        "action": [{"id": "outcome", "title": "Disposition: exactly one outcome applies to a case",
+                    "groupingBehavior": "logical-group", "selectionBehavior": "exactly-one", "action": actions},
+                   *([{"id": "red-flags", "title": "Red flags: every one whose condition holds is shown",
+                       "groupingBehavior": "logical-group", "selectionBehavior": "any", "action": flags}]
+                     if flags else [])]}
     return out
 
 
