@@ -15,10 +15,10 @@ from typing import Any
 
 from ..content.model import BooleanInput, DecisionNode, EnumInput, Input, NumberInput, Ruleset, Vignette
 from ..expr import compile_condition, parse
-from ..expr.syntax import Compare, Count, Expr, ListOf, Literal, Name, names, walk
+from ..expr.syntax import Expr, names
 from ..problems import Problem, ProblemError
 from ..run.engine import CompiledRuleset, evaluate
-from ..run.space import number_values
+from ..run.space import number_constants, number_values
 from .symbolic import Symbolic
 
 MAX_GROUPS = 40
@@ -323,9 +323,9 @@ def answer_domains(old: Ruleset, new: Ruleset, assume: Sequence[str] = ()) -> tu
     specs = _merged_inputs(old, new)
     before = {spec.id: spec for spec in old.inputs}
     trees = [parse(text) for model in (old, new) for text in _conditions(model)] + _assumptions(old, new, assume)
-    constants = _number_constants(trees, {i for i, s in specs.items() if isinstance(s, NumberInput)})
-    if isinstance(constants, str):
-        return None, constants, []
+    constants, inexact = number_constants(trees, {i for i, s in specs.items() if isinstance(s, NumberInput)})
+    if inexact:
+        return None, f"{inexact[0]}, so its answers cannot be cut into regions", []
     domains: dict[str, _Domain] = {}
     notes: list[str] = []
     for input_id, spec in specs.items():
@@ -353,25 +353,6 @@ def answer_domains(old: Ruleset, new: Ruleset, assume: Sequence[str] = ()) -> tu
 def _conditions(model: Ruleset) -> list[str]:
     return [flag.when for flag in model.red_flags] + [
         branch.when for node in model.nodes if isinstance(node, DecisionNode) for branch in node.branches]
-
-
-def _number_constants(trees: list[Expr], numbers: set[str]) -> dict[str, set[float]] | str:
-    """The constants each number input is compared with, or why the regions cannot be found that way."""
-    constants: dict[str, set[float]] = {i: set() for i in numbers}
-    for expr in (node for tree in trees for node in walk(tree)):
-        if not isinstance(expr, Compare):
-            continue
-        sides = [side for side in (expr.left, expr.right) if isinstance(side, Name) and side.id in numbers]
-        if len(sides) == 2:
-            return f"'{sides[0].id}' is compared with '{sides[1].id}', so its answers cannot be cut into regions"
-        for side in sides:
-            other = expr.right if side is expr.left else expr.left
-            if isinstance(other, Count):
-                constants[side.id].update(range(len(other.operands) + 1))
-                continue
-            items = other.items if isinstance(other, ListOf) else (other,) if isinstance(other, Literal) else ()
-            constants[side.id].update(item.value for item in items if not isinstance(item.value, (bool, str)))
-    return constants
 
 
 def _region(cuts: list[float], value: float) -> tuple[float | None, bool, float | None, bool]:
