@@ -329,8 +329,7 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
         try:
             result = evaluate(entry.ruleset, case.inputs, unsure=case.unsure)
         except InputError as exc:
-            return problem(Problems(exc.problems).http_status(), "Some answers do not fit this ruleset's inputs.",
-                           problems=[{"input": p.path_text, "message": p.message} for p in exc.problems])
+            return _answers_problem(exc, _BODY_HINT)
         return JSONResponse(result.to_dict())
 
     @app.get("/rulesets/{ruleset_id}/versions/{version}/fhir/Questionnaire", responses={**_NOT_FOUND},
