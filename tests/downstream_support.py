@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from workbench import load_ruleset
-from workbench.publish.canonical import ruleset_data, sha256_hex
+from workbench.publish.canonical import HASH_VERSION, ruleset_data, sha256_hex
 from workbench.publish.releases import document_bytes
 from workbench.publish.signing import Keyring, SigningKey, TrustedKey
 
@@ -48,7 +48,7 @@ def release_document(data: dict[str, Any], *, key: SigningKey | None = APPROVER,
     record = {"author": "dr.author", "approver": APPROVER.name, "released_at": "2025-01-02T03:04:05Z",
               "reason": "first release", "replay": {"total": 30, "passed": 30, "failed": 0},
               "vignettes": {"files": 1, "count": 30, "sha256": "0" * 64}, **release}
-    document = {**data, "sha256": sha256_hex(data), "release": record}
+    document = {**data, "sha256": sha256_hex(data), "hash_version": HASH_VERSION, "release": record}
     return key.sign(document) if key is not None else document
 
 

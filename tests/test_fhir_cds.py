@@ -45,16 +45,19 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def client(root: Path) -> Iterator[httpx.Client]:
+def serving(root: Path) -> Any:
     """The app in this process: Starlette's TestClient speaks to it as a server would (no port, no threads)."""
     import warnings
 
     with warnings.catch_warnings():  # Starlette suggests httpx2 for its test client; httpx is what we have
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
+    return TestClient(create_app(root, KEYRING))
 
-    with TestClient(create_app(root, KEYRING)) as test_client:
+
+@pytest.fixture(scope="module")
+def client(root: Path) -> Iterator[httpx.Client]:
+    with serving(root) as test_client:
         yield test_client
 
 
@@ -346,3 +349,33 @@ def test_a_call_for_another_hook_is_refused(client: Any) -> None:
     response = client.post(f"/cds-services/{ID}", json={"hook": "order-sign", "hookInstance": "x",
                                                         "context": {"answers": {"age": 40}}})
     assert response.status_code == 422 and "patient-view" in response.json()["detail"]
+
+
+def test_a_release_edited_on_disk_reaches_no_ehr(tmp_path: Path) -> None:
+    """The attack as the world would make it: someone with write access to the server's folder turns the
+    cauda equina outcome into self-care, recomputes the sha256 both ways (RFC 8785 and the old hash, with
+    `hash_version` removed to pass as an old release) and waits. No FHIR resource, CDS Hooks card or next
+    question is answered from the edited file, and a running server stops answering from it at once."""
+    from workbench.publish.canonical import sha256_hex
+    from workbench.publish.releases import ruleset_part
+
+    path = write_release(tmp_path, ruleset_data(RULESET.model))
+
+    emergency = next(v for v in COMPLETE if v["expect"].get("outcome") == "suspected_cauda_equina")
+    with serving(tmp_path) as live:
+        assert call(live, {"answers": emergency["inputs"]}).json()["cards"][0]["indicator"] == "critical"
+        original = json.loads(path.read_text(encoding="utf-8"))
+        for version in (2, 1):
+            edited = json.loads(json.dumps(original))
+            for node in edited["nodes"]:
+                if node["id"] == "suspected_cauda_equina":
+                    node["disposition"] = "self_care"
+            if version == 1:
+                del edited["hash_version"]
+            edited["sha256"] = sha256_hex(ruleset_part(edited), version)
+            path.write_text(json.dumps(edited), encoding="utf-8")
+            assert live.get("/cds-services").json() == {"services": []}
+            assert call(live, {"answers": emergency["inputs"]}).status_code == 404
+            for route in ("fhir/Questionnaire", "fhir/PlanDefinition"):
+                assert live.get(f"{BASE}/{route}").status_code == 404
+            assert live.post(f"{BASE}/next-question", json=response_of()).status_code == 404
