@@ -419,7 +419,7 @@ def test_a_key_taken_out_of_the_keyring_stops_its_releases_without_a_restart(tmp
 def test_a_fault_reading_the_releases_is_a_503_problem_never_a_500(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.asgi_support import call
-    from workbench import api
+    from workbench.api import catalogue
 
     root = tmp_path / "rulesets"
     write_release(root, shipped_data())
@@ -428,7 +428,7 @@ def test_a_fault_reading_the_releases_is_a_503_problem_never_a_500(tmp_path: Pat
     def broken(*_: object) -> None:
         raise MemoryError("a release too big to read")
 
-    monkeypatch.setattr(api, "published", broken)
+    monkeypatch.setattr(catalogue, "published", broken)
     status, headers, body = call(app, "GET", "/rulesets")
     assert status == 503 and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["detail"].startswith("The releases could not be read just now")

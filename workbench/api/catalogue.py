@@ -1,0 +1,101 @@
+"""The published releases the API serves: read, verified and compiled once, again only when they change."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..problems import ProblemError
+from ..publish.published import Watch, published
+from ..publish.releases import Release, group, latest
+from ..publish.signing import Keyring, load_keyring
+from ..run.engine import CompiledRuleset
+
+_log = logging.getLogger("workbench.api")
+
+
+class Catalogue:
+    """The published releases under a rulesets root (publish/published.py), each verified and compiled once.
+
+    The whole set is read again only when it could have changed (publish.published.stamp: a few stat calls),
+    so a request costs a dictionary lookup, not a walk of the folder or a hash of a file."""
+
+    def __init__(self, rulesets_root: Path, keyring: Keyring) -> None:
+        self.root = Path(rulesets_root)
+        self.keyring = keyring
+        self._keyring_path = str(keyring.file) if keyring.file else None
+        self._watch = Watch(self.root)
+        self._stamp: tuple[int, ...] | None = None
+        self._entries: dict[tuple[str, str], Entry] = {}
+        self._grouped: dict[str, list[Release]] = {}
+        self.problems: list[str] = []
+
+    def _fresh(self) -> None:
+        current = (*self._watch.stamp(), *self._keyring_stamp())
+        if current == self._stamp:
+            return
+        self._watch.refresh()  # new folders or files to watch; the stamp below covers them
+        current = (*self._watch.stamp(), *self._keyring_stamp())
+        if self._stamp is not None and self.keyring.file and current[-3:] != self._stamp[-3:]:
+            self._reload_keyring()
+        found, problems = published(self.root, self.keyring)
+        self._entries = {(r.id, r.version): Entry(r, CompiledRuleset(r.model, r.path), r.data,
+                                                   '"' + hashlib.sha256(r.data).hexdigest() + '"') for r in found}
+        self._grouped = group(found)
+        self.problems = [f"{p.file}: {p.message}" if p.file else p.message for p in problems]
+        for problem in self.problems:
+            _log.warning("not serving %s", problem)
+        self._stamp = current
+
+    def _keyring_stamp(self) -> tuple[int, int, int]:
+        """The keyring file changes when a key is added or taken out (revoked): releases are checked again."""
+        try:
+            info = os.stat(self._keyring_path) if self._keyring_path else None
+        except OSError:
+            return (0, 0, 0)
+        return (info.st_mtime_ns, info.st_size, info.st_ino) if info else (0, 0, 0)
+
+    def _reload_keyring(self) -> None:
+        try:
+            self.keyring = load_keyring(Path(str(self.keyring.file)), required=True)
+        except ProblemError as exc:  # missing or damaged: trust nobody until it is restored
+            _log.error("the keyring %s cannot be read (%s): serving nothing", self.keyring.file,
+                       exc.problems[0].message)
+            self.keyring = Keyring((), self.keyring.file)
+
+    def get(self, ruleset_id: str, version: str) -> Entry | None:
+        self._fresh()
+        return self._entries.get((ruleset_id, version))
+
+    def releases(self) -> dict[str, list[Release]]:
+        self._fresh()
+        return self._grouped
+
+    def latest(self, ruleset_id: str) -> Entry | None:
+        """The latest release of a ruleset (SPEC 7: the highest version that is not a pre-release)."""
+        versions = self.versions(ruleset_id)
+        return self.get(ruleset_id, latest(versions).version) if versions else None
+
+    def versions(self, ruleset_id: str) -> list[Release]:
+        return self.releases().get(ruleset_id, [])
+
+    def withheld(self, ruleset_id: str, version: str) -> str:
+        """Why a release file that exists is not served, if it is one of those."""
+        self._fresh()
+        place = f"{ruleset_id}/releases/{version}.json"
+        return next((p.split(": ", 1)[1] for p in self.problems if p.startswith(place + ":")), "")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A published release: verified, compiled, its served bytes and their ETag (the sha256 of the document)."""
+
+    release: Release
+    ruleset: CompiledRuleset
+    body: bytes
+    etag: str
+
+

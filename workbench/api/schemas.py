@@ -1,0 +1,106 @@
+"""What the API speaks, as pydantic models: the bodies it reads and, for the OpenAPI document, what it answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StrictInt, StrictStr
+
+from ..content.model import Ruleset
+
+FiniteFloat = Annotated[float, Strict(), Field(allow_inf_nan=False)]  # 1e999 reads as infinity: refused
+Answer = StrictBool | StrictInt | FiniteFloat | StrictStr | None
+
+
+class EvaluateRequest(BaseModel):
+    """A case: answers by input id; a missing or null answer is unknown and may be asked for."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"inputs": {"age": 62},
+                                                                             "unsure": ["known_cancer"]}})
+    inputs: dict[str, Answer]
+    unsure: list[StrictStr] = Field(default=[], max_length=1000, description=(
+        "Inputs the person answered 'unsure' (SPEC 3a): each is taken as whichever answer is more dangerous."))
+
+
+class EvaluationResult(BaseModel):
+    """SPEC 5: the disposition, or (status needs_input) the inputs to ask for next."""
+
+    status: Literal["complete", "needs_input"]
+    outcome: str | None
+    disposition: str | None
+    red_flags: list[str]
+    path: list[str]
+    needs: list[str]
+    unsure: list[str]
+
+
+class RulesetSummary(BaseModel):
+    id: str
+    title: str
+    latest: str
+    versions: list[str]
+
+
+class Index(BaseModel):
+    rulesets: list[RulesetSummary]
+
+
+class ReleaseSignature(BaseModel):
+    """Ed25519 over the RFC 8785 canonical JSON of the document without `signature`."""
+
+    algorithm: Literal["Ed25519"]
+    canonicalization: Literal["RFC 8785"]
+    key_id: str
+    signer: str
+    value: str
+
+
+class ReleaseDocument(Ruleset):
+    """A release: the ruleset as JSON plus `sha256` (of the canonical JSON of the ruleset's own fields: sorted
+    keys, no spaces, UTF-8), `release` (who wrote and approved it, when, why, its vignettes and replay) and
+    `signature` (the approver's). Check the signature against keys you trust before using it."""
+
+    sha256: str
+    release: dict[str, Any]
+    signature: ReleaseSignature
+
+
+
+class CdsHooksRequest(BaseModel):
+    """A CDS Hooks call: answers in `context.answers` (by input id) or a FHIR QuestionnaireResponse in
+    `context.questionnaireResponse` or `prefetch.questionnaireResponse`."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
+        "hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"patientId": "example", "answers": {"bladder_bowel_dysfunction": True}}}})
+    hook: StrictStr
+    hookInstance: StrictStr
+    context: dict[str, Any] = {}
+    prefetch: dict[str, Any] | None = None
+
+
+class QuestionnaireResponseBody(BaseModel):
+    """A FHIR R4 QuestionnaireResponse; each item's `linkId` is an input id, its first answer the answer."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
+        "resourceType": "QuestionnaireResponse", "status": "in-progress",
+        "item": [{"linkId": "age", "answer": [{"valueDecimal": 62}]}]}})
+    resourceType: Literal["QuestionnaireResponse"]
+    item: list[dict[str, Any]] = []
+
+
+class CdsCard(BaseModel):
+    uuid: str
+    summary: str
+    indicator: Literal["info", "warning", "critical"]
+    detail: str
+    source: dict[str, Any]
+
+
+class CdsCards(BaseModel):
+    cards: list[CdsCard]
+
+
+class CdsServices(BaseModel):
+    services: list[dict[str, Any]]
+

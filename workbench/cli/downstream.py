@@ -1,0 +1,99 @@
+"""export and serve: the published releases for downstream apps, as files or over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..problems import has_errors
+from .common import (
+    FAILED,
+    OK,
+    Commands,
+    UsageError,
+    keyring_option,
+    print_json,
+    print_problems,
+    rulesets_option,
+    rulesets_root,
+    text_or_json,
+    trusted_keyring,
+)
+
+
+def register(commands: Commands) -> None:
+    sub = commands.add("export", "write the published releases as JSON files for downstream apps",
+                       "workbench export --out public/")
+    sub.add_argument("--out", required=True, metavar="DIR", help="folder to write index.json and <id>/<version>.json")
+    sub.add_argument("--fhir", action="store_true",
+                     help="also write each release as FHIR R4 resources: <id>/fhir/<version>.Questionnaire.json and "
+                          ".PlanDefinition.json")
+    sub.add_argument("--withdraw", action="append", metavar="ID@VERSION",
+                     help="remove a release a previous export wrote that is no longer published (repeat for more); "
+                          "without it such a release stops the export")
+    rulesets_option(sub)
+    keyring_option(sub, "releases must be signed with")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_export)
+
+    sub = commands.add("serve", "serve the published releases over a read-only HTTP API",
+                       "workbench serve --host 127.0.0.1 --port 8000")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    rulesets_option(sub)
+    keyring_option(sub, "releases must be signed with")
+    sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                     help="server log detail (default: info, one line per request)")
+    text_or_json(sub)
+    sub.set_defaults(run=cmd_serve)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..publish.export import ExportRefused, export
+
+    root = rulesets_root(args.rulesets)
+    try:
+        report = export(root, Path(args.out), trusted_keyring(args), args.withdraw or (), fhir=args.fhir)
+    except ExportRefused as exc:
+        raise UsageError(f"cannot write the export to {args.out}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write the export to {args.out}: {exc.strerror or exc}") from None
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        print_problems(report.problems, sys.stderr)
+        if any(p.code == "WB909" for p in report.problems):
+            print("Nothing was exported.", file=sys.stderr)
+            return FAILED
+        if report.problems:
+            print("Releases with problems were left out of the export.", file=sys.stderr)
+        print(f"exported {report.releases} release{'s' if report.releases != 1 else ''} to {report.out}: "
+              f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed")
+    return FAILED if has_errors(report.problems) else OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    root = rulesets_root(args.rulesets)
+    try:
+        import uvicorn
+
+        from ..api import create_app
+    except ImportError as exc:
+        raise UsageError(f"serving needs FastAPI and uvicorn ({exc.name} is missing): "
+                         "pip install 'clinical-rules-workbench[api]'") from None
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    app = create_app(root, trusted_keyring(args))
+    url = f"http://{args.host}:{args.port}"
+    if args.format == "json":
+        print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
+    else:
+        print(f"serving the releases in {root} (read-only) at {url} — API description at {url}/docs", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    except SystemExit as exc:  # uvicorn has logged why it could not start
+        if exc.code:
+            raise UsageError(f"cannot serve at {url}: is the port in use, or the address not this machine's?") from None
+    return OK
