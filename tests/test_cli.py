@@ -104,7 +104,8 @@ def test_evaluate_prints_section_5(tmp_path: Path) -> None:
     assert code == 0
     assert result == {"status": "complete", "outcome": "suspected_mscc", "disposition": "emergency",
                       "red_flags": ["history_of_cancer", "neurological_deficit"],
-                      "path": ["emergency_screen", "suspected_mscc"], "needs": [], "unsure": []}
+                      "path": ["emergency_screen", "suspected_mscc"], "needs": [], "unsure": [],
+                      "possible_red_flags": []}
     file = tmp_path / "case.json"
     file.write_text("{}", encoding="utf-8")
     code, result = run_json("evaluate", str(V1 / "ruleset.yaml"), "--inputs", str(file))

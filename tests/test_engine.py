@@ -22,11 +22,11 @@ UBP = load_ruleset(V1 / "ruleset.yaml")
 SHIPPED_RULESET = load_ruleset(SHIPPED / "ruleset.yaml")
 
 
-def test_result_is_exactly_spec_5() -> None:
+def test_result_is_exactly_spec_5_with_spec_3a() -> None:
     result = evaluate(RS, {"limb_weakness": True, "known_cancer": True})
     assert result.to_dict() == {"status": "complete", "outcome": "mscc", "disposition": "emergency",
                                 "red_flags": ["history_of_cancer"], "path": ["neuro", "mscc"], "needs": [],
-                                "unsure": []}
+                                "unsure": [], "possible_red_flags": []}
     assert (result.status, result.outcome, result.disposition) == ("complete", "mscc", "emergency")
 
 
@@ -39,7 +39,8 @@ def test_unknown_branch_stops_with_the_inputs_it_reads_in_declaration_order() ->
     result = evaluate(RS, {"limb_weakness": False, "known_cancer": True})
     assert result.to_dict() == {"status": "needs_input", "outcome": None, "disposition": None,
                                 "red_flags": ["history_of_cancer"], "path": ["neuro", "cancer"],
-                                "needs": ["age", "pain_site"], "unsure": []}
+                                "needs": ["age", "pain_site"], "unsure": [],
+                                "possible_red_flags": []}
 
 
 def test_kleene_short_circuit_needs_nothing_more() -> None:

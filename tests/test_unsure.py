@@ -59,10 +59,20 @@ def test_unsure_gives_what_evaluating_every_completion_gives(drawn: tuple[dict[s
     assert result.status == expected["status"]
     assert result.unsure == unsure  # declaration order, whatever order they were given in
     assert result.red_flags == evaluate(rs, answers).red_flags  # red flags fire on known answers only
+    flag_order = [flag.id for flag in rs.model.red_flags]
+    assert not set(result.possible_red_flags) & set(result.red_flags)  # possible: not fired on the known answers
+    assert result.possible_red_flags == [f for f in flag_order if f in result.possible_red_flags]
+    for flag in rs.model.red_flags:
+        if flag.id in result.possible_red_flags:  # hidden by an unsure answer its condition reads
+            assert set(rs.condition(flag.when).reads) & set(unsure), flag.id
     if result.status == "complete":
         assert result.disposition == expected["disposition"]
         assert result.outcome in expected["outcomes"]
         assert result.path[-1] == result.outcome and result.needs == []
+        completions = [evaluate(rs, answers | dict(zip(unsure, values, strict=True)))
+                       for values in itertools.product(*(rs.possible_values[i] for i in unsure))]
+        assert any(c.path == result.path and set(result.possible_red_flags) <= set(c.red_flags)
+                   for c in completions), "the possible red flags are those of a completion the result reports"
     else:
         assert result.needs == expected["needs"]
         assert result.outcome is None and result.disposition is None
@@ -98,9 +108,53 @@ def test_open_questions_are_asked_when_no_completion_is_most_urgent() -> None:
     assert result.red_flags == [] and result.unsure == ["known_cancer"]
 
 
-def test_unsure_answers_do_not_fire_red_flags() -> None:
+def test_unsure_answers_do_not_fire_red_flags_but_name_the_flags_they_may_hide() -> None:
     result = evaluate(RS, {"limb_weakness": False, "age": 70, "pain_site": "lumbar"}, unsure=["known_cancer"])
     assert result.disposition == "urgent" and result.red_flags == []
+    assert result.possible_red_flags == ["history_of_cancer"]
+    assert result.to_dict()["possible_red_flags"] == ["history_of_cancer"]
+
+
+def test_a_known_red_flag_is_never_also_possible() -> None:
+    result = evaluate(RS, {"limb_weakness": False, "known_cancer": True, "pain_site": "lumbar"}, unsure=["age"])
+    assert result.red_flags == ["history_of_cancer"] and result.possible_red_flags == []
+
+
+def test_an_incomplete_case_names_the_flags_its_unsure_answers_may_hide() -> None:
+    result = evaluate(RS, {"limb_weakness": False}, unsure=["known_cancer"])
+    assert result.status == "needs_input" and result.possible_red_flags == ["history_of_cancer"]
+
+
+def test_each_possible_red_flag_is_said_in_words_with_the_answers_behind_it() -> None:
+    from workbench.run.explain import possible_flags
+
+    result = evaluate(RS, {"limb_weakness": False, "age": 70, "pain_site": "lumbar"}, unsure=["known_cancer"])
+    [flag] = possible_flags(RS, result)
+    assert flag.unsure == ("known_cancer",)
+    assert flag.text == "possible history of cancer: unsure about known cancer"
+
+
+def test_the_cli_and_replay_say_which_red_flag_an_unsure_answer_may_hide(tmp_path) -> None:
+    from tests.conftest import run_cli
+
+    done = run_cli("evaluate", str(MINI), "--inputs", '{"limb_weakness": false, "age": 70, "pain_site": "lumbar"}',
+                   "--unsure", "known_cancer")
+    assert "Possible:    possible history of cancer: unsure about known cancer (history_of_cancer)" in done.stdout
+    folder = tmp_path / "mini"
+    (folder / "vignettes").mkdir(parents=True)
+    (folder / "ruleset.yaml").write_text(MINI.read_text())
+    (folder / "vignettes" / "unsure.yaml").write_text(
+        "ruleset: mini\nvignettes:\n  - id: not-sure-about-cancer\n"
+        "    inputs: {limb_weakness: false, age: 70, pain_site: lumbar}\n    unsure: [known_cancer]\n"
+        "    expect: {disposition: urgent, possible_red_flags: [history_of_cancer]}\n"
+        "  - id: wrongly-expects-nothing-hidden\n"
+        "    inputs: {limb_weakness: false, age: 70, pain_site: lumbar}\n    unsure: [known_cancer]\n"
+        "    expect: {disposition: urgent, possible_red_flags: []}\n")
+    done = run_cli("replay", str(folder))
+    assert done.returncode == 1
+    assert "not-sure-about-cancer: possible history of cancer: unsure about known cancer" in done.stdout
+    assert "FAIL wrongly-expects-nothing-hidden" in done.stdout
+    assert "expected the unsure answers to leave possible nothing, but they leave 'history_of_cancer'" in done.stdout
 
 
 @pytest.mark.parametrize("answers, unsure, message", [

@@ -354,6 +354,19 @@ def test_unsure_is_offered_beside_every_answer_and_taken_as_the_more_dangerous(r
     assert "Emergency" in card(at)  # it could be a new bladder problem: cauda equina
     assert any("Taken as whichever answer is more dangerous" in i.value and "urine or stools" in i.value
                for i in at.info)
+    hidden = [m.value for m in at.markdown if "wb-possible-flags" in m.value]
+    assert hidden and "possible red flag" in hidden[0] and "unsure about bladder bowel dysfunction" in hidden[0]
+
+
+def test_try_it_gives_the_safety_netting_with_the_advice(root: Path):
+    ruleset = root / RULESET / "ruleset.yaml"
+    label = "    label: Self-care — advice with safety-netting; come back at once if any red flag appears\n"
+    ruleset.write_text(ruleset.read_text().replace(label, label + "    safety_net: If you cannot pass urine, go to "
+                                                   "A&E now or call 999.\n"))
+    at = answer_everything(app("try"))
+    assert "Self-care" in card(at)
+    said = texts(at)
+    assert "If things change (safety-netting)" in said and "If you cannot pass urine, go to A&E now" in said
 
 
 def test_an_unsure_age_is_tried_on_both_sides_of_the_threshold(root: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -89,7 +90,7 @@ class Catalogue:
         return next((p.split(": ", 1)[1] for p in self.problems if p.startswith(place + ":")), "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Entry:
     """A published release: verified, compiled, its served bytes and their ETag (the sha256 of the document)."""
 
@@ -99,3 +100,8 @@ class Entry:
     etag: str
 
 
+    @functools.cached_property
+    def stamp(self) -> dict[str, str]:
+        """Which signed release gave an answer: every evaluation carries it, so a client can tie the answer to
+        the release it verified."""
+        return {"id": self.release.id, "version": self.release.version, "sha256": self.release.sha256}

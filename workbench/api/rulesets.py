@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from ..publish.export import index_data
 from ..publish.releases import document_bytes
 from ..run.engine import InputError, evaluate
+from ..run.explain import advice, safety_net
 from .catalogue import Catalogue, Entry
 from .problems import NOT_FOUND, TOO_LARGE, Responses, answers_problem, problem, problem_response
 from .schemas import EvaluateRequest, EvaluationResult, Index, ReleaseDocument
@@ -48,7 +49,8 @@ def add_evaluate(app: FastAPI, catalogue: Catalogue) -> None:
             result = evaluate(entry.ruleset, case.inputs, unsure=case.unsure)
         except InputError as exc:
             return answers_problem(exc, BODY_HINT)
-        return JSONResponse(result.to_dict())
+        return JSONResponse({**result.to_dict(), "advice": advice(entry.ruleset, result.outcome),
+                             "safety_net": safety_net(entry.ruleset, result.outcome), "release": entry.stamp})
 
 
 def add_releases(app: FastAPI, catalogue: Catalogue) -> None:

@@ -32,6 +32,10 @@ class EvaluationResult(BaseModel):
     path: list[str]
     needs: list[str]
     unsure: list[str]
+    possible_red_flags: list[str] = Field(description="Red flags an unsure answer may hide (SPEC 3a).")
+    advice: str | None = Field(description="The outcome's advice, when complete.")
+    safety_net: str | None = Field(description="What to do if things change: the outcome's safety-netting.")
+    release: dict[str, str] = Field(description="The signed release that gave this answer: id, version, sha256.")
 
 
 class RulesetSummary(BaseModel):

@@ -11,6 +11,7 @@ from ..content.sources import collect_files, validate_paths
 from ..problems import Problems, sort_problems
 from ..run import engine
 from ..run.engine import CompiledRuleset, InputError
+from ..run.explain import explain, possible_texts
 from ..run.replay import ReplayReport, replay_ruleset
 from .common import (
     FAILED,
@@ -109,6 +110,11 @@ def _print_replay(report: ReplayReport) -> None:
             print(f"FAIL {result.id} ({result.file}:{result.line})")
             for difference in result.differences:
                 print(f"     {difference}")
+    hidden = [(r, told) for r in report.results if r.actual and (told := possible_texts(report.ruleset, r.actual))]
+    if hidden:
+        print("Unsure answers that may hide a red flag:")
+    for result, told in hidden:
+        print(f"  {result.id}: {'; '.join(told)}")
     if report.coverage is not None:
         coverage = report.coverage.to_dict(report.ruleset)
         for kind in ("nodes", "branches"):
@@ -134,22 +140,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else:
             print_problems(exc.problems, sys.stderr)
         return Problems(exc.problems).exit_status()
-    if args.format == "json":
+    told = explain(ruleset, result)
+    if args.format == "json":  # exactly SPEC 5 with 3a's fields; the advice and safety-netting are for people
         print_json(result.to_dict())
         return OK
-    model = ruleset.model
     if result.status == "complete":
-        labels = {d.id: d.label for d in model.dispositions}
-        titles = {n.id: n.title for n in model.nodes}
-        print(f"Disposition: {result.disposition} — {labels[result.disposition or '']}")
-        print(f"Outcome:     {result.outcome} — {titles[result.outcome or '']}")
+        print(f"Disposition: {result.disposition} — {told.disposition_label}")
+        print(f"Outcome:     {result.outcome} — {told.outcome_title}")
+        if told.advice:
+            print(f"Advice:      {told.advice}")
+        if told.safety_net:
+            print(f"Safety-net:  {told.safety_net}")
     else:
-        questions = {i.id: i.question for i in model.inputs}
         print("Needs input:")
-        for need in result.needs:
-            print(f"  {need}: {questions[need]}")
-    flags = {f.id: f.label for f in model.red_flags}
-    print("Red flags:   " + (", ".join(f"{flags[f]} ({f})" for f in result.red_flags) or "none"))
+        for need, question in told.needs:
+            print(f"  {need}: {question}")
+    print("Red flags:   " + (", ".join(f"{label} ({flag})" for flag, label in told.red_flags) or "none"))
+    for possible in told.possible:
+        print(f"Possible:    {possible.text} ({possible.id})")
     print("Path:        " + " → ".join(result.path))
     if result.unsure:
         print("Unsure:      " + ", ".join(result.unsure) + " (each taken as whichever answer is more dangerous)")

@@ -43,11 +43,18 @@ class Disposition(_Model):
     id: Slug
     label: Text
     description: Text | None = None
+    safety_net: Text | None = Field(default=None, description=(
+        "What to do if things change (\"if any of these appear, go to A&E now or call 999\"), given with every "
+        "outcome of this disposition that has no safety-net of its own."))
 
 
 class _InputBase(_Model):
     id: Slug
     question: Text
+    label: Annotated[str, Field(min_length=1, max_length=120, description=(
+        "A short clinical name for the answer (\"bladder or bowel control\"), used wherever the question is "
+        "named rather than asked: failures, counterexamples, diffs, \"possible cauda equina: unsure about ...\"."
+        ))] | None = None
     help: Text | None = None
 
 
@@ -110,6 +117,8 @@ class OutcomeNode(_Model):
     title: Text
     disposition: Slug
     advice: Text | None = None
+    safety_net: Text | None = Field(default=None, description=(
+        "What to do if things change, given with this outcome; without it, the disposition's safety-net."))
     cites: list[str] = []
 
     @property
@@ -166,6 +175,8 @@ class Expectation(_Model):
     outcome: Slug | None = None
     red_flags: list[Slug] | None = None
     needs: list[Slug] | None = None
+    possible_red_flags: list[Slug] | None = Field(default=None, description=(
+        "The exact set of red flags an unsure answer may hide (SPEC 3a `possible_red_flags`)."))
 
 
 class Vignette(_Model):

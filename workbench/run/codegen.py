@@ -31,7 +31,7 @@ _ANSWERS, _PATH, _FLAGS, _RESULT, _MAKE = "answers", "path", "red_flags", "Resul
 
 def compile_ruleset(ruleset: Any, result_type: type) -> Callable[[Mapping[str, Any]], Any]:
     """The function `run(answers) -> Result` for complete cases of a CompiledRuleset; `result_type` is a
-    named tuple of the seven SPEC 5 fields."""
+    named tuple of the SPEC 5 fields and SPEC 3a's two."""
     model = ruleset.model
     code = compile(module_for(ruleset), f"<ruleset {model.id} {model.version}>", "exec")
     namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}}
@@ -99,7 +99,8 @@ class _Builder:
         body: list[ast.stmt] = [_call_statement(_PATH, "append", ast.Constant(node_id))]
         if isinstance(node, OutcomeNode):
             fields = ast.Tuple([ast.Constant("complete"), ast.Constant(node_id), ast.Constant(node.disposition),
-                                _load(_FLAGS), _load(_PATH), ast.List([], ast.Load()), ast.List([], ast.Load())],
+                                _load(_FLAGS), _load(_PATH), ast.List([], ast.Load()), ast.List([], ast.Load()),
+                                ast.List([], ast.Load())],
                                ast.Load())
             body.append(ast.Return(_call(_MAKE, [_load(_RESULT), fields])))  # tuple.__new__: made in C
             return body

@@ -44,7 +44,8 @@ class InputError(ProblemError, ValueError):
 
 
 class Result(NamedTuple):
-    """The outcome of one evaluation; `to_dict()` is exactly SPEC 5. A named tuple: made in C, as fast as the
+    """The outcome of one evaluation; `to_dict()` is exactly SPEC 5 with SPEC 3a's `unsure` and
+    `possible_red_flags` (the red flags an unsure answer may hide). A named tuple: made in C, as fast as the
     dict hand-written code would return, and never changed once made (the lists are the result's own)."""
 
     status: str
@@ -54,11 +55,12 @@ class Result(NamedTuple):
     path: list[str] = []
     needs: list[str] = []
     unsure: list[str] = []
+    possible_red_flags: list[str] = []
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "outcome": self.outcome, "disposition": self.disposition,
                 "red_flags": list(self.red_flags), "path": list(self.path), "needs": list(self.needs),
-                "unsure": list(self.unsure)}
+                "unsure": list(self.unsure), "possible_red_flags": list(self.possible_red_flags)}
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
     open_ids = set(unsure)
     values = ruleset.possible_values
     best: tuple[Result, Mapping[str, Any]] | None = None
-    stuck: list[Result] = []
+    stuck: list[tuple[Result, Mapping[str, Any]]] = []
     stack: list[dict[str, Any]] = [dict(answers)]
     evaluated = 0
     while stack:
@@ -254,17 +256,25 @@ def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
             continue
         split = next((i for i in result.needs if i in open_ids and case.get(i) is None), None)
         if split is None:
-            stuck.append(result)
+            stuck.append((result, case))
             continue
-        stack.extend(case | {split: value} for value in reversed(values[split]))
+        stack.extend(case | {split: value} for value in values[split])  # the last (yes, for a yes/no) tried first
     red_flags = _run(ruleset, answers, None).red_flags  # red flags fire on known answers only
     if best is not None and (not stuck or rank[best[0].disposition or ""] == 0):
         found, case = best
-        return Result("complete", found.outcome, found.disposition, red_flags, found.path, [], unsure), case
-    needed = {i for result in stuck for i in result.needs}
-    first = stuck[0]
+        return Result("complete", found.outcome, found.disposition, red_flags, found.path, [], unsure,
+                      _possible(found.red_flags, red_flags)), case
+    needed = {i for result, _ in stuck for i in result.needs}
+    first, case = stuck[0]
     return Result("needs_input", None, None, red_flags, first.path, [i for i in ruleset.inputs if i in needed],
-                  unsure), answers
+                  unsure, _possible(first.red_flags, red_flags)), case
+
+
+def _possible(reported: list[str], known: list[str]) -> list[str]:
+    """SPEC 3a: the red flags that fire in the completion reported but not on the known answers alone (both lists
+    are already in declaration order)."""
+    fired = set(known)
+    return [flag for flag in reported if flag not in fired]
 
 
 def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | None) -> Result:
@@ -283,7 +293,7 @@ def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | No
             if value is None:
                 reads = ruleset.steps[node_id].branches[index].reads
                 return Result("needs_input", None, None, red_flags, path, [i for i in reads if case.get(i) is None],
-                              [])
+                              [], [])
             index += 1
         else:
             target = otherwise
@@ -291,4 +301,4 @@ def _run(ruleset: CompiledRuleset, case: Case, edges: list[tuple[str, int]] | No
             edges.append((node_id, index))
         node_id, disposition, predicates, targets, otherwise = plan[target]
     path.append(node_id)
-    return Result("complete", node_id, disposition, red_flags, path, [], [])
+    return Result("complete", node_id, disposition, red_flags, path, [], [], [])

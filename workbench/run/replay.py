@@ -139,6 +139,9 @@ def differences(ruleset: CompiledRuleset, vignette: Vignette, result: Result) ->
         extra = [f for f in result.red_flags if f not in expect.red_flags]
         parts = ([f"missing {_names(missing)}"] if missing else []) + ([f"unexpected {_names(extra)}"] if extra else [])
         out.append("red flags differ: " + "; ".join(parts))
+    if expect.possible_red_flags is not None and set(expect.possible_red_flags) != set(result.possible_red_flags):
+        out.append(f"expected the unsure answers to leave possible {_names(expect.possible_red_flags)}, but they "
+                   f"leave {_names(result.possible_red_flags)}")
     return out
 
 

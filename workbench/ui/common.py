@@ -19,6 +19,7 @@ from ..people import access
 from ..people.access import Identity
 from ..problems import Problem, ProblemError, quoted_list, sort_problems
 from ..run.engine import CompiledRuleset, Result
+from ..run.explain import possible_flags, safety_net
 from ..run.load import Loaded, load_text
 from ..run.replay import ReplayReport, RulesetSummary, replay_texts, summarise, vignette_paths
 from . import login
@@ -341,6 +342,26 @@ def red_flags_view(model: Ruleset, fired: list[str]) -> None:
                 f'color:#1a1a1a;padding:0.6rem 0.9rem;border-radius:0.3rem;margin-bottom:0.8rem">'
                 f'<b>&#9873; {html.escape(plural(len(fired), "red flag"))}</b>'
                 f'<ul style="margin:0.3rem 0 0 0;padding-left:1.2rem">{items}</ul></div>', unsafe_allow_html=True)
+
+
+def possible_flags_view(rs: CompiledRuleset, result: Result) -> None:
+    """SPEC 3a: the red flags an unsure answer may hide, each with the answers behind it."""
+    told = possible_flags(rs, result)
+    if not told:
+        return
+    items = "".join(f'<li style="margin:0.15rem 0">{html.escape(flag.text[:1].upper() + flag.text[1:])}</li>'
+                    for flag in told)
+    st.markdown(f'<div class="wb-possible-flags" style="border-left:0.35rem dashed #d6336c;background:#fff8f0;'
+                f'color:#1a1a1a;padding:0.6rem 0.9rem;border-radius:0.3rem;margin-bottom:0.8rem">'
+                f'<b>&#9873;? {html.escape(plural(len(told), "possible red flag"))}</b> (behind an unsure answer)'
+                f'<ul style="margin:0.3rem 0 0 0;padding-left:1.2rem">{items}</ul></div>', unsafe_allow_html=True)
+
+
+def safety_net_view(rs: CompiledRuleset, result: Result) -> None:
+    """What to do if things change: the outcome's safety-netting, always shown with the advice."""
+    text = safety_net(rs, result.outcome)
+    if text:
+        st.markdown(f"**If things change (safety-netting)**  \n{escape_md(text)}")
 
 
 def path_view(model: Ruleset, path: list[str]) -> None:

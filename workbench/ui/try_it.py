@@ -159,8 +159,10 @@ def _result(folder: Path, rs: CompiledRuleset, result: Result, answers: dict[str
         st.info("Taken as whichever answer is more dangerous (unsure): "
                 + "; ".join(common.escape_md(rs.inputs[i].question) for i in result.unsure))
     common.red_flags_view(model, result.red_flags)
+    common.possible_flags_view(rs, result)
     if result.status == "complete":
         common.advice_view(model, result)
+        common.safety_net_view(rs, result)
     common.path_view(model, result.path)
     flow, _ = st.columns(2)
     if flow.button("Show on the flow", key="try.flow", icon=":material/account_tree:"):
