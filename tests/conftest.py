@@ -24,6 +24,9 @@ V1 = FIXTURES / "upper-back-pain-1.0.0"
 """Upper back pain as released in 1.0.0, with its 56 vignettes, frozen: the tests of the machinery (release, API,
 export, graph, UI) run on it, so they do not move when the shipped content does. Tests of the shipped content
 use SHIPPED."""
+V2 = FIXTURES / "upper-back-pain-2.0.0"
+"""Upper back pain as released in 2.0.0 (brief version 2), with its 140 vignettes, frozen: the version 3.0.0 is
+compared with and released beside."""
 MINI = FIXTURES / "mini.yaml"
 
 
