@@ -43,7 +43,7 @@ def test_the_generated_code_holds_only_constants_and_its_own_names(text: str) ->
         if isinstance(node, ast.Constant):
             assert node.value is None or isinstance(node.value, (str, int, float, bool, frozenset))
     source = ast.unparse(module)
-    assert "__import__" not in source and "system" not in source  # the title is not part of the code at all
+    assert "__import__" not in source and ".system(" not in source  # the title is not part of the code at all
 
 
 def test_hostile_text_in_a_condition_never_reaches_the_code() -> None:

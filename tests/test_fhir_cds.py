@@ -24,9 +24,9 @@ from workbench.publish.canonical import ruleset_data
 from .conftest import run_cli
 
 SHIPPED = REPO / "rulesets" / "upper-back-pain"
-ID, VERSION = "upper-back-pain", "2.0.0"
-BASE = f"/rulesets/{ID}/versions/{VERSION}"
 RULESET = load_ruleset(SHIPPED / "ruleset.yaml")
+ID, VERSION = RULESET.id, RULESET.version  # the shipped content, whatever its version
+BASE = f"/rulesets/{ID}/versions/{VERSION}"
 
 
 def vignettes() -> list[dict[str, Any]]:
@@ -77,6 +77,8 @@ def read_back(resource: dict[str, Any]) -> list[dict[str, Any]]:
     inputs = []
     for item in resource["item"]:
         spec: dict[str, Any] = {"id": item["linkId"], "question": item["text"]}
+        if "prefix" in item:
+            spec["label"] = item["prefix"]
         helps = [sub["text"] for sub in item.get("item", []) if sub["type"] == "display"]
         if helps:
             spec["help"] = helps[0]

@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "WB505": "vignette has no expectation to check",
     "WB506": "duplicate vignette id",
     "WB507": "vignettes checked for shape only: their ruleset has errors",
+    "WB508": "vignette cites a source the ruleset's references do not list",
     # Evaluation
     "WB601": "case answer does not fit the ruleset",
     # Safety properties and exhaustive verification (workbench verify)

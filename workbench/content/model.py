@@ -187,6 +187,8 @@ class Vignette(_Model):
     inputs: dict[str, InputValue] = {}
     unsure: list[Slug] = Field(default=[], description=(
         "Inputs the person answered 'unsure' (SPEC 3a): each is taken as whichever answer is more dangerous."))
+    cites: list[str] = Field(default=[], description=(
+        "The guidance the expected result rests on: ids of the ruleset's references."))
     expect: Expectation
 
 

@@ -401,3 +401,11 @@ def _vignette_against_ruleset(vignette: Any, at: YamlPath, doc: Document, rulese
     for j, need in enumerate(expect.needs or []):
         if need not in checks:
             yield unknown("a question about", need, list(checks), ("needs", j))
+    for j, flag in enumerate(expect.possible_red_flags or []):
+        if flag not in flags:
+            yield unknown("possible red flag", flag, flags, ("possible_red_flags", j))
+    references = [r.id for r in ruleset.references]
+    for j, cited in enumerate(vignette.cites):
+        if cited not in references:
+            yield doc.problem("WB508", f"Vignette '{vignette.id}' cites '{cited}', which is not among the ruleset's "
+                              f"references{did_you_mean(cited, references) or '.'}", at + ("cites", j))

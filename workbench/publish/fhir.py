@@ -47,6 +47,8 @@ def questionnaire(release: Release) -> dict[str, Any]:
 
 def _item(model: Ruleset, spec: Any) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": spec.id, "text": spec.question, "required": False}
+    if spec.label:  # FHIR's "short label ... used for reference by the individual completing the questionnaire"
+        item["prefix"] = spec.label
     if isinstance(spec, BooleanInput):
         item["type"] = "boolean"
     elif isinstance(spec, EnumInput):
