@@ -148,8 +148,8 @@ def _case(yes: Iterable[str], age: float, site: str, pregnancy: str = "not_pregn
                                                           "neck_injury": neck}
 
 
-def _agrees(case: dict[str, Any]) -> None:
-    result = evaluate(UBP, case)
+def _agrees(case: dict[str, Any], ruleset: Any = UBP) -> None:
+    result = evaluate(ruleset, case)
     disposition, rule, door = brief(case)
     said = (sorted(k for k in BOOLEANS if case[k]), case["age"], case["pain_site"], case["pregnancy"],
             case["neck_injury"], f"rule {rule}")
@@ -314,3 +314,38 @@ def test_an_unsure_pregnancy_or_neck_injury_takes_the_door_that_fits_not_knowing
                     unsure=["neck_injury"])
     assert neck.disposition == "emergency" and neck.outcome == "neck_injury_imaging"
     assert neck.possible_red_flags == ["trauma", "neck_injury_not_cleared"]
+
+
+MUTANTS = [  # (what a slip in the YAML would be, the text it changes, the text it becomes)
+    ("tummy pain counted from 51", "abdominal_pain and age >= 50\n        next: tummy_pain_50_check",
+     "abdominal_pain and age >= 51\n        next: tummy_pain_50_check"),
+    ("thoracic pain under 19 only", "((age >= 50 or age < 20) and pain_site == 'thoracic')",
+     "((age >= 50 or age < 19) and pain_site == 'thoracic')"),
+    ("neck injury imaged from 66", "and (age >= 65 or osteoporosis_or_steroids)\n        next: neck_injury_imaging",
+     "and (age >= 66 or osteoporosis_or_steroids)\n        next: neck_injury_imaging"),
+    ("diabetes dropped from rule 8", "((infection_risk or infection_risk_other) and (pain_severe_unremitting",
+     "((infection_risk) and (pain_severe_unremitting"),
+    ("ectopic sent to maternity triage", "pregnancy == 'possible_or_early'\n        next: early_pregnancy_emergency",
+     "pregnancy == 'possible_or_early'\n        next: acute_abdomen_later_pregnancy"),
+    ("shingles only routine", "      - when: band_rash\n        next: shingles_cancer_check",
+     "      - when: band_rash and not_improving\n        next: shingles_cancer_check"),
+]
+
+
+@pytest.mark.parametrize("slip, old, new", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_the_oracle_catches_a_slip_in_the_ruleset(slip: str, old: str, new: str) -> None:
+    """The oracle test can fail: each slip a clinical lead could make in the YAML is caught by the sweep."""
+    from workbench.run.load import load_text
+
+    text = (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, slip
+    mutant = load_text(text.replace(old, new), "mutant.yaml").required()
+    cases = (_case(yes, age, site, pregnancy, neck)
+             for size in range(3) for yes in itertools.combinations(BOOLEANS, size)
+             for pregnancy in PREGNANCY for neck in NECK for age in (19, 50, 65) for site in ("thoracic", "lumbar"))
+    for case in cases:
+        try:
+            _agrees(case, mutant)
+        except AssertionError:
+            return
+    pytest.fail(f"the oracle did not notice: {slip}")
