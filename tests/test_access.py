@@ -130,7 +130,7 @@ def test_the_history_and_the_release_record_the_signed_in_names(v1_copy: Path, k
     done = access.release(reviewer, v1_copy, "clinical sign-off", key_for(reviewer.name))
     assert done.ok and done.release is not None
     commits = Repository(v1_copy.parent).log(v1_copy.name)[:3]
-    assert [(c.trailers["Action"], c.author, c.email) for c in commits] == [
+    assert [(c.action, c.author, c.email) for c in commits] == [
         ("release", "Dr Rex Reviewer", "dr.rex.reviewer@workbench.invalid"),
         ("approve", "Dr Rex Reviewer", "dr.rex.reviewer@workbench.invalid"),
         ("submit", "Dr Ada Author", "ada@example.org")]

@@ -42,7 +42,7 @@ def people(isolated_home: Path) -> Path:
 
 def last_actor(folder: Path) -> tuple[str, str]:
     commit = Repository(folder.parent).log(folder.name)[0]
-    return commit.trailers.get("Action", ""), commit.author
+    return commit.action or "", commit.author
 
 
 def test_with_accounts_a_typed_name_is_not_enough(v1_copy: Path, people: Path,
@@ -95,7 +95,7 @@ def test_a_lost_or_damaged_accounts_file_fails_closed(v1_copy: Path, people: Pat
     code, out = cli("submit", str(v1_copy), "--author", AUTHOR, "--password-stdin", stdin=PASSWORD + "\n",
                     capsys=capsys)
     assert code == 1 and ("WB1002" in out or "WB1005" in out)
-    assert Repository.open(v1_copy.parent).log(v1_copy.name)[0].trailers.get("Action") is None
+    assert Repository.open(v1_copy.parent).log(v1_copy.name)[0].action is None
     with pytest.raises(ProblemError):
         accounts.authenticate(AUTHOR, PASSWORD, path=people)
 

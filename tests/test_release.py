@@ -61,7 +61,7 @@ def approve_as(folder: Path, who: str, key: SigningKey) -> lifecycle.Outcome:
 def test_each_action_is_one_commit_by_the_person_with_the_reason(v1_copy: Path, signers: dict) -> None:
     path = released(v1_copy, signers)
     commits = repo(v1_copy).log(v1_copy.name)
-    actions = [(c.trailers.get("Action"), c.author) for c in commits[:3]]
+    actions = [(c.action, c.author) for c in commits[:3]]
     assert actions == [("release", REVIEWER), ("approve", REVIEWER), ("submit", AUTHOR)]
     assert commits[0].reason == "clinical sign-off" and commits[2].reason == "first version"
     assert commits[0].paths == (f"{v1_copy.name}/releases/1.0.0.json",) and commits[1].paths == ()
@@ -123,7 +123,7 @@ def test_a_genuine_approval_copied_onto_a_later_submission_does_not_count(v1_cop
     released. An approval now signs the submission it answers."""
     approved(v1_copy, signers)
     approval = repo(v1_copy).log(v1_copy.name)[0]
-    assert approval.trailers["Action"] == "approve"
+    assert approval.action == "approve"
     rejected = lifecycle.reject(repo(v1_copy), v1_copy.name, Person(REVIEWER), "do not release", keyring())
     assert rejected.ok
     submitted(v1_copy)
@@ -236,7 +236,7 @@ def test_a_save_while_the_gate_runs_waits_and_the_release_is_what_was_replayed(
     assert done.ok, done.problems
     assert saver[0].wait(timeout=60) == 0  # the save then lands, after the release
     commits = repo(v1_copy).log(v1_copy.name)
-    assert [c.trailers.get("Action") for c in commits[:2]] == ["save", "release"]
+    assert [c.action for c in commits[:2]] == ["save", "release"]
     document = json.loads((repo(v1_copy).read(f"{v1_copy.name}/releases/1.0.0.json") or b"{}").decode())
     now = validate_ruleset_file(v1_copy / "ruleset.yaml").model  # the breaking text, saved after
     replayed = validate_ruleset_text(before).model

@@ -91,6 +91,9 @@ CODES: dict[str, str] = {
     "WB710": "action not allowed in the current review state",
     "WB711": "name of the person acting is missing",
     "WB712": "a reason is required",
+    "WB713": "a reason or name holds control characters that could change how the history reads",
+    "WB714": "release refused: a safety property is broken",
+    "WB715": "a safety property is unproved and the approver has not said why it may be released",
     # Audit (release files themselves are checked with WB901-WB903)
     "WB720": "audit log hash chain is broken",
     "WB721": "releases and audit log disagree",
@@ -105,6 +108,8 @@ CODES: dict[str, str] = {
     "WB907": "keyring is missing or cannot be trusted",
     "WB908": "release is not in the history (planted, or its commit never landed)",
     "WB909": "a release exported before is not published now (a rewound history or a deleted release)",
+    "WB910": "release is older than one already trusted or served (a rollback)",
+    "WB911": "release is not the ruleset or version the client asked for",
     # Who may do what, limits and faults (accounts.py, access.py)
     "WB1001": "not allowed for the signed-in person's role",
     "WB1002": "accounts file cannot be read or is not valid",
@@ -128,6 +133,8 @@ CODES: dict[str, str] = {
     "WB1034": "the team's history and yours both changed the same lines",
     "WB1035": "number is not finite or too large to be a clinical value",
     "WB1036": "the history's git settings hold something the workbench did not write, which could run a program",
+    "WB1037": "a file came from the team that the workbench does not keep (hidden, a link or out of place)",
+    "WB1038": "the release landed but a later step (writing its file) is left for the next run",
 }
 
 

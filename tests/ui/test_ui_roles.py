@@ -72,8 +72,8 @@ def titles(at: AppTest) -> list[str]:
 
 def actions(root: Path) -> list[tuple[str, str]]:
     """The review actions in the history, oldest first: (action, who)."""
-    return [(c.trailers["Action"], c.author) for c in reversed(Repository(root).log())
-            if c.trailers.get("Action") in ("submit", "approve", "reject", "release")]
+    return [(c.action, c.author) for c in reversed(Repository(root).log())
+            if c.action in ("submit", "approve", "reject", "release")]
 
 
 def state(root: Path) -> str:

@@ -217,7 +217,7 @@ def _save(identity: Identity | None, files: Mapping[Path, tuple[str, str | None]
                 raise SaveConflict(path, current)
             changes[path.resolve().relative_to(repository.root).as_posix()] = text.encode("utf-8")
         names = ", ".join(sorted(changes))
-        repository.save(changes, message(f"Save {names}", reason, {"Action": "save", "Ruleset": folder.name}),
+        repository.save(changes, message(f"Save {names}", reason, {"action": "save", "ruleset": folder.name}),
                         identity.person)
     return version_of(text.encode("utf-8")) or ""
 

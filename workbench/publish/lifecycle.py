@@ -1,11 +1,16 @@
-"""Review and release: nothing reaches a patient without a passing replay and a second clinician's signature.
+"""Review and release: nothing reaches a patient without a passing replay, proved safety properties and a second
+clinician's signature.
 
 An author submits the ruleset as it stands in the history; another clinician approves it (a signed approval)
 or rejects it; the approver releases it, signing the release document. Each action is one commit by the
-person who took it, with their reason as its message and the facts in `Workbench-*` trailers; the review
-state is read back from those commits, so there is no state file to edit. Every check works on one snapshot,
-the ruleset and its vignettes as committed at one commit, read once: what is replayed is what is approved is
-what is released, and changing or removing a vignette after approval invalidates the approval.
+person who took it, with their reason and the facts in its record (records.py); the review state is read back
+from those commits, so there is no state file to edit. Every check works on one snapshot, the ruleset and its
+vignettes as committed at one commit, read once: what is replayed and verified is what is approved is what is
+released, and changing or removing a vignette after approval invalidates the approval.
+
+No broken safety property is ever released: the gate runs `verify` on the snapshot and refuses while any
+property is violated. A property that verification could not finish (it stopped at its bound) is released only
+when the approver says why, and that reason is signed with the approval and kept in the release.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..analysis.verify import Verification, verify
 from ..content.model import Ruleset
 from ..content.semver import version_key
 from ..content.validate import validate_ruleset_text
@@ -27,8 +33,9 @@ from ..run.load import load_text
 from ..run.replay import ReplayReport, replay_loaded
 from .canonical import ruleset_sha256
 from .published import published
+from .records import reason_problem
 from .releases import Release, document_bytes, unsigned_document
-from .repository import Person, Repository, crashpoint, message
+from .repository import Commit, Person, Repository, crashpoint, message
 from .signing import Keyring, SigningKey, verify_statement
 
 
@@ -48,6 +55,26 @@ class Snapshot:
     vignettes: dict[str, str]
     model: Ruleset | None
     replay: ReplayReport
+    _verification: Verification | None = field(default=None, repr=False)
+
+    @property
+    def verification(self) -> Verification | None:
+        """Every safety property checked over every case (analysis/verify.py), once per content."""
+        if self._verification is None and self.replay.ruleset is not None:
+            self._verification = _verified(self.ruleset_text, self.replay.ruleset)
+        return self._verification
+
+    def unproved(self) -> dict[str, str]:
+        """The safety properties (and promises) verification left unproved: id -> title."""
+        found = self.verification
+        if found is None or found.status != "incomplete":
+            return {}
+        out = {p.id: p.title for p in found.properties if p.status == "unproved"}
+        if self.model is not None and self.model.monotonic and "monotonic escalation" in found.unfinished:
+            out["monotonic"] = "Answering yes to a red-flag question never makes the disposition less urgent"
+        if "the flow" in found.unfinished:
+            out["every-case-reaches-an-outcome"] = "Every complete case reaches an outcome"
+        return out
 
     @property
     def sha256(self) -> str:
@@ -69,6 +96,23 @@ class Snapshot:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_VERIFIED: dict[str, Verification] = {}
+"""Finished verifications by the sha256 of the ruleset text: submit, approve and release of one content verify it
+once. One stopped by its time limit is not kept (another try may finish)."""
+
+
+def _verified(text: str, ruleset: Any) -> Verification:
+    key = _digest(text)
+    found = _VERIFIED.get(key)
+    if found is None:
+        found = verify(ruleset, paths=False)
+        if found.stopped_by != "time":
+            _VERIFIED[key] = found
+            while len(_VERIFIED) > 32:
+                _VERIFIED.pop(next(iter(_VERIFIED)))
+    return found
 
 
 def snapshot(repository: Repository, ruleset_id: str, commit: str | None = None) -> Snapshot:
@@ -103,6 +147,7 @@ class ReviewState:
     reviewer: str | None = None
     reviewed_at: str | None = None
     reject_reason: str | None = None
+    unproved: dict[str, str] = field(default_factory=dict)  # property id -> the approver's signed reason
     last_release: str | None = None
     ignored: list[str] = field(default_factory=list)  # review commits that did not count, and why
 
@@ -121,12 +166,16 @@ class ReviewState:
 
 
 def approval_statement(ruleset_id: str, version: str, snapshot_sha: str, reviewer: str, at: str,
-                       submission: str) -> dict[str, str]:
-    """What an approval signs: this submission of this content and version, by this person, at this time. The
-    submission's commit is in it, so an approval copied onto a later submission (after a rejection, say) of the
-    same content does not count."""
-    return {"action": "approve", "ruleset": ruleset_id, "version": version, "snapshot": snapshot_sha,
-            "reviewer": reviewer, "at": at, "submission": submission}
+                       submission: str, unproved: dict[str, str] | None = None) -> dict[str, Any]:
+    """What an approval signs: this submission of this content and version, by this person, at this time, and
+    why each unproved safety property may be released. The submission's commit is in it (its id covers the exact
+    tree submitted), so an approval copied onto a later submission (after a rejection, say) of the same content
+    does not count."""
+    statement: dict[str, Any] = {"action": "approve", "ruleset": ruleset_id, "version": version,
+                                 "snapshot": snapshot_sha, "reviewer": reviewer, "at": at, "submission": submission}
+    if unproved:
+        statement["unproved"] = dict(unproved)
+    return statement
 
 
 def review_state(repository: Repository, ruleset_id: str, keyring: Keyring) -> ReviewState:
@@ -135,16 +184,15 @@ def review_state(repository: Repository, ruleset_id: str, keyring: Keyring) -> R
     state = ReviewState()
     changed: dict[str, str] = {}
     for commit in reversed(repository.log(ruleset_id)):
-        t = commit.trailers
-        action = t.get("Action")
+        action = commit.action
         if action not in _REVIEW_ACTIONS and any(p.startswith(f"{ruleset_id}/") for p in commit.paths):
             changed.setdefault(commit.author, commit.id)
-        if t.get("Ruleset") != ruleset_id:
+        if commit.record.get("ruleset") != ruleset_id:
             continue
         if action == "submit":
-            state = ReviewState("in_review", t.get("Version"), t.get("Snapshot"), commit.author, commit.id,
-                                dict(changed), commit.at, commit.reason or None, last_release=state.last_release,
-                                ignored=state.ignored)
+            state = ReviewState("in_review", commit.fact("version"), commit.fact("snapshot"), commit.author,
+                                commit.id, dict(changed), commit.at, commit.reason or None,
+                                last_release=state.last_release, ignored=state.ignored)
         elif action == "approve":
             why = _approval_problem(commit, state, ruleset_id, keyring)
             if why:
@@ -153,13 +201,22 @@ def review_state(repository: Repository, ruleset_id: str, keyring: Keyring) -> R
                 continue
             state.state, state.reviewer, state.reviewed_at, state.reject_reason = (
                 "approved", commit.author, commit.at, None)
+            state.unproved = _reasons(commit.record.get("unproved"))
         elif action == "reject" and state.state in ("in_review", "approved"):
             state.state, state.reviewer, state.reviewed_at, state.reject_reason = (
                 "draft", commit.author, commit.at, commit.reason or "no reason given")
+            state.unproved = {}
         elif action == "release":
-            state = ReviewState(last_release=t.get("Version"), ignored=state.ignored)
+            state = ReviewState(last_release=commit.fact("version"), ignored=state.ignored)
             changed = {}
     return state
+
+
+def _reasons(value: Any) -> dict[str, str]:
+    """An approval's reasons for unproved properties, as recorded: {property id: reason}."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
 
 
 _REVIEW_ACTIONS = ("submit", "approve", "reject", "release")
@@ -171,21 +228,20 @@ def _changed_it(person: str | None, review: ReviewState) -> str | None:
     return next((commit for author, commit in review.contributors.items() if same_person(person, author)), None)
 
 
-def _approval_problem(commit: Any, state: ReviewState, ruleset_id: str, keyring: Keyring) -> str:
-    t = commit.trailers
+def _approval_problem(commit: Commit, state: ReviewState, ruleset_id: str, keyring: Keyring) -> str:
     if state.state != "in_review":
         return "nothing was awaiting review"
-    if t.get("Snapshot") != state.snapshot or t.get("Version") != state.version:
+    if commit.fact("snapshot") != state.snapshot or commit.fact("version") != state.version:
         return "it approves other content than was submitted"
     if same_person(commit.author, state.author):
         return "its author submitted the content"
     if _changed_it(commit.author, state):
         return "its author changed the content under review"
-    statement = approval_statement(ruleset_id, str(t.get("Version")), str(t.get("Snapshot")), commit.author,
-                                   str(t.get("At")), str(state.submission))
-    if keyring.find(str(t.get("Key"))) is None:
+    statement = approval_statement(ruleset_id, commit.fact("version"), commit.fact("snapshot"), commit.author,
+                                   commit.fact("at"), str(state.submission), _reasons(commit.record.get("unproved")))
+    if keyring.find(commit.fact("key")) is None:
         return "it is not signed by a key the keyring trusts"
-    signer = verify_statement(statement, str(t.get("Key")), str(t.get("Signature")), keyring)
+    signer = verify_statement(statement, commit.fact("key"), commit.fact("signature"), keyring)
     if signer is None:
         return ("its signature does not match this submission: it was copied from another approval, or "
                 "altered")
@@ -230,6 +286,7 @@ def content_problems(repository: Repository, snap: Snapshot, releases: list[Rele
     if snap.replay.ruleset is not None and not snap.replay.results:
         out.append(Problem("WB703", "There are no vignettes, so nothing shows the tree gives the dispositions a "
                            "clinician expects: add vignettes under vignettes/."))
+    out += safety_problems(snap)
     if snap.model is not None:
         version = snap.model.version
         if version in {r.version for r in releases}:
@@ -250,6 +307,30 @@ def content_problems(repository: Repository, snap: Snapshot, releases: list[Rele
     return out
 
 
+def safety_problems(snap: Snapshot) -> list[Problem]:
+    """Each broken safety promise (WB714): whatever the vignettes say, a case the properties forbid (cauda equina
+    sent to routine care) is never released. Verification problems that are warnings (dead logic) do not stop it."""
+    found = snap.verification
+    if found is None or found.status != "violated":
+        return []
+    return [Problem("WB714", f"Not releasable while a safety promise is broken ({p.code}): {p.message}",
+                    file=p.file, line=p.line, column=p.column, path=p.path)
+            for p in found.problems if p.is_error and p.code != "WB816"]
+
+
+def unproved_problems(snap: Snapshot, reasons: dict[str, str], who: str) -> list[Problem]:
+    """WB715 for each safety promise verification left unproved that `reasons` does not explain."""
+    missing = {key: title for key, title in snap.unproved().items() if not (reasons.get(key) or "").strip()}
+    if not missing:
+        return []
+    why = snap.verification.why_unfinished if snap.verification is not None else ""
+    listed = "; ".join(f"'{key}' ({title})" for key, title in missing.items())
+    return [Problem("WB715", f"Verification could not finish ({why}), so these safety promises are unproved: "
+                    f"{listed}. {who} must say why each may be released anyway; the reason is signed with the "
+                    "approval and shown in the history and on the release.",
+                    hint="workbench approve ... --unproved-reason PROPERTY_ID='why it is safe'")]
+
+
 def check_release(repository: Repository, ruleset_id: str, approver: str | None, keyring: Keyring,
                   reason: str | None = "-", snap: Snapshot | None = None) -> Gate:
     """The release gate, without releasing: every reason, not just the first."""
@@ -261,6 +342,8 @@ def check_release(repository: Repository, ruleset_id: str, approver: str | None,
         problems.append(Problem("WB711", "Give the approver's name: every review action records who did it."))
     if not (reason or "").strip():
         problems.append(Problem("WB712", "Give the reason for this release (what changed and why)."))
+    elif found := reason_problem(reason):
+        problems.append(found)
     if review.state != "approved":
         why = {"draft": "it has not been submitted for review" if not review.reject_reason
                else f"it was rejected by {review.reviewer}: {review.reject_reason}",
@@ -279,6 +362,9 @@ def check_release(repository: Repository, ruleset_id: str, approver: str | None,
     elif review.state == "approved" and approver and not same_person(approver, review.reviewer):
         problems.append(Problem("WB709", f"{review.reviewer} approved this version, not {approver}: the release "
                                 "is made by the clinician who approved it."))
+    if review.state == "approved":
+        problems += unproved_problems(snap, review.unproved, f"{review.reviewer}'s approval gave no reason, so "
+                                      f"{review.reviewer} must approve again and")
     problems += content_problems(repository, snap, releases) + history_problems
     return Gate(problems, snap, review, releases)
 
@@ -287,7 +373,8 @@ def check_release(repository: Repository, ruleset_id: str, approver: str | None,
 
 @dataclass
 class Outcome:
-    """What an action did, or every reason it was refused."""
+    """What an action did, or every reason it was refused; `notes` are what it has to say although it was done
+    (a release that landed whose file the disk would not take yet)."""
 
     action: str
     problems: list[Problem]
@@ -295,6 +382,7 @@ class Outcome:
     release: Release | None = None
     replay: dict[str, int] | None = None
     commit: str | None = None
+    notes: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -302,14 +390,19 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "ok": self.ok, "problems": [p.to_dict() for p in self.problems],
-                "review": self.review.to_dict(), "replay": self.replay, "commit": self.commit,
-                "release": self.release.summary() if self.release else None}
+                "notes": [p.to_dict() for p in self.notes], "review": self.review.to_dict(), "replay": self.replay,
+                "commit": self.commit, "release": self.release.summary() if self.release else None}
 
 
-def _trailers(action: str, snap: Snapshot, **extra: str) -> dict[str, str]:
+def _facts(action: str, snap: Snapshot, **extra: Any) -> dict[str, Any]:
     version = snap.model.version if snap.model else "?"
-    return {"Action": action, "Ruleset": snap.ruleset_id, "Version": version, "Snapshot": snap.sha256,
-            "Commit": snap.commit or "", **extra}
+    return {"action": action, "ruleset": snap.ruleset_id, "version": version, "snapshot": snap.sha256,
+            "commit": snap.commit or "", **extra}
+
+
+def _reason_problems(reason: str | None, what: str = "reason") -> list[Problem]:
+    found = reason_problem(reason, what)
+    return [found] if found else []
 
 
 def submit(repository: Repository, ruleset_id: str, author: Person, reason: str, keyring: Keyring) -> Outcome:
@@ -318,38 +411,46 @@ def submit(repository: Repository, ruleset_id: str, author: Person, reason: str,
         snap = snapshot(repository, ruleset_id)
         review = review_state(repository, ruleset_id, keyring)
         releases, history_problems = _releases_of(repository, ruleset_id, keyring)
-        problems = content_problems(repository, snap, releases) + history_problems
+        problems = _reason_problems(reason) + content_problems(repository, snap, releases) + history_problems
         if review.state != "draft" and review.snapshot == snap.sha256:
             problems.append(Problem("WB710", f"This content is already {review.state.replace('_', ' ')}: "
                                     f"{review.describe()}."))
         if problems or snap.model is None:
             return Outcome("submit", problems, review, replay=snap.summary)
         commit = repository.commit({}, message(f"Submit {ruleset_id} {snap.model.version} for review", reason,
-                                               _trailers("submit", snap)), author, allow_empty=True,
+                                               _facts("submit", snap)), author, allow_empty=True,
                                    expected_head=snap.commit)
-        return Outcome("submit", [], review_state(repository, ruleset_id, keyring), replay=snap.summary, commit=commit)
+        return Outcome("submit", [], review_state(repository, ruleset_id, keyring), replay=snap.summary, commit=commit,
+                       notes=list(repository.notes))
 
 
 def approve(repository: Repository, ruleset_id: str, reviewer: Person, reason: str, key: SigningKey,
-            keyring: Keyring) -> Outcome:
-    """A second clinician signs off the submitted content, which must be unchanged and still pass."""
+            keyring: Keyring, unproved: dict[str, str] | None = None) -> Outcome:
+    """A second clinician signs off the submitted content, which must be unchanged and still pass; for each safety
+    promise verification left unproved, `unproved` says why it may be released (signed with the approval)."""
+    reasons = {key_: " ".join(text.split()) for key_, text in (unproved or {}).items() if text.strip()}
     with repository.locked():
         snap = snapshot(repository, ruleset_id)
         review = review_state(repository, ruleset_id, keyring)
         releases, history_problems = _releases_of(repository, ruleset_id, keyring)
-        problems = _review_problems("approve", review, snap, reviewer.name)
+        problems = _reason_problems(reason) + _review_problems("approve", review, snap, reviewer.name)
+        problems += [p for text in reasons.values() for p in _reason_problems(text, "reason for an unproved promise")]
         problems += _key_problems(key, reviewer.name, keyring)
         problems += content_problems(repository, snap, releases) + history_problems
+        problems += unproved_problems(snap, reasons, reviewer.name)
         if problems or snap.model is None:
             return Outcome("approve", problems, review, replay=snap.summary)
+        reasons = {key_: text for key_, text in reasons.items() if key_ in snap.unproved()}
         at = utc_now()
         statement = approval_statement(ruleset_id, snap.model.version, snap.sha256, reviewer.name, at,
-                                       str(review.submission))
-        trailers = _trailers("approve", snap, At=at, Key=key.id, Signature=key.sign_statement(statement))
-        commit = repository.commit({}, message(f"Approve {ruleset_id} {snap.model.version}", reason, trailers),
+                                       str(review.submission), reasons)
+        facts = _facts("approve", snap, at=at, key=key.id, signature=key.sign_statement(statement))
+        if reasons:
+            facts["unproved"] = reasons
+        commit = repository.commit({}, message(f"Approve {ruleset_id} {snap.model.version}", reason, facts),
                                    reviewer, allow_empty=True, expected_head=snap.commit)
         return Outcome("approve", [], review_state(repository, ruleset_id, keyring), replay=snap.summary,
-                       commit=commit)
+                       commit=commit, notes=list(repository.notes))
 
 
 def reject(repository: Repository, ruleset_id: str, reviewer: Person, reason: str, keyring: Keyring) -> Outcome:
@@ -360,19 +461,21 @@ def reject(repository: Repository, ruleset_id: str, reviewer: Person, reason: st
         problems = [p for p in _review_problems("reject", review, snap, reviewer.name) if p.code != "WB708"]
         if not (reason or "").strip():
             problems.append(Problem("WB712", "Give the reason for rejecting, so the author knows what to change."))
+        problems += _reason_problems(reason)
         if problems:
             return Outcome("reject", problems, review, replay=snap.summary)
         commit = repository.commit({}, message(f"Reject {ruleset_id} {review.version}", reason,
-                                               _trailers("reject", snap)), reviewer, allow_empty=True,
+                                               _facts("reject", snap)), reviewer, allow_empty=True,
                                    expected_head=snap.commit)
         return Outcome("reject", [], review_state(repository, ruleset_id, keyring), replay=snap.summary,
-                       commit=commit)
+                       commit=commit, notes=list(repository.notes))
 
 
 def release(repository: Repository, ruleset_id: str, approver: Person, reason: str, key: SigningKey,
             keyring: Keyring) -> Outcome:
     """Pass the gate on one snapshot, sign the release document, and commit it: the document and the record of
-    the release land in one commit or not at all."""
+    the release land in one commit or not at all. Once the commit has landed the release exists (it is served
+    from the history), and the outcome says so even when its file could not be written to the folder yet."""
     with repository.locked():
         snap = snapshot(repository, ruleset_id)
         gate = check_release(repository, ruleset_id, approver.name, keyring, reason, snap)
@@ -382,19 +485,31 @@ def release(repository: Repository, ruleset_id: str, approver: Person, reason: s
         model = snap.model
         record = {"author": gate.review.author, "approver": approver.name, "released_at": utc_now(),
                   "reason": reason.strip(), "replay": snap.summary, "vignettes": snap.vignette_set,
-                  "snapshot": snap.sha256, "commit": snap.commit}
+                  "snapshot": snap.sha256, "commit": snap.commit, "safety": _safety_record(snap, gate.review)}
         document = key.sign(unsigned_document(model, record))
         data = document_bytes(document)
         crashpoint("release:signed")
         path = f"{ruleset_id}/{RELEASES_DIR}/{model.version}.json"
-        trailers = _trailers("release", snap, **{"Release-File": path,
-                                                 "Release-Sha256": hashlib.sha256(data).hexdigest(),
-                                                 "Content-Sha256": ruleset_sha256(model)})
-        commit = repository.commit({path: data}, message(f"Release {ruleset_id} {model.version}", reason, trailers),
+        facts = _facts("release", snap, release_file=path, release_sha256=hashlib.sha256(data).hexdigest(),
+                       content_sha256=ruleset_sha256(model))
+        commit = repository.commit({path: data}, message(f"Release {ruleset_id} {model.version}", reason, facts),
                                    approver, expected_head=snap.commit)
+        notes = list(repository.notes)
         releases, _ = _releases_of(repository, ruleset_id, keyring)
         done = next((r for r in releases if r.version == model.version), None)
-        return Outcome("release", [], review_state(repository, ruleset_id, keyring), done, snap.summary, commit)
+        return Outcome("release", [], review_state(repository, ruleset_id, keyring), done, snap.summary, commit,
+                       notes)
+
+
+def _safety_record(snap: Snapshot, review: ReviewState) -> dict[str, Any]:
+    """What the release says of its safety promises: how verification ended, and for each promise left unproved,
+    the approver's signed reason."""
+    found = snap.verification
+    unproved = snap.unproved()
+    return {"verification": found.status if found is not None else "invalid",
+            "properties": len(found.properties) if found is not None else 0,
+            "unproved": [{"id": key, "title": title, "reason": review.unproved.get(key, ""), "by": review.reviewer}
+                         for key, title in unproved.items()]}
 
 
 def _review_problems(action: str, review: ReviewState, snap: Snapshot, reviewer: str | None) -> list[Problem]:

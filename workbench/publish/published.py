@@ -123,9 +123,9 @@ def _release_commits(repository: Repository) -> tuple[dict[str, tuple[str, str]]
         for path in commit.paths:
             if path in first:
                 changed_by[path] = commit
-        path = commit.trailers.get("Release-File", "")
-        if commit.trailers.get("Action") == "release" and path in commit.paths and path not in first:
-            first[path] = (commit.id, commit.trailers.get("Release-Sha256", ""))
+        path = commit.fact("release_file")
+        if commit.action == "release" and path in commit.paths and path not in first:
+            first[path] = (commit.id, commit.fact("release_sha256"))
     return first, changed_by
 
 

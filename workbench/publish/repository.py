@@ -18,17 +18,21 @@ import signal
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from filelock import FileLock, Timeout
 
 from ..files import atomic_write, disk_reason, save_problem
-from ..folder import RulesetFolder
+from ..folder import RELEASES_DIR, RULESET_FILE, VIGNETTE_SUFFIXES, VIGNETTES_DIR, RulesetFolder
+from ..names import check as name_check
 from ..problems import Problem, ProblemError
+from .records import message, reason_problem
+from .records import read as read_record
 
 BRANCH = "main"
-TRAILER = re.compile(r"^(Workbench-[A-Za-z0-9-]+): ?(.*)$")
 _LOCK_SECONDS = 30
 
 
@@ -52,43 +56,39 @@ WORKBENCH = Person("Clinical rules workbench", "workbench@workbench.invalid")
 
 @dataclass(frozen=True)
 class Commit:
-    """One entry of the history: who, when, the message, and the workbench's trailers in it."""
+    """One entry of the history: who, when, the message, and the record the workbench wrote in it (records.py)."""
 
     id: str
     author: str
     email: str
     at: str
     message: str
-    trailers: dict[str, str] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
     paths: tuple[str, ...] = ()
+    reason: str = ""  # why it was done, in the person's words
+    tree: str = ""
 
     @property
     def subject(self) -> str:
         return self.message.split("\n", 1)[0]
 
     @property
-    def reason(self) -> str:
-        """The message without its subject line and trailers: why it was done, in the person's words."""
-        lines = [line for line in self.message.split("\n")[1:] if not TRAILER.match(line)]
-        return "\n".join(lines).strip()
+    def action(self) -> str | None:
+        action = self.record.get("action")
+        return action if isinstance(action, str) else None
+
+    def fact(self, key: str) -> str:
+        """One of the record's facts as text ('' when it has none)."""
+        value = self.record.get(key)
+        return value if isinstance(value, str) else ""
 
     def to_dict(self) -> dict[str, object]:
         return {"id": self.id, "author": self.author, "at": self.at, "subject": self.subject, "reason": self.reason,
-                "trailers": dict(self.trailers), "paths": list(self.paths)}
+                "record": dict(self.record), "paths": list(self.paths)}
 
 
 class GitError(ProblemError):
     """git refused or failed (WB1031); `.problems` says what git said."""
-
-
-def message(subject: str, reason: str = "", trailers: Mapping[str, str] | None = None) -> str:
-    """A commit message: subject, the reason as written, and `Workbench-*` trailers the history is read from."""
-    parts = [subject.strip()]
-    if reason.strip():
-        parts.append(reason.strip())
-    if trailers:
-        parts.append("\n".join(f"Workbench-{key}: {value}" for key, value in trailers.items()))
-    return "\n\n".join(parts) + "\n"
 
 
 MAX_BLOB = 10_000_000
@@ -111,6 +111,9 @@ class Repository:
         self.git_dir = self.root / ".git"
         self._held = False
         self._settings_checked: tuple[int, int, int] | None = None
+        self.notes: list[Problem] = []
+        """What the last locked action left to say without failing: files from the team the workbench does not
+        keep (WB1037), files of a landed commit the disk would not take yet (WB1038)."""
 
     # --- opening ------------------------------------------------------------------------------------
 
@@ -298,22 +301,44 @@ class Repository:
         return out
 
     def log(self, folder: str | None = None, revision: str = "HEAD") -> list[Commit]:
-        """The history, newest first (of `folder` only, with the review actions about it, when given)."""
+        """The history, newest first (of `folder` only, with the review actions about it, when given).
+
+        Each commit is read from git's own object, whose length git states, never from a text stream cut at
+        separator characters: no message, however hostile, can make one commit read as two (records.py)."""
         if self.head() is None and revision == "HEAD":
             return []
-        fmt = "%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%B%x1f"
-        done = self._run(["log", f"--format={fmt}", "--name-only", "-z", revision])
-        commits = []
-        for record in done.stdout.decode("utf-8", "replace").split("\x1e")[1:]:
-            commit_id, author, email, at, body, names = record.split("\x1f", 5)
-            paths = tuple(name for name in names.replace("\n", "\0").split("\0") if name)
-            trailers = {m.group(1)[len("Workbench-"):]: m.group(2) for m in map(TRAILER.match, body.splitlines())
-                        if m}
-            commit = Commit(commit_id, author, email, at, body.strip(), trailers, paths)
-            if folder is None or trailers.get("Ruleset") == folder or any(
-                    p == folder or p.startswith(folder + "/") for p in paths):
+        ids = self.git("rev-list", revision, "--").split()
+        if not ids:
+            return []
+        changed = self._changed_paths(revision, ids)
+        batch = self._run(["cat-file", "--batch"], input="".join(f"{i}\n" for i in ids).encode()).stdout
+        commits, at = [], 0
+        for commit_id in ids:
+            header_end = batch.index(b"\n", at)
+            size = int(batch[at:header_end].split()[2])
+            raw = batch[header_end + 1:header_end + 1 + size]
+            at = header_end + 1 + size + 1
+            commit = _parse_commit(commit_id, raw, changed.get(commit_id, ()))
+            if folder is None or commit.record.get("ruleset") == folder or any(
+                    p == folder or p.startswith(folder + "/") for p in commit.paths):
                 commits.append(commit)
         return commits
+
+    def _changed_paths(self, revision: str, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """Each commit's changed paths (`git log --name-only -z`), cut at the commit ids that git lists in the
+        same order, so a file name cannot pass for the start of the next commit."""
+        tokens = self._run(["log", "--format=%H", "--name-only", "-z", revision, "--"]).stdout.decode(
+            "utf-8", "surrogateescape").split("\0")
+        out: dict[str, list[str]] = {}
+        position, current = 0, None
+        for token in tokens:
+            if position < len(ids) and token == ids[position]:
+                current = ids[position]
+                out[current] = []
+                position += 1
+            elif current is not None and token:
+                out[current].append(token[1:] if token.startswith("\n") and not out[current] else token)
+        return {key: tuple(value) for key, value in out.items()}
 
     def blame(self, path: str) -> list[str]:
         """The commit that last changed each line of the committed file (line 1 first); [] when it has none."""
@@ -354,6 +379,7 @@ class Repository:
             raise ProblemError([Problem("WB1020", f"Nothing can be saved in {self.root}: {disk_reason(exc)}. "
                                         "Nothing was done.")]) from None
         self._held = True
+        self.notes = []
         try:
             self._recover()
             yield
@@ -402,6 +428,8 @@ class Repository:
         With `expected_head`, refused (WB1032) when the branch has moved since the caller read it. Takes the lock
         unless the caller holds it."""
         with self.locked():
+            if found := (name_check(person.name) or reason_problem(text, "message")):
+                raise ProblemError([found])
             for path in changes:
                 _no_links(self.root, self.root / _checked(path))
             old = self.head()
@@ -415,7 +443,7 @@ class Repository:
                    "GIT_COMMITTER_NAME": person.name, "GIT_COMMITTER_EMAIL": person.address}
             parents = ["-p", old] if old else []
             new = self.git("commit-tree", tree, *parents, input=text.encode("utf-8"), env=env).strip()
-            self._move(old, new, {path: data is not None for path, data in changes.items()})
+            self._move(old, new, list(changes))
             return new
 
     def advance(self, new: str) -> None:
@@ -424,12 +452,11 @@ class Repository:
         old = self.head()
         if old == new:
             return
-        names = self.git("diff", "--name-only", "-z", old, new).split("\0") if old else [
-            p for p in self.git("ls-tree", "-r", "-z", "--name-only", new).split("\0")]
-        present = set(self.git("ls-tree", "-r", "-z", "--name-only", new).split("\0"))
-        self._move(old, new, {name: name in present for name in names if name})
+        names = self.git("diff", "--name-only", "--no-renames", "-z", old, new).split("\0") if old else \
+            self.git("ls-tree", "-r", "-z", "--name-only", new).split("\0")
+        self._move(old, new, [name for name in names if name])
 
-    def _move(self, old: str | None, new: str, files: dict[str, bool]) -> None:
+    def _move(self, old: str | None, new: str, files: list[str]) -> None:
         """Journal, then move the branch with compare-and-swap, then bring the files: the crash-safe order."""
         crashpoint("commit:written")
         try:
@@ -470,46 +497,108 @@ class Repository:
     def _journal(self, entry: dict[str, object]) -> None:
         atomic_write(self._journal_path, json.dumps(entry).encode())
 
+    @property
+    def _unwritten_path(self) -> Path:
+        return self.git_dir / "workbench-unwritten.json"
+
     def _materialize(self, commit: str) -> None:
-        """Bring the journal's files from `commit` into the working tree, then drop the journal."""
+        """Bring the journal's files from `commit` into the working tree, then drop the journal.
+
+        A file the disk will not take now (full, read-only) does not undo the commit, which has landed: it is
+        noted (WB1038) and kept in a list the next writer finishes from the last commit. A path the workbench
+        does not keep (a hidden file, a link, anything outside a ruleset's rules, vignettes and releases) stays
+        in the history, is never written here, and is noted with its path (WB1037): one odd file from a teammate
+        never stops anyone's saves and releases."""
         entry = json.loads(self._journal_path.read_text(encoding="utf-8"))
-        for path, present in entry["files"].items():
-            target = self.root / path
-            _no_links(self.root, target)
-            if present:
-                data = self.read(path, commit)
-                if data is not None and (not target.is_file() or target.read_bytes() != data):
-                    try:
-                        atomic_write(target, data)
-                    except OSError as exc:
-                        raise ProblemError([Problem("WB1020", f"{path} is in the history but could not be written "
-                                                    f"here: {disk_reason(exc)}. It will be written on the next "
-                                                    "save.")]) from None
-            elif target.is_file():
-                target.unlink()
+        files = entry["files"]
+        self._bring(commit, list(files) if isinstance(files, dict) else files)
         crashpoint("commit:files")
-        self._refresh_index(list(entry["files"]))
+        self._refresh_index([path for path in (files if isinstance(files, list) else list(files)) if kept(path)])
         self._journal_path.unlink(missing_ok=True)
+
+    def _bring(self, commit: str, paths: list[str]) -> None:
+        """Write each kept path as `commit` has it (or remove it), noting what cannot be written."""
+        entries = self._entries(commit, [path for path in paths if kept(path)])
+        left: list[str] = []
+        for path in paths:
+            if not kept(path) or entries.get(path, ("100644", ""))[0] not in ("100644", "100755"):
+                self.notes.append(Problem("WB1037", f"{path} came with the history but is not a file the workbench "
+                                          "keeps (a hidden file, a link, or outside a ruleset's rules, vignettes "
+                                          "and releases): it was left in the history and not written here.",
+                                          severity="warning", file=path))
+                continue
+            target = self.root / path
+            try:
+                _no_links(self.root, target)
+                if path in entries:
+                    data = self.read(path, commit)
+                    if data is not None and (not target.is_file() or target.read_bytes() != data):
+                        atomic_write(target, data)
+                elif target.is_file():
+                    target.unlink()
+            except ProblemError as exc:
+                self.notes.extend(replace(p, severity="warning") for p in exc.problems)
+            except OSError as exc:
+                left.append(path)
+                self.notes.append(Problem("WB1038", f"{path} is in the history but could not be written here yet: "
+                                          f"{disk_reason(exc)}. It is written by the next action once there is "
+                                          "room.", severity="warning", file=path))
+        self._remember_unwritten(paths, left)
+
+    def _entries(self, commit: str, paths: list[str]) -> dict[str, tuple[str, str]]:
+        """path -> (mode, blob) in `commit`, for these paths (absent ones are not in it)."""
+        if not paths:
+            return {}
+        listing = self.git("ls-tree", "-z", commit, "--", *paths)
+        out = {}
+        for item in listing.split("\0"):
+            if item:
+                meta, path = item.split("\t", 1)
+                mode, _, blob = meta.split()
+                out[path] = (mode, blob)
+        return out
+
+    def _remember_unwritten(self, tried: list[str], left: list[str]) -> None:
+        before = self._unwritten()
+        remaining = sorted((set(before) - set(tried)) | set(left))
+        try:
+            if remaining:
+                atomic_write(self._unwritten_path, json.dumps(remaining).encode())
+            else:
+                self._unwritten_path.unlink(missing_ok=True)
+        except OSError:
+            pass  # the disk refuses even this list: the next commit's own files are still written
+
+    def _unwritten(self) -> list[str]:
+        try:
+            found = json.loads(self._unwritten_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [p for p in found if isinstance(p, str)] if isinstance(found, list) else []
 
     def _refresh_index(self, paths: list[str]) -> None:
         """Keep `git status` honest for people who look with git; best effort, never needed for correctness."""
-        self._run(["reset", "-q", "HEAD", "--", *paths], check=False)
+        if paths:
+            self._run(["reset", "-q", "HEAD", "--", *paths], check=False)
 
     def _recover(self) -> None:
-        """Finish what a crashed writer left: files of a landed commit, temporary indexes."""
+        """Finish what a crashed writer left: files of a landed commit, files a full disk refused, temporary
+        indexes. Never fails the action that is starting: what still cannot be written is noted again."""
         for stale in self.git_dir.glob("workbench-index-*"):
             stale.unlink(missing_ok=True)
-        if not self._journal_path.exists():
-            return
-        try:
-            entry = json.loads(self._journal_path.read_text(encoding="utf-8"))
-            landed = entry["commit"] == self.head()
-        except (ValueError, KeyError, TypeError):
-            landed = False
-        if landed:
-            self._materialize(entry["commit"])
-        else:  # the crash came before the branch moved: there is nothing to finish
-            self._journal_path.unlink(missing_ok=True)
+        if self._journal_path.exists():
+            try:
+                entry = json.loads(self._journal_path.read_text(encoding="utf-8"))
+                landed = entry["commit"] == self.head()
+            except (ValueError, KeyError, TypeError):
+                landed = False
+            if landed:
+                self._materialize(entry["commit"])
+            else:  # the crash came before the branch moved: there is nothing to finish
+                self._journal_path.unlink(missing_ok=True)
+        unwritten, head = self._unwritten(), self.head()
+        if unwritten and head:
+            self._bring(head, unwritten)
 
     # --- the team remote -------------------------------------------------------------------------------
 
@@ -548,6 +637,18 @@ def _checked(path: str) -> str:
     return pure.as_posix()
 
 
+def kept(path: str) -> bool:
+    """A path the workbench keeps in a rulesets folder: `<id>/ruleset.yaml`, `<id>/vignettes/<name>.yaml` and
+    `<id>/releases/<version>.json`, none of their parts hidden. Anything else in the history is someone else's."""
+    parts = path.split("/")
+    if any(not part or part.startswith(".") or part == ".." for part in parts):
+        return False
+    if len(parts) == 2:
+        return parts[1] == RULESET_FILE
+    return len(parts) == 3 and ((parts[1] == VIGNETTES_DIR and parts[2].endswith(VIGNETTE_SUFFIXES))
+                                or (parts[1] == RELEASES_DIR and parts[2].endswith(".json")))
+
+
 def _no_links(root: Path, target: Path) -> None:
     """Refuse to write through a link planted in the folder (it could lead anywhere)."""
     for parent in [target, *target.parents]:
@@ -555,6 +656,30 @@ def _no_links(root: Path, target: Path) -> None:
             return
         if parent.is_symlink():
             raise ProblemError([Problem("WB1022", f"{parent} is a link; the workbench does not write through links.")])
+
+
+_IDENT = re.compile(rb"^(?P<name>.*) <(?P<email>[^<>]*)> (?P<seconds>-?\d+) (?P<zone>[+-]\d{4})$")
+
+
+def _parse_commit(commit_id: str, raw: bytes, paths: tuple[str, ...]) -> Commit:
+    """A commit object as git stores it: headers, a blank line, the message."""
+    head, _, body = raw.partition(b"\n\n")
+    fields: dict[bytes, bytes] = {}
+    for line in head.split(b"\n"):
+        if line[:1] != b" ":  # continuation lines (a signature's) belong to the header before them
+            key, _, value = line.partition(b" ")
+            fields.setdefault(key, value)
+    author = _IDENT.match(fields.get(b"author", b""))
+    name, email, at = "", "", ""
+    if author:
+        name, email = (author.group(g).decode("utf-8", "replace") for g in ("name", "email"))
+        zone = author.group("zone").decode()
+        offset = (1 if zone[0] == "+" else -1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+        at = datetime.fromtimestamp(int(author.group("seconds")), timezone(offset)).isoformat()
+    text = body.decode("utf-8", "replace")
+    record, reason = read_record(text)
+    return Commit(commit_id, name, email, at, text.strip(), record, paths, reason,
+                  fields.get(b"tree", b"").decode("ascii", "replace"))
 
 
 def git_available() -> bool:

@@ -170,7 +170,7 @@ def _merge(repository: Repository, mine: str, theirs: str, person: Person, resol
         chosen = {path: repository.read(path, mine if resolve[path] == "mine" else theirs) for path in conflicted}
         tree = repository._tree_with(tree, chosen)
     kept = "; ".join(f"{path}: kept {side}" for path, side in sorted(resolve.items()) if path in conflicted)
-    text = message("Join the team's changes", kept, {"Action": "sync"})
+    text = message("Join the team's changes", kept, {"action": "sync"})
     env = {"GIT_AUTHOR_NAME": person.name, "GIT_AUTHOR_EMAIL": person.address,
            "GIT_COMMITTER_NAME": person.name, "GIT_COMMITTER_EMAIL": person.address}
     return repository.git("commit-tree", tree, "-p", mine, "-p", theirs, input=text.encode(), env=env).strip()
