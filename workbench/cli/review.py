@@ -42,6 +42,10 @@ def register(commands: Commands) -> None:
                          help="why (required)" if needs_reason else "why (optional)")
         identity_options(sub)
         keyring_option(sub, "that approvals are checked against")
+        if name == "approve":
+            sub.add_argument("--unproved-reason", action="append", default=[], metavar="PROPERTY=WHY",
+                             help="why a safety property that verification left unproved may be released anyway "
+                                  "(repeat for each; signed with the approval and shown on the release)")
         if name in ("approve", "release"):
             sub.add_argument("--keys", metavar="DIR", help="where your signing key is (default: $WORKBENCH_KEYS or "
                                                            ".workbench/keys)")
@@ -94,7 +98,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.command == "submit":
             outcome = access.submit(identity, folder, args.reason or "", trusted)
         elif args.command == "approve":
-            outcome = access.approve(identity, folder, args.reason or "", key, trusted)
+            outcome = access.approve(identity, folder, args.reason or "", key, trusted, _reasons(args.unproved_reason))
         elif args.command == "reject":
             outcome = access.reject(identity, folder, args.reason, trusted)
         else:
@@ -106,6 +110,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(outcome.to_dict())
         return OK
+    for note in outcome.notes:
+        print(f"note: {note}")
     review = outcome.review
     if outcome.release is not None:
         done = outcome.release
@@ -122,6 +128,17 @@ def cmd_review(args: argparse.Namespace) -> int:
     else:
         print(f"Rejected {folder.name} {review.version}: back to draft for {review.author} — {review.reject_reason}")
     return OK
+
+
+def _reasons(given: list[str]) -> dict[str, str]:
+    """`--unproved-reason PROPERTY=WHY`, repeated: {property: why}."""
+    out = {}
+    for item in given:
+        key, sep, why = item.partition("=")
+        if not sep or not key.strip() or not why.strip():
+            raise UsageError(f"--unproved-reason takes PROPERTY=WHY, not {item!r}")
+        out[key.strip()] = why
+    return out
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -146,10 +163,15 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"  {item.version:<10} {item.released_at}  author {item.author}, approved and signed by "
               f"{item.signer.name}, replay {replay.get('passed')}/{replay.get('total')}, sha256 "
               f"{item.sha256[:12]}…  verified")
+        for left in (item.record.get("safety") or {}).get("unproved") or []:
+            print(f"    unproved: {left.get('id')} — {left.get('by')}: {left.get('reason')}")
     print(f"History ({len(found.commits)} commit{'s' if len(found.commits) != 1 else ''}, newest first):")
     for commit in found.commits:
         why = f" — {commit.reason.splitlines()[0]}" if commit.reason else ""
         print(f"  {commit.id[:10]} {commit.at}  {commit.author}: {commit.subject}{why}")
+        unproved = commit.record.get("unproved")
+        for key, text in (unproved.items() if isinstance(unproved, dict) else ()):
+            print(f"    unproved {key}, released because: {text}")
     if found.problems:
         print(f"TAMPERING or damage found ({len(found.problems)}):")
         for problem in found.problems:

@@ -266,11 +266,12 @@ def submit(identity: Identity | None, ruleset_dir: Path, reason: str = "",
 
 
 def approve(identity: Identity | None, ruleset_dir: Path, reason: str, key: SigningKey,
-            trusted: Keyring | None = None) -> lifecycle.Outcome:
-    """Approve as the signed-in reviewer, signed with their key; the gate refuses the author (WB704)."""
+            trusted: Keyring | None = None, unproved: Mapping[str, str] | None = None) -> lifecycle.Outcome:
+    """Approve as the signed-in reviewer, signed with their key; the gate refuses the author (WB704). `unproved`
+    says why each safety promise verification left unproved may be released (WB715 without it)."""
     person = require(identity, "approve").person
     repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
-    return lifecycle.approve(repository, ruleset_id, person, reason, key, trusted or keyring())
+    return lifecycle.approve(repository, ruleset_id, person, reason, key, trusted or keyring(), dict(unproved or {}))
 
 
 def reject(identity: Identity | None, ruleset_dir: Path, reason: str,
