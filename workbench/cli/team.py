@@ -53,11 +53,14 @@ def cmd_init(args: argparse.Namespace) -> int:
         else:
             repository = seed(folder, Path(args.source) if args.source else None)
     except ProblemError as exc:
-        raise UsageError(" ".join(p.message for p in exc.problems)) from None
+        raise UsageError(" ".join(f"{p.code} {p.message}" for p in exc.problems)) from None
     commits = len(repository.log())
     if args.format == "json":
-        print_json({"folder": str(repository.root), "commits": commits})
+        print_json({"folder": str(repository.root), "commits": commits,
+                    "notes": [p.to_dict() for p in repository.notes]})
     else:
+        for note in repository.notes:
+            print(f"note: {note}")
         print(f"{repository.root} keeps its own history ({commits} commit{'s' if commits != 1 else ''}). Open it with "
               f"WORKBENCH_RULESETS={repository.root} ./run, or give its ruleset folders to the commands.")
     return OK
@@ -94,6 +97,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     for problem in outcome.problems:
         if problem.code != "WB1034":
             print(f"  {problem}")
+    for note in outcome.notes:
+        print(f"note: {note}")
     if outcome.ok:
         print(f"In step with the team: {outcome.received} commit{'s' if outcome.received != 1 else ''} received, "
               f"{outcome.sent} sent" + (", joined with a merge commit" if outcome.merged else "") + ".")

@@ -99,6 +99,17 @@ _SAFE_SETTING = re.compile(r"^(core\.(repositoryformatversion|filemode|bare|loga
                            r"|precomposeunicode|symlinks)|extensions\.objectformat|remote\..+\.(url|fetch)"
                            r"|branch\..+\.(remote|merge))$")
 """The settings git init, git clone and git remote write: none of them names a program to run."""
+_SAFE_TEAM_SETTING = re.compile(r"^(core\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase"
+                                r"|precomposeunicode|symlinks|sharedrepository)|extensions\.objectformat"
+                                r"|receive\.(denynonfastforwards|denydeletes|denycurrentbranch|fsckobjects|unpacklimit)"
+                                r"|transfer\.fsckobjects|gc\.auto|remote\..+\.(url|fetch)|branch\..+\.(remote|merge))$")
+"""The settings a team's bare remote may hold: what `git init --bare` writes and what an administrator sets to
+protect it (no force pushes, no deletions). None names a program; anything else stops a sync (WB1036)."""
+_REMOTE_SIDE = ("git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.alternateRefsCommand=true "
+                "-c receive.autogc=false -c gc.auto=0 -c receive.procReceiveRefs= ")
+"""How git is run in a team remote on this machine (a folder or file:// address): git starts upload-pack or
+receive-pack there with the remote's own settings, so its hooks, hooks path and alternate-refs command would run
+as the clinician who syncs. Settings given with -c outrank every file; the remote's files are vetted too."""
 _SAFE_REMOTE = re.compile(r"^(/|\./|\.\./|file://|https://|ssh://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^\0\n]*$")
 """Remote addresses as a team has them; `ext::` and other transports that run commands are refused."""
 
@@ -456,6 +467,15 @@ class Repository:
             self.git("ls-tree", "-r", "-z", "--name-only", new).split("\0")
         self._move(old, new, [name for name in names if name])
 
+    def check_out(self) -> None:
+        """Write every file the workbench keeps from the last commit (a history just copied from the team)."""
+        with self.locked():
+            head = self.head()
+            if head is not None:
+                names = self.git("ls-tree", "-r", "-z", "--name-only", head).split("\0")
+                self._journal({"commit": head, "files": [name for name in names if name]})
+                self._materialize(head)
+
     def _move(self, old: str | None, new: str, files: list[str]) -> None:
         """Journal, then move the branch with compare-and-swap, then bring the files: the crash-safe order."""
         crashpoint("commit:written")
@@ -609,6 +629,14 @@ class Repository:
         """Where the team remote `name` is, or None when the history is not shared."""
         return self.git("remote", "get-url", name).strip() if name in self.remotes() else None
 
+    def transfer(self, verb: str, remote: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """`git fetch` or `git push` with the team remote `remote`: where the remote is a folder on this machine,
+        its settings are vetted first (WB1036) and git runs there with hooks and every program-naming setting
+        turned off."""
+        url = self.remote_url(remote) or remote
+        options = remote_side(url, verb)
+        return self._run([verb, "-q", *options, remote, *args], check=check)
+
     def add_remote(self, url: str, name: str = "origin") -> None:
         if not _SAFE_REMOTE.match(url):
             raise ProblemError([Problem("WB1031", f"'{url}' is not a team remote the workbench uses: give a folder "
@@ -680,6 +708,43 @@ def _parse_commit(commit_id: str, raw: bytes, paths: tuple[str, ...]) -> Commit:
     record, reason = read_record(text)
     return Commit(commit_id, name, email, at, text.strip(), record, paths, reason,
                   fields.get(b"tree", b"").decode("ascii", "replace"))
+
+
+def local_remote(url: str) -> Path | None:
+    """The git folder of a team remote that is a folder on this machine (a path or file:// address), or None for
+    a remote reached over the network (its programs run on its server, not here)."""
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    elif not url.startswith(("/", "./", "../")):
+        return None
+    folder = Path(url)
+    return folder / ".git" if (folder / ".git").exists() else folder
+
+
+def remote_side(url: str, verb: str) -> list[str]:
+    """The options that make git run a local team remote's side without its programs (see _REMOTE_SIDE); [] for
+    a network remote. WB1036 when the remote's own settings name a program, an include, or lead elsewhere."""
+    folder = local_remote(url)
+    if folder is None:
+        return []
+    config = folder / "config"
+    if config.is_symlink() or (folder / "commondir").exists():
+        raise GitError([Problem("WB1036", f"The team remote {url} has settings that lead elsewhere; nothing was "
+                                "sent or received.")])
+    if config.is_file():
+        done = subprocess.run(["git", "config", "--file", str(config), "--no-includes", "--list", "-z"],
+                              capture_output=True, timeout=60, check=False,
+                              env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1",
+                                   "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"})
+        keys = [e.split("\n", 1)[0] for e in done.stdout.decode("utf-8", "replace").split("\0") if e]
+        unsafe = sorted({key for key in keys if not _SAFE_TEAM_SETTING.match(key.lower())})
+        if done.returncode != 0 or unsafe:
+            named = ", ".join(unsafe[:5]) or "settings git cannot read"
+            raise GitError([Problem("WB1036", f"The team remote {url} holds settings ({named}) that could run a "
+                                    "program as you when you sync; nothing was sent or received. Whoever looks after "
+                                    "the team remote should remove them.", file=str(config))])
+    program = "upload-pack" if verb in ("fetch", "clone") else "receive-pack"
+    return [f"--{program}={_REMOTE_SIDE}{program}"]
 
 
 def git_available() -> bool:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from ..files import plain_file
 from ..folder import RELEASES_DIR, RulesetFolder
 from ..problems import Problem, ProblemError
-from .repository import BRANCH, Person, Repository, message
+from .repository import _SAFE_REMOTE, BRANCH, Person, Repository, message, remote_side
 
 Side = Literal["mine", "theirs"]
 
@@ -50,6 +50,7 @@ class SyncOutcome:
     merged: bool = False
     conflicts: list[Conflict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # what came with the team's history and was left in it
 
     @property
     def ok(self) -> bool:
@@ -58,7 +59,7 @@ class SyncOutcome:
     def to_dict(self) -> dict[str, Any]:
         return {"remote": self.remote, "ok": self.ok, "received": self.received, "sent": self.sent,
                 "merged": self.merged, "conflicts": [c.to_dict() for c in self.conflicts],
-                "problems": [p.to_dict() for p in self.problems]}
+                "problems": [p.to_dict() for p in self.problems], "notes": [p.to_dict() for p in self.notes]}
 
 
 def seed(folder: Path, source: Path | None = None) -> Repository:
@@ -93,17 +94,30 @@ def _not_content(folder: str, names: list[str]) -> set[str]:
 
 
 def clone(url: str, folder: Path) -> Repository:
-    """A new rulesets folder holding the team's history (`workbench init DIR --remote URL`)."""
+    """A new rulesets folder holding the team's history (`workbench init DIR --remote URL`).
+
+    git copies the history only: with no user or system settings, no template (no hooks), nothing of the remote
+    run (repository.remote_side) and no checkout, so attributes in the history call no filter. The files are then
+    written from the history by the workbench itself, only those it keeps (repository.kept)."""
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
         raise ProblemError([Problem("WB1030", f"{folder} is not empty; clone the team's history into a new folder.")])
-    done = subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "clone", "-q", "--branch", BRANCH, url,
-                           str(folder)], capture_output=True, check=False, timeout=300)
+    if not _SAFE_REMOTE.match(url):
+        raise ProblemError([Problem("WB1031", f"'{url}' is not a team remote the workbench uses: give a folder "
+                                    "path, or a file://, https:// or ssh:// address.")])
+    options = remote_side(url, "clone")
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0",
+                   "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": str(folder.parent)}
+    done = subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "clone", "-q",
+                           "--no-checkout", "--template=", *options, "--branch", BRANCH, "--", url, str(folder)],
+                          capture_output=True, check=False, timeout=300, env=environment)
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ProblemError([Problem("WB1031", f"The team's history at {url} could not be copied: "
                                     f"{said[-1] if said else done.returncode}.")])
-    return Repository.open(folder, create=False)
+    repository = Repository.open(folder, create=False)
+    repository.check_out()
+    return repository
 
 
 def sync(repository: Repository, person: Person, remote: str = "origin",
@@ -114,7 +128,7 @@ def sync(repository: Repository, person: Person, remote: str = "origin",
         if remote not in repository.remotes():
             raise ProblemError([Problem("WB1031", f"There is no team remote called '{remote}': add one with "
                                         "`workbench sync DIR --remote URL`.")])
-        repository.git("fetch", "-q", remote)
+        repository.transfer("fetch", remote)
         theirs = repository.resolve(f"refs/remotes/{remote}/{BRANCH}")
         mine = repository.head()
         if theirs and mine and theirs != mine:
@@ -130,11 +144,12 @@ def sync(repository: Repository, person: Person, remote: str = "origin",
                 repository.advance(joined)
         outcome.sent = _count(repository, theirs, repository.head()) if theirs else len(repository.log())
         if outcome.sent:
-            pushed = repository._run(["push", "-q", remote, f"{BRANCH}:{BRANCH}"], check=False)
+            pushed = repository.transfer("push", remote, f"{BRANCH}:{BRANCH}", check=False)
             if pushed.returncode != 0:
                 outcome.problems.append(Problem("WB1032", "Someone else sent changes to the team remote at the same "
                                                 "moment; nothing was overwritten. Sync again."))
                 outcome.sent = 0
+        outcome.notes = list(repository.notes)
     return outcome
 
 
