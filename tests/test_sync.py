@@ -100,18 +100,18 @@ def test_a_push_racing_another_never_overwrites_it(team: tuple[Path, Path, Path]
     edit(ada, "Dr Ada", "title: Upper back and neck pain", "title: Upper back and neck pain (Ada)")
     edit(ben, "Dr Ben", "ruleset: upper-back-pain", "ruleset: upper-back-pain\n# Ben",
          "upper-back-pain/vignettes/cancer.yaml")
-    real = Repository.git
+    real = Repository.transfer
 
-    def fetch_then_ben_sends(self: Repository, *args: str, **kwargs: object) -> str:
-        done = real(self, *args, **kwargs)  # type: ignore[arg-type]
-        if args[:1] == ("fetch",) and self.root == ada.resolve():
-            monkeypatch.setattr(Repository, "git", real)
+    def fetch_then_ben_sends(self: Repository, verb: str, *args: str, **kwargs: object) -> object:
+        done = real(self, verb, *args, **kwargs)  # type: ignore[arg-type]
+        if verb == "fetch" and self.root == ada.resolve():
+            monkeypatch.setattr(Repository, "transfer", real)
             assert cli("sync", str(ben), "--name", "Dr Ben", capsys=capsys)[0] == 0
         return done
 
-    monkeypatch.setattr(Repository, "git", fetch_then_ben_sends)
+    monkeypatch.setattr(Repository, "transfer", fetch_then_ben_sends)
     code, out = cli("sync", str(ada), "--name", "Dr Ada", capsys=capsys)
-    monkeypatch.setattr(Repository, "git", real)
+    monkeypatch.setattr(Repository, "transfer", real)
     assert code == 1 and "nothing was overwritten" in out, out
     bens = subprocess.run(["git", "-C", str(remote), "log", "-1", "--format=%an", "main"], capture_output=True,
                           text=True).stdout.strip()
