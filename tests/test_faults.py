@@ -193,7 +193,13 @@ def test_a_release_the_disk_refuses_leaves_no_release_and_can_be_retried(approve
 def test_a_lock_the_disk_refuses_is_a_problem_not_a_traceback(v1_copy: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     Repository.open(v1_copy.parent)
-    monkeypatch.setattr(files.os, "open", failing(errno.EROFS))
+    real_open = files.os.open
+
+    def lock_refused(path: Any, *args: Any, **kwargs: Any) -> Any:  # only the lock: the keyring is still read
+        if str(path).endswith(".lock"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(files.os, "open", lock_refused)
     with pytest.raises(ProblemError) as refused:
         access.submit(AUTHOR, v1_copy, "ready")
     monkeypatch.undo()

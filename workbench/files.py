@@ -12,6 +12,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -70,6 +71,18 @@ def read_regular(path: Path, limit: int) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for json.loads: an object whose keys are all different. A repeated key is how one
+    document says two things: Python keeps the last value, a parser elsewhere may keep the first (an emergency
+    read as self-care), so a document with one is refused, never read."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"the key '{key}' appears twice in one object, so readers could disagree on its value")
+        seen[key] = value
+    return seen
 
 
 MAX_TEXT_BYTES = 2_000_000

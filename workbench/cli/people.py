@@ -99,7 +99,7 @@ def cmd_user(args: argparse.Namespace) -> int:
             account = accounts.remove_account(args.name, path=path)
             done = f"Account {account.name} removed from {path}; it can no longer sign in."
     except ProblemError as exc:
-        raise UsageError(" ".join(p.message for p in exc.problems)) from None
+        raise UsageError(" ".join(f"{p.code} {p.message}" for p in exc.problems)) from None
     except OSError as exc:
         raise UsageError(f"the accounts file {path} cannot be written: {exc.strerror or exc}") from None
     if args.format == "json":

@@ -207,7 +207,7 @@ def cmd_key(args: argparse.Namespace) -> int:
         path, key = create_key(args.name, password or None, Path(args.keys).expanduser() if args.keys else None)
         ring = trust(key.name, key.key.public_key(), keyring)
     except ProblemError as exc:
-        raise UsageError(" ".join(p.message for p in exc.problems)) from None
+        raise UsageError(" ".join(f"{p.code} {p.message}" for p in exc.problems)) from None
     if args.format == "json":
         print_json({"name": key.name, "key_id": key.id, "private_key": str(path), "keyring": ring.file})
     else:

@@ -27,7 +27,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..files import atomic_write, locked
+from ..files import NotAFile, atomic_write, locked, read_regular, unique_keys
 from ..names import check as check_name
 from ..names import clean_name, name_problem, same_person
 from ..problems import Problem, ProblemError
@@ -83,7 +83,7 @@ def required_marker(path: Path) -> Path:
 def accounts_required(path: Path | None = None) -> bool:
     """Whether sign-in is required: an accounts file exists, or one existed (its marker is there)."""
     path = Path(path) if path is not None else users_file()
-    return path.exists() or required_marker(path).exists()
+    return os.path.lexists(path) or os.path.lexists(required_marker(path))
 
 
 # --- passwords and tokens -----------------------------------------------------------------------
@@ -142,10 +142,14 @@ def load_accounts(path: Path | None = None) -> list[Account]:
     """Every account in the file; [] when there is no file. ProblemError (WB1002) when it cannot be trusted."""
     path = Path(path) if path is not None else users_file()
     try:
-        if path.stat().st_size > MAX_USERS_BYTES:
+        raw = read_regular(path, MAX_USERS_BYTES)
+        if len(raw) > MAX_USERS_BYTES:
             raise _file_problem(f"The accounts file is over {MAX_USERS_BYTES:,} bytes; it is not an accounts file.",
                                 path)
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=unique_keys)
+    except NotAFile as exc:
+        raise _file_problem(f"The accounts file cannot be trusted: {exc}. Nobody can sign in until it is a plain "
+                            "file again.", path) from None
     except FileNotFoundError:
         if required_marker(path).exists():
             raise _file_problem(f"The accounts file {path} is gone, but accounts are required here: nobody can "
@@ -165,6 +169,7 @@ def load_accounts(path: Path | None = None) -> list[Account]:
         except (KeyError, TypeError, ValueError) as exc:
             raise _file_problem(f"Account {number} in the accounts file is not valid ({exc}).", path) from None
     return accounts
+
 
 
 def _account(item: Any) -> Account:

@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from ..files import unique_keys
 from ..problems import Problem
 
 PREFIX = "Workbench-Record: "
@@ -57,7 +58,7 @@ def read(text: str) -> tuple[dict[str, Any], str]:
     head, _, last = body.rpartition("\n\n") if "\n\n" in body else ("", "", body)
     if last.startswith(PREFIX) and "\n" not in last:
         try:
-            record = json.loads(last[len(PREFIX):], object_pairs_hook=_one_each)
+            record = json.loads(last[len(PREFIX):], object_pairs_hook=unique_keys)
         except ValueError:
             record = None
         if isinstance(record, dict):
@@ -71,14 +72,6 @@ def read(text: str) -> tuple[dict[str, Any], str]:
         return record, head.partition("\n\n")[2].strip() if "\n\n" in head else ""
     return {}, body.partition("\n\n")[2].strip() if "\n\n" in body else ""
 
-
-def _one_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(f"'{key}' twice")
-        found[key] = value
-    return found
 
 
 def reason_problem(reason: str | None, what: str = "reason") -> Problem | None:

@@ -19,7 +19,7 @@ from ..content.loader import Document, parse_model
 from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN, Ruleset
 from ..content.semver import version_key
 from ..content.validate import check_ruleset
-from ..files import NotAFile, read_regular
+from ..files import NotAFile, read_regular, unique_keys
 from ..folder import RELEASES_DIR
 from ..problems import Problem, ProblemError, has_errors
 from .canonical import HASH_VERSION, HASH_VERSIONS, ruleset_data, ruleset_sha256, sha256_hex
@@ -101,7 +101,7 @@ def parse_document(data: bytes, file: str) -> dict[str, Any]:
     if len(data) > MAX_RELEASE_BYTES:
         raise ReleaseError([_problem("WB901", f"The release is over {MAX_RELEASE_BYTES:,} bytes.", file)])
     try:
-        document = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=_no_repeats)
+        document = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError) as exc:
         raise ReleaseError([_problem("WB901", f"The release is not valid JSON: {exc}.", file)]) from None
     if not isinstance(document, dict):
@@ -200,17 +200,6 @@ def latest(releases: list[Release]) -> Release:
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
-
-def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object whose keys are all different. A repeated key is how one file says two things: Python keeps the
-    last value (the one the signature covers), a parser elsewhere may keep the first (emergencies turned into
-    self-care), so a document with one is refused, not read."""
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f"the key '{key}' appears twice in one object, so readers could disagree on its value")
-        seen[key] = value
-    return seen
 
 
 def _problem(code: str, message: str, file: str) -> Problem:

@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..files import atomic_write, locked
+from ..files import atomic_write, locked, read_regular, unique_keys
 from ..problems import Problem, ProblemError
 
 ALGORITHM = "Ed25519"
@@ -124,7 +124,7 @@ def load_key(name: str, passphrase: str | None, folder: Path | None = None) -> S
     folder = Path(folder) if folder is not None else keys_folder()
     path = folder / f"{_slug(name)}.pem"
     try:
-        data = path.read_bytes()
+        data = read_regular(path, 100_000)
     except OSError:
         raise ProblemError([Problem("WB1033", f"{name} has no signing key in {folder}: make one with `workbench key "
                                     "create`, and have it added to the keyring.")]) from None
@@ -166,9 +166,10 @@ def load_keyring(path: Path | None = None, *, required: bool = True) -> Keyring:
     one is always WB907: nothing is trusted until it is restored."""
     path = Path(path) if path is not None else keyring_file()
     try:
-        if path.stat().st_size > MAX_KEYRING_BYTES:
-            raise ValueError("it is too large")
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        raw = read_regular(path, MAX_KEYRING_BYTES)
+        if len(raw) > MAX_KEYRING_BYTES:
+            raise ValueError(f"it is over {MAX_KEYRING_BYTES:,} bytes")
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=unique_keys)
         entries = data["keys"]
         keys = []
         for entry in entries:
@@ -200,6 +201,7 @@ def trust(name: str, public: Ed25519PublicKey, path: Path | None = None) -> Keyr
         ring = Keyring(tuple(keys), str(path))
         atomic_write(path, (json.dumps(ring.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return ring
+
 
 
 # --- checking -------------------------------------------------------------------------------------------
