@@ -264,7 +264,7 @@ def test_a_failed_write_of_the_accounts_file_leaves_the_old_one_whole(users: Pat
     ("Dr Ada Authоr", ["author"], "long enough", None, "WB1007"),  # a Cyrillic о
     ("x" * 101, ["author"], "long enough", None, "WB1003"),
     ("Dr New", [], "long enough", None, "WB1003"),
-    ("Dr New", ["admin"], "long enough", None, "WB1003"),
+    ("Dr New", ["root"], "long enough", None, "WB1003"),
     ("Dr New", ["author"], "short", None, "WB1003"),
     ("Dr New", ["author"], None, None, "WB1003"),
     ("Dr New", ["author"], None, "not-an-email", "WB1003"),
@@ -329,14 +329,21 @@ def test_cli_adds_lists_and_removes_accounts(tmp_path: Path) -> None:
     done = user_cli("add", "Dr Ada Author", "--role", "author", "--role", "qa", "--password-stdin", "--users", users,
                     stdin="correct horse\n")
     assert done.returncode == 0, done.stderr
-    assert accounts.authenticate("Dr Ada Author", "correct horse", path=Path(users)).roles == ("author", "qa")
+    assert "also the administrator" in done.stdout  # the first account adds the others
+    assert accounts.authenticate("Dr Ada Author", "correct horse", path=Path(users)).roles == ("author", "qa",
+                                                                                               "admin")
+    done = user_cli("add", "Dr Vic Viewer", "--role", "viewer", "--password-stdin", "--as", "Dr Ada Author",
+                    "--users", users, stdin="correct horse\nlong enough\n")
+    assert done.returncode == 0, done.stderr
     listed = user_cli("list", "--users", users, "--format", "json")
     assert listed.returncode == 0
-    assert json.loads(listed.stdout)["users"] == [{"name": "Dr Ada Author", "roles": ["author", "qa"],
-                                                   "email": None, "password": True, "tokens": 0}]
+    assert json.loads(listed.stdout)["users"] == [
+        {"name": "Dr Ada Author", "roles": ["author", "qa", "admin"], "email": None, "password": True, "tokens": 0},
+        {"name": "Dr Vic Viewer", "roles": ["viewer"], "email": None, "password": True, "tokens": 0}]
     assert "argon2" not in listed.stdout and "argon2" not in user_cli("list", "--users", users).stdout
-    assert user_cli("remove", "dr ada author", "--users", users).returncode == 0
-    assert accounts.load_accounts(Path(users)) == []
+    assert user_cli("remove", "dr vic viewer", "--as", "Dr Ada Author", "--users", users,
+                    stdin="correct horse\n").returncode == 0
+    assert [a.name for a in accounts.load_accounts(Path(users))] == ["Dr Ada Author"]
 
 
 def test_cli_reads_the_accounts_file_named_by_the_environment(tmp_path: Path) -> None:
@@ -367,8 +374,8 @@ def test_cli_refuses_a_duplicate_and_a_damaged_file_with_exit_2(tmp_path: Path) 
     users = tmp_path / "users.json"
     assert user_cli("add", "Dr A", "--role", "author", "--password-stdin", "--users", str(users),
                     stdin="long enough\n").returncode == 0
-    again = user_cli("add", "DR A", "--role", "viewer", "--password-stdin", "--users", str(users),
-                     stdin="long enough\n")
+    again = user_cli("add", "DR A", "--role", "viewer", "--password-stdin", "--users", str(users), "--as", "Dr A",
+                     stdin="long enough\nlong enough\n")
     assert again.returncode == 2 and "already" in again.stderr
     users.write_text("{broken", encoding="utf-8")
     listed = user_cli("list", "--users", str(users))

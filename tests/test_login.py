@@ -45,7 +45,7 @@ def test_without_accounts_the_workbench_opens_with_every_role_and_says_so(tmp_pa
     monkeypatch.setenv(accounts.USERS_ENV, str(tmp_path / "none.json"))
     at = AppTest.from_function(app).run()
     assert not at.exception
-    assert shown(at) == ["IDENTITY local | author,qa,reviewer,viewer | signed_in=False"]
+    assert shown(at) == ["IDENTITY local | admin,author,qa,reviewer,viewer | signed_in=False"]
     assert any("No accounts are configured" in c.value for c in at.sidebar.caption)
 
 

@@ -80,9 +80,16 @@ function signatureProblem(document, keyring) {
   }
   const trusted = keyring.get(signature.key_id);
   if (!trusted) return `the release is signed with key ${signature.key_id}, which the keyring does not hold`;
-  const signed = Buffer.from(canonicalize(without(document, ["signature"])), "utf8");
+  // Signature version 2 covers the signature's own fields too (signer, key_id), all but its value.
+  const covered = signature.version === 2
+    ? { ...without(document, ["signature"]), signature: without(signature, ["value"]) }
+    : without(document, ["signature"]);
+  const signed = Buffer.from(canonicalize(covered), "utf8");
   if (!verify(null, signed, trusted.key, Buffer.from(signature.value, "base64"))) {
     return `the release does not match its signature: it was changed after ${trusted.name} signed it`;
+  }
+  if (normalName(signature.signer) !== normalName(trusted.name)) {
+    return `the release names ${JSON.stringify(signature.signer)} as its signer but was signed with ${trusted.name}'s key`;
   }
   if (normalName(document.release?.approver) !== normalName(trusted.name)) {
     return `the release names ${JSON.stringify(document.release?.approver)} as its approver but was signed by ` +

@@ -33,7 +33,14 @@ def register(commands: Commands) -> None:
                                 help="read the password from the first line of standard input")
             secret.add_argument("--no-password", action="store_true",
                                 help="no local password: signs in only through the identity provider (--email)")
-            user.add_argument("--replace", action="store_true", help="replace an existing account of that name")
+            user.add_argument("--replace", action="store_true", help="replace an existing account of that name (its "
+                                                                     "personal tokens stop working)")
+        if name in ("add", "remove"):
+            user.add_argument("--as", dest="admin", metavar="ADMIN", help="the administrator doing this, once any "
+                              "account exists: proved with --token (or $WORKBENCH_TOKEN) or their password as the "
+                              "first line of standard input (the new account's password, with --password-stdin, "
+                              "is then the second)")
+            user.add_argument("--token", metavar="TOKEN", help="the administrator's personal token")
         if name == "token":
             user.add_argument("--password-stdin", action="store_true", required=True,
                               help="the person's own password, from the first line of standard input")
@@ -48,7 +55,7 @@ def _new_password(args: argparse.Namespace) -> str | None:
     if args.no_password:
         return None
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")  # after the administrator's, when one was read
         if not password:
             raise UsageError("no password on standard input (--password-stdin reads its first line)")
         return password
@@ -62,10 +69,27 @@ def _new_password(args: argparse.Namespace) -> str | None:
     return password
 
 
+def _administrator(args: argparse.Namespace, path: Path):  # type: ignore[no-untyped-def]
+    """The administrator acting, proved by token or password (first line of stdin); None while there are no
+    accounts yet (the first account needs nobody's permission, and becomes an administrator)."""
+    import os
+
+    from ..people import access, accounts
+
+    if not accounts.accounts_required(path):
+        return None
+    token = args.token or os.environ.get("WORKBENCH_TOKEN") or None
+    if not args.admin and not token:
+        raise UsageError("accounts exist here: an administrator must do this, with --as NAME and their password "
+                         "on standard input (or --token)")
+    password = None if token else sys.stdin.readline().rstrip("\r\n")
+    return access.identify(args.admin, "manage_people", password=password, token=token, users=path)
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     """add, list and remove accounts: 0 done; 2 refused (bad name, role or password, unknown account, or an
     accounts file that cannot be read)."""
-    from ..people import accounts
+    from ..people import access, accounts
     from ..problems import ProblemError
 
     path = Path(args.users).expanduser() if args.users else accounts.users_file()
@@ -91,12 +115,15 @@ def cmd_user(args: argparse.Namespace) -> int:
                 print(f"A personal token for {account.name} (shown once; only its hash is kept): {token}")
                 print("Use it with --token TOKEN or WORKBENCH_TOKEN=TOKEN; remove the account to revoke it.")
             return OK
+        admin = _administrator(args, path)
         if args.user_command == "add":
-            account = accounts.add_account(args.name, args.role, _new_password(args), email=args.email,
-                                           replace=args.replace, path=path)
+            account = access.add_person(admin, args.name, args.role, _new_password(args), email=args.email,
+                                        replace=args.replace, users=path)
             done = f"Account {account.name} ({', '.join(account.roles)}) saved in {path}."
+            if admin is None:
+                done += " As the first account it is also the administrator, who adds the others."
         else:
-            account = accounts.remove_account(args.name, path=path)
+            account = access.remove_person(admin, args.name, path)
             done = f"Account {account.name} removed from {path}; it can no longer sign in."
     except ProblemError as exc:
         raise UsageError(" ".join(f"{p.code} {p.message}" for p in exc.problems)) from None

@@ -73,6 +73,16 @@ def register(commands: Commands) -> None:
     keyring_option(make, "to add it to")
     text_or_json(make)
     make.set_defaults(run=cmd_key)
+    gone = keys.add_parser("revoke", help="take a person's key out of the keyring: what it signed is no longer "
+                           "accepted (an administrator's action where accounts exist)",
+                           description="take a person's key out of the keyring: what it signed is no longer accepted")
+    gone.add_argument("name", metavar="NAME", help="whose key")
+    gone.add_argument("--as", dest="admin", metavar="ADMIN", help="the administrator (where accounts exist), "
+                      "proved with --password-stdin or --token")
+    identity_options(gone)
+    keyring_option(gone, "to take it out of")
+    text_or_json(gone)
+    gone.set_defaults(run=cmd_key)
     listing = keys.add_parser("list", help="the keys the keyring trusts", description="the keys the keyring trusts")
     keyring_option(listing, "to list")
     text_or_json(listing)
@@ -91,7 +101,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     action = "release" if args.command == "release" else args.command
     try:
         trusted = access.keyring(keyring_path(args))
-        identity = access.identify(getattr(args, role), action, password=password, token=token, users=users_path(args))
+        identity = access.identify(getattr(args, role), action, password=password, token=token, users=users_path(args),
+                                   folder=folder)
         if args.command in ("approve", "release"):
             key = load_key(identity.name, password or os.environ.get("WORKBENCH_KEY_PASSPHRASE") or None,
                            Path(args.keys).expanduser() if args.keys else None)
@@ -181,9 +192,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_key(args: argparse.Namespace) -> int:
     """create and list signing keys: 0 done, 2 refused."""
-    from ..people import accounts
+    from ..people import access, accounts
     from ..problems import ProblemError
-    from ..publish.signing import create_key, load_keyring, trust
+    from ..publish.signing import load_keyring, make_key
 
     keyring = keyring_path(args)
     try:
@@ -196,6 +207,18 @@ def cmd_key(args: argparse.Namespace) -> int:
                 for key in ring.keys:
                     print(f"  {key.key_id}  {key.name}")
             return OK
+        if args.key_command == "revoke":
+            password, token = secret(args)
+            admin = (access.identify(args.admin, "manage_people", password=password, token=token,
+                                     users=users_path(args)) if accounts.accounts_required(users_path(args))
+                     else access.local_identity("local"))
+            revoked = access.revoke_key(admin, args.name, keyring)
+            if args.format == "json":
+                print_json({"revoked": [{"name": k.name, "key_id": k.key_id} for k in revoked]})
+            else:
+                for key in revoked:
+                    print(f"Revoked {key.key_id} ({key.name}): nothing it signed is accepted by this keyring now.")
+            return OK
         password, _ = secret(args)
         if accounts.accounts_required(users_path(args)):
             if password is None:
@@ -204,8 +227,8 @@ def cmd_key(args: argparse.Namespace) -> int:
             accounts.authenticate(args.name, password, path=users_path(args))
         elif password is None and not args.no_passphrase:
             raise UsageError("give a passphrase for the key with --password-stdin, or --no-passphrase")
-        path, key = create_key(args.name, password or None, Path(args.keys).expanduser() if args.keys else None)
-        ring = trust(key.name, key.key.public_key(), keyring)
+        path, key, ring = make_key(args.name, password or None, Path(args.keys).expanduser() if args.keys else None,
+                                   keyring)
     except ProblemError as exc:
         raise UsageError(" ".join(f"{p.code} {p.message}" for p in exc.problems)) from None
     if args.format == "json":

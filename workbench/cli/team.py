@@ -77,7 +77,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     password, token = secret(args)
     try:
-        identity = access.identify(args.name, "view", password=password, token=token, users=users_path(args))
+        identity = access.identify(args.name, "view", password=password, token=token, users=users_path(args),
+                                   folder=Path(args.folder))
         if args.remote:
             Repository.open(team_folder(Path(args.folder)), create=False).add_remote(args.remote)
         outcome = access.sync_team(identity, Path(args.folder), {path: side for side, path in (args.keep or [])})

@@ -19,27 +19,31 @@ from ..content.model import RULESET_ID_PATTERN, Ruleset
 from ..content.validate import validate_vignettes_text
 from ..files import SaveConflict, read_versioned, version_of
 from ..names import check as check_name
-from ..names import clean_name, same_person
+from ..names import clean_name, look_alike, same_person
 from ..problems import Problem, ProblemError
 from ..publish import lifecycle
 from ..publish.repository import Person, Repository, message
-from ..publish.signing import Keyring, SigningKey, load_key, load_keyring
+from ..publish.signing import Keyring, SigningKey, load_key, load_keyring, revoke
 from ..publish.sync import SyncOutcome, sync, team_folder
 from ..run.replay import ReplayReport, replay_ruleset
 from . import accounts
 from .accounts import ROLES, Account
 
-ACTIONS = ("view", "edit_ruleset", "write_vignettes", "replay", "submit", "approve", "reject", "release")
+ACTIONS = ("view", "edit_ruleset", "write_vignettes", "replay", "submit", "approve", "reject", "release",
+           "manage_people")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "author": frozenset({"view", "edit_ruleset", "write_vignettes", "replay", "submit"}),
     "reviewer": frozenset({"view", "replay", "approve", "reject", "release"}),
     "qa": frozenset({"view", "replay", "write_vignettes"}),
     "viewer": frozenset({"view"}),
+    "admin": frozenset({"view", "manage_people"}),
 }
-_ROLE_WORDS = {"author": "an author", "reviewer": "a reviewer", "qa": "a QA clinician", "viewer": "a viewer"}
+_ROLE_WORDS = {"author": "an author", "reviewer": "a reviewer", "qa": "a QA clinician", "viewer": "a viewer",
+               "admin": "an administrator"}
 _ACTION_WORDS = {"view": "view rulesets", "edit_ruleset": "edit rulesets", "write_vignettes": "write vignettes",
                  "replay": "replay vignettes", "submit": "submit a draft for review", "approve": "approve releases",
-                 "reject": "reject submissions", "release": "release versions"}
+                 "reject": "reject submissions", "release": "release versions",
+                 "manage_people": "add, replace or remove accounts and revoke signing keys"}
 _RULESET_ID = re.compile(RULESET_ID_PATTERN)
 
 
@@ -56,7 +60,7 @@ class Identity:
     @property
     def person(self) -> Person:
         """Who the history records: this name, and the account's email."""
-        return Person(self.name, self.email or "")
+        return Person(self.name, self.email or "", self.signed_in)
 
     def can(self, action: str) -> bool:
         if action not in ACTIONS:
@@ -73,8 +77,11 @@ def identity_of(account: Account) -> Identity:
 
 
 def local_identity(name: str = "local") -> Identity:
-    """Everyone is everything on a machine with no accounts; the release gate still needs two names."""
-    return Identity(clean_name(name) or "local", frozenset(ROLES), signed_in=False)
+    """Everyone is everything on a machine with no accounts; the release gate still needs two names, so a typed
+    name is checked as every name is (names.check: WB1003, WB1007)."""
+    if problem := check_name(name):
+        raise ProblemError([problem])
+    return Identity(clean_name(name), frozenset(ROLES), signed_in=False)
 
 
 class AccessDenied(ProblemError):
@@ -94,6 +101,52 @@ def require(identity: Identity | None, action: str) -> Identity:
     able = [_ROLE_WORDS[r] for r in ROLES if action in PERMISSIONS[r]]
     raise AccessDenied([Problem("WB1001", f"{identity.name} is {who} and cannot {_ACTION_WORDS[action]}; "
                                 f"ask {' or '.join(able)}.")])
+
+
+# --- people ----------------------------------------------------------------------------------
+
+def add_person(identity: Identity | None, name: str, roles: list[str], password: str | None, *,
+               email: str | None = None, replace: bool = False, users: Path | None = None,
+               keyring_path: Path | None = None) -> accounts.Account:
+    """Add (or replace) an account. Once any account exists only an administrator may (WB1001); the very first
+    account is made an administrator too, so someone can add the others. A name that could pass for an account
+    or a key holder's is refused (WB1007)."""
+    path = users if users is not None else accounts.users_file()
+    existing = accounts.load_accounts(path)  # a damaged or lost file refuses everyone (WB1002)
+    roles = list(dict.fromkeys(roles))
+    if existing or accounts.accounts_required(path):
+        require(identity, "manage_people")
+    elif "admin" not in roles:
+        roles.append("admin")
+    holders = [k.name for k in load_keyring(keyring_path, required=False).keys]
+    if (similar := look_alike(name, holders)) is not None:
+        raise ProblemError([Problem("WB1007", f"'{clean_name(name)}' could pass for '{similar}', whose signing key "
+                                    "the keyring trusts; choose a name nobody could mistake for it.")])
+    return accounts.add_account(name, roles, password, email=email, replace=replace, path=path)
+
+
+def remove_person(identity: Identity | None, name: str, users: Path | None = None) -> accounts.Account:
+    """Remove an account (an administrator's action): it can no longer sign in, and its tokens go with it."""
+    require(identity, "manage_people")
+    return accounts.remove_account(name, path=users)
+
+
+def revoke_key(identity: Identity | None, name: str, keyring_path: Path | None = None) -> list[Any]:
+    """Take a person's keys out of the keyring (an administrator's action where accounts exist)."""
+    require(identity, "manage_people")
+    return revoke(name, keyring_path)
+
+
+def accounts_expected(folder: Path | None) -> bool:
+    """Whether a rulesets folder's history shows actions by signed-in people: then accounts are required there
+    even if the accounts file and its marker were both deleted (typed names stay refused)."""
+    if folder is None:
+        return False
+    try:
+        repository = Repository.open(team_folder(Path(folder)), create=False)
+        return any(commit.record.get("signed_in") is True for commit in repository.log())
+    except ProblemError:
+        return False
 
 
 # --- saving ---------------------------------------------------------------------------------
@@ -230,12 +283,18 @@ def replay(identity: Identity | None, ruleset_file: Path, vignette_files: list[P
 
 
 def identify(name: str | None, action: str, *, password: str | None = None, token: str | None = None,
-             users: Path | None = None) -> Identity:
+             users: Path | None = None, folder: Path | None = None) -> Identity:
     """Who is acting from the command line, allowed to do `action`.
 
     Where accounts are required, the person proves it with their password or a personal token, and a missing
     or damaged accounts file refuses everyone (fails closed). Only on an install that never had accounts is
-    a typed name taken as it is, and then only a name that cannot pass for someone else's."""
+    a typed name taken as it is, and then only a name that cannot pass for someone else's, and not in a rulesets
+    `folder` whose history shows signed-in people (their accounts file and its marker were deleted)."""
+    if not accounts.accounts_required(users) and accounts_expected(folder):
+        path = users if users is not None else accounts.users_file()
+        raise AccessDenied([Problem("WB1002", f"The history of {folder} shows actions by signed-in people, but "
+                                    f"there is no accounts file at {path} (nor its marker): typed names are not "
+                                    "taken here. Restore the accounts file from a backup.")])
     if accounts.accounts_required(users):
         if token:
             account = accounts.authenticate_token(token, path=users)
@@ -247,9 +306,7 @@ def identify(name: str | None, action: str, *, password: str | None = None, toke
             raise AccessDenied([Problem("WB1005", "Accounts are required here: prove who you are with "
                                         "--password-stdin (your password on standard input) or --token.")])
         return require(identity_of(account), action)
-    if problem := check_name(name):
-        raise ProblemError([problem])
-    return require(local_identity(str(name)), action)
+    return require(local_identity(str(name or "")), action)
 
 
 def keyring(path: Path | None = None) -> Keyring:

@@ -1,6 +1,6 @@
 """Local accounts for a single-machine install: who may sign in, and with which roles.
 
-The accounts live in one JSON file (`.workbench/users.json` at the repository root, or $WORKBENCH_USERS),
+The accounts live in one JSON file (`users.json` in the workspace, see workspace.py, or $WORKBENCH_USERS),
 written atomically with mode 0600. Passwords and personal tokens are never stored: only their Argon2id hashes
 (argon2-cffi; older PBKDF2 records still verify). The file is the whole truth: remove an account and the next
 page load no longer knows it. Once the first account is added, a marker beside the file says accounts are
@@ -27,13 +27,14 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from .. import workspace
 from ..files import NotAFile, atomic_write, locked, read_regular, unique_keys
 from ..names import check as check_name
-from ..names import clean_name, name_problem, same_person
+from ..names import clean_name, look_alike, name_problem, same_person
 from ..problems import Problem, ProblemError
 
 USERS_ENV = "WORKBENCH_USERS"
-ROLES = ("author", "reviewer", "qa", "viewer")
+ROLES = ("author", "reviewer", "qa", "viewer", "admin")
 LEGACY = "pbkdf2_sha256"
 MAX_ITERATIONS = 10_000_000  # a doctored legacy record must not make one sign-in take minutes
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
@@ -65,14 +66,10 @@ class Account:
                 "password": self.password is not None, "tokens": len(self.tokens)}
 
 
-def default_users_file() -> Path:
-    return Path(__file__).resolve().parents[1] / ".workbench" / "users.json"
-
-
 def users_file() -> Path:
-    """$WORKBENCH_USERS, or `.workbench/users.json` at the repository root."""
+    """$WORKBENCH_USERS, or `users.json` in the workspace (workspace.py), never in the package's folder."""
     configured = os.environ.get(USERS_ENV)
-    return Path(configured).expanduser() if configured else default_users_file()
+    return Path(configured).expanduser() if configured else workspace.home() / "users.json"
 
 
 def required_marker(path: Path) -> Path:
@@ -222,7 +219,9 @@ def _invalid(message: str) -> ProblemError:
 
 def add_account(name: str, roles: Iterable[str], password: str | None, *, email: str | None = None,
                 replace: bool = False, path: Path | None = None) -> Account:
-    """Add (or with `replace`, replace) an account; ProblemError (WB1003, WB1004) says what is wrong."""
+    """Add (or with `replace`, replace) an account; ProblemError (WB1003, WB1004) says what is wrong. A replaced
+    account starts with no personal tokens: a token made before (perhaps by whoever lost the password) no longer
+    signs in. Who may add and replace accounts is access.add_person's business."""
     roles = tuple(dict.fromkeys(roles))
     if problem := check_name(name):
         raise ProblemError([problem])
@@ -236,12 +235,15 @@ def add_account(name: str, roles: Iterable[str], password: str | None, *, email:
         raise _invalid("Give a password, or an email for sign-in through the identity provider.")
     if password is not None and not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise _invalid(f"The password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long.")
-    account = Account(clean_name(name), roles, hash_password(password) if password is not None else None, email,
-                      _existing_tokens(path, name) if replace else ())
+    account = Account(clean_name(name), roles, hash_password(password) if password is not None else None, email)
     path = _folder(path)
     with locked(path):
         accounts = load_accounts(path)
         kept = [a for a in accounts if not same_name(a.name, name)]
+        similar = look_alike(name, [a.name for a in accounts])
+        if similar is not None:
+            raise ProblemError([Problem("WB1007", f"'{account.name}' could pass for the account '{similar}' (letters "
+                                        "drawn alike); choose a name nobody could mistake for it.")])
         if len(kept) < len(accounts) and not replace:
             raise ProblemError([Problem("WB1004", f"There is already an account called '{account.name}'; "
                                         "remove it first, or replace it.")])
@@ -249,14 +251,6 @@ def add_account(name: str, roles: Iterable[str], password: str | None, *, email:
             raise ProblemError([Problem("WB1004", f"Another account already has the email {email}.")])
         save_accounts([*kept, account], path)
     return account
-
-
-def _existing_tokens(path: Path | None, name: str) -> tuple[str, ...]:
-    try:
-        found = find_account(load_accounts(Path(path) if path is not None else users_file()), name)
-    except ProblemError:
-        return ()
-    return found.tokens if found else ()
 
 
 def remove_account(name: str, *, path: Path | None = None) -> Account:

@@ -52,6 +52,13 @@ def message(subject: str, reason: str = "", facts: Mapping[str, Any] | None = No
     return "\n\n".join(parts) + "\n"
 
 
+def stamped(text: str, **facts: Any) -> str:
+    """The message with `facts` added to its record (a message without one gets one)."""
+    record, reason = read(text)
+    subject = text.split("\n", 1)[0]
+    return message(subject, reason, {**record, **facts})
+
+
 def read(text: str) -> tuple[dict[str, Any], str]:
     """(record, reason) of a commit message. A message without a record of either kind is ({}, its body)."""
     body = text.strip("\n")

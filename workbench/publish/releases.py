@@ -21,6 +21,7 @@ from ..content.semver import version_key
 from ..content.validate import check_ruleset
 from ..files import NotAFile, read_regular, unique_keys
 from ..folder import RELEASES_DIR
+from ..names import same_person
 from ..problems import Problem, ProblemError, has_errors
 from .canonical import HASH_VERSION, HASH_VERSIONS, ruleset_data, ruleset_sha256, sha256_hex
 from .signing import Keyring, SignatureError, TrustedKey, verify
@@ -148,7 +149,7 @@ def verify_document(document: dict[str, Any], keyring: Keyring, file: str = "<re
         raise ReleaseError([_problem("WB901", "The release does not say " + ", ".join(missing) + ": every release "
                                      "records who wrote and approved it, when, why, and its replay.", file)])
     assert isinstance(record, dict)
-    if " ".join(str(record["author"]).split()).casefold() == signer.name.casefold():
+    if same_person(str(record["author"]), signer.name):
         raise ReleaseError([_problem("WB704", f"{signer.name} both wrote and approved this release: a second "
                                      "clinician must approve.", file)])
     parsed = parse_model(Document(file, data), Ruleset)

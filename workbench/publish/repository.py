@@ -29,7 +29,7 @@ from ..files import atomic_write, disk_reason, save_problem
 from ..folder import RELEASES_DIR, RULESET_FILE, VIGNETTE_SUFFIXES, VIGNETTES_DIR, RulesetFolder
 from ..names import check as name_check
 from ..problems import Problem, ProblemError
-from .records import message, reason_problem
+from .records import message, reason_problem, stamped
 from .records import read as read_record
 
 BRANCH = "main"
@@ -42,6 +42,7 @@ class Person:
 
     name: str
     email: str = ""
+    signed_in: bool = False  # proved who they are (an account), rather than a name typed where there are none
 
     @property
     def address(self) -> str:
@@ -441,6 +442,8 @@ class Repository:
         with self.locked():
             if found := (name_check(person.name) or reason_problem(text, "message")):
                 raise ProblemError([found])
+            if person.signed_in:
+                text = stamped(text, signed_in=True)
             for path in changes:
                 _no_links(self.root, self.root / _checked(path))
             old = self.head()

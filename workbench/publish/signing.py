@@ -26,13 +26,17 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .. import workspace
 from ..files import atomic_write, locked, read_regular, unique_keys
+from ..names import check as check_name
+from ..names import clean_name, name_key, same_person
 from ..problems import Problem, ProblemError
 
 ALGORITHM = "Ed25519"
 CANONICALIZATION = "RFC 8785"
 KEYRING_ENV = "WORKBENCH_KEYRING"
 KEYS_ENV = "WORKBENCH_KEYS"
+SIGNATURE_VERSION = 2
 MAX_KEYRING_BYTES = 1_000_000
 
 
@@ -50,10 +54,21 @@ def key_id(public: Ed25519PublicKey) -> str:
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
-def canonical(document: Mapping[str, Any]) -> bytes:
+def signed_bytes(document: Mapping[str, Any]) -> bytes:
+    """What a release signature covers. Version 2: the whole document, its `signature` object included but for
+    `value`, so the signer's name and key id cannot be changed unseen. Releases signed before (no `version` in
+    the signature) cover the document without `signature`; their `signer` is then checked against the keyring."""
+    signature = document.get("signature")
+    if isinstance(signature, Mapping) and signature.get("version") == SIGNATURE_VERSION:
+        return canonical({**{k: v for k, v in document.items() if k != "signature"},
+                          "signature": {k: v for k, v in signature.items() if k != "value"}}, keep_signature=True)
+    return canonical(document)
+
+
+def canonical(document: Mapping[str, Any], *, keep_signature: bool = False) -> bytes:
     """What a signature covers: the document without `signature`, as RFC 8785 canonical JSON."""
     try:
-        return rfc8785.dumps({key: value for key, value in document.items() if key != "signature"})
+        return rfc8785.dumps({key: value for key, value in document.items() if key != "signature" or keep_signature})
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise SignatureError([Problem("WB906", f"The release holds a value JSON cannot carry exactly ({exc}); "
                                       "it cannot be signed or checked.")]) from None
@@ -61,22 +76,29 @@ def canonical(document: Mapping[str, Any]) -> bytes:
 
 # --- keys ---------------------------------------------------------------------------------------------
 
-def default_home() -> Path:
-    return Path(__file__).resolve().parents[2] / ".workbench"
-
-
 def keys_folder() -> Path:
+    """$WORKBENCH_KEYS, or `keys/` in the workspace."""
     configured = os.environ.get(KEYS_ENV)
-    return Path(configured).expanduser() if configured else default_home() / "keys"
+    return Path(configured).expanduser() if configured else workspace.home() / "keys"
 
 
 def keyring_file() -> Path:
+    """$WORKBENCH_KEYRING, or `keyring.json` in the workspace."""
     configured = os.environ.get(KEYRING_ENV)
-    return Path(configured).expanduser() if configured else default_home() / "keyring.json"
+    return Path(configured).expanduser() if configured else workspace.home() / "keyring.json"
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "key"
+def key_file(folder: Path, name: str) -> Path:
+    """Where `name`'s private key is kept: a readable part (its Latin letters) and a part from the name's key, so
+    names in other scripts ("Д-р Иванова", "د. أحمد") never share a file, and look-alike names do."""
+    readable = re.sub(r"[^a-z0-9]+", "-", clean_name(name).casefold()).strip("-")[:40] or "key"
+    return folder / f"{readable}-{hashlib.sha256(name_key(name).encode('utf-8')).hexdigest()[:12]}.pem"
+
+
+def _legacy_key_file(folder: Path, name: str) -> Path | None:
+    """Where a key made before key_file was kept (a Latin slug only), if the name has one."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
+    return folder / f"{slug}.pem" if slug else None
 
 
 @dataclass(frozen=True)
@@ -91,11 +113,12 @@ class SigningKey:
         return key_id(self.key.public_key())
 
     def sign(self, document: Mapping[str, Any]) -> dict[str, Any]:
-        """The document with its `signature`, made by this key over everything else in it."""
+        """The document with its `signature`, made by this key over everything else in it and over the
+        signature's own fields but its value (algorithm, key, signer: SIGNATURE_VERSION 2)."""
         signature = {"algorithm": ALGORITHM, "canonicalization": CANONICALIZATION, "key_id": self.id,
-                     "signer": self.name}
+                     "signer": self.name, "version": SIGNATURE_VERSION}
         unsigned = {key: value for key, value in document.items() if key != "signature"}
-        value = self.key.sign(canonical(unsigned))
+        value = self.key.sign(signed_bytes({**unsigned, "signature": signature}))
         return {**unsigned, "signature": {**signature, "value": _b64(value)}}
 
     def sign_statement(self, statement: Mapping[str, Any]) -> str:
@@ -104,11 +127,15 @@ class SigningKey:
 
 
 def create_key(name: str, passphrase: str | None, folder: Path | None = None) -> tuple[Path, SigningKey]:
-    """A new Ed25519 key for `name`, saved 0600 in the keys folder (encrypted when a passphrase is given)."""
+    """A new Ed25519 key for `name`, saved 0600 in the keys folder (encrypted when a passphrase is given).
+    Refused for a name that is not a person's name (names.check)."""
+    if problem := check_name(name):
+        raise ProblemError([problem])
+    name = clean_name(name)
     folder = Path(folder) if folder is not None else keys_folder()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"{_slug(name)}.pem"
-    if path.exists():
+    path = key_file(folder, name)
+    if os.path.lexists(path):
         raise ProblemError([Problem("WB1004", f"{name} already has a key ({path}); remove it first to make a new "
                                     "one (what it signed stays verifiable while the keyring keeps its public key).")])
     key = Ed25519PrivateKey.generate()
@@ -119,10 +146,34 @@ def create_key(name: str, passphrase: str | None, folder: Path | None = None) ->
     return path, SigningKey(name, key)
 
 
+def make_key(name: str, passphrase: str | None, folder: Path | None = None,
+             keyring: Path | None = None) -> tuple[Path, SigningKey, Keyring]:
+    """`workbench key create`: a new key for `name` and its public half in the keyring, or neither. The keyring is
+    asked first (one key per person), so a refused name leaves no private key behind."""
+    if problem := check_name(name):
+        raise ProblemError([problem])
+    ring = keyring if keyring is not None else keyring_file()
+    held = [k for k in load_keyring(ring, required=False).keys if same_person(k.name, name)]
+    if held:
+        raise ProblemError([Problem("WB1004", f"The keyring already trusts key {held[0].key_id} for {held[0].name}: "
+                                    f"one key per person. Revoke it first (`workbench key revoke '{held[0].name}'`), "
+                                    "which also withdraws what it signed.")])
+    path, key = create_key(name, passphrase, folder)
+    try:
+        trusted = trust(key.name, key.key.public_key(), ring)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, key, trusted
+
+
 def load_key(name: str, passphrase: str | None, folder: Path | None = None) -> SigningKey:
     """`name`'s private key, unlocked with the passphrase; WB1033 when there is none or it does not open."""
     folder = Path(folder) if folder is not None else keys_folder()
-    path = folder / f"{_slug(name)}.pem"
+    path = key_file(folder, name)
+    legacy = _legacy_key_file(folder, name)
+    if not os.path.lexists(path) and legacy is not None and os.path.lexists(legacy):
+        path = legacy  # made before key files named by the name's key; the keyring still says whose it is
     try:
         data = read_regular(path, 100_000)
     except OSError:
@@ -191,17 +242,40 @@ def load_keyring(path: Path | None = None, *, required: bool = True) -> Keyring:
 
 
 def trust(name: str, public: Ed25519PublicKey, path: Path | None = None) -> Keyring:
-    """Add `name`'s public key to the keyring file (made when missing); the keyring as it is now."""
+    """Add `name`'s public key to the keyring file (made when missing); the keyring as it is now. One key per
+    person: refused (WB1004) while the keyring holds another key for that name or one that looks like it, until
+    that key is revoked (taken out of the keyring: `workbench key revoke`)."""
+    if problem := check_name(name):
+        raise ProblemError([problem])
     path = Path(path) if path is not None else keyring_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path):
         current = load_keyring(path, required=False)
         wanted = key_id(public)
-        keys = [k for k in current.keys if k.key_id != wanted] + [TrustedKey(" ".join(name.split()), wanted, public)]
+        held = [k for k in current.keys if same_person(k.name, name) and k.key_id != wanted]
+        if held:
+            raise ProblemError([Problem("WB1004", f"The keyring already trusts key {held[0].key_id} for "
+                                        f"{held[0].name}: one key per person. Revoke it first (`workbench key revoke "
+                                        f"'{held[0].name}'`), which also withdraws what it signed.")])
+        keys = [k for k in current.keys if k.key_id != wanted] + [TrustedKey(clean_name(name), wanted, public)]
         ring = Keyring(tuple(keys), str(path))
         atomic_write(path, (json.dumps(ring.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return ring
 
+
+
+def revoke(name: str, path: Path | None = None) -> list[TrustedKey]:
+    """Take every key of `name` (or a name that looks like it) out of the keyring: what they signed is no longer
+    accepted anywhere this keyring is used. The keys taken out; WB1004 when there are none."""
+    path = Path(path) if path is not None else keyring_file()
+    with locked(path):
+        current = load_keyring(path, required=True)
+        gone = [k for k in current.keys if same_person(k.name, name)]
+        if not gone:
+            raise ProblemError([Problem("WB1004", f"The keyring {path} holds no key for {clean_name(name)}.")])
+        ring = Keyring(tuple(k for k in current.keys if k not in gone), str(path))
+        atomic_write(path, (json.dumps(ring.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return gone
 
 
 # --- checking -------------------------------------------------------------------------------------------
@@ -223,13 +297,17 @@ def verify(document: Mapping[str, Any], keyring: Keyring, file: str = "<release>
                                        "whoever signed it is not trusted here.", file)])
     try:
         value = base64.b64decode(signature["value"], validate=True)
-        trusted.public_key.verify(value, canonical(document))
+        trusted.public_key.verify(value, signed_bytes(document))
     except (InvalidSignature, ValueError):
         raise SignatureError([_problem("WB906", "The release does not match its signature: it was changed after "
                                        f"{trusted.name} signed it, and must not be used.", file)]) from None
+    signer = signature.get("signer")
+    if not isinstance(signer, str) or not same_person(signer, trusted.name):
+        raise SignatureError([_problem("WB905", f"The release names {signer!r} as its signer but was signed with "
+                                       f"{trusted.name}'s key.", file)])
     release = document.get("release")
     approver = release.get("approver") if isinstance(release, dict) else None
-    if not isinstance(approver, str) or " ".join(approver.split()).casefold() != trusted.name.casefold():
+    if not isinstance(approver, str) or not same_person(approver, trusted.name):
         raise SignatureError([_problem("WB905", f"The release names {approver!r} as its approver but was signed by "
                                        f"{trusted.name}: only the approving clinician's key counts.", file)])
     return trusted

@@ -225,8 +225,8 @@ def _acting(action: str) -> Identity | None:
 
 def _run(action: str, ruleset_dir: Path, run: Callable[..., Any], reason: str, secret: str | None) -> None:
     """Act through access.py, which checks the role again; a refusal is shown here and the form keeps its text."""
-    identity = _acting(action)
     try:
+        identity = _acting(action)  # a typed name is checked by the core like every name (WB1007)
         if identity is None:
             raise ProblemError([Problem("WB711", "Give your name: every review action records who did it.")])
         if secret is not None:
