@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..publish.signing import Keyring
@@ -26,16 +27,18 @@ from .schemas import EvaluateRequest
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 16 * 1024
 
 
 def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
     """The read-only API over the published releases in `rulesets_root` (`<id>/releases/<version>.json`), those
     signed by a clinician `keyring` trusts."""
     catalogue = Catalogue(rulesets_root, keyring)
-    app = FastAPI(title="Clinical-rules workbench", version="1",
-                  description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
-                              "releases only, never drafts.")
-    app.add_middleware(Guard, limit=MAX_BODY_BYTES)
+    # /docs and /redoc from assets shipped in the fastapi-offline package: no page of ours loads from a CDN
+    app = FastAPIOffline(title="Clinical-rules workbench", version="1",
+                         description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
+                                     "releases only, never drafts.")
+    app.add_middleware(Guard, limit=MAX_BODY_BYTES, header_limit=MAX_HEADER_BYTES)
     app.state.catalogue = catalogue
 
     @app.exception_handler(StarletteHTTPException)

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..files import unique_keys
 from .problems import problem
 
 _log = logging.getLogger("workbench.api")
+
+
+def _repeated_key(body: bytes, headers: Any) -> str:
+    """Why a JSON body cannot be read when it repeats a key in an object; '' otherwise (or when it is not JSON at
+    all: the route says what is wrong with it)."""
+    media = next((value for name, value in headers if name == b"content-type"), b"application/json")
+    media = media.split(b";")[0].strip().lower()
+    if media != b"application/json" and not media.endswith(b"+json"):
+        return ""
+    try:
+        json.loads(body, object_pairs_hook=unique_keys)
+    except ValueError as exc:
+        return str(exc) if "appears twice" in str(exc) else ""
+    except RecursionError:
+        return ""
+    return ""
 
 
 class _ClientGone(Exception):
@@ -18,15 +37,18 @@ class _ClientGone(Exception):
 class Guard:
     """Every request's outer rules, in one ASGI middleware (one wrapper per request, not four):
 
-    - a body over `limit` bytes is refused with 413 before the app reads it;
+    - a body over `limit` bytes is refused with 413 before the app reads it, headers over `header_limit` bytes
+      in all with 431;
+    - a JSON body holding an object with a repeated key is refused with 422: one reader would take the first
+      value, another the last (an answer given twice, yes and no);
     - HEAD is answered as GET without the body (RFC 9110 9.3.2), whatever the server does;
     - `X-Content-Type-Options: nosniff` on every response, so a browser never reads JSON that quotes hostile text
       (a ruleset title, a URL path) as HTML;
     - the last line: a fault reading the releases (a disk error, a file too big for memory) is a logged 503
       problem document saying so, never a 500 page; bad input has its own 4xx answer."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, header_limit: int = 16 * 1024) -> None:
+        self.app, self.limit, self.header_limit = app, limit, header_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,6 +66,11 @@ class Guard:
                 message = {**message, "body": b""}
             await send(message)
 
+        headers = scope.get("headers", ())
+        if sum(len(name) + len(value) + 4 for name, value in headers) > self.header_limit:
+            too_many = problem(431, f"The request's headers are over the limit of {self.header_limit:,} bytes.")
+            await too_many(scope, receive, reply)
+            return
         try:
             body = await self._body(scope, receive)
         except _ClientGone:
@@ -51,6 +78,10 @@ class Guard:
         if body is None:
             too_large = problem(413, f"The request body is over the limit of {self.limit:,} bytes.")
             await too_large(scope, receive, reply)
+            return
+        if body and (repeated := _repeated_key(body, headers)):
+            await problem(422, f"The request body is not read: {repeated}. Send each key once.")(
+                scope, receive, reply)
             return
         replayed = False
 

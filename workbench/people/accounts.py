@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from .. import workspace
 from ..files import NotAFile, atomic_write, locked, read_regular, unique_keys
 from ..names import check as check_name
-from ..names import clean_name, look_alike, name_problem, same_person
+from ..names import clean_name, look_alike, name_key, name_problem, same_person
 from ..problems import Problem, ProblemError
 
 USERS_ENV = "WORKBENCH_USERS"
@@ -41,6 +41,9 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_USERS_BYTES = 1_000_000
 MAX_FAILURES = 5
 WINDOW = 15 * 60
+IDLE_TIMEOUT = 30 * 60
+"""Seconds without any action after which a signed-in session in the browser ends: a workstation left signed in
+on a ward is not left signed in for the next person."""
 TOKEN_PREFIX = "wbt_"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _HASHER = PasswordHasher()  # Argon2id with the library's current recommended cost
@@ -277,14 +280,15 @@ def find_by_email(accounts: Iterable[Account], email: str | None) -> Account | N
 def authenticate(name: str, password: str, *, path: Path | None = None) -> Account:
     """The account whose name and password these are; ProblemError (WB1005) otherwise, the same for an unknown
     name as for a wrong password, and after the same work. After MAX_FAILURES failures in WINDOW seconds the
-    account waits (WB1006), whatever is typed, so a password cannot be guessed by trying."""
+    account waits (WB1006), whatever is typed, so a password cannot be guessed by trying. Each try is counted as a
+    failure before its password is checked, in one step under a lock, so guesses sent all at once get no more
+    checks between them than one after another; a right password then clears the count."""
     path = Path(path) if path is not None else users_file()
     account = find_account(load_accounts(path), name)
-    _refuse_if_locked_out(path, clean_name(name))
+    _reserve_attempt(path, name_key(name))
     if check_password(password, account.password if account else None) and account is not None:
-        _forget_failures(path, account.name)
+        _forget_failures(path, name_key(name))
         return account
-    _count_failure(path, clean_name(name))
     raise ProblemError([Problem("WB1005", "The name or the password is not right.")])
 
 
@@ -312,6 +316,11 @@ def add_token(name: str, *, path: Path | None = None) -> str:
     return token
 
 
+def session_expired(last_active: float | None, now: float | None = None) -> bool:
+    """Whether a session last active at `last_active` (time.time()) has been idle past IDLE_TIMEOUT."""
+    return last_active is not None and (now if now is not None else time.time()) - last_active > IDLE_TIMEOUT
+
+
 # --- counting failed sign-ins ---------------------------------------------------------------------
 
 def _attempts_file(path: Path) -> Path:
@@ -320,7 +329,7 @@ def _attempts_file(path: Path) -> Path:
 
 def _failures(path: Path) -> dict[str, list[float]]:
     try:
-        data = json.loads(_attempts_file(path).read_text(encoding="utf-8"))
+        data = json.loads(read_regular(_attempts_file(path), MAX_USERS_BYTES).decode("utf-8"))
         return {str(k): [float(t) for t in v] for k, v in data.items()} if isinstance(data, dict) else {}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}
@@ -331,30 +340,30 @@ def _recent(times: list[float]) -> list[float]:
     return [t for t in times if now - t < WINDOW]
 
 
-def _refuse_if_locked_out(path: Path, name: str) -> None:
-    recent = _recent(_failures(path).get(name.casefold(), []))
+def _reserve_attempt(path: Path, key: str) -> None:
+    """Refuse (WB1006) when `key` has MAX_FAILURES recent failures; otherwise count this attempt as one, read and
+    written under the attempts file's lock."""
+    try:
+        with locked(_attempts_file(path)):
+            failures = {k: kept for k, v in _failures(path).items() if (kept := _recent(v))}  # old names go
+            recent = failures.get(key, [])
+            if len(recent) < MAX_FAILURES:
+                failures[key] = [*recent, time.time()]
+                atomic_write(_attempts_file(path), json.dumps(failures).encode("utf-8"), mode=0o600)
+    except OSError:
+        recent = _recent(_failures(path).get(key, []))  # the count is a brake: a read-only disk still signs in
     if len(recent) >= MAX_FAILURES:
         wait = int(WINDOW - (time.time() - recent[-MAX_FAILURES])) // 60 + 1
         raise ProblemError([Problem("WB1006", f"Too many failed sign-ins for this name: try again in {wait} "
                                     "minutes, or ask whoever runs the workbench to reset the password.")])
 
 
-def _count_failure(path: Path, name: str) -> None:
-    try:
-        with locked(_attempts_file(path)):
-            failures = _failures(path)
-            failures[name.casefold()] = _recent(failures.get(name.casefold(), []))[-MAX_FAILURES:] + [time.time()]
-            atomic_write(_attempts_file(path), json.dumps(failures).encode("utf-8"), mode=0o600)
-    except OSError:
-        pass  # the count is a brake, not a lock: a read-only disk must not stop a right password later
-
-
-def _forget_failures(path: Path, name: str) -> None:
-    failures = _failures(path)
-    if name.casefold() in failures:
+def _forget_failures(path: Path, key: str) -> None:
+    if key in _failures(path):
         try:
             with locked(_attempts_file(path)):
-                failures.pop(name.casefold(), None)
+                failures = _failures(path)
+                failures.pop(key, None)
                 atomic_write(_attempts_file(path), json.dumps(failures).encode("utf-8"), mode=0o600)
         except OSError:
             pass

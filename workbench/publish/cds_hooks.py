@@ -81,6 +81,9 @@ def answers_from_response(response: Mapping[str, Any], release: Release) -> tupl
     for item in _items(response.get("item")):
         link = item.get("linkId")
         if isinstance(link, str) and link.endswith(".help") and link.removesuffix(".help") in kinds:
+            if item.get("answer") not in (None, []):
+                raise _problem(f"'{link}' is the help text shown under '{link.removesuffix('.help')}', not a "
+                               "question: an answer given there would be lost. Answer the question itself.", link)
             continue  # the help text the Questionnaire shows under a question
         if item.get("item") and not item.get("answer") and link not in kinds:
             continue  # a group around questions (its items are read on their own)
@@ -123,6 +126,10 @@ def _items(items: Any) -> list[Mapping[str, Any]]:
 
 
 def _value(answer: Mapping[str, Any], link: str, spec: Any, release: Release) -> Any:
+    given = [key for key in answer if key.startswith("value")]
+    if len(given) > 1:
+        raise _problem(f"'{link}' is answered twice in one answer ({', '.join(given)}): FHIR allows one value[x], "
+                       "and the two could disagree.", link)
     coding = answer.get("valueCoding")
     if isinstance(coding, Mapping) and coding.get("system") == UNSURE_SYSTEM and coding.get("code") in UNSURE_CODES:
         return _UNSURE

@@ -8,6 +8,7 @@ Either way a missing or unreadable account signs nobody in. What a role may do i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from ..problems import ProblemError
 
 SIGNED_IN = "login.user"  # session state: the signed-in account's name; roles are re-read from the file each run
 CURRENT = "login.identity"  # session state: the Identity resolved on this run, for pages (see identity())
+ACTIVE = "login.active"  # session state: time.time() of this session's last run (accounts.IDLE_TIMEOUT)
+IDLED = "login.idled"  # session state: set when the last sign-out was for being idle, to say so once
 _AUTH_SETTINGS = {"client_kwargs"}  # mappings under [auth] that are settings, not providers
 
 
@@ -38,6 +41,7 @@ def identity() -> Identity | None:
 
 
 def _resolve() -> Identity | None:
+    _end_if_idle()
     if oidc_configured():
         return _identity_provider()
     path = accounts.users_file()
@@ -46,6 +50,16 @@ def _resolve() -> Identity | None:
                            f"sign-in: `workbench user add NAME --role author` (accounts in `{path}`).")
         return local_identity()
     return _local_account(path)
+
+
+def _end_if_idle() -> None:
+    """Sign out a session idle past accounts.IDLE_TIMEOUT (the core's rule); every run counts as activity."""
+    now = time.time()
+    signed_in = st.session_state.get(SIGNED_IN) or (oidc_configured() and st.user.get("is_logged_in"))
+    if accounts.session_expired(st.session_state.get(ACTIVE), now) and signed_in:
+        sign_out()
+        st.session_state[IDLED] = True
+    st.session_state[ACTIVE] = now
 
 
 def sign_out() -> None:
@@ -96,6 +110,8 @@ def _local_account(path: Path) -> Identity | None:
         return _signed_in(identity_of(account))
     st.session_state.pop(SIGNED_IN, None)  # removed from the file since: signed out
     st.title("Sign in")
+    if st.session_state.pop(IDLED, False):
+        st.info(f"You were signed out after {accounts.IDLE_TIMEOUT // 60} minutes without activity.")
     if not found:
         st.warning(f"There are no accounts in `{path}`. Add one with `workbench user add NAME --role author`.")
     with st.form("login.form", clear_on_submit=True):
