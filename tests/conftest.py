@@ -96,6 +96,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     any rulesets folder the test works on. Its own MonkeyPatch, so a test's monkeypatch.undo() keeps it."""
     home = tmp_path_factory.mktemp("home")
     patch = pytest.MonkeyPatch()
+    patch.setenv("WORKBENCH_HOME", str(home))
+    patch.setenv("DOWNSTREAM_STATE", str(home / "trusted-releases.json"))
     patch.setenv("WORKBENCH_USERS", str(home / "users.json"))
     patch.setenv(KEYS_ENV, str(home / "keys"))
     patch.setenv(KEYRING_ENV, str(home / "keyring.json"))

@@ -371,7 +371,8 @@ def test_example_app_refuses_a_release_changed_in_transit(base: str, keyring_fil
 
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Tampered(real(*a, **k)))
     with pytest.raises(SystemExit, match="refusing .*changed after"):
-        app["fetch_release"](base, ID, "1.0.0", app["trusted_keys"](str(keyring_file)))
+        app["fetch_release"](base, app["Pin"](ID, "1.0.0"), app["trusted_keys"](str(keyring_file)),
+                             keyring_file.parent / "state.json")
 
 
 def test_serve_without_a_keyring_refuses_to_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

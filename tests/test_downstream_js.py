@@ -97,17 +97,21 @@ def test_node_checks_a_served_release_and_gets_the_vignettes_disposition(
     done = check("--url", server, "--keyring", str(root / ".keys" / "keyring.json"), ruleset_id, version,
                  json.dumps(case["inputs"]))
     printed = output(done)
-    assert printed["sha256_ok"] is True and printed["signature_ok"] is True
+    assert printed["sha256_ok"] is True and printed["signature_ok"] is True and printed["evaluated"] == "here"
+    assert (printed["release"]["id"], printed["release"]["version"]) == (ruleset_id, version)
     result = printed["result"]
     assert result["status"] == "complete"
     assert (result["disposition"], result["outcome"]) == (case["expect"]["disposition"], case["expect"]["outcome"])
     assert set(case["expect"]["red_flags"]) <= set(result["red_flags"])
 
 
-def test_without_a_keyring_the_signature_is_not_checked_and_a_partial_case_needs_more(
+def test_without_a_keyring_nothing_is_trusted_unless_unsigned_use_is_asked_for(
         server: str, release: tuple[Path, str, str]) -> None:
     _, ruleset_id, version = release
-    printed = output(check("--url", server, ruleset_id, version, '{"bladder_bowel_dysfunction": true}'))
+    refused = check("--url", server, ruleset_id, version, '{"bladder_bowel_dysfunction": true}')
+    assert refused.returncode == 1 and "no keyring" in refused.stderr and refused.stdout == ""
+    printed = output(check("--url", server, "--allow-unsigned", ruleset_id, version,
+                           '{"bladder_bowel_dysfunction": true}'))
     assert printed["sha256_ok"] is True and printed["signature_ok"] is None
     assert printed["result"]["status"] == "needs_input" and printed["result"]["needs"]
     assert "cauda_equina_symptoms" in printed["result"]["red_flags"]
@@ -115,13 +119,15 @@ def test_without_a_keyring_the_signature_is_not_checked_and_a_partial_case_needs
 
 @pytest.mark.parametrize(("version", "case", "message"), [
     ("9.9.9", "{}", "HTTP 404"),
-    (None, '{"pain_site": "thorasic"}', "HTTP 422"),
+    (None, '{"pain_site": "thorasic"}', "does not fit the ruleset: 'pain_site' takes one of"),
     (None, "{not json", "the case is not JSON"),
 ])
 def test_http_errors_and_bad_cases_exit_1_with_a_message(server: str, release: tuple[Path, str, str],
                                                          version: str | None, case: str, message: str) -> None:
     _, ruleset_id, released = release
-    done = check("--url", server, ruleset_id, version or released, case)
+    root = release[0]
+    done = check("--url", server, "--keyring", str(root / ".keys" / "keyring.json"), ruleset_id, version or released,
+                 case)
     assert done.returncode == 1 and done.stdout == ""
     assert message in done.stderr
 
@@ -133,8 +139,8 @@ def test_an_untampered_release_file_passes(release: tuple[Path, str, str]) -> No
     printed = output(check("--file", str(release_file(root, ruleset_id, version)),
                            "--keyring", str(root / ".keys" / "keyring.json")))
     assert printed == {"sha256_ok": True, "signature_ok": True}
-    assert output(check("--file", str(release_file(root, ruleset_id, version)))) == {"sha256_ok": True,
-                                                                                     "signature_ok": None}
+    assert output(check("--file", str(release_file(root, ruleset_id, version)), "--allow-unsigned")) == {
+        "sha256_ok": True, "signature_ok": None}
 
 
 def _age_limit(document: dict[str, Any]) -> None:
@@ -156,7 +162,7 @@ def test_a_release_changed_inside_its_ruleset_is_refused(release: tuple[Path, st
     changed = tmp_path / "release.json"
     changed.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
 
-    done = check("--file", str(changed))
+    done = check("--file", str(changed), "--allow-unsigned")
     assert done.returncode == 1
     assert json.loads(done.stdout) == {"sha256_ok": False, "signature_ok": None}
     assert "does not match its sha256" in done.stderr
@@ -202,20 +208,20 @@ def test_python_and_node_hash_floats_and_non_ascii_alike(tmp_path: Path) -> None
     assert canonical_bytes(ruleset_part(document)) != canonical_bytes(ruleset_part(document), version=1)
     path = tmp_path / "awkward.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    assert output(check("--file", str(path))) == {"sha256_ok": True, "signature_ok": None}
+    assert output(check("--file", str(path), "--allow-unsigned")) == {"sha256_ok": True, "signature_ok": None}
     # written differently (ASCII escapes, other key order, indented), the same content hashes the same
     path.write_text(json.dumps(dict(reversed(document.items())), indent=3), encoding="utf-8")
-    assert output(check("--file", str(path))) == {"sha256_ok": True, "signature_ok": None}
+    assert output(check("--file", str(path), "--allow-unsigned")) == {"sha256_ok": True, "signature_ok": None}
 
 
 def test_node_refuses_the_old_hash_and_reports_pythons_hash(tmp_path: Path) -> None:
     """Python's json.dumps (hash version 1) writes 120.0 and 1e+16: not RFC 8785, so not Node's hash."""
     path = tmp_path / "awkward.json"
     path.write_text(json.dumps(awkward_release(sha256=sha256_hex(AWKWARD, version=1))), encoding="utf-8")
-    done = check("--file", str(path))
+    done = check("--file", str(path), "--allow-unsigned")
     assert done.returncode == 1 and f"computed {sha256_hex(AWKWARD)}," in done.stderr
     path.write_text(json.dumps(awkward_release(hash_version=1)), encoding="utf-8")
-    done = check("--file", str(path))
+    done = check("--file", str(path), "--allow-unsigned")
     assert done.returncode == 1 and "hash_version is 1, not 2" in done.stderr
 
 

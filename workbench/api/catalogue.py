@@ -99,9 +99,6 @@ class Entry:
     body: bytes
     etag: str
 
-
     @functools.cached_property
     def stamp(self) -> dict[str, str]:
-        """Which signed release gave an answer: every evaluation carries it, so a client can tie the answer to
-        the release it verified."""
-        return {"id": self.release.id, "version": self.release.version, "sha256": self.release.sha256}
+        return self.release.stamp

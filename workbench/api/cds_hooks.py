@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ..problems import ProblemError
 from ..publish.cds_hooks import HOOK as CDS_HOOK
-from ..publish.cds_hooks import answers_from_request
+from ..publish.cds_hooks import answers_from_request, with_release
 from ..publish.cds_hooks import cards as cds_cards
 from ..publish.cds_hooks import services as cds_services
 from ..publish.releases import latest
@@ -42,4 +42,5 @@ def add_routes(app: FastAPI, catalogue: Catalogue) -> None:
             result = evaluate(entry.ruleset, answers, unsure=unsure)
         except ProblemError as exc:
             return answers_problem(exc, CDS_HINT)
-        return JSONResponse(cds_cards(entry.release, result, asked=bool(answers or unsure)))
+        return JSONResponse(with_release(cds_cards(entry.release, result, asked=bool(answers or unsure)),
+                                         entry.release))

@@ -99,10 +99,14 @@ class CdsCard(BaseModel):
     indicator: Literal["info", "warning", "critical"]
     detail: str
     source: dict[str, Any]
+    extension: dict[str, Any] | None = Field(default=None, description="`release`: the signed release (id, "
+                                                                       "version, sha256) that made this card")
 
 
 class CdsCards(BaseModel):
     cards: list[CdsCard]
+    extension: dict[str, Any] | None = Field(default=None, description="`release`: the signed release (id, "
+                                                                       "version, sha256) that answered")
 
 
 class CdsServices(BaseModel):

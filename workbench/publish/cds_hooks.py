@@ -176,6 +176,13 @@ def cards(release: Release, result: Result, asked: bool = True) -> dict[str, Any
                             _source(release, result.outcome))]}
 
 
+def with_release(response: dict[str, Any], release: Release) -> dict[str, Any]:
+    """A CDS Hooks response tied to the signed release that made it: `extension.release` ({id, version, sha256})
+    on the response and on every card, so an EHR can check each card against the release it verified."""
+    stamp = {"release": release.stamp}
+    return {**response, "extension": stamp, "cards": [{**card, "extension": stamp} for card in response["cards"]]}
+
+
 INDICATORS = ("critical", "warning", "warning")
 """Card indicators for the three most urgent dispositions, in order; the rest are info."""
 SUMMARY_LIMIT = 139

@@ -87,6 +87,12 @@ class Release:
     def hash_version(self) -> int:
         return int(self.document.get("hash_version", 1))
 
+    @property
+    def stamp(self) -> dict[str, str]:
+        """Which signed release gave an answer: every evaluation and CDS response carries it, so a client can tie
+        an answer to the release it verified (and refuse one that is not it)."""
+        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+
     def has_content_of(self, model: Ruleset) -> bool:
         """Whether `model` is this release's content (hashed the way this release was)."""
         return self.sha256 == ruleset_sha256(model, self.hash_version)
