@@ -175,7 +175,7 @@ def test_a_new_release_is_served_without_a_restart(client: httpx.Client, root: P
         assert client.get("/rulesets/neck-pain").json()["version"] == "1.0.0"
     finally:
         (root / "neck-pain" / "releases" / "1.0.0.json").unlink()
-    assert_problem(client.get("/rulesets/neck-pain"), 404)
+    assert_problem(client.get("/rulesets/neck-pain"), 503)  # served before: gone, and never gone back from
 
 
 def test_a_changed_release_gets_a_new_etag_and_never_a_304(client: httpx.Client, root: Path) -> None:

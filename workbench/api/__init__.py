@@ -30,10 +30,10 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 
 
-def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
+def create_app(rulesets_root: Path, keyring: Keyring, served: Path | None = None) -> FastAPI:
     """The read-only API over the published releases in `rulesets_root` (`<id>/releases/<version>.json`), those
-    signed by a clinician `keyring` trusts."""
-    catalogue = Catalogue(rulesets_root, keyring)
+    signed by a clinician `keyring` trusts; `served` records the highest release served of each (api/served.py)."""
+    catalogue = Catalogue(rulesets_root, keyring, served)
     # /docs and /redoc from assets shipped in the fastapi-offline package: no page of ours loads from a CDN
     app = FastAPIOffline(title="Clinical-rules workbench", version="1",
                          description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
@@ -69,6 +69,13 @@ def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
     @app.get("/healthz", summary="Liveness check")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/health", summary="What is served: each ruleset's latest release, the highest ever served here, and "
+                                "any release that disappeared (never rolled back)",
+             responses={503: {"description": "Degraded: a release served before is gone (see `rulesets`)"}})
+    async def health() -> JSONResponse:
+        state = catalogue.health()
+        return JSONResponse(state, status_code=200 if state["status"] == "ok" else 503)
 
     rulesets.add_releases(app, catalogue)
     _describe_evaluate_body(app)

@@ -8,12 +8,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..problems import ProblemError
 from ..publish.published import Watch, published
 from ..publish.releases import Release, group, latest
 from ..publish.signing import Keyring, load_keyring
+from ..publish.trusted import StateError
 from ..run.engine import CompiledRuleset
+from .served import Memory
 
 _log = logging.getLogger("workbench.api")
 
@@ -24,9 +27,10 @@ class Catalogue:
     The whole set is read again only when it could have changed (publish.published.stamp: a few stat calls),
     so a request costs a dictionary lookup, not a walk of the folder or a hash of a file."""
 
-    def __init__(self, rulesets_root: Path, keyring: Keyring) -> None:
+    def __init__(self, rulesets_root: Path, keyring: Keyring, served: Path | None = None) -> None:
         self.root = Path(rulesets_root)
         self.keyring = keyring
+        self.memory = Memory(self.root, served)
         self._keyring_path = str(keyring.file) if keyring.file else None
         self._watch = Watch(self.root)
         self._stamp: tuple[int, ...] | None = None
@@ -45,7 +49,8 @@ class Catalogue:
         found, problems = published(self.root, self.keyring)
         self._entries = {(r.id, r.version): Entry(r, CompiledRuleset(r.model, r.path), r.data,
                                                    '"' + hashlib.sha256(r.data).hexdigest() + '"') for r in found}
-        self._grouped = group(found)
+        self.memory.check(found, problems)  # never back to an older release than one served before
+        self._grouped = {key: value for key, value in group(found).items() if key not in self.memory.refused}
         self.problems = [f"{p.file}: {p.message}" if p.file else p.message for p in problems]
         for problem in self.problems:
             _log.warning("not serving %s", problem)
@@ -76,12 +81,34 @@ class Catalogue:
         return self._grouped
 
     def latest(self, ruleset_id: str) -> Entry | None:
-        """The latest release of a ruleset (SPEC 7: the highest version that is not a pre-release)."""
+        """The latest release of a ruleset (SPEC 7: the highest version that is not a pre-release); None when there
+        is none, or when it would be older than one served before (`refused`)."""
         versions = self.versions(ruleset_id)
         return self.get(ruleset_id, latest(versions).version) if versions else None
 
     def versions(self, ruleset_id: str) -> list[Release]:
         return self.releases().get(ruleset_id, [])
+
+    def refused(self, ruleset_id: str) -> str:
+        """Why the latest release of a ruleset is not served (it would go back), or ''."""
+        self._fresh()
+        return self.memory.refused.get(ruleset_id, "")
+
+    def health(self) -> dict[str, Any]:
+        """What `/health` says: each ruleset's latest release served and the highest ever served here."""
+        self._fresh()
+        try:
+            highest = self.memory.highest.known()
+        except StateError:
+            highest = {}
+        rulesets = {}
+        for ruleset_id in sorted(set(self._grouped) | set(highest)):
+            entry = self.latest(ruleset_id)
+            rulesets[ruleset_id] = {"serving": entry.release.version if entry else None,
+                                    "highest_served": (highest.get(ruleset_id) or {}).get("version"),
+                                    "refused": self.memory.refused.get(ruleset_id)}
+        return {"status": "degraded" if self.memory.refused else "ok", "rulesets": rulesets,
+                "problems": list(self.problems)}
 
     def withheld(self, ruleset_id: str, version: str) -> str:
         """Why a release file that exists is not served, if it is one of those."""

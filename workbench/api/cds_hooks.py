@@ -14,7 +14,7 @@ from ..publish.releases import latest
 from ..run.engine import evaluate
 from .catalogue import Catalogue
 from .problems import NOT_FOUND, TOO_LARGE, answers_problem, problem, problem_response
-from .rulesets import unknown_ruleset
+from .rulesets import GONE_BACK, unknown_ruleset
 from .schemas import CdsCards, CdsHooksRequest, CdsServices
 
 CDS_HINT = ('Send {"hook": "patient-view", "hookInstance": "<uuid>", "context": {"patientId": "…", "answers": '
@@ -28,7 +28,7 @@ def add_routes(app: FastAPI, catalogue: Catalogue) -> None:
         return JSONResponse(cds_services(latest_releases))
 
     @app.post("/cds-services/{service_id}", response_model=CdsCards,
-              responses={**NOT_FOUND, **TOO_LARGE,
+              responses={**NOT_FOUND, **TOO_LARGE, **GONE_BACK,
                          422: problem_response("Answers that cannot be read or do not fit")},
               summary="CDS Hooks service: cards with the disposition, or the next questions to ask")
     async def cds_service(service_id: str, call: CdsHooksRequest) -> Response:

@@ -17,6 +17,8 @@ from .schemas import EvaluateRequest, EvaluationResult, Index, ReleaseDocument
 
 BODY_HINT = 'Send a JSON object such as {"inputs": {"age": 62}} with Content-Type: application/json.'
 _CACHED: Responses = {304: {"description": "Not modified: the If-None-Match ETag is still current"}}
+GONE_BACK: Responses = {503: problem_response("The latest release served before is gone; an older one is never served "
+                                              "in its place")}
 
 
 def add_evaluate(app: FastAPI, catalogue: Catalogue) -> None:
@@ -58,8 +60,8 @@ def add_releases(app: FastAPI, catalogue: Catalogue) -> None:
     async def list_rulesets() -> Response:
         return Response(document_bytes(index_data(catalogue.releases())), media_type="application/json")
 
-    @app.get("/rulesets/{ruleset_id}", response_model=ReleaseDocument, responses={**_CACHED, **NOT_FOUND},
-             summary="The latest release of a ruleset")
+    @app.get("/rulesets/{ruleset_id}", response_model=ReleaseDocument,
+             responses={**_CACHED, **NOT_FOUND, **GONE_BACK}, summary="The latest release of a ruleset")
     async def latest_release(ruleset_id: str, request: Request) -> Response:
         entry = catalogue.latest(ruleset_id)
         if entry is None:
@@ -95,6 +97,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 def unknown_ruleset(catalogue: Catalogue, ruleset_id: str) -> JSONResponse:
+    if refused := catalogue.refused(ruleset_id):  # the latest served before is gone: never an older one instead
+        return problem(503, refused, headers={"Retry-After": "300"})
     known = ", ".join(catalogue.releases()) or "none"
     return problem(404, f"No released ruleset is called '{ruleset_id}' (drafts are not served). "
                         f"Released rulesets: {known}.")

@@ -44,6 +44,8 @@ def register(commands: Commands) -> None:
     sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     rulesets_option(sub)
     keyring_option(sub, "releases must be signed with")
+    sub.add_argument("--served", metavar="FILE", help="where the highest release served of each ruleset is "
+                     "remembered, so serve never goes back (default: served.json in the workspace)")
     sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                      help="server log detail (default: info, one line per request)")
     text_or_json(sub)
@@ -85,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'clinical-rules-workbench[api]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
-    app = create_app(root, trusted_keyring(args))
+    app = create_app(root, trusted_keyring(args), Path(args.served).expanduser() if args.served else None)
     url = f"http://{args.host}:{args.port}"
     if args.format == "json":
         print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
