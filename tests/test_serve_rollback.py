@@ -67,8 +67,7 @@ def test_a_deleted_latest_release_pulled_by_sync_is_never_rolled_back(tmp_path: 
     ring = isolated_home / "keyring.json"
     with running_server(ada, ring) as base:
         assert get(f"{base}/rulesets/{ID}")[1]["version"] == "1.1.0"
-        assert get(f"{base}/health") == (200, {"status": "ok", "rulesets": {ID: {
-            "serving": "1.1.0", "highest_served": "1.1.0", "refused": None}}, "problems": []})
+        healthy = get(f"{base}/health")
         mallory = tmp_path / "mallory"  # a teammate with plain git deletes the latest release and pushes
         git("clone", "-q", str(remote), str(mallory))
         git("rm", "-q", f"{ID}/releases/1.1.0.json", cwd=mallory)
@@ -85,6 +84,8 @@ def test_a_deleted_latest_release_pulled_by_sync_is_never_rolled_back(tmp_path: 
         status, health = get(f"{base}/health")
         assert status == 503 and health["status"] == "degraded" and "1.1.0" in health["rulesets"][ID]["refused"]
         assert get(f"{base}/rulesets/{ID}/versions/1.0.0")[0] == 200  # asked for by version: served
+        assert healthy == (200, {"status": "ok", "rulesets": {ID: {"serving": "1.1.0", "highest_served": "1.1.0",
+                                                                  "refused": None}}, "problems": []})
     with running_server(ada, ring) as base:  # started again: it remembers
         status, said = get(f"{base}/rulesets/{ID}")
         assert status == 503 and "going back to an older release is refused" in said["detail"]
