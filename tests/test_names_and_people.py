@@ -171,3 +171,24 @@ def test_deleting_the_accounts_file_and_its_marker_does_not_bring_typed_names_ba
     typed = run_cli("reject", str(v1_copy), "--reviewer", REVIEWER, "--reason", "typed name, no password")
     assert typed.returncode == 1 and "WB1002" in typed.stdout, typed.stdout
     assert Repository(v1_copy.parent).log(v1_copy.name)[0].author == AUTHOR  # nothing recorded
+
+
+def test_the_pages_stay_closed_when_the_accounts_file_and_its_marker_are_deleted(
+        tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.test_ui_apptest import script, texts
+    from workbench.people import access
+
+    root = tmp_path / "rulesets"
+    shutil.copytree(V1, root / "upper-back-pain")
+    path = users(isolated_home)
+    accounts.add_account(AUTHOR, ["author"], PASSWORD, path=path)
+    ada = access.identity_of(accounts.authenticate(AUTHOR, PASSWORD, path=path))
+    assert access.submit(ada, root / "upper-back-pain", "signed in").ok
+    path.unlink()
+    accounts.required_marker(path).unlink()
+    monkeypatch.setenv("WORKBENCH_RULESETS", str(root))
+    at = AppTest.from_string(script("rulesets"), default_timeout=60).run()
+    assert not at.exception and "Nobody can sign in" in texts(at)
+    assert "Signed in as" not in texts(at) and "every role" not in texts(at)

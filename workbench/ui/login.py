@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from ..people import accounts
-from ..people.access import Identity, identity_of, local_identity
+from ..people.access import Identity, accounts_expected, identity_of, local_identity
 from ..problems import ProblemError
 
 SIGNED_IN = "login.user"  # session state: the signed-in account's name; roles are re-read from the file each run
@@ -45,11 +45,29 @@ def _resolve() -> Identity | None:
     if oidc_configured():
         return _identity_provider()
     path = accounts.users_file()
+    if not accounts.accounts_required(path) and _history_had_accounts():
+        st.title("Sign in")
+        st.error(f"Nobody can sign in: the history of these rulesets shows actions by signed-in people, but there is "
+                 f"no accounts file at `{path}` (nor its marker). Restore it from a backup.")
+        return None
     if not accounts.accounts_required(path):
         st.sidebar.caption(f"No accounts are configured, so whoever opens the workbench has every role. To require "
                            f"sign-in: `workbench user add NAME --role author` (accounts in `{path}`).")
         return local_identity()
     return _local_account(path)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _had_accounts(root: str) -> bool:
+    return accounts_expected(Path(root))
+
+
+def _history_had_accounts() -> bool:
+    """Whether the rulesets folder's history shows signed-in people (access.accounts_expected): then a deleted
+    accounts file and marker do not open the workbench to everyone."""
+    from .common import rulesets_root  # common imports this module
+
+    return _had_accounts(str(rulesets_root()))
 
 
 def _end_if_idle() -> None:
