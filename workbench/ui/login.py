@@ -8,6 +8,7 @@ Either way a missing or unreadable account signs nobody in. What a role may do i
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,10 +65,10 @@ def _had_accounts(root: str) -> bool:
 
 def _history_had_accounts() -> bool:
     """Whether the rulesets folder's history shows signed-in people (access.accounts_expected): then a deleted
-    accounts file and marker do not open the workbench to everyone."""
-    from .common import rulesets_root  # common imports this module
-
-    return _had_accounts(str(rulesets_root()))
+    accounts file and marker do not open the workbench to everyone. (Without $WORKBENCH_RULESETS the pages show
+    the project's own rulesets/, which has no history of its own.)"""
+    root = os.environ.get("WORKBENCH_RULESETS")
+    return bool(root) and _had_accounts(str(Path(root).expanduser()))
 
 
 def _end_if_idle() -> None:
