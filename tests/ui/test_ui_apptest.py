@@ -56,6 +56,13 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts).replace("\\", "")  # markdown escapes, as the reader sees it
 
 
+def chooser(at: AppTest, key: str):
+    """The selectbox common.choose draws under `key` (its full key also names what it shows)."""
+    found = [w for w in at.selectbox if str(w.key).startswith(key + ".")]
+    assert len(found) == 1, [w.key for w in at.selectbox]
+    return found[0]
+
+
 def by_label(widgets, label: str):
     found = [w for w in widgets if w.label == label]
     assert found, f"no widget labelled {label!r}: {[w.label for w in widgets]}"
@@ -467,7 +474,7 @@ def test_clicking_a_node_shows_it_whole_and_opens_its_lines_in_the_editor(root: 
 
 def test_focus_shows_one_nodes_neighbourhood(root: Path):
     at = app("flow")
-    at.selectbox(key="flow.focus.").set_value("metastases_screen").run()
+    chooser(at, "flow.focus").set_value("metastases_screen").run()
     no_errors(at)
     shown = {n["id"] for n in canvas(at)["nodes"]}
     assert "metastases_screen" in shown and "self_care_advice" not in shown

@@ -3,8 +3,10 @@ content, and the small views (problems, disposition, red flags) that must look t
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +73,7 @@ def current_ruleset() -> Path | None:
         chosen = names[0]
     titles = {f.name: folder_title(f) for f in folders}
     # Keyed by the choice, so a page may change the choice at any time and the picker follows.
-    chosen = st.sidebar.selectbox("Ruleset", names, index=names.index(chosen), key=f"picker.{chosen}",
-                                  format_func=lambda n: titles.get(n, n))
+    chosen = choose(st.sidebar, "Ruleset", names, chosen, key="picker", labels=lambda n: titles.get(n, n))
     st.session_state[SELECTED] = chosen
     folder = folders[names.index(chosen)]
     if unsaved(folder / RULESET_FILE):
@@ -247,6 +248,24 @@ def usable(work: Texts) -> CompiledRuleset | None:
         if st.button("Open the editor", key="usable.editor"):
             go("editor")
     return rs
+
+
+def choose(where: Any, label: str, options: list[Any], current: Any, *, key: str,
+           labels: Callable[[Any], str] = str, **options_of_widget: Any) -> Any:
+    """A selectbox whose answer is always one of `options`, however the words shown for them change.
+
+    Streamlit keeps a keyed selectbox's choice as the words it showed; when those words follow the content (a
+    ruleset's title while the YAML is being typed, a vignette's ✓ or ✗), the old words are no longer among the
+    options and Streamlit hands them back as if they were one — the `'<title>' is not in list` crash. So the
+    widget is keyed by the words it shows too (new words, a new widget showing `current`), and anything that is
+    not an option reads as `current`."""
+    if current not in options:
+        current = options[0]
+    shown = [str(labels(option)) for option in options]
+    words = hashlib.sha256("\x1f".join(shown).encode("utf-8")).hexdigest()[:10]
+    picked = where.selectbox(label, options, index=options.index(current), format_func=labels,
+                             key=f"{key}.{options.index(current)}.{words}", **options_of_widget)
+    return picked if picked in options else current
 
 
 # --- small views ----------------------------------------------------------------------------

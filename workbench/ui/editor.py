@@ -45,8 +45,8 @@ def page() -> None:
 
     with top:
         chooser, status, actions = st.columns([3, 3, 2], vertical_alignment="bottom")
-        picked = chooser.selectbox("File", names, index=names.index(current), key=f"editor.file.{current}",
-                                   format_func=lambda n: _label(folder, Path(n)))
+        picked = common.choose(chooser, "File", names, current, key="editor.file",
+                               labels=lambda n: _label(folder, Path(n)))
         if picked != current:
             state["file"] = picked
             st.rerun()

@@ -148,9 +148,9 @@ def _focus(rs: CompiledRuleset, state: dict[str, Any]) -> tuple[str, int]:
     titles = {node.id: f"{node.title} ({node.id})" for node in rs.model.nodes}
     focus = state.get("focus") if state.get("focus") in ids else _ALL
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    focus = left.selectbox("Focus on", ids, index=ids.index(focus), key=f"flow.focus.{focus}",
-                           format_func=lambda n: "The whole flow" if n == _ALL else titles[n],
-                           help="Show only the nodes near one node, to read a busy part of the flow.")
+    focus = common.choose(left, "Focus on", ids, focus, key="flow.focus",
+                          labels=lambda n: "The whole flow" if n == _ALL else titles[n],
+                          help="Show only the nodes near one node, to read a busy part of the flow.")
     state["focus"] = focus
     radius = int(right.number_input("Steps around it", min_value=1, max_value=6, value=state.get("radius", 1),
                                     key="flow.radius", disabled=focus == _ALL))
@@ -234,8 +234,7 @@ def _vignette(column: Any, report: Any, state: dict[str, Any]) -> tuple[Result |
     marks = {r.id: ("✓ " if r.passed else "✗ ") + r.id for r in results}
     chosen = state.get("vignette") if state.get("vignette") in ids else next(
         (r.id for r in results if not r.passed), ids[0])
-    chosen = column.selectbox("Vignette", ids, index=ids.index(chosen), format_func=marks.get,
-                              key=f"flow.vignette.{chosen}")
+    chosen = common.choose(column, "Vignette", ids, chosen, labels=marks.get, key="flow.vignette")
     state["vignette"] = chosen
     found = results[ids.index(chosen)]
     if found.actual is None:

@@ -167,8 +167,8 @@ def _add_as_vignette(vignette: dict[str, Any], report: Verification, ruleset_fil
     current = vignette["expect"]["disposition"]
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     labels = common.clinical_words(rs.model)["dispositions"]
-    expected = left.selectbox("A clinician expects", order, index=order.index(current), key=f"safety.expect.{key}",
-                              format_func=lambda d: labels.get(d, d))
+    expected = common.choose(left, "A clinician expects", order, current, key=f"safety.expect.{key}",
+                             labels=lambda d: labels.get(d, d))
     if right.button("Add as vignette", key=f"safety.add.{key}", icon=":material/playlist_add:"):
         path = ruleset_file.parent / "vignettes" / "from-safety.yaml"
         taken = {r.id for r in common.replayed(common.texts(ruleset_file.parent)).results}

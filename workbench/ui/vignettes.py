@@ -131,8 +131,7 @@ def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict
     ids = [r.id for r in results]
     chosen = state.get("open") if state.get("open") in ids else next((r.id for r in results if not r.passed), ids[0])
     marks = {r.id: ("✓ " if r.passed else "✗ ") + r.id for r in results}
-    chosen = st.selectbox("Open a vignette", ids, index=ids.index(chosen), format_func=marks.get,
-                          key=f"vignettes.open.{chosen}")
+    chosen = common.choose(st, "Open a vignette", ids, chosen, labels=marks.get, key="vignettes.open")
     state["open"] = chosen
     result = results[ids.index(chosen)]
     vignette = _vignette(folder, rs, result)
