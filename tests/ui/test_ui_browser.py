@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from workbench.drafts import DRAFTS_ENV
 from workbench.people import accounts
 
 from ..conftest import ROOT
@@ -60,7 +61,8 @@ def serve(root: Path, users: Path, log_path: Path) -> Iterator[str]:
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.address", "127.0.0.1"],  # local only: also spares a lookup of this machine's public address
-        cwd=ROOT, env={**os.environ, "WORKBENCH_RULESETS": str(root), accounts.USERS_ENV: str(users)},
+        cwd=ROOT, env={**os.environ, "WORKBENCH_RULESETS": str(root), accounts.USERS_ENV: str(users),
+                       DRAFTS_ENV: str(log_path.parent / "drafts")},
         stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -144,6 +144,27 @@ def set_text(buffer: dict[str, Any], text: str, *, line: int | None = None, noti
         buffer["notice"] = notice
 
 
+def any_unsaved() -> bool:
+    return any(buffer["text"] != buffer["saved"] for buffer in buffers().values() if "saved" in buffer)
+
+
+def leave_guard() -> None:
+    """The browser asks before a tab with unsaved editor text is closed or reloaded (a `beforeunload` handler,
+    a few lines of script in this page, nothing fetched). The draft is on disk anyway (drafts.py); the question
+    saves the author a surprise."""
+    unsaved_now = "true" if any_unsaved() else "false"
+    st.html(f"""<script>(function () {{
+  const w = window;
+  w.wbUnsaved = {unsaved_now};
+  if (!w.wbLeaveGuard) {{
+    w.wbLeaveGuard = true;
+    w.addEventListener('beforeunload', function (event) {{
+      if (w.wbUnsaved) {{ event.preventDefault(); event.returnValue = ''; }}
+    }});
+  }}
+}})();</script>""", unsafe_allow_javascript=True)
+
+
 def unsaved(path: Path) -> bool:
     buffer = buffers().get(str(path))
     return bool(buffer) and buffer["text"] != buffer["saved"]

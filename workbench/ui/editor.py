@@ -9,8 +9,9 @@ from typing import Any
 
 import streamlit as st
 
+from .. import drafts
 from ..content.validate import Report
-from ..files import SaveConflict, read_versioned
+from ..files import SaveConflict, disk_reason, read_versioned
 from ..people import access
 from ..problems import ProblemError, sort_problems
 from . import common, editor_forms, line_history
@@ -39,6 +40,7 @@ def page() -> None:
         _focus(buffer, int(jump["line"]))
     _take_typing(_ace_key(folder, path, buffer), buffer)
     _refresh(path, buffer)
+    _keep_draft(path, buffer)
     report = _validate(folder, path, buffer["text"])
     action = _action(path)
     allowed = common.may(action)
@@ -66,6 +68,7 @@ def page() -> None:
                 revert_clicked = st.button("Discard my changes", key="editor.revert", type="primary")
 
     with messages:
+        _offer_draft(path, buffer)
         if not allowed:
             common.not_allowed(action, "Read only")
         if save_clicked:
@@ -86,7 +89,7 @@ def page() -> None:
 
     text_column, problems_column = st.columns([5, 3], gap="medium")
     with text_column:
-        _ace(folder, path, buffer, report, read_only=not allowed)
+        _ace(folder, path, buffer, report, read_only=not allowed or buffer.get("offer") is not None)
     with problems_column:
         _problems(buffer, report)
     line_history.panel(folder, path, buffer)
@@ -105,7 +108,72 @@ def _open(path: Path) -> dict[str, Any]:
     if buffer is None:
         buffer = buffers[str(path)] = {"rev": 0, "line": None, "conflict": None, "event": ""}
         _reload(path, buffer)
+        draft = drafts.found(_person(), path) if _person() else None
+        if draft is not None and draft.text != buffer["saved"]:
+            buffer["offer"] = draft
+        buffer["kept"] = draft.text if draft is not None else None
     return buffer
+
+
+def _person() -> str:
+    who = common.person()
+    return who.name if who is not None else ""
+
+
+def _keep_draft(path: Path, buffer: dict[str, Any]) -> None:
+    """Every change typed is on disk before the page is drawn (drafts.py): a reload, a crash or a closed tab
+    loses nothing. A buffer with nothing unsaved has no draft."""
+    person = _person()
+    if not person or buffer.get("offer") is not None:  # a draft waiting for an answer is never overwritten
+        return
+    if _dirty(buffer):
+        if buffer.get("kept") != buffer["text"]:
+            try:
+                drafts.keep(person, path, buffer["text"], buffer["version"])
+            except OSError as exc:
+                buffer["notice_error"] = (f"Your changes could not be kept on disk ({disk_reason(exc)}); they are "
+                                          "still in the editor, so save them before closing the page.")
+            buffer["kept"] = buffer["text"]
+    elif buffer.get("kept") is not None or "kept" not in buffer:
+        drafts.drop(person, path)
+        buffer["kept"] = None
+
+
+def _offer_draft(path: Path, buffer: dict[str, Any]) -> None:
+    """A draft found when the file was opened: offered back, with what differs, until the author chooses."""
+    draft = buffer.get("offer")
+    problem = buffer.pop("notice_error", None)
+    if problem:
+        st.error(problem)
+    if draft is None:
+        return
+    with st.container(border=True):
+        st.warning(f"**You have unsaved changes to {path.name} from {draft.at[:16].replace('T', ' ')} UTC** "
+                   "(the page was reloaded or closed before they were saved).")
+        if draft.base != buffer["version"]:
+            st.caption("The file has been saved by someone since. If you restore your changes, saving them will "
+                       "show both versions first, so nothing is lost.")
+        diff = difflib.unified_diff(buffer["saved"].splitlines(), draft.text.splitlines(), "saved file",
+                                    "your unsaved changes", lineterm="", n=1)
+        with st.expander("What differs"):
+            st.code("\n".join(diff) or "The two texts are the same.", language="diff")
+        restore, discard = st.columns(2)
+        restore.button("Restore my changes", key="editor.draft.restore", type="primary", on_click=_restore,
+                       args=(buffer,), width="stretch")
+        discard.button("Discard them", key="editor.draft.discard", on_click=_discard_draft, args=(path, buffer),
+                       width="stretch")
+
+
+def _restore(buffer: dict[str, Any]) -> None:
+    draft = buffer.pop("offer")
+    buffer.update(text=draft.text, base=draft.text, version=draft.base, rev=buffer["rev"] + 1, kept=draft.text)
+    buffer["notice"] = "Your unsaved changes are back in the editor. They are not saved yet: press Save."
+
+
+def _discard_draft(path: Path, buffer: dict[str, Any]) -> None:
+    buffer.pop("offer", None)
+    drafts.drop(_person(), path)
+    buffer["kept"] = None
 
 
 def _refresh(path: Path, buffer: dict[str, Any]) -> None:

@@ -44,7 +44,9 @@ def _guarded(run: Callable[[], None]) -> Callable[[], None]:
         except Exception as exc:  # the last line of defence: every expected problem is shown by the page
             _log.exception("page failed")
             st.error(f"This page hit an unexpected problem and stopped ({type(exc).__name__}: {exc}). "
-                     "Nothing has been lost: unsaved text stays in the editor. Reload the page to try again.")
+                     "Nothing has been lost: unsaved text stays in the editor and is kept on disk as a draft, "
+                     "offered back when you open the Editor again. Reload the page to try again.")
+        common.leave_guard()
 
     return page
 
