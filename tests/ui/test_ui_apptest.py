@@ -209,6 +209,46 @@ def test_the_page_asks_before_a_tab_with_unsaved_text_is_closed(root: Path):
     assert "wbUnsaved = true" in scripts(at) and "beforeunload" in scripts(at)
 
 
+def test_after_a_save_the_status_line_names_failing_vignettes_and_broken_promises(root: Path):
+    """Cauda equina made routine and saved: the Editor says at once which vignettes fail and that a safety
+    promise is broken, each a link to the page that shows it."""
+    text = ruleset_path(root).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    at_line = lines.index("  - id: suspected_cauda_equina_or_cord_compression")
+    row = next(i for i in range(at_line, len(lines)) if lines[i].strip().startswith("disposition:"))
+    lines[row] = lines[row].replace("emergency", "routine")
+    at = type_into_editor(app("editor"), "\n".join(lines) + "\n")
+    at.button(key="editor.save").click().run()
+    finished(at)
+    no_errors(at)
+    failing = len([r for r in replay_ruleset(ruleset_path(root)).results if not r.passed])
+    assert failing > 0
+    labels = [b.label for b in at.button]
+    assert f":red[✗ {failing} of " in " ".join(labels) and "vignettes fail]" in " ".join(labels)
+    assert any(label.startswith(":red[✗ ") and "safety promise" in label and "broken" in label for label in labels)
+    assert "Saved" in texts(at)
+    at.button(key="editor.status.safety").click().run()
+    finished(at)
+    assert [t.value for t in at.title] == ["Safety"]
+
+
+def test_editor_and_rulesets_count_the_same_problems(root: Path):
+    """A node renamed: ruleset.yaml is fine, the vignettes that name the old outcome are not. The Editor says so
+    (not a bare "no errors") and the Rulesets page gives the same count, naming the file."""
+    path = ruleset_path(root)
+    text = path.read_text(encoding="utf-8").replace("suspected_cauda_equina_or_cord_compression", "cauda_equina")
+    path.write_text(text, encoding="utf-8")
+    at = app("editor")
+    no_errors(at)
+    elsewhere = [b.label for b in at.button if b.key == "editor.status.elsewhere"]
+    assert len(elsewhere) == 1
+    count = int(elsewhere[0].split("✗ ")[1].split(" ")[0])
+    rulesets = texts(app("rulesets"))
+    assert f"✗ {count} error" in rulesets and "vignettes/" in rulesets
+    at.button(key="editor.status.elsewhere").click().run()
+    assert "vignettes" in at.session_state["editor"]["file"]
+
+
 def test_save_writes_only_when_asked(root: Path):
     at = app("editor")
     edited = ruleset_path(root).read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.1.0")

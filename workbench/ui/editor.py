@@ -10,11 +10,12 @@ from typing import Any
 import streamlit as st
 
 from .. import drafts
+from ..analysis.verify import DEFAULT_LIMIT
 from ..content.validate import Report
 from ..files import SaveConflict, disk_reason, read_versioned
 from ..people import access
 from ..problems import ProblemError, sort_problems
-from . import common, editor_forms, line_history
+from . import background_check, common, editor_forms, line_history
 
 _ACE_CSS = (".wb-problem {position:absolute; background:rgba(250,82,82,0.16);}"
             ".wb-focus {position:absolute; background:rgba(250,176,5,0.45);}")
@@ -47,6 +48,7 @@ def page() -> None:
 
     with top:
         chooser, status, actions = st.columns([3, 3, 2], vertical_alignment="bottom")
+        status_row = st.container()
         picked = common.choose(chooser, "File", names, current, key="editor.file",
                                labels=lambda n: _label(folder, Path(n)))
         if picked != current:
@@ -54,6 +56,8 @@ def page() -> None:
             st.rerun()
         state["file"] = current
         status.markdown(_status(buffer, report))
+        with status_row:
+            _safety_line(folder, path, buffer)
         save, revert = actions.columns(2)
         save_clicked = save.button("Save", type="primary", disabled=not (_dirty(buffer) and allowed),
                                    key="editor.save", width="stretch", help="Write your text to the file. Nothing "
@@ -211,6 +215,80 @@ def _status(buffer: dict[str, Any], report: Report) -> str:
         f" · :orange[{common.plural(warnings, 'warning')}]" if warnings else "")
     saved = ":orange[**● unsaved changes**]" if _dirty(buffer) else ":gray[saved]"
     return f"{checks} · {saved}"
+
+
+def _safety_line(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
+    """What the rules as they stand do to safety, where the edit happens: the problems in the other files, the
+    vignettes that fail (on the text as typed: replay is quick) and the safety promises broken (on the saved
+    text: proved over every case in the background, as the Safety page does, and shared with it)."""
+    work = common.texts(folder)
+    summary = common.summary(work)
+    elsewhere = [p for p in summary.problems if p.is_error and p.file and Path(p.file) != path]
+    ruleset_file = folder / common.RULESET_FILE
+    saved = buffer["saved"] if path == ruleset_file else (read_versioned(ruleset_file)[0] or "")
+
+    known = _safety_known(saved, str(ruleset_file))
+
+    @st.fragment(run_every=None if known else 1.0)  # polls only while the check runs
+    def line() -> None:
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        row.markdown("**Saved**" if not _dirty(buffer) else "**As typed**")
+        if elsewhere:
+            first = Path(str(elsewhere[0].file))
+            row.button(f":red[✗ {common.plural(len(elsewhere), 'error')} in {_label(folder, first)}]",
+                       key="editor.status.elsewhere", type="tertiary", on_click=_open_file, args=(first,),
+                       help="Open that file here: one list of problems for the whole ruleset, as on Rulesets.")
+        if summary.vignettes:
+            if summary.failed:
+                row.button(f":red[✗ {summary.failed} of {summary.vignettes} vignettes fail]",
+                           key="editor.status.vignettes", type="tertiary", on_click=_go, args=("vignettes",),
+                           help="See what differs on the Vignettes page: " + ", ".join(summary.failing[:5]))
+            else:
+                row.markdown(f":green[✓ all {summary.vignettes} vignettes pass]")
+        check = _safety_check(saved, str(ruleset_file))
+        report = check.report if check.done.is_set() else None
+        if not check.done.is_set():
+            row.markdown(":gray[checking the safety promises of the saved rules…]")
+        elif report is None or report.status == "invalid":
+            row.markdown(":gray[safety promises: not checked until the saved rules have no errors]")
+        else:
+            broken = [v for v in report.properties if v.status == "violated"]
+            word = "promise" if len(broken) == 1 else "promises"
+            if broken:
+                row.button(f":red[✗ {len(broken)} safety {word} broken]", key="editor.status.safety",
+                           type="tertiary", on_click=_go, args=("safety",),
+                           help="Broken: " + "; ".join(v.title for v in broken[:5]) + ". The Safety page shows "
+                           "each with a case that breaks it.")
+            elif report.properties:
+                row.markdown(f":green[✓ {common.plural(len(report.properties), 'safety promise')} kept]")
+            if _dirty(buffer) and path == ruleset_file:
+                row.markdown(":gray[(safety promises: of the saved rules)]")
+            if report.status == "incomplete":
+                row.markdown(":orange[not every case could be checked]")
+        if check.done.is_set() and not known:
+            st.rerun()  # the whole page once, so the line stops polling
+
+    line()
+
+
+def _safety_check(text: str, file: str) -> background_check.Check:
+    from .safety import PAGE_TIME_LIMIT
+
+    return background_check.started(text, file, DEFAULT_LIMIT, PAGE_TIME_LIMIT)
+
+
+def _safety_known(text: str, file: str) -> bool:
+    check = _safety_check(text, file)
+    return check.wait(0.5)
+
+
+def _open_file(path: Path) -> None:
+    state = st.session_state.setdefault(common.EDITOR, {"file": None, "buffers": {}})
+    state["file"] = str(path)
+
+
+def _go(page: str) -> None:
+    st.session_state[common.GO] = page
 
 
 # --- the code editor --------------------------------------------------------------------------

@@ -46,7 +46,9 @@ def _card(folder: Path, is_open: bool) -> None:
                 common.open_ruleset(folder.name, "vignettes")
         checks, cases = st.columns(2)
         if summary.errors:
-            checks.markdown(f":red[**✗ {common.plural(summary.errors, 'error')}**]"
+            where = sorted({_where(folder, p.file) for p in summary.problems if p.is_error})
+            checks.markdown(f":red[**✗ {common.plural(summary.errors, 'error')}**] in "
+                            + ", ".join(common.escape_md(w) for w in where)
                             + (f" · {common.plural(summary.warnings, 'warning')}" if summary.warnings else ""))
         else:
             checks.markdown(":green[**✓ valid**]"
@@ -61,6 +63,14 @@ def _card(folder: Path, is_open: bool) -> None:
             cases.markdown(f":green[**✓ all {summary.vignettes} vignettes pass**]")
         if common.unsaved(folder / common.RULESET_FILE):
             st.caption(":orange[Shown with the unsaved changes in the editor.]")
+
+
+def _where(folder: Path, file: str | None) -> str:
+    """A problem's file as the Editor's file list names it (ruleset.yaml, vignettes/cases.yaml)."""
+    if not file:
+        return "ruleset.yaml"
+    path = Path(file)
+    return str(path.relative_to(folder)) if path.is_relative_to(folder) else path.name
 
 
 def _create(root: Path) -> None:
