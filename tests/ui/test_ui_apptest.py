@@ -508,7 +508,11 @@ def test_flow_lays_the_tree_out_to_read_at_100_percent_from_the_top_left(root: P
     assert {n["id"] for n in data["nodes"]} == {n.id for n in model.nodes}
     assert len(data["edges"]) == sum(len(n.branches) + 1 for n in model.nodes if n.kind == "decision")
     start = next(n for n in data["nodes"] if n["id"] == model.start)
-    assert start["position"] == {"x": 0, "y": 0} and data["fitView"] is False  # 100 %, where a case starts
+    assert start["position"] == {"x": 0, "y": 0} and data["fitView"] is True  # the whole tree, fitted, on open
+    assert data["showMiniMap"] is False  # a minimap sits on the nodes
+    labels = [e["label"] for e in data["edges"]]
+    assert not [label for label in labels if label.rstrip(".").isdigit() or label == "else"]  # words, not numbers
+    assert "otherwise" in labels and any(len(label) > 8 for label in labels)
     assert all(n["style"]["fontSize"] == "14px" and n["style"]["width"] == 250 for n in data["nodes"])
     boxes = [(n["position"]["x"], n["position"]["y"], n["style"]["height"]) for n in data["nodes"]]
     for i, (x, y, h) in enumerate(boxes):  # no card covers another
@@ -546,6 +550,32 @@ def test_clicking_a_node_shows_it_whole_and_opens_its_lines_in_the_editor(root: 
     line = lines.index("  - id: metastases_screen")  # its comment, just above, is part of it (1-based: +1 -1)
     assert lines[line - 1].lstrip().startswith("# ---")
     assert f"gotoLine({line}, 0" in scripts(at) and marked(at) == [line]
+
+
+def test_a_failing_vignette_is_shown_zoomed_to_where_it_ends(root: Path):
+    path = ruleset_path(root)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "next: suspected_spinal_metastases", "next: simple_back_pain", 1), encoding="utf-8")
+    at = app("flow")
+    by_label(at.selectbox, "Show the path of").set_value("vignette").run()
+    no_errors(at)
+    shown = {n["id"] for n in canvas(at)["nodes"]}
+    failing = [r for r in replay_ruleset(path).results if not r.passed]
+    chosen = at.session_state["flow"]["vignette"]
+    end = next(r for r in failing if r.id == chosen).actual["path"][-1]
+    assert end in shown and len(shown) < len(validate_ruleset_file(path).model.nodes)
+    assert "Zoomed to where the failing vignette ends" in texts(at) and canvas(at)["fitView"] is True
+    at.button(key="flow.whole").click().run()
+    assert len(canvas(at)["nodes"]) == len(validate_ruleset_file(path).model.nodes)
+
+
+def test_every_node_can_be_read_without_the_canvas(root: Path):
+    """The keyboard's way in: a list of the same nodes; choosing one shows it whole."""
+    at = app("flow")
+    chooser(at, "flow.read").set_value("metastases_screen").run()
+    no_errors(at)
+    assert "Cancer history with pain suggestive of spinal metastases?" in texts(at)
+    assert "→ " in texts(at) and "otherwise" in texts(at).casefold()
 
 
 def test_focus_shows_one_nodes_neighbourhood(root: Path):

@@ -14,18 +14,22 @@ import streamlit as st
 
 from ..content.loader import read_yaml
 from ..content.model import DecisionNode, OutcomeNode
-from ..drawing.flow_map import NODE_WIDTH, FlowMap, MapEdge, MapNode, card_lines, flow_map, layout
+from ..drawing.flow_map import NODE_WIDTH, FlowMap, MapEdge, MapNode, card_lines, flow_map, layout, short
 from ..drawing.graph import GraphvizError, render
 from ..publish.line_history import rules
 from ..run.engine import CompiledRuleset, InputError, Result, evaluate
+from ..run.explain import input_label
 from ..run.replay import ReplayReport
+from ..run.words import condition_words
 from . import common
 from .case import answers_of
 
 _SHOW = {"none": "Nothing", "try": "The Try-it case", "vignette": "A vignette"}
 _DIRECTION = {"down": "Top to bottom", "right": "Left to right"}
 _ALL = ""
-CANVAS_HEIGHT = 640
+CANVAS_HEIGHT = 720
+"""Tall enough to read the whole tree fitted to the content width, short enough to leave the controls above in
+view on a 900-pixel-high window."""
 _PATH, _STOP, _FADED = "#1f1f1f", "#e8590c", 0.4
 
 
@@ -53,6 +57,9 @@ def page() -> None:
     direction = direction_column.radio("Direction", list(_DIRECTION), format_func=_DIRECTION.get, horizontal=True,
                                        key="flow.direction")
     focus, radius = _focus(rs, state)
+    zoom = _failing_end(report, state) if show == "vignette" and focus == _ALL else None
+    if zoom:  # where a failing vignette ends: its neighbourhood, fitted, so the outcome is in view at once
+        focus, radius = zoom, 2
 
     if note:
         st.info(note)
@@ -62,17 +69,26 @@ def page() -> None:
         _coverage_line(report.coverage.to_dict(report.ruleset))
     covered = report.coverage if coverage else None
     fmap = flow_map(rs, result=result, coverage=covered, focus=focus or None, radius=radius)
-    canvas, details = st.columns([5, 3], gap="medium")
-    with canvas:
-        clicked = _canvas(fmap, layout(fmap, focus or rs.model.start, direction),
-                          direction, (work, common.result_key(result), coverage, direction, focus, radius))
-        if fmap.hidden:
-            st.caption(f"Showing {common.plural(len(fmap.nodes), 'node')} within {radius} "
-                       f"step{'s' if radius != 1 else ''} of `{focus}`; {fmap.hidden} more are hidden.")
-        else:
-            st.caption("Drag to move around, scroll or use + and − to zoom, click a node to read it.")
+    clicked = _canvas(fmap, layout(fmap, focus or rs.model.start, direction),
+                      direction, (work, common.result_key(result), coverage, direction, focus, radius))
+    titles = {node.id: node.title for node in rs.model.nodes}
+    if zoom:
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.caption(f"Zoomed to where the failing vignette ends: **{common.escape_md(titles.get(zoom, zoom))}** "
+                     f"and the nodes within 2 steps of it; {fmap.hidden} more are hidden.")
+        right.button("Show the whole flow", key="flow.whole", on_click=_whole, args=(state,))
+    elif fmap.hidden:
+        st.caption(f"Showing {common.plural(len(fmap.nodes), 'node')} within {radius} "
+                   f"step{'s' if radius != 1 else ''} of **{common.escape_md(titles.get(focus, focus))}**; "
+                   f"{fmap.hidden} more are hidden.")
+    else:
+        st.caption("The whole flow, fitted to the page. Drag to move around, scroll or use + and − to zoom, click "
+                   "a node to read it; hover over a condition to read it whole. Every node is also listed below.")
     if clicked:
         state["selected"] = clicked
+    details, outline = st.columns([3, 2], gap="medium")
+    with outline:
+        _outline(rs, fmap, state)
     with details:
         _details(folder, work, rs, report, state.get("selected") or focus or rs.model.start)
     _downloads(rs.id, common.dot(work, common.result_key(result), coverage, "TB" if direction == "down" else "LR"))
@@ -97,13 +113,84 @@ def _canvas(fmap: FlowMap, places: dict[str, tuple[float, float, float]], direct
                                             [_edge(e) for e in fmap.edges])
         store["signature"] = signature
         store["seen"] = None
-    shown = streamlit_flow("flow.canvas", store["state"], height=CANVAS_HEIGHT, fit_view=False, show_controls=True,
-                           show_minimap=True, layout=ManualLayout(), get_node_on_click=True, pan_on_drag=True,
-                           allow_zoom=True, min_zoom=0.15)
+    # Fitted on open (the whole tree, or the part in focus, never an empty view); no minimap, which would sit on
+    # the nodes; the zoom controls sit in the margin fitting leaves at the bottom left.
+    shown = streamlit_flow("flow.canvas", store["state"], height=CANVAS_HEIGHT, fit_view=True, show_controls=True,
+                           show_minimap=False, layout=ManualLayout(), get_node_on_click=True, pan_on_drag=True,
+                           allow_zoom=True, min_zoom=0.1, hide_watermark=True)
+    _edge_titles(fmap)
     store["state"] = shown
     clicked = shown.selected_id if shown.selected_id != store.get("seen") else None
     store["seen"] = shown.selected_id
     return clicked
+
+
+def _edge_titles(fmap: FlowMap) -> None:
+    """Each edge's whole condition as its hover text (an SVG <title>), which the component has no option for: a
+    few lines of script find its frame (same origin) and add them. Only the texts go in, as JSON."""
+    import json
+
+    titles = json.dumps({edge.id: edge.words for edge in fmap.edges}).replace("</", "<\\/")
+    st.html(f"""<script>(function () {{
+  const titles = {titles};
+  let tries = 0;
+  function label() {{
+    const frame = document.querySelector('iframe[title*="streamlit_flow"]');
+    const doc = frame && frame.contentDocument;
+    const edges = doc ? doc.querySelectorAll('.react-flow__edge') : [];
+    if (!edges.length) {{ if (tries++ < 100) setTimeout(label, 150); return; }}
+    edges.forEach(function (edge) {{
+      const id = (edge.getAttribute('data-testid') || '').replace('rf__edge-', '');
+      if (!(id in titles)) return;
+      let title = edge.querySelector('title');
+      if (!title) {{ title = doc.createElementNS('http://www.w3.org/2000/svg', 'title'); edge.prepend(title); }}
+      title.textContent = titles[id];
+      edge.setAttribute('aria-label', titles[id]);
+    }});
+    if (tries++ < 100) setTimeout(label, 1000);  // again as the canvas redraws (a click, a zoom)
+  }}
+  label();
+}})();</script>""", unsafe_allow_javascript=True)
+
+
+def _outline(rs: CompiledRuleset, fmap: FlowMap, state: dict[str, Any]) -> None:
+    """The same nodes and conditions as a list, to read and move through with the keyboard (or a screen reader):
+    choosing a node here shows it whole, as a click on the canvas does."""
+    ids = [node.id for node in fmap.nodes]
+    titles = {node.id: node.title for node in rs.model.nodes}
+    kinds = {node.id: ("Question" if node.kind == "decision" else "Outcome") for node in fmap.nodes}
+    selected = state.get("selected") if state.get("selected") in ids else None
+    picked = common.choose(st, "Read a node", [""] + ids, selected or "", key="flow.read",
+                           labels=lambda n: "Choose a node…" if not n else f"{kinds[n]}: {titles[n]}",
+                           help="Every node of the flow shown above, in order; the one you choose is shown whole.")
+    if picked and picked != selected:
+        state["selected"] = picked
+        st.rerun()
+    with st.expander("The flow as a list", expanded=False):
+        lines = []
+        for node in fmap.nodes:
+            out = [e for e in fmap.edges if e.source == node.id]
+            sends = f" → {common.escape_md(short(node.disposition_label or ''))}" if node.kind == "outcome" else ""
+            lines.append(f"**{common.escape_md(node.title)}**{sends}")
+            lines += [f"- {common.escape_md(e.words)} → {common.escape_md(titles.get(e.target, e.target))}"
+                      for e in out]
+        st.markdown("\n".join(lines))
+
+
+def _whole(state: dict[str, Any]) -> None:
+    state["whole"] = state.get("vignette")
+
+
+def _failing_end(report: ReplayReport, state: dict[str, Any]) -> str | None:
+    """Where the chosen vignette ends when it fails (its outcome, or where it stopped), unless the whole flow was
+    asked for."""
+    chosen = state.get("vignette")
+    found = next((r for r in report.results if r.id == chosen), None)
+    if found is None or found.passed or found.actual is None or not found.actual["path"]:
+        return None
+    if state.get("whole") == chosen:
+        return None
+    return str(found.actual["path"][-1])
 
 
 def _node(node: MapNode, place: tuple[float, float, float], direction: str) -> Any:
@@ -170,20 +257,22 @@ def _details(folder: Path, work: common.Texts, rs: CompiledRuleset, report: Repl
     references = {r.id: r for r in model.references}
     with st.container(border=True):
         kind = "Question" if isinstance(node, DecisionNode) else "Outcome"
-        st.caption(f"{kind} · `{node.id}`" + (" · where every case starts" if node.id == model.start else ""))
+        st.caption(f"{kind}" + (" · where every case starts" if node.id == model.start else ""), help=f"id: {node.id}")
         st.markdown(f"#### {common.escape_md(node.title)}")
         if isinstance(node, DecisionNode):
             if node.description:
                 st.markdown(common.escape_md(node.description))
             for i, branch in enumerate(node.branches):
-                label = f" — {common.escape_md(branch.label)}" if branch.label else ""
-                st.markdown(f"**{i + 1}.** If `{branch.when}`{label}  \n→ {common.escape_md(titles[branch.next])} "
-                            f"(`{branch.next}`)")
-            st.markdown(f"**Otherwise** → {common.escape_md(titles[node.else_])} (`{node.else_}`)")
+                label = f" — *{common.escape_md(branch.label)}*" if branch.label else ""
+                st.markdown(f"**{i + 1}.** If {common.escape_md(condition_words(rs, branch.when))}{label}  \n"
+                            f"→ {common.escape_md(titles[branch.next])}",
+                            help=f"As written: {branch.when} → {branch.next}")
+            st.markdown(f"**Otherwise** → {common.escape_md(titles[node.else_])}", help=f"else → {node.else_}")
             asked = sorted({name for b in rs.steps[node.id].branches for name in b.reads})
             questions = {spec.id: spec.question for spec in model.inputs}
-            st.markdown("**Asks**  \n" + "  \n".join(f"`{name}`: {common.escape_md(questions.get(name, name))}"
-                                                     for name in asked))
+            st.markdown("**Asks**  \n" + "  \n".join(
+                f"{common.escape_md(input_label(rs, name))}: {common.escape_md(questions.get(name, name))}"
+                for name in asked))
         else:
             assert isinstance(node, OutcomeNode)
             labels = {d.id: d.label for d in model.dispositions}
