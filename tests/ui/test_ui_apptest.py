@@ -116,14 +116,47 @@ def test_a_bad_id_for_a_new_ruleset_is_explained_and_nothing_is_written(root: Pa
     assert sorted(p.name for p in root.iterdir()) == [RULESET]
 
 
-def test_open_selects_the_ruleset_for_every_page(root: Path):
+def test_open_lands_on_the_overview_of_that_ruleset_for_every_page(root: Path):
     shutil.copytree(root / RULESET, root / "second-copy")
     at = app("rulesets")
     at.button(key="rulesets.open.second-copy").click().run()
+    finished(at)
     no_errors(at)
-    assert [t.value for t in at.title] == ["Editor"]
+    assert [t.value for t in at.title] == ["Overview"]
     assert at.session_state["ruleset"] == "second-copy"
-    assert at.get("component_instance")[0].key.startswith("editor.ace.second-copy.")
+    page = texts(at)
+    assert "Questions, in the order they are asked" in page and "Safety promises" in page
+    assert "answer combinations" in page and "billion" in page or "million" in page
+
+
+def test_search_by_content_opens_the_node_on_the_flow_and_its_lines_in_the_editor(root: Path):
+    at = app("overview")
+    finished(at)
+    at.text_input(key="overview.search").input("bladder").run()
+    no_errors(at)
+    page = texts(at)
+    assert "Sphincter, saddle or neurological symptoms" in page  # the cauda equina question, found by what it asks
+    at.button(key="overview.hit.flow.0").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Flow"]
+    assert at.session_state["flow"]["selected"] == "emergency_screen"
+    assert "emergency_screen" in {n["id"] for n in canvas(at)["nodes"]}
+    at = app("overview")
+    finished(at)
+    at.text_input(key="overview.search").input("bladder").run()
+    at.button(key="overview.hit.edit.0").click().run()
+    assert [t.value for t in at.title] == ["Editor"]
+    line = ruleset_path(root).read_text(encoding="utf-8").splitlines().index("  - id: emergency_screen") + 1
+    assert marked(at)[0] <= line <= marked(at)[0] + 3  # the node's lines, from the comments just above it
+
+
+def test_the_overview_downloads_a_self_contained_safety_report(root: Path):
+    at = app("overview")
+    finished(at)
+    no_errors(at)
+    button = at.get("download_button")[0]
+    assert "safety report" in button.proto.label.casefold()
+    assert "Safety promises broken" in [m.label for m in at.metric]
 
 
 # --- Editor ---------------------------------------------------------------------------------

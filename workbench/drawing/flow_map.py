@@ -5,7 +5,6 @@ the same flow with Graphviz for export, with the same red-flag marks (`node_flag
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass
 from itertools import pairwise
@@ -14,10 +13,8 @@ from ..content.model import DecisionNode, OutcomeNode, Ruleset
 from ..expr.syntax import ExprSyntaxError, names, parse
 from ..run.engine import CompiledRuleset, Result
 from ..run.replay import Coverage
-from ..run.words import condition_words, short_words
+from ..run.words import condition_words, short, short_words
 from .colours import disposition_colours
-
-_DASH_CLAUSE = re.compile(r"\s[\u2014\u2013]\s")
 
 
 @dataclass(frozen=True)
@@ -71,11 +68,6 @@ def card_lines(node: MapNode) -> list[str]:
     if node.stop:
         lines.append("stopped here: answers still needed")
     return lines
-
-
-def short(label: str) -> str:
-    """A label up to its first dash clause: 'Emergency — now: 999 or ...' reads 'Emergency' on a card."""
-    return _DASH_CLAUSE.split(" ".join(label.split()), 1)[0]
 
 
 def layout(fmap: FlowMap, start: str, direction: str = "down") -> dict[str, tuple[float, float, float]]:

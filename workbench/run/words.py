@@ -5,6 +5,7 @@ away for whoever needs it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..content.model import EnumInput, NumberInput
@@ -12,6 +13,7 @@ from ..expr.syntax import BoolOp, Compare, Count, Expr, ExprSyntaxError, ListOf,
 from .engine import CompiledRuleset
 from .explain import input_label
 
+_DASH_CLAUSE = re.compile(r"\s[\u2014\u2013]\s")
 _NUMBER_WORDS = {">=": "{} or more", ">": "over {}", "<=": "{} or less", "<": "under {}", "==": "exactly {}",
                  "!=": "not {}"}
 
@@ -22,6 +24,11 @@ def condition_words(ruleset: CompiledRuleset, condition: str) -> str:
         return _say(ruleset, parse(condition), top=True)
     except ExprSyntaxError:
         return condition
+
+
+def short(label: str) -> str:
+    """A label up to its first dash clause: 'Emergency — now: 999 or ...' reads 'Emergency' on a card."""
+    return _DASH_CLAUSE.split(" ".join(label.split()), 1)[0]
 
 
 def short_words(text: str, width: int = 42) -> str:

@@ -283,9 +283,13 @@ def choose(where: Any, label: str, options: list[Any], current: Any, *, key: str
     if current not in options:
         current = options[0]
     shown = [str(labels(option)) for option in options]
+    if len(set(shown)) < len(shown):  # two options that read alike (two copies of one ruleset): tell them apart
+        said, labels = dict(zip(options, shown, strict=True)), None
+        shown = [f"{said[o]} ({o})" if shown.count(said[o]) > 1 else said[o] for o in options]
+        labels = dict(zip(options, shown, strict=True)).__getitem__
     words = hashlib.sha256("\x1f".join(shown).encode("utf-8")).hexdigest()[:10]
     picked = where.selectbox(label, options, index=options.index(current), format_func=labels,
-                             key=f"{key}.{options.index(current)}.{words}", **options_of_widget)
+                             key=f"{key}.{current}.{words}", **options_of_widget)
     return picked if picked in options else current
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from . import common, editor, flow, rulesets, try_it, vignettes
+from . import common, editor, flow, overview, rulesets, try_it, vignettes
 
 
 def _releases() -> None:
@@ -54,6 +54,7 @@ def _guarded(run: Callable[[], None]) -> Callable[[], None]:
 def _specs() -> list[tuple[str, str, str, Callable[[], None]]]:
     specs = [
         ("rulesets", "Rulesets", ":material/folder_open:", rulesets.page),
+        ("overview", "Overview", ":material/summarize:", overview.page),
         ("editor", "Editor", ":material/edit_note:", editor.page),
         ("flow", "Flow", ":material/account_tree:", flow.page),
         ("try", "Try it", ":material/stethoscope:", try_it.page),

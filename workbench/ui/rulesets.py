@@ -16,7 +16,7 @@ def page() -> None:
     selected = common.current_ruleset()
     st.title("Rulesets")
     root = common.rulesets_root()
-    st.caption(f"Rulesets in `{root}`. Open one to edit, try and replay it; every page then works on it.")
+    st.caption("Open one to read its overview, then edit, try and replay it: every page then works on it.")
     for folder in common.ruleset_folders(root):
         _card(folder, selected is not None and folder.name == selected.name)
     _create(root)
@@ -39,7 +39,7 @@ def _card(folder: Path, is_open: bool) -> None:
             left, middle, right = st.columns(3)
             if left.button("Open", key=f"rulesets.open.{folder.name}", type="secondary" if is_open else "primary",
                            width="stretch"):
-                common.open_ruleset(folder.name, "editor")
+                common.open_ruleset(folder.name, "overview")
             if middle.button("Try it", key=f"rulesets.try.{folder.name}", width="stretch"):
                 common.open_ruleset(folder.name, "try")
             if right.button("Vignettes", key=f"rulesets.vignettes.{folder.name}", width="stretch"):
