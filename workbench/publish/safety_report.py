@@ -20,7 +20,8 @@ h3 { font-size: 1rem; margin: 1rem 0 0.3rem; }
 .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 9.5pt; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; margin: 0.4rem 0 0.8rem; table-layout: auto; }
 th, td { border: 1px solid #999; padding: 0.25rem 0.4rem; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; word-break: normal; }
+         overflow-wrap: break-word; }
+td.status, th.status { white-space: nowrap; }
 th { background: #eee; }
 .broken { color: #a50e0e; font-weight: bold; } .holds { color: #1b6e20; font-weight: bold; }
 .note { color: #444; font-size: 9.5pt; }
@@ -99,9 +100,9 @@ def _promises(o: Overview) -> str:
     for p in sorted(o.promises, key=lambda p: p.status != "violated"):  # broken first
         word, css = _STATUS.get(p.status, (p.status, ""))
         counter = f"<br><span class=\"note\">Broken by: {_e(p.counterexample)}</span>" if p.counterexample else ""
-        rows.append(f"<tr><td class=\"{css}\">{_e(word)}</td><td>{_e(p.title)}{counter}</td><td>{_e(p.when)}</td>"
+        rows.append(f"<tr><td class=\"status {css}\">{_e(word)}</td><td>{_e(p.title)}{counter}</td><td>{_e(p.when)}</td>"
                     f"<td>{_e(p.demands)}</td></tr>")
-    return ("<h2>Safety promises</h2><table><thead><tr><th>Status</th><th>Promise</th><th>When</th>"
+    return ("<h2>Safety promises</h2><table><thead><tr><th class=\"status\">Status</th><th>Promise</th><th>When</th>"
             "<th>It must be</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
