@@ -282,6 +282,31 @@ def test_editor_and_rulesets_count_the_same_problems(root: Path):
     assert "vignettes" in at.session_state["editor"]["file"]
 
 
+def test_a_decisions_branches_edited_as_a_table_go_into_the_text_checked_and_unsaved(root: Path):
+    original = ruleset_path(root).read_text(encoding="utf-8")
+    at = app("editor")
+    chooser(at, "editor.table.pick").set_value("emergency_screen").run()
+    assert "The table shows the text as it is." in texts(at)
+
+    def type_in_table(row: int, text: str) -> None:  # what the table sends after a cell is typed
+        rev = at.session_state["editor"]["buffers"][str(ruleset_path(root))]["rev"]
+        at.session_state[f"editor.table.emergency_screen.{rev}"] = {
+            "edited_rows": {row: {"When (condition)": text}}, "added_rows": [], "deleted_rows": []}
+        at.run()
+
+    type_in_table(1, "known_cancer and limb_weakness")
+    no_errors(at)
+    assert "The table checks out" in texts(at)
+    at.button(key="editor.table.apply.emergency_screen").click().run()
+    no_errors(at)
+    text = at.session_state["editor"]["buffers"][str(ruleset_path(root))]["text"]
+    assert "      - when: known_cancer and limb_weakness\n" in text
+    assert len(text.splitlines()) == len(original.splitlines())  # one line changed, every comment kept
+    assert ruleset_path(root).read_text(encoding="utf-8") == original and "unsaved changes" in texts(at)
+    type_in_table(0, "pain_site == 'thorasic'")
+    assert "would bring 1 new error" in texts(at) and "WB3" in texts(at)  # checked as typed, like the text
+
+
 def test_save_writes_only_when_asked(root: Path):
     at = app("editor")
     edited = ruleset_path(root).read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.1.0")

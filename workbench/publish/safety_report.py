@@ -100,8 +100,8 @@ def _promises(o: Overview) -> str:
     for p in sorted(o.promises, key=lambda p: p.status != "violated"):  # broken first
         word, css = _STATUS.get(p.status, (p.status, ""))
         counter = f"<br><span class=\"note\">Broken by: {_e(p.counterexample)}</span>" if p.counterexample else ""
-        rows.append(f"<tr><td class=\"status {css}\">{_e(word)}</td><td>{_e(p.title)}{counter}</td><td>{_e(p.when)}</td>"
-                    f"<td>{_e(p.demands)}</td></tr>")
+        rows.append(f"<tr><td class=\"status {css}\">{_e(word)}</td><td>{_e(p.title)}{counter}</td>"
+                    f"<td>{_e(p.when)}</td><td>{_e(p.demands)}</td></tr>")
     return ("<h2>Safety promises</h2><table><thead><tr><th class=\"status\">Status</th><th>Promise</th><th>When</th>"
             "<th>It must be</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 

@@ -15,7 +15,7 @@ from ..content.validate import Report
 from ..files import SaveConflict, disk_reason, read_versioned
 from ..people import access
 from ..problems import ProblemError, sort_problems
-from . import background_check, common, editor_forms, line_history
+from . import background_check, common, editor_forms, editor_table, line_history
 
 _ACE_CSS = (".wb-problem {position:absolute; background:rgba(250,82,82,0.16);}"
             ".wb-focus {position:absolute; background:rgba(250,176,5,0.45);}")
@@ -98,6 +98,8 @@ def page() -> None:
         _problems(buffer, report)
     line_history.panel(folder, path, buffer)
     if path.name == common.RULESET_FILE:
+        editor_table.panel(buffer, report, lambda text: _validate(folder, path, text),
+                           common.compiled(buffer["text"], str(path)))
         editor_forms.forms(buffer, report, lambda text: _validate(folder, path, text))
     else:
         st.caption("Add vignettes from the **Try it** page (save a case as a vignette) or on the **Vignettes** page.")
