@@ -851,7 +851,7 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
     page = texts(at)
     assert page.index("Red-flag floors") < page.index("Safety properties")
     assert "reach **Self-care**, the least urgent disposition" in page  # in the ruleset's words
-    assert "6 or more red flags together** → **Self-care** (`self_care`, at " in page
+    assert "6 or more red flags together** → **Self-care** (at " in page
     assert "not of patients: it says how much of the space of answers a path covers, never how often" in page
     by_label(at.selectbox, "A clinician expects")  # one per row; the first row is a red flag
     rows = [b for b in at.button if b.label == "Add as vignette"]
@@ -868,6 +868,27 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
     added = [r for r in report.results if r.id.startswith("floor-6-or-more")]
     assert saved.is_file() and len(added) == 1
     assert added[0].expected == {"disposition": "routine"} and not added[0].passed  # it fails until rules change
+
+
+def test_safety_leads_with_a_broken_promise_in_clinical_words(root: Path):
+    path = ruleset_path(root)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at_line = lines.index("  - id: suspected_cauda_equina_or_cord_compression")
+    row = next(i for i in range(at_line, len(lines)) if lines[i].strip().startswith("disposition:"))
+    lines[row] = lines[row].replace("emergency", "routine")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    at = app("safety")
+    finished(at)
+    no_errors(at)
+    headings = [h.value for h in at.subheader]
+    assert headings[0].startswith("Broken safety promises")
+    assert headings.index("Red-flag floors") < headings.index("The other safety properties")
+    broken = "\n".join(m.value for m in at.markdown if "BROKEN" in m.value or "**Answers**" in m.value
+                       or "**Gives**" in m.value).replace("\\", "")
+    assert "Bladder or bowel dysfunction or saddle anaesthesia is always an emergency" in broken
+    assert "bladder_bowel_dysfunction" not in broken and "_" not in broken  # words, not ids (ids are on hover)
+    assert "Suspected cauda equina syndrome or spinal cord compression" in broken  # the path by its titles
+    assert "answer combinations" in [m.value for m in at.metric][1]
 
 
 def finished(at: AppTest) -> None:

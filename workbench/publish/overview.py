@@ -16,7 +16,7 @@ from ..problems import Problem, ProblemError
 from ..run.engine import CompiledRuleset
 from ..run.explain import input_label
 from ..run.replay import ReplayReport
-from ..run.words import condition_words, short
+from ..run.words import answers_in_words, condition_words, short
 from .canonical import ruleset_sha256
 from .diff import diff_versions
 from .releases import Release
@@ -117,19 +117,6 @@ def asked_order(ruleset: CompiledRuleset) -> list[str]:
         order.append(here)
         stack.extend(reversed(node.targets))
     return order
-
-
-def answers_in_words(ruleset: CompiledRuleset, answers: dict[str, object]) -> str:
-    """A case as a reader scans it: what was yes, numbers and choices, then 'no to the rest'."""
-    said = []
-    for name, value in answers.items():
-        if value is True:
-            said.append(input_label(ruleset, name))
-        elif not isinstance(value, bool) and value is not None:
-            said.append(f"{input_label(ruleset, name)}: {value}")
-    if any(value is False for value in answers.values()):
-        said.append("no to the rest")
-    return ", ".join(said) or "any answers"
 
 
 def build(ruleset: CompiledRuleset, replay: ReplayReport, verification: Verification | None,

@@ -92,3 +92,20 @@ def _compare(ruleset: CompiledRuleset, expr: Compare) -> str:
         shown = _value(ruleset, left.id, value)
         return f"{name}: {shown}" if op == "==" else f"{name}: not {shown}"
     return f"{_say(ruleset, left)} {op} {_say(ruleset, right)}"
+
+
+def answers_in_words(ruleset: CompiledRuleset, answers: dict[str, object], *, name_the_rest: bool = False) -> str:
+    """A case as a reader scans it: what was yes, numbers and choices, then 'no to the rest' (or, with
+    `name_the_rest`, which questions were answered no)."""
+    said = []
+    for name, value in answers.items():
+        if value is True:
+            said.append(input_label(ruleset, name))
+        elif not isinstance(value, bool) and value is not None:
+            said.append(f"{input_label(ruleset, name)}: {_value(ruleset, name, value)}")
+    if name_the_rest:
+        no = [input_label(ruleset, name) for name, value in answers.items() if value is False]
+        return ", ".join(said + ([f"no to {', '.join(no)}"] if no else [])) or "any answers"
+    if any(value is False for value in answers.values()):
+        said.append("no to the rest")
+    return ", ".join(said) or "any answers"
