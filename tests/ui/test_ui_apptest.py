@@ -612,8 +612,9 @@ def test_clicking_a_node_shows_it_whole_and_opens_its_lines_in_the_editor(root: 
 
 def test_a_failing_vignette_is_shown_zoomed_to_where_it_ends(root: Path):
     path = ruleset_path(root)
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "next: suspected_spinal_metastases", "next: simple_back_pain", 1), encoding="utf-8")
+    cancer = root / RULESET / "vignettes" / "cancer.yaml"
+    cancer.write_text(cancer.read_text(encoding="utf-8").replace("disposition: urgent_mri_1_week",
+                                                                 "disposition: routine", 1), encoding="utf-8")
     at = app("flow")
     by_label(at.selectbox, "Show the path of").set_value("vignette").run()
     no_errors(at)
@@ -668,7 +669,7 @@ def test_a_failing_vignette_shows_what_differs_and_its_path(root: Path):
     at = replayed(root)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Fail"] == "1"
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["Vignette"]) == ["known-breast-cancer-thoracic-night-pain"]  # only failing, by default
     assert "Urgent" in table["Actual"][0] and "History of cancer" in table["Actual"][0]  # labels, not ids
     page = texts(at)
@@ -1000,3 +1001,33 @@ def test_releases_speaks_in_states_with_one_next_step_and_takes_the_next_version
     assert "version: 1.0.1" in path.read_text(encoding="utf-8")
     last = Repository(root).log(RULESET)[0]
     assert last.reason == "Version 1.0.1: a patch change since 1.0.0" and last.author == "local"
+
+
+def test_releases_never_suggests_a_version_the_gate_would_refuse(root: Path, signers: dict):
+    """Released, then cauda equina made routine and saved: vignettes fail, so the gate (lifecycle.check_release)
+    would refuse any release. The page lists what the gate says and offers no "Use version" step."""
+    from workbench.files import read_versioned
+    from workbench.people import access
+    from workbench.publish import lifecycle
+    from workbench.publish.repository import Person, Repository
+
+    from ..conftest import REVIEWER, keyring, submitted
+
+    folder = root / RULESET
+    submitted(folder)
+    assert lifecycle.approve(Repository(root), RULESET, Person(REVIEWER), "ok", signers[REVIEWER], keyring()).ok
+    assert lifecycle.release(Repository(root), RULESET, Person(REVIEWER), "go", signers[REVIEWER], keyring()).ok
+    path = folder / "ruleset.yaml"
+    text, token = read_versioned(path)
+    lines = (text or "").splitlines()
+    at_line = lines.index("  - id: suspected_cauda_equina_or_cord_compression")
+    row = next(i for i in range(at_line, len(lines)) if lines[i].strip().startswith("disposition:"))
+    lines[row] = lines[row].replace("emergency", "routine")
+    access.save_ruleset(access.local_identity("Dr Ada Author"), path, "\n".join(lines) + "\n", token, "try routine")
+    gate = lifecycle.check_release(Repository(root), RULESET, None, keyring())
+    assert [p for p in gate.problems if p.code not in ("WB705", "WB706")]  # the core refuses it
+    at = app("releases")
+    no_errors(at)
+    page = texts(at)
+    assert "Before a new version can be released" in page and "Use version" not in page
+    assert not [b for b in at.button if b.key == "releases.version"]
