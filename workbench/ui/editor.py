@@ -215,7 +215,7 @@ def _status(buffer: dict[str, Any], report: Report) -> str:
     warnings = len(report.problems) - errors
     checks = (f":red[**✗ {common.plural(errors, 'error')}**]" if errors else ":green[**✓ no errors**]") + (
         f" · :orange[{common.plural(warnings, 'warning')}]" if warnings else "")
-    saved = ":orange[**● unsaved changes**]" if _dirty(buffer) else ":gray[saved]"
+    saved = ":orange[**● unsaved changes**]" if _dirty(buffer) else "saved"
     return f"{checks} · {saved}"
 
 
@@ -250,9 +250,9 @@ def _safety_line(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
         check = _safety_check(saved, str(ruleset_file))
         report = check.report if check.done.is_set() else None
         if not check.done.is_set():
-            row.markdown(":gray[checking the safety promises of the saved rules…]")
+            row.caption("checking the safety promises of the saved rules…")
         elif report is None or report.status == "invalid":
-            row.markdown(":gray[safety promises: not checked until the saved rules have no errors]")
+            row.caption("safety promises: not checked until the saved rules have no errors")
         else:
             broken = [v for v in report.properties if v.status == "violated"]
             word = "promise" if len(broken) == 1 else "promises"
@@ -264,7 +264,7 @@ def _safety_line(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
             elif report.properties:
                 row.markdown(f":green[✓ {common.plural(len(report.properties), 'safety promise')} kept]")
             if _dirty(buffer) and path == ruleset_file:
-                row.markdown(":gray[(safety promises: of the saved rules)]")
+                row.caption("(safety promises: of the saved rules)")
             if report.status == "incomplete":
                 row.markdown(":orange[not every case could be checked]")
         if check.done.is_set() and not known:
@@ -323,15 +323,39 @@ def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report, *, re
         markers.append(_marker(buffer["line"], "wb-focus"))
     code_editor(buffer["base"], lang="yaml", key=key, height=[24, 38], response_mode="debounce",
                 options={"showLineNumbers": True, "tabSize": 2, "useSoftTabs": True, "wrap": True,
-                         "readOnly": read_only},
+                         "readOnly": read_only,
+                         # keyboard users: Tab reaches the editor, Enter starts typing, Escape then Tab leaves it
+                         "enableKeyboardAccessibility": True, "textInputAriaLabel": f"Text of {path.name}"},
                 props={"showGutter": True, "markers": markers, "debounceChangePeriod": 300,
                        "scrollMargin": [0, 0, 0, 0]},  # the component's default margin shifts the line numbers
                 component_props={"css": _ACE_CSS})
     line = buffer.pop("scroll", None)
     if line:
         _scroll_to(line)
+    _keyboard_exit()
     if not read_only:
-        st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them.")
+        st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them. "
+                   "Keyboard: Tab reaches the text, Enter starts typing, Escape twice then Tab moves on.")
+
+
+def _keyboard_exit() -> None:
+    """Escape leaves the text for the editor's frame, so Tab and Shift+Tab move on (WCAG 2.1.2: no keyboard trap;
+    inside the text Tab indents, as authors expect). The component has no option for it: a few lines of script
+    find its Ace editor (same origin) and add the command once."""
+    st.html("""<script>(function () {
+  let tries = 0;
+  function add() {
+    const frame = document.querySelector('iframe[title*="code_editor"]');
+    const ace = frame && frame.contentDocument && frame.contentDocument.querySelector('#REACT_ACE_EDITOR');
+    const editor = ace && ace.env && ace.env.editor;
+    if (!editor) { if (tries++ < 100) setTimeout(add, 100); return; }
+    if (editor.wbKeyboardExit) return;
+    editor.wbKeyboardExit = true;
+    editor.commands.addCommand({name: 'leaveText', bindKey: {win: 'Esc', mac: 'Esc'},
+      exec: function (ed) { ed.blur(); ed.renderer.scroller.focus(); }});
+  }
+  add();
+})();</script>""", unsafe_allow_javascript=True)
 
 
 def _scroll_to(line: int) -> None:

@@ -27,9 +27,9 @@ from .case import answers_of
 _SHOW = {"none": "Nothing", "try": "The Try-it case", "vignette": "A vignette"}
 _DIRECTION = {"down": "Top to bottom", "right": "Left to right"}
 _ALL = ""
-CANVAS_HEIGHT = 720
-"""Tall enough to read the whole tree fitted to the content width, short enough to leave the controls above in
-view on a 900-pixel-high window."""
+CANVAS_HEIGHT = 860
+"""A tall viewport: nearly a whole 900-pixel-high window once scrolled to, so the fitted tree is as large as the
+page allows."""
 _PATH, _STOP, _FADED = "#1f1f1f", "#e8590c", 0.4
 
 
@@ -86,10 +86,11 @@ def page() -> None:
                    "a node to read it; hover over a condition to read it whole. Every node is also listed below.")
     if clicked:
         state["selected"] = clicked
+        _scroll_to_details()
     details, outline = st.columns([3, 2], gap="medium")
     with outline:
         _outline(rs, fmap, state)
-    with details:
+    with details, st.container(key="flow-details"):
         _details(folder, work, rs, report, state.get("selected") or focus or rs.model.start)
     _downloads(rs.id, common.dot(work, common.result_key(result), coverage, "TB" if direction == "down" else "LR"))
 
@@ -175,6 +176,14 @@ def _outline(rs: CompiledRuleset, fmap: FlowMap, state: dict[str, Any]) -> None:
             lines += [f"- {common.escape_md(e.words)} → {common.escape_md(titles.get(e.target, e.target))}"
                       for e in out]
         st.markdown("\n".join(lines))
+
+
+def _scroll_to_details() -> None:
+    """After a click on the canvas, bring the node's details (below it) into view."""
+    st.html("""<script>setTimeout(function () {
+  const box = document.querySelector('.st-key-flow-details');
+  if (box) box.scrollIntoView({behavior: 'smooth', block: 'start'});
+}, 300);</script>""", unsafe_allow_javascript=True)
 
 
 def _whole(state: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from ..run.engine import CompiledRuleset
 from . import background_check, common
 
 _STATUS = {"holds": ":green[**holds**]", "violated": ":red[**BROKEN**]", "vacuous": ":orange[**applies to no case**]",
-           "unproved": ":orange[**not proved**]", "not checked": ":gray[checking…]"}
+           "unproved": ":orange[**not proved**]", "not checked": "*checking…*"}
 
 
 def page() -> None:
@@ -58,7 +58,7 @@ def _search(folder: Path, work: common.Texts, rs: CompiledRuleset) -> None:
     st.caption(f"{common.plural(len(hits), 'result')} for “{common.escape_md(query)}”:")
     document, _ = read_yaml(work.ruleset, work.ruleset_file)
     lines = {(r.section, r.id): r.first for r in rules(document)} if document is not None else {}
-    with st.container(border=True, height=min(420, 90 + 64 * len(hits))):
+    with st.container(border=True):
         for i, hit in enumerate(hits):
             _hit(folder, hit, lines.get((hit.section, hit.id)), i)
 
@@ -66,7 +66,7 @@ def _search(folder: Path, work: common.Texts, rs: CompiledRuleset) -> None:
 def _hit(folder: Path, hit: Hit, line: int | None, i: int) -> None:
     text, flow, edit = st.columns([6, 1.3, 1.3], vertical_alignment="center")
     text.markdown(f"**{common.escape_md(hit.title)}** · {hit.kind_words}  \n"
-                  f":gray[found in {common.escape_md(', '.join(hit.matched[:3]))}: “{common.escape_md(hit.excerpt)}”]",
+                  f"*found in {common.escape_md(', '.join(hit.matched[:3]))}*: “{common.escape_md(hit.excerpt)}”",
                   help=f"id: {hit.id}")
     if hit.nodes:
         flow.button("On the flow", key=f"overview.hit.flow.{i}", icon=":material/account_tree:", width="stretch",

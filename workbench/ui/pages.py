@@ -39,6 +39,7 @@ def _guarded(run: Callable[[], None]) -> Callable[[], None]:
         target = st.session_state.pop(common.GO, None)
         if target:
             common.go(target)
+        common.page_style()
         try:
             run()
         except Exception as exc:  # the last line of defence: every expected problem is shown by the page

@@ -119,9 +119,8 @@ def _table(rs: CompiledRuleset, report: ReplayReport) -> None:
     if not rows:
         st.caption("No vignette fails.")
         return
-    # A table that wraps: an expectation cut at the cell's edge hides what differs. Long lists scroll.
-    with st.container(height=min(560, 60 + 52 * len(rows)), border=False):
-        st.table(rows, hide_index=True, border="horizontal")
+    # A table that wraps: an expectation cut at the cell's edge hides what differs.
+    st.table(rows, hide_index=True, border="horizontal")
 
 
 def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict[str, Any]) -> None:
