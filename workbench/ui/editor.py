@@ -213,7 +213,7 @@ def _validate(folder: Path, path: Path, text: str) -> Report:
 def _status(buffer: dict[str, Any], report: Report) -> str:
     errors = sum(p.is_error for p in report.problems)
     warnings = len(report.problems) - errors
-    checks = (f":red[**✗ {common.plural(errors, 'error')}**]" if errors else ":green[**✓ no errors**]") + (
+    checks = (f":red[**✗ {common.plural(errors, 'error')}**]" if errors else ":green[**✓ no errors in this file**]") + (
         f" · :orange[{common.plural(warnings, 'warning')}]" if warnings else "")
     saved = ":orange[**● unsaved changes**]" if _dirty(buffer) else "saved"
     return f"{checks} · {saved}"
@@ -237,14 +237,18 @@ def _safety_line(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
         row.markdown("**Saved**" if not _dirty(buffer) else "**As typed**")
         if elsewhere:
             first = Path(str(elsewhere[0].file))
-            row.button(f":red[✗ {common.plural(len(elsewhere), 'error')} in {_label(folder, first)}]",
-                       key="editor.status.elsewhere", type="tertiary", on_click=_open_file, args=(first,),
-                       help="Open that file here: one list of problems for the whole ruleset, as on Rulesets.")
+            if row.button(f":red[✗ {common.plural(len(elsewhere), 'error')} in {_label(folder, first)}]",
+                          key="editor.status.elsewhere", type="tertiary",
+                          help="Open that file here: one list of problems for the whole ruleset, as on Rulesets."):
+                _open_file(first)
+                st.rerun()  # the whole page, not only this line (a button in a fragment reruns the fragment)
         if summary.vignettes:
             if summary.failed:
-                row.button(f":red[✗ {summary.failed} of {summary.vignettes} vignettes fail]",
-                           key="editor.status.vignettes", type="tertiary", on_click=_go, args=("vignettes",),
-                           help="See what differs on the Vignettes page: " + ", ".join(summary.failing[:5]))
+                if row.button(f":red[✗ {summary.failed} of {summary.vignettes} vignettes fail]",
+                              key="editor.status.vignettes", type="tertiary",
+                              help="See what differs on the Vignettes page: " + ", ".join(summary.failing[:5])):
+                    _go("vignettes")
+                    st.rerun()
             else:
                 row.markdown(f":green[✓ all {summary.vignettes} vignettes pass]")
         check = _safety_check(saved, str(ruleset_file))
@@ -257,10 +261,11 @@ def _safety_line(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
             broken = [v for v in report.properties if v.status == "violated"]
             word = "promise" if len(broken) == 1 else "promises"
             if broken:
-                row.button(f":red[✗ {len(broken)} safety {word} broken]", key="editor.status.safety",
-                           type="tertiary", on_click=_go, args=("safety",),
-                           help="Broken: " + "; ".join(v.title for v in broken[:5]) + ". The Safety page shows "
-                           "each with a case that breaks it.")
+                if row.button(f":red[✗ {len(broken)} safety {word} broken]", key="editor.status.safety",
+                              type="tertiary", help="Broken: " + "; ".join(v.title for v in broken[:5])
+                              + ". The Safety page shows each with a case that breaks it."):
+                    _go("safety")
+                    st.rerun()
             elif report.properties:
                 row.markdown(f":green[✓ {common.plural(len(report.properties), 'safety promise')} kept]")
             if _dirty(buffer) and path == ruleset_file:

@@ -18,7 +18,7 @@ from ..run.words import condition_words
 from . import common
 from .editor_forms import first_changed_line
 
-_WHEN, _WORDS, _THEN, _LABEL, _SOURCE = "When (condition)", "In words", "Then", "Label (optional)", "source"
+_WHEN, _THEN, _LABEL, _SOURCE = "When (condition)", "Then", "Label (optional)", "source"
 
 
 def panel(buffer: dict[str, Any], report: Report, validate: Callable[[str], Report],
@@ -59,27 +59,27 @@ def _edit(buffer: dict[str, Any], validate: Callable[[str], Report], ruleset: Co
     branches = [r for r in table if r.when is not None]
     otherwise = next(r for r in table if r.when is None)
     options = [_choice(titles, n) for n in titles]
-    frame = pd.DataFrame([{_WHEN: r.when, _WORDS: condition_words(ruleset, r.when or "") if ruleset else "",
-                           _THEN: _choice(titles, r.next), _LABEL: r.label or "", _SOURCE: r.source}
-                          for r in branches], columns=[_WHEN, _WORDS, _THEN, _LABEL, _SOURCE])
+    frame = pd.DataFrame([{_WHEN: r.when, _THEN: _choice(titles, r.next), _LABEL: r.label or "", _SOURCE: r.source}
+                          for r in branches], columns=[_WHEN, _THEN, _LABEL, _SOURCE])
     st.caption("The first row whose condition holds is taken; add, delete or drag rows. Conditions use the "
                "questions' ids, `and`, `or`, `not`, `== != < <= > >=`, `in [...]`; hover over an id in the "
                "Editor's text to see its question.")
     key = f"editor.table.{node_id}.{buffer['rev']}"
     edited = st.data_editor(frame, key=key, num_rows="dynamic", hide_index=True, width="stretch",
-                            column_order=[_WHEN, _WORDS, _THEN, _LABEL],
-                            column_config={_WHEN: st.column_config.TextColumn(width="large", required=True),
-                                           _WORDS: st.column_config.TextColumn(width="large", disabled=True,
-                                                                               help="The condition in the ruleset's "
-                                                                               "words, as the flow shows it"),
+                            column_order=[_WHEN, _THEN, _LABEL],
+                            column_config={_WHEN: st.column_config.TextColumn(width=360, required=True),
                                            _THEN: st.column_config.SelectboxColumn(options=options, required=True,
-                                                                                   width="medium"),
-                                           _LABEL: st.column_config.TextColumn(width="medium")})
+                                                                                   width=300),
+                                           _LABEL: st.column_config.TextColumn(width=200)})
     then = common.choose(st, "Otherwise (every other case) goes to", list(titles), otherwise.next,
                          key=f"editor.table.else.{node_id}", labels=titles.__getitem__)
     new_rows = [Row(str(r[_WHEN] or ""), _node_of(r[_THEN]), str(r[_LABEL] or "") or None,
                     None if pd.isna(r[_SOURCE]) else int(r[_SOURCE])) for r in edited.to_dict("records")]
     new_rows.append(Row(None, then))
+    if ruleset is not None:  # the same rows in words, in a table that wraps (the grid above cuts long cells)
+        st.table([{"": f"{i + 1}." if r.when is not None else "", "When": condition_words(ruleset, r.when)
+                   if r.when is not None else "otherwise", "Then": titles.get(r.next, r.next)}
+                  for i, r in enumerate(new_rows)], hide_index=True, border="horizontal")
     if new_rows == table:
         st.caption("The table shows the text as it is.")
         return

@@ -91,7 +91,7 @@ def _summary(report: Verification) -> None:
         said = "1 safety property holds" if holding == 1 else f"{holding} safety properties hold"
         st.success(f"Verified over every possible case: {said} and every complete case reaches an outcome.")
     elif report.status == "violated":
-        st.error("A safety promise is broken: see the counterexamples below.")
+        st.error("A safety promise is broken: each is shown first below, with a case that breaks it.")
     else:
         st.warning("Not every case could be checked, so nothing unfinished is proved.")
     for problem in report.problems:
@@ -100,7 +100,7 @@ def _summary(report: Verification) -> None:
     columns = st.columns(4)
     columns[0].metric("Reachable paths", report.paths_text,
                       help=f"Listed up to {MAX_PATHS:,}; the checks cover every case whatever the number of paths")
-    columns[1].metric("Every possible patient", f"{common.compact_count(report.checked)} answer combinations",
+    columns[1].metric("Every possible patient: answer combinations", common.compact_count(report.checked),
                       help=f"{count_text(report.checked)} of {count_text(report.total)} combinations of answers "
                       "checked; each number counted once per range its thresholds define")
     columns[2].metric("Decision-diagram nodes", f"{report.explored:,}",
@@ -241,9 +241,10 @@ def _counterexample(verdict: PropertyVerdict, report: Verification, ruleset_file
         _add_as_vignette(verdict.vignette, report, ruleset_file, key=f"property.{verdict.id}")
         text = yaml.safe_dump({"ruleset": report.ruleset, "vignettes": [verdict.vignette]}, sort_keys=False,
                               allow_unicode=True)
-        st.code(text, language="yaml")
-        st.download_button("Download vignette", text, file_name=f"{verdict.vignette['id']}.yaml",
-                           mime="text/yaml", key=f"safety.download.{verdict.id}")
+        with st.popover("The vignette as YAML", icon=":material/code:"):
+            st.code(text, language="yaml")
+            st.download_button("Download vignette", text, file_name=f"{verdict.vignette['id']}.yaml",
+                               mime="text/yaml", key=f"safety.download.{verdict.id}")
 
 
 def _monotonicity(report: Verification, rs: CompiledRuleset | None = None) -> None:
