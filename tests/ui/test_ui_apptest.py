@@ -548,8 +548,13 @@ def canvas(at: AppTest) -> dict:
     """What the Flow page gives its React Flow canvas: the nodes and edges, with their places and styles."""
     import json
 
-    return json.loads(next(c for c in at.get("component_instance") if "streamlit_flow" in c.proto.component_name)
+    data = json.loads(next(c for c in at.get("component_instance") if "streamlit_flow" in c.proto.component_name)
                       .proto.json_args)
+    margin = [n for n in data["nodes"] if n["id"] == "wb-margin"]  # an invisible card that keeps the controls clear
+    assert len(margin) == 1 and all(margin[0]["position"]["x"] < n["position"]["x"] for n in data["nodes"]
+                                    if n is not margin[0])
+    data["nodes"] = [n for n in data["nodes"] if n is not margin[0]]
+    return data
 
 
 def on_path(at: AppTest) -> list[str]:

@@ -55,6 +55,9 @@ class FlowMap:
 NODE_WIDTH = 250
 """Card width in pixels at 100 %: about 26 characters of 14 px text a line."""
 _CHARS_PER_LINE, _LINE_HEIGHT, _PADDING = 26, 19, 22
+EDGE_LABEL_CHARS = 20
+"""An edge's label, cut to fit: edges leaving one card to the next columns have their labels half a column
+(145 px) apart, so about 20 characters of 13 px text never run into each other; the whole condition is on hover."""
 _GAP_ACROSS, _GAP_ALONG = 40, 70
 
 
@@ -168,8 +171,8 @@ def flow_map(ruleset: CompiledRuleset, *, result: Result | None = None, coverage
                 whole = f"{index + 1}. {said}" if condition is not None else f"Otherwise ({said})"
                 if branch_label:
                     whole += f" — {branch_label}"
-                edges.append(MapEdge(f"{node.id}:{index}", node.id, target, index,
-                                     short_words(said) if condition is not None else "otherwise", condition,
+                label = short_words(said, EDGE_LABEL_CHARS) if condition is not None else "otherwise"
+                edges.append(MapEdge(f"{node.id}:{index}", node.id, target, index, label, condition,
                                      ((node.id, target) in steps) if result else None,
                                      ((node.id, index) in coverage.covered_edges) if coverage else None, whole))
     return FlowMap(nodes, edges, len(model.nodes) - len(kept))

@@ -110,8 +110,8 @@ def _canvas(fmap: FlowMap, places: dict[str, tuple[float, float, float]], direct
 
     store = st.session_state.setdefault("flow.canvas_state", {})
     if store.get("signature") != signature:
-        store["state"] = StreamlitFlowState([_node(n, places[n.id], direction) for n in fmap.nodes],
-                                            [_edge(e) for e in fmap.edges])
+        store["state"] = StreamlitFlowState([*(_node(n, places[n.id], direction) for n in fmap.nodes),
+                                             _spacer(places)], [_edge(e) for e in fmap.edges])
         store["signature"] = signature
         store["seen"] = None
     # Fitted on open (the whole tree, or the part in focus, never an empty view); no minimap, which would sit on
@@ -121,7 +121,7 @@ def _canvas(fmap: FlowMap, places: dict[str, tuple[float, float, float]], direct
                            allow_zoom=True, min_zoom=0.1, hide_watermark=True)
     _edge_titles(fmap)
     store["state"] = shown
-    clicked = shown.selected_id if shown.selected_id != store.get("seen") else None
+    clicked = shown.selected_id if shown.selected_id not in (store.get("seen"), SPACER) else None
     store["seen"] = shown.selected_id
     return clicked
 
@@ -200,6 +200,22 @@ def _failing_end(report: ReplayReport, state: dict[str, Any]) -> str | None:
     if state.get("whole") == chosen:
         return None
     return str(found.actual["path"][-1])
+
+
+SPACER = "wb-margin"
+_MARGIN = 90
+
+
+def _spacer(places: dict[str, tuple[float, float, float]]) -> Any:
+    """An invisible card beyond the bottom left corner of the flow: fitting the view makes room for it, so the zoom
+    controls (drawn in that corner) never sit on a card."""
+    from streamlit_flow.elements import StreamlitFlowNode
+
+    left = min(x for x, _, _ in places.values()) - _MARGIN
+    bottom = max(y + h for _, y, h in places.values())
+    return StreamlitFlowNode(SPACER, (left, bottom), {"content": ""}, "default", draggable=False, selectable=False,
+                             connectable=False, style={"opacity": 0, "width": 10, "height": 10, "padding": 0,
+                                                       "pointerEvents": "none", "border": "none"})
 
 
 def _node(node: MapNode, place: tuple[float, float, float], direction: str) -> Any:
