@@ -129,14 +129,19 @@ def private_context(browser):  # type: ignore[no-untyped-def]
     assert outside == [], f"requests left the machine: {outside[:5]}"
 
 
+def opened(context, url: str):  # type: ignore[no-untyped-def]
+    """A new tab on the app, once its first page is drawn."""
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    tab.goto(url)
+    tab.get_by_role("heading", name="Rulesets").wait_for()
+    return tab
+
+
 @pytest.fixture
 def page(browser, server):  # type: ignore[no-untyped-def]
     with private_context(browser) as context:
-        tab = context.new_page()
-        tab.set_default_timeout(30_000)
-        tab.goto(server)
-        tab.get_by_role("heading", name="Rulesets").wait_for()
-        yield tab
+        yield opened(context, server)
 
 
 def go(tab, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -588,10 +593,7 @@ def test_three_hundred_random_edits_never_stop_the_editor(page, root):  # type: 
 
 def test_a_tab_closed_mid_edit_warns_and_the_draft_comes_back(browser, server):  # type: ignore[no-untyped-def]
     with private_context(browser) as context:
-        first = context.new_page()
-        first.set_default_timeout(30_000)
-        first.goto(server)
-        first.get_by_role("heading", name="Rulesets").wait_for()
+        first = opened(context, server)
         go(first, "Editor")
         first.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR .ace_scroller").click()
         first.keyboard.press("Control+End")
@@ -600,15 +602,14 @@ def test_a_tab_closed_mid_edit_warns_and_the_draft_comes_back(browser, server): 
         settle(first)
         asked: list[str] = []
         first.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
-        second = context.new_page()
-        second.set_default_timeout(30_000)
+        second = opened(context, server)
         first.close(run_before_unload=True)
         for _ in range(100):  # Playwright hands events over while it is waiting
             if asked:
                 break
             second.wait_for_timeout(100)
         assert asked == ["beforeunload"]  # the browser asked before the tab went
-        second.goto(server)
+        second.reload()  # a new session, as a reopened tab is
         second.get_by_role("heading", name="Rulesets").wait_for()
         go(second, "Editor")
         second.get_by_text("You have unsaved changes to ruleset.yaml").wait_for()
