@@ -214,7 +214,7 @@ def _spacer(places: dict[str, tuple[float, float, float]]) -> Any:
     left = min(x for x, _, _ in places.values()) - _MARGIN
     bottom = max(y + h for _, y, h in places.values())
     return StreamlitFlowNode(SPACER, (left, bottom), {"content": ""}, "default", draggable=False, selectable=False,
-                             connectable=False, style={"opacity": 0, "width": 10, "height": 10, "padding": 0,
+                             connectable=False, style={"visibility": "hidden", "width": 10, "height": 10, "padding": 0,
                                                        "pointerEvents": "none", "border": "none"})
 
 
