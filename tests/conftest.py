@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from workbench.drafts import DRAFTS_ENV
 from workbench.publish import lifecycle
 from workbench.publish.repository import Person, Repository
 from workbench.publish.signing import KEYRING_ENV, KEYS_ENV, Keyring, SigningKey, create_key, load_keyring, trust
@@ -92,7 +93,7 @@ AUTHOR, REVIEWER = "Dr Ada Author", "Dr Rex Reviewer"
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every test has its own (empty) accounts file, keys folder and keyring, never the developer's, and outside
+    """Every test has its own (empty) accounts file, keys folder, keyring and drafts, never the developer's, and outside
     any rulesets folder the test works on. Its own MonkeyPatch, so a test's monkeypatch.undo() keeps it."""
     home = tmp_path_factory.mktemp("home")
     patch = pytest.MonkeyPatch()
@@ -101,6 +102,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     patch.setenv("WORKBENCH_USERS", str(home / "users.json"))
     patch.setenv(KEYS_ENV, str(home / "keys"))
     patch.setenv(KEYRING_ENV, str(home / "keyring.json"))
+    patch.setenv(DRAFTS_ENV, str(home / "drafts"))
     yield home
     patch.undo()
 

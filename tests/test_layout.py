@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "workbench"
-SHARED = {"problems", "files", "names", "folder", "workspace"}
+SHARED = {"problems", "files", "names", "folder", "workspace", "drafts"}
 MAY_USE = {  # each stage, and the stages and shared modules below it that it may import
     "expr": {"problems"},
     "content": {"expr", *SHARED},

@@ -6,6 +6,7 @@ giving the component the value the browser would send (tests/test_ui_browser.py 
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
@@ -54,6 +55,13 @@ def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("markdown", "caption", "title", "subheader", "success", "error", "warning", "info")
              for e in getattr(at, kind)]
     return "\n".join(str(p) for p in parts).replace("\\", "")  # markdown escapes, as the reader sees it
+
+
+def chooser(at: AppTest, key: str):
+    """The selectbox common.choose draws under `key` (its full key also names what it shows)."""
+    found = [w for w in at.selectbox if str(w.key).startswith(key + ".")]
+    assert len(found) == 1, [w.key for w in at.selectbox]
+    return found[0]
 
 
 def by_label(widgets, label: str):
@@ -108,14 +116,47 @@ def test_a_bad_id_for_a_new_ruleset_is_explained_and_nothing_is_written(root: Pa
     assert sorted(p.name for p in root.iterdir()) == [RULESET]
 
 
-def test_open_selects_the_ruleset_for_every_page(root: Path):
+def test_open_lands_on_the_overview_of_that_ruleset_for_every_page(root: Path):
     shutil.copytree(root / RULESET, root / "second-copy")
     at = app("rulesets")
     at.button(key="rulesets.open.second-copy").click().run()
+    finished(at)
     no_errors(at)
-    assert [t.value for t in at.title] == ["Editor"]
+    assert [t.value for t in at.title] == ["Overview"]
     assert at.session_state["ruleset"] == "second-copy"
-    assert at.get("component_instance")[0].key.startswith("editor.ace.second-copy.")
+    page = texts(at)
+    assert "Questions, in the order they are asked" in page and "Safety promises" in page
+    assert "answer combinations" in page and ("billion" in page or "million" in page)
+
+
+def test_search_by_content_opens_the_node_on_the_flow_and_its_lines_in_the_editor(root: Path):
+    at = app("overview")
+    finished(at)
+    at.text_input(key="overview.search").input("bladder").run()
+    no_errors(at)
+    page = texts(at)
+    assert "Sphincter, saddle or neurological symptoms" in page  # the cauda equina question, found by what it asks
+    at.button(key="overview.hit.flow.0").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Flow"]
+    assert at.session_state["flow"]["selected"] == "emergency_screen"
+    assert "emergency_screen" in {n["id"] for n in canvas(at)["nodes"]}
+    at = app("overview")
+    finished(at)
+    at.text_input(key="overview.search").input("bladder").run()
+    at.button(key="overview.hit.edit.0").click().run()
+    assert [t.value for t in at.title] == ["Editor"]
+    line = ruleset_path(root).read_text(encoding="utf-8").splitlines().index("  - id: emergency_screen") + 1
+    assert marked(at)[0] <= line <= marked(at)[0] + 3  # the node's lines, from the comments just above it
+
+
+def test_the_overview_downloads_a_self_contained_safety_report(root: Path):
+    at = app("overview")
+    finished(at)
+    no_errors(at)
+    button = at.get("download_button")[0]
+    assert "safety report" in button.proto.label.casefold()
+    assert "Safety promises broken" in [m.label for m in at.metric]
 
 
 # --- Editor ---------------------------------------------------------------------------------
@@ -148,7 +189,7 @@ def test_typing_a_mistake_lists_it_with_its_line_and_saves_nothing(root: Path):
     assert f"gotoLine({line}, 0" in scripts(at)  # the editor is taken to the line
     assert marked(at) == [line]
     at.run()
-    assert scripts(at) == ""  # once: the next run does not pull the author back there
+    assert "gotoLine" not in scripts(at)  # once: the next run does not pull the author back there
     at = type_into_editor(at, broken.replace("title: Upper", "title: My upper"))
     assert marked(at) == []  # typing may move the line: the mark goes rather than point at the wrong one
 
@@ -164,6 +205,106 @@ def marked(at: AppTest) -> list[int]:
 
     props = json.loads(at.get("component_instance")[0].proto.json_args)["props"]
     return [m["startRow"] + 1 for m in props["markers"] if m["className"] == "wb-focus"]
+
+
+def test_a_reload_offers_the_unsaved_text_back_and_saving_or_discarding_forgets_it(root: Path):
+    """Typed, then the tab is reloaded (a new session): the draft kept on disk is offered back, the editor is
+    read-only until the author chooses, and restoring gives the text back unsaved."""
+    from workbench import drafts
+
+    original = ruleset_path(root).read_text(encoding="utf-8")
+    typed = original + "\n# note for the MSCC pathway"
+    at = type_into_editor(app("editor"), typed)
+    assert drafts.found("local", ruleset_path(root)).text == typed
+    again = app("editor")  # a reload: nothing in the session
+    no_errors(again)
+    assert "You have unsaved changes to ruleset.yaml" in texts(again)
+    assert json.loads(again.get("component_instance")[0].proto.json_args)["options"]["readOnly"] is True
+    again.button(key="editor.draft.restore").click().run()
+    no_errors(again)
+    assert "unsaved changes" in texts(again) and "Your unsaved changes are back" in texts(again)
+    assert again.session_state["editor"]["buffers"][str(ruleset_path(root))]["text"] == typed
+    assert ruleset_path(root).read_text(encoding="utf-8") == original  # nothing saved until Save
+    again.button(key="editor.save").click().run()
+    assert ruleset_path(root).read_text(encoding="utf-8") == typed
+    assert drafts.found("local", ruleset_path(root)) is None  # saved: the draft is gone
+    type_into_editor(at, typed + "\n# second thought")
+    third = app("editor")
+    third.button(key="editor.draft.discard").click().run()
+    no_errors(third)
+    assert drafts.found("local", ruleset_path(root)) is None and "You have unsaved" not in texts(third)
+
+
+def test_the_page_asks_before_a_tab_with_unsaved_text_is_closed(root: Path):
+    at = app("editor")
+    assert "wbUnsaved = false" in scripts(at)
+    at = type_into_editor(at, ruleset_path(root).read_text(encoding="utf-8") + "\n# x")
+    assert "wbUnsaved = true" in scripts(at) and "beforeunload" in scripts(at)
+
+
+def test_after_a_save_the_status_line_names_failing_vignettes_and_broken_promises(root: Path):
+    """Cauda equina made routine and saved: the Editor says at once which vignettes fail and that a safety
+    promise is broken, each a link to the page that shows it."""
+    text = ruleset_path(root).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    at_line = lines.index("  - id: suspected_cauda_equina_or_cord_compression")
+    row = next(i for i in range(at_line, len(lines)) if lines[i].strip().startswith("disposition:"))
+    lines[row] = lines[row].replace("emergency", "routine")
+    at = type_into_editor(app("editor"), "\n".join(lines) + "\n")
+    at.button(key="editor.save").click().run()
+    finished(at)
+    no_errors(at)
+    failing = len([r for r in replay_ruleset(ruleset_path(root)).results if not r.passed])
+    assert failing > 0
+    labels = [b.label for b in at.button]
+    assert f":red[✗ {failing} of " in " ".join(labels) and "vignettes fail]" in " ".join(labels)
+    assert any(label.startswith(":red[✗ ") and "safety promise" in label and "broken" in label for label in labels)
+    assert "Saved" in texts(at)
+    at.button(key="editor.status.safety").click().run()
+    finished(at)
+    assert [t.value for t in at.title] == ["Safety"]
+
+
+def test_editor_and_rulesets_count_the_same_problems(root: Path):
+    """A node renamed: ruleset.yaml is fine, the vignettes that name the old outcome are not. The Editor says so
+    (not a bare "no errors") and the Rulesets page gives the same count, naming the file."""
+    path = ruleset_path(root)
+    text = path.read_text(encoding="utf-8").replace("suspected_cauda_equina_or_cord_compression", "cauda_equina")
+    path.write_text(text, encoding="utf-8")
+    at = app("editor")
+    no_errors(at)
+    elsewhere = [b.label for b in at.button if b.key == "editor.status.elsewhere"]
+    assert len(elsewhere) == 1
+    count = int(elsewhere[0].split("✗ ")[1].split(" ")[0])
+    rulesets = texts(app("rulesets"))
+    assert f"✗ {count} error" in rulesets and "vignettes/" in rulesets
+    at.button(key="editor.status.elsewhere").click().run()
+    assert "vignettes" in at.session_state["editor"]["file"]
+
+
+def test_a_decisions_branches_edited_as_a_table_go_into_the_text_checked_and_unsaved(root: Path):
+    original = ruleset_path(root).read_text(encoding="utf-8")
+    at = app("editor")
+    chooser(at, "editor.table.pick").set_value("emergency_screen").run()
+    assert "The table shows the text as it is." in texts(at)
+
+    def type_in_table(row: int, text: str) -> None:  # what the table sends after a cell is typed
+        rev = at.session_state["editor"]["buffers"][str(ruleset_path(root))]["rev"]
+        at.session_state[f"editor.table.emergency_screen.{rev}"] = {
+            "edited_rows": {row: {"When (condition)": text}}, "added_rows": [], "deleted_rows": []}
+        at.run()
+
+    type_in_table(1, "known_cancer and limb_weakness")
+    no_errors(at)
+    assert "The table checks out" in texts(at)
+    at.button(key="editor.table.apply.emergency_screen").click().run()
+    no_errors(at)
+    text = at.session_state["editor"]["buffers"][str(ruleset_path(root))]["text"]
+    assert "      - when: known_cancer and limb_weakness\n" in text
+    assert len(text.splitlines()) == len(original.splitlines())  # one line changed, every comment kept
+    assert ruleset_path(root).read_text(encoding="utf-8") == original and "unsaved changes" in texts(at)
+    type_in_table(0, "pain_site == 'thorasic'")
+    assert "would bring 1 new error" in texts(at) and "WB3" in texts(at)  # checked as typed, like the text
 
 
 def test_save_writes_only_when_asked(root: Path):
@@ -407,8 +548,13 @@ def canvas(at: AppTest) -> dict:
     """What the Flow page gives its React Flow canvas: the nodes and edges, with their places and styles."""
     import json
 
-    return json.loads(next(c for c in at.get("component_instance") if "streamlit_flow" in c.proto.component_name)
+    data = json.loads(next(c for c in at.get("component_instance") if "streamlit_flow" in c.proto.component_name)
                       .proto.json_args)
+    margin = [n for n in data["nodes"] if n["id"] == "wb-margin"]  # an invisible card that keeps the controls clear
+    assert len(margin) == 1 and all(margin[0]["position"]["x"] < n["position"]["x"] for n in data["nodes"]
+                                    if n is not margin[0])
+    data["nodes"] = [n for n in data["nodes"] if n is not margin[0]]
+    return data
 
 
 def on_path(at: AppTest) -> list[str]:
@@ -425,7 +571,11 @@ def test_flow_lays_the_tree_out_to_read_at_100_percent_from_the_top_left(root: P
     assert {n["id"] for n in data["nodes"]} == {n.id for n in model.nodes}
     assert len(data["edges"]) == sum(len(n.branches) + 1 for n in model.nodes if n.kind == "decision")
     start = next(n for n in data["nodes"] if n["id"] == model.start)
-    assert start["position"] == {"x": 0, "y": 0} and data["fitView"] is False  # 100 %, where a case starts
+    assert start["position"] == {"x": 0, "y": 0} and data["fitView"] is True  # the whole tree, fitted, on open
+    assert data["showMiniMap"] is False  # a minimap sits on the nodes
+    labels = [e["label"] for e in data["edges"]]
+    assert not [label for label in labels if label.rstrip(".").isdigit() or label == "else"]  # words, not numbers
+    assert "otherwise" in labels and any(len(label) > 8 for label in labels)
     assert all(n["style"]["fontSize"] == "14px" and n["style"]["width"] == 250 for n in data["nodes"])
     boxes = [(n["position"]["x"], n["position"]["y"], n["style"]["height"]) for n in data["nodes"]]
     for i, (x, y, h) in enumerate(boxes):  # no card covers another
@@ -465,9 +615,36 @@ def test_clicking_a_node_shows_it_whole_and_opens_its_lines_in_the_editor(root: 
     assert f"gotoLine({line}, 0" in scripts(at) and marked(at) == [line]
 
 
+def test_a_failing_vignette_is_shown_zoomed_to_where_it_ends(root: Path):
+    path = ruleset_path(root)
+    cancer = root / RULESET / "vignettes" / "cancer.yaml"
+    cancer.write_text(cancer.read_text(encoding="utf-8").replace("disposition: urgent_mri_1_week",
+                                                                 "disposition: routine", 1), encoding="utf-8")
+    at = app("flow")
+    by_label(at.selectbox, "Show the path of").set_value("vignette").run()
+    no_errors(at)
+    shown = {n["id"] for n in canvas(at)["nodes"]}
+    failing = [r for r in replay_ruleset(path).results if not r.passed]
+    chosen = at.session_state["flow"]["vignette"]
+    end = next(r for r in failing if r.id == chosen).actual["path"][-1]
+    assert end in shown and len(shown) < len(validate_ruleset_file(path).model.nodes)
+    assert "Zoomed to where the failing vignette ends" in texts(at) and canvas(at)["fitView"] is True
+    at.button(key="flow.whole").click().run()
+    assert len(canvas(at)["nodes"]) == len(validate_ruleset_file(path).model.nodes)
+
+
+def test_every_node_can_be_read_without_the_canvas(root: Path):
+    """The keyboard's way in: a list of the same nodes; choosing one shows it whole."""
+    at = app("flow")
+    chooser(at, "flow.read").set_value("metastases_screen").run()
+    no_errors(at)
+    assert "Cancer history with pain suggestive of spinal metastases?" in texts(at)
+    assert "→ " in texts(at) and "otherwise" in texts(at).casefold()
+
+
 def test_focus_shows_one_nodes_neighbourhood(root: Path):
     at = app("flow")
-    at.selectbox(key="flow.focus.").set_value("metastases_screen").run()
+    chooser(at, "flow.focus").set_value("metastases_screen").run()
     no_errors(at)
     shown = {n["id"] for n in canvas(at)["nodes"]}
     assert "metastases_screen" in shown and "self_care_advice" not in shown
@@ -497,7 +674,7 @@ def test_a_failing_vignette_shows_what_differs_and_its_path(root: Path):
     at = replayed(root)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Fail"] == "1"
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["Vignette"]) == ["known-breast-cancer-thoracic-night-pain"]  # only failing, by default
     assert "Urgent" in table["Actual"][0] and "History of cancer" in table["Actual"][0]  # labels, not ids
     page = texts(at)
@@ -680,7 +857,7 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
     page = texts(at)
     assert page.index("Red-flag floors") < page.index("Safety properties")
     assert "reach **Self-care**, the least urgent disposition" in page  # in the ruleset's words
-    assert "6 or more red flags together** → **Self-care** (`self_care`, at " in page
+    assert "6 or more red flags together** → **Self-care** (at " in page
     assert "not of patients: it says how much of the space of answers a path covers, never how often" in page
     by_label(at.selectbox, "A clinician expects")  # one per row; the first row is a red flag
     rows = [b for b in at.button if b.label == "Add as vignette"]
@@ -699,6 +876,36 @@ def test_safety_leads_with_the_red_flags_that_reach_self_care_and_saves_one_as_a
     assert added[0].expected == {"disposition": "routine"} and not added[0].passed  # it fails until rules change
 
 
+def test_safety_leads_with_a_broken_promise_in_clinical_words(root: Path):
+    path = ruleset_path(root)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at_line = lines.index("  - id: suspected_cauda_equina_or_cord_compression")
+    row = next(i for i in range(at_line, len(lines)) if lines[i].strip().startswith("disposition:"))
+    lines[row] = lines[row].replace("emergency", "routine")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    at = app("safety")
+    finished(at)
+    no_errors(at)
+    headings = [h.value for h in at.subheader]
+    assert headings[0].startswith("Broken safety promises")
+    assert headings.index("Red-flag floors") < headings.index("The other safety properties")
+    broken = "\n".join(m.value for m in at.markdown if "BROKEN" in m.value or "**Answers**" in m.value
+                       or "**Gives**" in m.value).replace("\\", "")
+    assert "Bladder or bowel dysfunction or saddle anaesthesia is always an emergency" in broken
+    assert "bladder_bowel_dysfunction" not in broken and "_" not in broken  # words, not ids (ids are on hover)
+    assert "Suspected cauda equina syndrome or spinal cord compression" in broken  # the path by its titles
+    assert "answer combinations" in [m.label for m in at.metric][1]
+
+
+def finished(at: AppTest) -> None:
+    """Wait for every background check the page started, then draw the page again, as its progress view does."""
+    from workbench.ui import background_check
+
+    for check in list(background_check._runs.values()):
+        assert check.done.wait(60)
+    at.run()
+
+
 def test_safety_stops_at_its_time_limit_and_says_so(root: Path):
     import yaml
 
@@ -711,6 +918,7 @@ def test_safety_stops_at_its_time_limit_and_says_so(root: Path):
     at = AppTest.from_string(script("safety"), default_timeout=60)
     at.session_state["safety.time_limit"] = 1  # what the reviewer types into "Seconds to check before giving up"
     at.run()
+    finished(at)  # on a busy machine the check can outlast the page's inline wait: then it shows progress first
     no_errors(at)
     page = texts(at)
     assert "Not every case could be checked, so nothing unfinished is proved." in page
@@ -798,3 +1006,33 @@ def test_releases_speaks_in_states_with_one_next_step_and_takes_the_next_version
     assert "version: 1.0.1" in path.read_text(encoding="utf-8")
     last = Repository(root).log(RULESET)[0]
     assert last.reason == "Version 1.0.1: a patch change since 1.0.0" and last.author == "local"
+
+
+def test_releases_never_suggests_a_version_the_gate_would_refuse(root: Path, signers: dict):
+    """Released, then cauda equina made routine and saved: vignettes fail, so the gate (lifecycle.check_release)
+    would refuse any release. The page lists what the gate says and offers no "Use version" step."""
+    from workbench.files import read_versioned
+    from workbench.people import access
+    from workbench.publish import lifecycle
+    from workbench.publish.repository import Person, Repository
+
+    from ..conftest import REVIEWER, keyring, submitted
+
+    folder = root / RULESET
+    submitted(folder)
+    assert lifecycle.approve(Repository(root), RULESET, Person(REVIEWER), "ok", signers[REVIEWER], keyring()).ok
+    assert lifecycle.release(Repository(root), RULESET, Person(REVIEWER), "go", signers[REVIEWER], keyring()).ok
+    path = folder / "ruleset.yaml"
+    text, token = read_versioned(path)
+    lines = (text or "").splitlines()
+    at_line = lines.index("  - id: suspected_cauda_equina_or_cord_compression")
+    row = next(i for i in range(at_line, len(lines)) if lines[i].strip().startswith("disposition:"))
+    lines[row] = lines[row].replace("emergency", "routine")
+    access.save_ruleset(access.local_identity("Dr Ada Author"), path, "\n".join(lines) + "\n", token, "try routine")
+    gate = lifecycle.check_release(Repository(root), RULESET, None, keyring())
+    assert [p for p in gate.problems if p.code not in ("WB705", "WB706")]  # the core refuses it
+    at = app("releases")
+    no_errors(at)
+    page = texts(at)
+    assert "Before a new version can be released" in page and "Use version" not in page
+    assert not [b for b in at.button if b.key == "releases.version"]

@@ -10,7 +10,77 @@ import yaml
 
 
 def explain(exc: yaml.MarkedYAMLError, lines: list[str]) -> tuple[str, int, int]:
-    """(message, line, column), 1-based, for a YAML syntax error in a text of these lines."""
+    """(message, line, column), 1-based, for a YAML syntax error in a text of these lines, at the line the
+    mistake is on: PyYAML notices a list item or the first line of a block of text indented wrongly only on
+    the line after it."""
+    message, line, column = _explain(exc, lines)
+    if "indented" not in message and "lined up" not in message:
+        return message, line, column
+    item = _misaligned_item(lines, line)
+    if item is not None:
+        return ("This list item is not lined up with the items around it: each '- ' of one list starts in the "
+                "same column.", item, 1)
+    first = _misindented_block_start(lines, line)
+    if first is not None:
+        return ("This line, the first of a block of text, is indented more than the lines after it: the first "
+                "line sets the indentation for the whole block.", first, 1)
+    return message, line, column
+
+
+def _content_above(lines: list[str], line: int, reach: int = 8) -> list[int]:
+    """The numbers of the lines above `line` that hold something other than a comment, nearest first."""
+    found = []
+    for number in range(line - 1, max(0, line - 1 - reach), -1):
+        text = _text(lines, number)
+        if text.strip() and not text.lstrip().startswith("#"):
+            found.append(number)
+    return found
+
+
+def _is_item(text: str) -> bool:
+    return text.lstrip(" ").startswith("- ") or text.strip() == "-"
+
+
+def _misaligned_item(lines: list[str], line: int) -> int | None:
+    """The list item above `line` whose '- ' is out of line with its neighbours' when the lines between fit the
+    neighbours' column: that item is the mistake, not the line where PyYAML stumbled."""
+    above = next((n for n in _content_above(lines, line) if _is_item(_text(lines, n))), None)
+    if above is None:
+        return None
+    dash = _indent(_text(lines, above))
+    siblings = [n for n in [*range(above - 1, 0, -1), *range(line + 1, len(lines) + 1)]
+                if _is_item(_text(lines, n)) and abs(_indent(_text(lines, n)) - dash) <= 2 and n != line]
+    if not siblings:
+        return None
+    nearest = min(siblings, key=lambda n: abs(n - above))
+    column = _indent(_text(lines, nearest))
+    between = [n for n in range(above + 1, line + 1) if _text(lines, n).strip()
+               and not _text(lines, n).lstrip().startswith("#")]
+    if column != dash and all(_indent(_text(lines, n)) >= column + 2 for n in between):
+        return above
+    return None
+
+
+_BLOCK_HEADER = ("|", "|-", "|+", ">", ">-", ">+")
+
+
+def _misindented_block_start(lines: list[str], line: int) -> int | None:
+    """The first line of a block of text (after `key: >-` or `key: |`) indented more than the line where PyYAML
+    stumbled, which is indented as the block should be (the line after it is not indented more)."""
+    above = _content_above(lines, line, reach=2)
+    if len(above) < 2:
+        return None
+    first, header = above[0], above[1]
+    if not _text(lines, header).rstrip().endswith(_BLOCK_HEADER):
+        return None
+    after = next((n for n in range(line + 1, len(lines) + 1) if _text(lines, n).strip()), None)
+    in_step = after is None or _indent(_text(lines, after)) <= _indent(_text(lines, line))
+    if in_step and _indent(_text(lines, first)) > _indent(_text(lines, line)) > _indent(_text(lines, header)):
+        return first
+    return None
+
+
+def _explain(exc: yaml.MarkedYAMLError, lines: list[str]) -> tuple[str, int, int]:
     problem = exc.problem or ""
     context = exc.context or ""
     mark = exc.problem_mark or exc.context_mark

@@ -1,11 +1,10 @@
-"""The flow as a map for an interactive canvas: each node with what a reader needs to see on it, each branch as
-a numbered edge, and the overlays (the path of one case, which parts vignettes reach, one node's
-neighbourhood). The Flow page draws it with React Flow; graph.py draws the same flow with Graphviz for export,
-with the same red-flag marks (`node_flags`)."""
+"""The flow as a map for an interactive canvas: each node with what a reader needs to see on it, each branch as an edge
+labelled with its condition in clinical words (short, and whole for a hover), and the overlays (the path of one
+case, which parts vignettes reach, one node's neighbourhood). The Flow page draws it with React Flow; graph.py draws
+the same flow with Graphviz for export, with the same red-flag marks (`node_flags`)."""
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass
 from itertools import pairwise
@@ -14,9 +13,8 @@ from ..content.model import DecisionNode, OutcomeNode, Ruleset
 from ..expr.syntax import ExprSyntaxError, names, parse
 from ..run.engine import CompiledRuleset, Result
 from ..run.replay import Coverage
+from ..run.words import condition_words, short, short_words
 from .colours import disposition_colours
-
-_DASH_CLAUSE = re.compile(r"\s[\u2014\u2013]\s")
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,11 @@ class MapEdge:
     source: str
     target: str
     index: int  # 0-based branch number; len(branches) for else
-    label: str  # "1", "2", "else": the branch's number; its condition and label are in the node's details
-    condition: str | None
+    label: str  # the condition in clinical words, cut short to fit on the edge; "otherwise" for the else
+    condition: str | None  # as written; None for the else
     on_path: bool | None
     reached: bool | None
+    words: str = ""  # the whole condition in clinical words (shown on hover), with the branch's own label
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,9 @@ class FlowMap:
 NODE_WIDTH = 250
 """Card width in pixels at 100 %: about 26 characters of 14 px text a line."""
 _CHARS_PER_LINE, _LINE_HEIGHT, _PADDING = 26, 19, 22
+EDGE_LABEL_CHARS = 20
+"""An edge's label, cut to fit: edges leaving one card to the next columns have their labels half a column
+(145 px) apart, so about 20 characters of 13 px text never run into each other; the whole condition is on hover."""
 _GAP_ACROSS, _GAP_ALONG = 40, 70
 
 
@@ -69,11 +71,6 @@ def card_lines(node: MapNode) -> list[str]:
     if node.stop:
         lines.append("stopped here: answers still needed")
     return lines
-
-
-def short(label: str) -> str:
-    """A label up to its first dash clause: 'Emergency — now: 999 or ...' reads 'Emergency' on a card."""
-    return _DASH_CLAUSE.split(" ".join(label.split()), 1)[0]
 
 
 def layout(fmap: FlowMap, start: str, direction: str = "down") -> dict[str, tuple[float, float, float]]:
@@ -113,7 +110,7 @@ def layout(fmap: FlowMap, start: str, direction: str = "down") -> dict[str, tupl
 def _spine(fmap: FlowMap, start: str) -> set[str]:
     """The questions a case meets when every answer so far sends it on ("else" after "else"): the first column."""
     kinds = {node.id: node.kind for node in fmap.nodes}
-    onward = {e.source: e.target for e in fmap.edges if e.label == "else"}
+    onward = {e.source: e.target for e in fmap.edges if e.condition is None}
     spine, here = set(), start if start in kinds else None
     while here is not None and here not in spine and kinds.get(here) == "decision":
         spine.add(here)
@@ -165,12 +162,19 @@ def flow_map(ruleset: CompiledRuleset, *, result: Result | None = None, coverage
     for node in model.nodes:
         if not isinstance(node, DecisionNode) or node.id not in kept:
             continue
-        targets = [(b.next, str(i + 1), b.when) for i, b in enumerate(node.branches)] + [(node.else_, "else", None)]
-        for index, (target, label, condition) in enumerate(targets):
+        targets = [(b.next, b.when, b.label) for b in node.branches] + [(node.else_, None, None)]
+        for index, (target, condition, branch_label) in enumerate(targets):
             if target in kept:
+                said = condition_words(ruleset, condition) if condition is not None else (
+                    "none of the above: " + "; ".join(short_words(condition_words(ruleset, b.when), 30)
+                                                     for b in node.branches) if node.branches else "always")
+                whole = f"{index + 1}. {said}" if condition is not None else f"Otherwise ({said})"
+                if branch_label:
+                    whole += f" — {branch_label}"
+                label = short_words(said, EDGE_LABEL_CHARS) if condition is not None else "otherwise"
                 edges.append(MapEdge(f"{node.id}:{index}", node.id, target, index, label, condition,
                                      ((node.id, target) in steps) if result else None,
-                                     ((node.id, index) in coverage.covered_edges) if coverage else None))
+                                     ((node.id, index) in coverage.covered_edges) if coverage else None, whole))
     return FlowMap(nodes, edges, len(model.nodes) - len(kept))
 
 

@@ -221,6 +221,11 @@ class RulesetSummary:
     warnings: int
     vignettes: int
     passed: int
+    problems: tuple[Problem, ...] = ()
+    """Every problem found, in the ruleset file and in each vignette file: the one list the Editor and the
+    Rulesets page both count, so they never disagree."""
+    failing: tuple[str, ...] = ()
+    """The ids of the vignettes that fail."""
 
     @property
     def failed(self) -> int:
@@ -235,7 +240,8 @@ def summarise(folder: str, ruleset_text: str, ruleset_file: str,
               vignette_texts: Sequence[tuple[str, str]]) -> RulesetSummary:
     report = replay_texts(ruleset_text, ruleset_file, vignette_texts)
     errors = sum(p.is_error for p in report.problems)
-    counts = (errors, len(report.problems) - errors, len(report.results), report.passed)
+    counts = (errors, len(report.problems) - errors, len(report.results), report.passed, tuple(report.problems),
+              tuple(r.id for r in report.results if not r.passed))
     if report.ruleset is not None:
         model = report.ruleset.model
         return RulesetSummary(folder, model.id, model.title, model.version, *counts)

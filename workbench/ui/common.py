@@ -3,8 +3,10 @@ content, and the small views (problems, disposition, red flags) that must look t
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +73,7 @@ def current_ruleset() -> Path | None:
         chosen = names[0]
     titles = {f.name: folder_title(f) for f in folders}
     # Keyed by the choice, so a page may change the choice at any time and the picker follows.
-    chosen = st.sidebar.selectbox("Ruleset", names, index=names.index(chosen), key=f"picker.{chosen}",
-                                  format_func=lambda n: titles.get(n, n))
+    chosen = choose(st.sidebar, "Ruleset", names, chosen, key="picker", labels=lambda n: titles.get(n, n))
     st.session_state[SELECTED] = chosen
     folder = folders[names.index(chosen)]
     if unsaved(folder / RULESET_FILE):
@@ -141,6 +142,40 @@ def set_text(buffer: dict[str, Any], text: str, *, line: int | None = None, noti
     buffer.update(text=text, base=text, rev=buffer["rev"] + 1, line=line, scroll=line)
     if notice:
         buffer["notice"] = notice
+
+
+PAGE_STYLE = """<style>
+/* WCAG 2.2 AA: Streamlit's captions and grey text are 3.9:1 on white; these are 7:1. */
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, [data-testid="stCaptionContainer"] code
+  { color: #4a4a4a; opacity: 1; }
+/* a table's cells wrap rather than cut */
+[data-testid="stTable"] td, [data-testid="stTable"] th { white-space: normal; overflow-wrap: break-word; }
+</style>"""
+
+
+def page_style() -> None:
+    """The few style rules every page needs (readable contrast, wrapping tables); a style, nothing fetched."""
+    st.html(PAGE_STYLE)
+
+
+def any_unsaved() -> bool:
+    return any(buffer["text"] != buffer["saved"] for buffer in buffers().values() if "saved" in buffer)
+
+
+def leave_guard() -> None:
+    """The browser asks before a tab with unsaved editor text is closed or reloaded (a `beforeunload` handler,
+    a few lines of script in this page, nothing fetched). The draft is on disk anyway (drafts.py); the question
+    saves the author a surprise."""
+    unsaved_now = "true" if any_unsaved() else "false"
+    st.html(f"""<script>
+window.wbUnsaved = {unsaved_now};
+window.onbeforeunload = function (event) {{
+  if (!window.wbUnsaved) return undefined;
+  event.preventDefault();
+  event.returnValue = '';
+  return '';
+}};
+</script>""", unsafe_allow_javascript=True)
 
 
 def unsaved(path: Path) -> bool:
@@ -247,6 +282,28 @@ def usable(work: Texts) -> CompiledRuleset | None:
         if st.button("Open the editor", key="usable.editor"):
             go("editor")
     return rs
+
+
+def choose(where: Any, label: str, options: list[Any], current: Any, *, key: str,
+           labels: Callable[[Any], str] = str, **options_of_widget: Any) -> Any:
+    """A selectbox whose answer is always one of `options`, however the words shown for them change.
+
+    Streamlit keeps a keyed selectbox's choice as the words it showed; when those words follow the content (a
+    ruleset's title while the YAML is being typed, a vignette's ✓ or ✗), the old words are no longer among the
+    options and Streamlit hands them back as if they were one — the `'<title>' is not in list` crash. So the
+    widget is keyed by the words it shows too (new words, a new widget showing `current`), and anything that is
+    not an option reads as `current`."""
+    if current not in options:
+        current = options[0]
+    shown = [str(labels(option)) for option in options]
+    if len(set(shown)) < len(shown):  # two options that read alike (two copies of one ruleset): tell them apart
+        said, labels = dict(zip(options, shown, strict=True)), None
+        shown = [f"{said[o]} ({o})" if shown.count(said[o]) > 1 else said[o] for o in options]
+        labels = dict(zip(options, shown, strict=True)).__getitem__
+    words = hashlib.sha256("\x1f".join(shown).encode("utf-8")).hexdigest()[:10]
+    picked = where.selectbox(label, options, index=options.index(current), format_func=labels,
+                             key=f"{key}.{current}.{words}", **options_of_widget)
+    return picked if picked in options else current
 
 
 # --- small views ----------------------------------------------------------------------------

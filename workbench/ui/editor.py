@@ -9,11 +9,13 @@ from typing import Any
 
 import streamlit as st
 
+from .. import drafts
+from ..analysis.verify import DEFAULT_LIMIT
 from ..content.validate import Report
-from ..files import SaveConflict, read_versioned
+from ..files import SaveConflict, disk_reason, read_versioned
 from ..people import access
 from ..problems import ProblemError, sort_problems
-from . import common, editor_forms, line_history
+from . import background_check, common, editor_forms, editor_table, line_history
 
 _ACE_CSS = (".wb-problem {position:absolute; background:rgba(250,82,82,0.16);}"
             ".wb-focus {position:absolute; background:rgba(250,176,5,0.45);}")
@@ -39,19 +41,23 @@ def page() -> None:
         _focus(buffer, int(jump["line"]))
     _take_typing(_ace_key(folder, path, buffer), buffer)
     _refresh(path, buffer)
+    _keep_draft(path, buffer)
     report = _validate(folder, path, buffer["text"])
     action = _action(path)
     allowed = common.may(action)
 
     with top:
         chooser, status, actions = st.columns([3, 3, 2], vertical_alignment="bottom")
-        picked = chooser.selectbox("File", names, index=names.index(current), key=f"editor.file.{current}",
-                                   format_func=lambda n: _label(folder, Path(n)))
+        status_row = st.container()
+        picked = common.choose(chooser, "File", names, current, key="editor.file",
+                               labels=lambda n: _label(folder, Path(n)))
         if picked != current:
             state["file"] = picked
             st.rerun()
         state["file"] = current
         status.markdown(_status(buffer, report))
+        with status_row:
+            _safety_line(folder, path, buffer)
         save, revert = actions.columns(2)
         save_clicked = save.button("Save", type="primary", disabled=not (_dirty(buffer) and allowed),
                                    key="editor.save", width="stretch", help="Write your text to the file. Nothing "
@@ -66,6 +72,7 @@ def page() -> None:
                 revert_clicked = st.button("Discard my changes", key="editor.revert", type="primary")
 
     with messages:
+        _offer_draft(path, buffer)
         if not allowed:
             common.not_allowed(action, "Read only")
         if save_clicked:
@@ -86,11 +93,13 @@ def page() -> None:
 
     text_column, problems_column = st.columns([5, 3], gap="medium")
     with text_column:
-        _ace(folder, path, buffer, report, read_only=not allowed)
+        _ace(folder, path, buffer, report, read_only=not allowed or buffer.get("offer") is not None)
     with problems_column:
         _problems(buffer, report)
     line_history.panel(folder, path, buffer)
     if path.name == common.RULESET_FILE:
+        editor_table.panel(buffer, report, lambda text: _validate(folder, path, text),
+                           common.compiled(buffer["text"], str(path)))
         editor_forms.forms(buffer, report, lambda text: _validate(folder, path, text))
     else:
         st.caption("Add vignettes from the **Try it** page (save a case as a vignette) or on the **Vignettes** page.")
@@ -105,7 +114,72 @@ def _open(path: Path) -> dict[str, Any]:
     if buffer is None:
         buffer = buffers[str(path)] = {"rev": 0, "line": None, "conflict": None, "event": ""}
         _reload(path, buffer)
+        draft = drafts.found(_person(), path) if _person() else None
+        if draft is not None and draft.text != buffer["saved"]:
+            buffer["offer"] = draft
+        buffer["kept"] = draft.text if draft is not None else None
     return buffer
+
+
+def _person() -> str:
+    who = common.person()
+    return who.name if who is not None else ""
+
+
+def _keep_draft(path: Path, buffer: dict[str, Any]) -> None:
+    """Every change typed is on disk before the page is drawn (drafts.py): a reload, a crash or a closed tab
+    loses nothing. A buffer with nothing unsaved has no draft."""
+    person = _person()
+    if not person or buffer.get("offer") is not None:  # a draft waiting for an answer is never overwritten
+        return
+    if _dirty(buffer):
+        if buffer.get("kept") != buffer["text"]:
+            try:
+                drafts.keep(person, path, buffer["text"], buffer["version"])
+            except OSError as exc:
+                buffer["notice_error"] = (f"Your changes could not be kept on disk ({disk_reason(exc)}); they are "
+                                          "still in the editor, so save them before closing the page.")
+            buffer["kept"] = buffer["text"]
+    elif buffer.get("kept") is not None or "kept" not in buffer:
+        drafts.drop(person, path)
+        buffer["kept"] = None
+
+
+def _offer_draft(path: Path, buffer: dict[str, Any]) -> None:
+    """A draft found when the file was opened: offered back, with what differs, until the author chooses."""
+    draft = buffer.get("offer")
+    problem = buffer.pop("notice_error", None)
+    if problem:
+        st.error(problem)
+    if draft is None:
+        return
+    with st.container(border=True):
+        st.warning(f"**You have unsaved changes to {path.name} from {draft.at[:16].replace('T', ' ')} UTC** "
+                   "(the page was reloaded or closed before they were saved).")
+        if draft.base != buffer["version"]:
+            st.caption("The file has been saved by someone since. If you restore your changes, saving them will "
+                       "show both versions first, so nothing is lost.")
+        diff = difflib.unified_diff(buffer["saved"].splitlines(), draft.text.splitlines(), "saved file",
+                                    "your unsaved changes", lineterm="", n=1)
+        with st.expander("What differs"):
+            st.code("\n".join(diff) or "The two texts are the same.", language="diff")
+        restore, discard = st.columns(2)
+        restore.button("Restore my changes", key="editor.draft.restore", type="primary", on_click=_restore,
+                       args=(buffer,), width="stretch")
+        discard.button("Discard them", key="editor.draft.discard", on_click=_discard_draft, args=(path, buffer),
+                       width="stretch")
+
+
+def _restore(buffer: dict[str, Any]) -> None:
+    draft = buffer.pop("offer")
+    buffer.update(text=draft.text, base=draft.text, version=draft.base, rev=buffer["rev"] + 1, kept=draft.text)
+    buffer["notice"] = "Your unsaved changes are back in the editor. They are not saved yet: press Save."
+
+
+def _discard_draft(path: Path, buffer: dict[str, Any]) -> None:
+    buffer.pop("offer", None)
+    drafts.drop(_person(), path)
+    buffer["kept"] = None
 
 
 def _refresh(path: Path, buffer: dict[str, Any]) -> None:
@@ -139,10 +213,89 @@ def _validate(folder: Path, path: Path, text: str) -> Report:
 def _status(buffer: dict[str, Any], report: Report) -> str:
     errors = sum(p.is_error for p in report.problems)
     warnings = len(report.problems) - errors
-    checks = (f":red[**✗ {common.plural(errors, 'error')}**]" if errors else ":green[**✓ no errors**]") + (
+    checks = (f":red[**✗ {common.plural(errors, 'error')}**]" if errors else ":green[**✓ no errors in this file**]") + (
         f" · :orange[{common.plural(warnings, 'warning')}]" if warnings else "")
-    saved = ":orange[**● unsaved changes**]" if _dirty(buffer) else ":gray[saved]"
+    saved = ":orange[**● unsaved changes**]" if _dirty(buffer) else "saved"
     return f"{checks} · {saved}"
+
+
+def _safety_line(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
+    """What the rules as they stand do to safety, where the edit happens: the problems in the other files, the
+    vignettes that fail (on the text as typed: replay is quick) and the safety promises broken (on the saved
+    text: proved over every case in the background, as the Safety page does, and shared with it)."""
+    work = common.texts(folder)
+    summary = common.summary(work)
+    elsewhere = [p for p in summary.problems if p.is_error and p.file and Path(p.file) != path]
+    ruleset_file = folder / common.RULESET_FILE
+    saved = buffer["saved"] if path == ruleset_file else (read_versioned(ruleset_file)[0] or "")
+
+    known = _safety_known(saved, str(ruleset_file))
+
+    @st.fragment(run_every=None if known else 1.0)  # polls only while the check runs
+    def line() -> None:
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        row.markdown("**Saved**" if not _dirty(buffer) else "**As typed**")
+        if elsewhere:
+            first = Path(str(elsewhere[0].file))
+            if row.button(f":red[✗ {common.plural(len(elsewhere), 'error')} in {_label(folder, first)}]",
+                          key="editor.status.elsewhere", type="tertiary",
+                          help="Open that file here: one list of problems for the whole ruleset, as on Rulesets."):
+                _open_file(first)
+                st.rerun()  # the whole page, not only this line (a button in a fragment reruns the fragment)
+        if summary.vignettes:
+            if summary.failed:
+                if row.button(f":red[✗ {summary.failed} of {summary.vignettes} vignettes fail]",
+                              key="editor.status.vignettes", type="tertiary",
+                              help="See what differs on the Vignettes page: " + ", ".join(summary.failing[:5])):
+                    _go("vignettes")
+                    st.rerun()
+            else:
+                row.markdown(f":green[✓ all {summary.vignettes} vignettes pass]")
+        check = _safety_check(saved, str(ruleset_file))
+        report = check.report if check.done.is_set() else None
+        if not check.done.is_set():
+            row.caption("checking the safety promises of the saved rules…")
+        elif report is None or report.status == "invalid":
+            row.caption("safety promises: not checked until the saved rules have no errors")
+        else:
+            broken = [v for v in report.properties if v.status == "violated"]
+            word = "promise" if len(broken) == 1 else "promises"
+            if broken:
+                if row.button(f":red[✗ {len(broken)} safety {word} broken]", key="editor.status.safety",
+                              type="tertiary", help="Broken: " + "; ".join(v.title for v in broken[:5])
+                              + ". The Safety page shows each with a case that breaks it."):
+                    _go("safety")
+                    st.rerun()
+            elif report.properties:
+                row.markdown(f":green[✓ {common.plural(len(report.properties), 'safety promise')} kept]")
+            if _dirty(buffer) and path == ruleset_file:
+                row.caption("(safety promises: of the saved rules)")
+            if report.status == "incomplete":
+                row.markdown(":orange[not every case could be checked]")
+        if check.done.is_set() and not known:
+            st.rerun()  # the whole page once, so the line stops polling
+
+    line()
+
+
+def _safety_check(text: str, file: str) -> background_check.Check:
+    from .safety import PAGE_TIME_LIMIT
+
+    return background_check.started(text, file, DEFAULT_LIMIT, PAGE_TIME_LIMIT)
+
+
+def _safety_known(text: str, file: str) -> bool:
+    check = _safety_check(text, file)
+    return check.wait(0.5)
+
+
+def _open_file(path: Path) -> None:
+    state = st.session_state.setdefault(common.EDITOR, {"file": None, "buffers": {}})
+    state["file"] = str(path)
+
+
+def _go(page: str) -> None:
+    st.session_state[common.GO] = page
 
 
 # --- the code editor --------------------------------------------------------------------------
@@ -175,15 +328,39 @@ def _ace(folder: Path, path: Path, buffer: dict[str, Any], report: Report, *, re
         markers.append(_marker(buffer["line"], "wb-focus"))
     code_editor(buffer["base"], lang="yaml", key=key, height=[24, 38], response_mode="debounce",
                 options={"showLineNumbers": True, "tabSize": 2, "useSoftTabs": True, "wrap": True,
-                         "readOnly": read_only},
+                         "readOnly": read_only,
+                         # keyboard users: Tab reaches the editor, Enter starts typing, Escape then Tab leaves it
+                         "enableKeyboardAccessibility": True, "textInputAriaLabel": f"Text of {path.name}"},
                 props={"showGutter": True, "markers": markers, "debounceChangePeriod": 300,
                        "scrollMargin": [0, 0, 0, 0]},  # the component's default margin shifts the line numbers
                 component_props={"css": _ACE_CSS})
     line = buffer.pop("scroll", None)
     if line:
         _scroll_to(line)
+    _keyboard_exit()
     if not read_only:
-        st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them.")
+        st.caption("Changes are checked as you type and kept when you visit other pages; **Save** writes them. "
+                   "Keyboard: Tab reaches the text, Enter starts typing, Escape twice then Tab moves on.")
+
+
+def _keyboard_exit() -> None:
+    """Escape leaves the text for the editor's frame, so Tab and Shift+Tab move on (WCAG 2.1.2: no keyboard trap;
+    inside the text Tab indents, as authors expect). The component has no option for it: a few lines of script
+    find its Ace editor (same origin) and add the command once."""
+    st.html("""<script>(function () {
+  let tries = 0;
+  function add() {
+    const frame = document.querySelector('iframe[title*="code_editor"]');
+    const ace = frame && frame.contentDocument && frame.contentDocument.querySelector('#REACT_ACE_EDITOR');
+    const editor = ace && ace.env && ace.env.editor;
+    if (!editor) { if (tries++ < 100) setTimeout(add, 100); return; }
+    if (editor.wbKeyboardExit) return;
+    editor.wbKeyboardExit = true;
+    editor.commands.addCommand({name: 'leaveText', bindKey: {win: 'Esc', mac: 'Esc'},
+      exec: function (ed) { ed.blur(); ed.renderer.scroller.focus(); }});
+  }
+  add();
+})();</script>""", unsafe_allow_javascript=True)
 
 
 def _scroll_to(line: int) -> None:

@@ -51,12 +51,12 @@ def _apply(buffer: dict[str, Any], validate: Callable[[str], Report], what: str,
         st.error(f"{what} was not added, because it would bring {common.plural(len(new), 'new error')}:")
         common.show_problems(new)
         return
-    common.set_text(buffer, text, line=_first_changed_line(buffer["text"], text),
+    common.set_text(buffer, text, line=first_changed_line(buffer["text"], text),
              notice=f"{what} added to the text (highlighted). It is not saved yet: check it, then press Save.")
     st.rerun()
 
 
-def _first_changed_line(old: str, new: str) -> int | None:
+def first_changed_line(old: str, new: str) -> int | None:
     for tag, _i1, _i2, j1, _j2 in difflib.SequenceMatcher(None, old.splitlines(), new.splitlines()).get_opcodes():
         if tag != "equal":
             return j1 + 1

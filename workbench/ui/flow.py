@@ -14,18 +14,22 @@ import streamlit as st
 
 from ..content.loader import read_yaml
 from ..content.model import DecisionNode, OutcomeNode
-from ..drawing.flow_map import NODE_WIDTH, FlowMap, MapEdge, MapNode, card_lines, flow_map, layout
+from ..drawing.flow_map import NODE_WIDTH, FlowMap, MapEdge, MapNode, card_lines, flow_map, layout, short
 from ..drawing.graph import GraphvizError, render
 from ..publish.line_history import rules
 from ..run.engine import CompiledRuleset, InputError, Result, evaluate
+from ..run.explain import input_label
 from ..run.replay import ReplayReport
+from ..run.words import condition_words
 from . import common
 from .case import answers_of
 
 _SHOW = {"none": "Nothing", "try": "The Try-it case", "vignette": "A vignette"}
 _DIRECTION = {"down": "Top to bottom", "right": "Left to right"}
 _ALL = ""
-CANVAS_HEIGHT = 640
+CANVAS_HEIGHT = 860
+"""A tall viewport: nearly a whole 900-pixel-high window once scrolled to, so the fitted tree is as large as the
+page allows."""
 _PATH, _STOP, _FADED = "#1f1f1f", "#e8590c", 0.4
 
 
@@ -53,6 +57,9 @@ def page() -> None:
     direction = direction_column.radio("Direction", list(_DIRECTION), format_func=_DIRECTION.get, horizontal=True,
                                        key="flow.direction")
     focus, radius = _focus(rs, state)
+    zoom = _failing_end(report, state) if show == "vignette" and focus == _ALL else None
+    if zoom:  # where a failing vignette ends: its neighbourhood, fitted, so the outcome is in view at once
+        focus, radius = zoom, 2
 
     if note:
         st.info(note)
@@ -62,18 +69,28 @@ def page() -> None:
         _coverage_line(report.coverage.to_dict(report.ruleset))
     covered = report.coverage if coverage else None
     fmap = flow_map(rs, result=result, coverage=covered, focus=focus or None, radius=radius)
-    canvas, details = st.columns([5, 3], gap="medium")
-    with canvas:
-        clicked = _canvas(fmap, layout(fmap, focus or rs.model.start, direction),
-                          direction, (work, common.result_key(result), coverage, direction, focus, radius))
-        if fmap.hidden:
-            st.caption(f"Showing {common.plural(len(fmap.nodes), 'node')} within {radius} "
-                       f"step{'s' if radius != 1 else ''} of `{focus}`; {fmap.hidden} more are hidden.")
-        else:
-            st.caption("Drag to move around, scroll or use + and − to zoom, click a node to read it.")
+    clicked = _canvas(fmap, layout(fmap, focus or rs.model.start, direction),
+                      direction, (work, common.result_key(result), coverage, direction, focus, radius))
+    titles = {node.id: node.title for node in rs.model.nodes}
+    if zoom:
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.caption(f"Zoomed to where the failing vignette ends: **{common.escape_md(titles.get(zoom, zoom))}** "
+                     f"and the nodes within 2 steps of it; {fmap.hidden} more are hidden.")
+        right.button("Show the whole flow", key="flow.whole", on_click=_whole, args=(state,))
+    elif fmap.hidden:
+        st.caption(f"Showing {common.plural(len(fmap.nodes), 'node')} within {radius} "
+                   f"step{'s' if radius != 1 else ''} of **{common.escape_md(titles.get(focus, focus))}**; "
+                   f"{fmap.hidden} more are hidden.")
+    else:
+        st.caption("The whole flow, fitted to the page. Drag to move around, scroll or use + and − to zoom, click "
+                   "a node to read it; hover over a condition to read it whole. Every node is also listed below.")
     if clicked:
         state["selected"] = clicked
-    with details:
+        _scroll_to_details()
+    details, outline = st.columns([3, 2], gap="medium")
+    with outline:
+        _outline(rs, fmap, state)
+    with details, st.container(key="flow-details"):
         _details(folder, work, rs, report, state.get("selected") or focus or rs.model.start)
     _downloads(rs.id, common.dot(work, common.result_key(result), coverage, "TB" if direction == "down" else "LR"))
 
@@ -93,17 +110,112 @@ def _canvas(fmap: FlowMap, places: dict[str, tuple[float, float, float]], direct
 
     store = st.session_state.setdefault("flow.canvas_state", {})
     if store.get("signature") != signature:
-        store["state"] = StreamlitFlowState([_node(n, places[n.id], direction) for n in fmap.nodes],
-                                            [_edge(e) for e in fmap.edges])
+        store["state"] = StreamlitFlowState([*(_node(n, places[n.id], direction) for n in fmap.nodes),
+                                             _spacer(places)], [_edge(e) for e in fmap.edges])
         store["signature"] = signature
         store["seen"] = None
-    shown = streamlit_flow("flow.canvas", store["state"], height=CANVAS_HEIGHT, fit_view=False, show_controls=True,
-                           show_minimap=True, layout=ManualLayout(), get_node_on_click=True, pan_on_drag=True,
-                           allow_zoom=True, min_zoom=0.15)
+    # Fitted on open (the whole tree, or the part in focus, never an empty view); no minimap, which would sit on
+    # the nodes; the zoom controls sit in the margin fitting leaves at the bottom left.
+    shown = streamlit_flow("flow.canvas", store["state"], height=CANVAS_HEIGHT, fit_view=True, show_controls=True,
+                           show_minimap=False, layout=ManualLayout(), get_node_on_click=True, pan_on_drag=True,
+                           allow_zoom=True, min_zoom=0.1, hide_watermark=True)
+    _edge_titles(fmap)
     store["state"] = shown
-    clicked = shown.selected_id if shown.selected_id != store.get("seen") else None
+    clicked = shown.selected_id if shown.selected_id not in (store.get("seen"), SPACER) else None
     store["seen"] = shown.selected_id
     return clicked
+
+
+def _edge_titles(fmap: FlowMap) -> None:
+    """Each edge's whole condition as its hover text (an SVG <title>), which the component has no option for: a
+    few lines of script find its frame (same origin) and add them. Only the texts go in, as JSON."""
+    import json
+
+    titles = json.dumps({edge.id: edge.words for edge in fmap.edges}).replace("</", "<\\/")
+    st.html(f"""<script>(function () {{
+  const titles = {titles};
+  let tries = 0;
+  function label() {{
+    const frame = document.querySelector('iframe[title*="streamlit_flow"]');
+    const doc = frame && frame.contentDocument;
+    const edges = doc ? doc.querySelectorAll('.react-flow__edge') : [];
+    if (!edges.length) {{ if (tries++ < 100) setTimeout(label, 150); return; }}
+    edges.forEach(function (edge) {{
+      const id = (edge.getAttribute('data-testid') || '').replace('rf__edge-', '');
+      if (!(id in titles)) return;
+      let title = edge.querySelector('title');
+      if (!title) {{ title = doc.createElementNS('http://www.w3.org/2000/svg', 'title'); edge.prepend(title); }}
+      title.textContent = titles[id];
+      edge.setAttribute('aria-label', titles[id]);
+    }});
+    if (tries++ < 100) setTimeout(label, 1000);  // again as the canvas redraws (a click, a zoom)
+  }}
+  label();
+}})();</script>""", unsafe_allow_javascript=True)
+
+
+def _outline(rs: CompiledRuleset, fmap: FlowMap, state: dict[str, Any]) -> None:
+    """The same nodes and conditions as a list, to read and move through with the keyboard (or a screen reader):
+    choosing a node here shows it whole, as a click on the canvas does."""
+    ids = [node.id for node in fmap.nodes]
+    titles = {node.id: node.title for node in rs.model.nodes}
+    kinds = {node.id: ("Question" if node.kind == "decision" else "Outcome") for node in fmap.nodes}
+    selected = state.get("selected") if state.get("selected") in ids else None
+    picked = common.choose(st, "Read a node", [""] + ids, selected or "", key="flow.read",
+                           labels=lambda n: "Choose a node…" if not n else f"{kinds[n]}: {titles[n]}",
+                           help="Every node of the flow shown above, in order; the one you choose is shown whole.")
+    if picked and picked != selected:
+        state["selected"] = picked
+        st.rerun()
+    with st.expander("The flow as a list", expanded=False):
+        lines = []
+        for node in fmap.nodes:
+            out = [e for e in fmap.edges if e.source == node.id]
+            sends = f" → {common.escape_md(short(node.disposition_label or ''))}" if node.kind == "outcome" else ""
+            lines.append(f"**{common.escape_md(node.title)}**{sends}")
+            lines += [f"- {common.escape_md(e.words)} → {common.escape_md(titles.get(e.target, e.target))}"
+                      for e in out]
+        st.markdown("\n".join(lines))
+
+
+def _scroll_to_details() -> None:
+    """After a click on the canvas, bring the node's details (below it) into view."""
+    st.html("""<script>setTimeout(function () {
+  const box = document.querySelector('.st-key-flow-details');
+  if (box) box.scrollIntoView({behavior: 'smooth', block: 'start'});
+}, 300);</script>""", unsafe_allow_javascript=True)
+
+
+def _whole(state: dict[str, Any]) -> None:
+    state["whole"] = state.get("vignette")
+
+
+def _failing_end(report: ReplayReport, state: dict[str, Any]) -> str | None:
+    """Where the chosen vignette ends when it fails (its outcome, or where it stopped), unless the whole flow was
+    asked for."""
+    chosen = state.get("vignette")
+    found = next((r for r in report.results if r.id == chosen), None)
+    if found is None or found.passed or found.actual is None or not found.actual["path"]:
+        return None
+    if state.get("whole") == chosen:
+        return None
+    return str(found.actual["path"][-1])
+
+
+SPACER = "wb-margin"
+_MARGIN = 90
+
+
+def _spacer(places: dict[str, tuple[float, float, float]]) -> Any:
+    """An invisible card beyond the bottom left corner of the flow: fitting the view makes room for it, so the zoom
+    controls (drawn in that corner) never sit on a card."""
+    from streamlit_flow.elements import StreamlitFlowNode
+
+    left = min(x for x, _, _ in places.values()) - _MARGIN
+    bottom = max(y + h for _, y, h in places.values())
+    return StreamlitFlowNode(SPACER, (left, bottom), {"content": ""}, "default", draggable=False, selectable=False,
+                             connectable=False, style={"visibility": "hidden", "width": 10, "height": 10, "padding": 0,
+                                                       "pointerEvents": "none", "border": "none"})
 
 
 def _node(node: MapNode, place: tuple[float, float, float], direction: str) -> Any:
@@ -148,9 +260,9 @@ def _focus(rs: CompiledRuleset, state: dict[str, Any]) -> tuple[str, int]:
     titles = {node.id: f"{node.title} ({node.id})" for node in rs.model.nodes}
     focus = state.get("focus") if state.get("focus") in ids else _ALL
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    focus = left.selectbox("Focus on", ids, index=ids.index(focus), key=f"flow.focus.{focus}",
-                           format_func=lambda n: "The whole flow" if n == _ALL else titles[n],
-                           help="Show only the nodes near one node, to read a busy part of the flow.")
+    focus = common.choose(left, "Focus on", ids, focus, key="flow.focus",
+                          labels=lambda n: "The whole flow" if n == _ALL else titles[n],
+                          help="Show only the nodes near one node, to read a busy part of the flow.")
     state["focus"] = focus
     radius = int(right.number_input("Steps around it", min_value=1, max_value=6, value=state.get("radius", 1),
                                     key="flow.radius", disabled=focus == _ALL))
@@ -170,20 +282,22 @@ def _details(folder: Path, work: common.Texts, rs: CompiledRuleset, report: Repl
     references = {r.id: r for r in model.references}
     with st.container(border=True):
         kind = "Question" if isinstance(node, DecisionNode) else "Outcome"
-        st.caption(f"{kind} · `{node.id}`" + (" · where every case starts" if node.id == model.start else ""))
+        st.caption(f"{kind}" + (" · where every case starts" if node.id == model.start else ""), help=f"id: {node.id}")
         st.markdown(f"#### {common.escape_md(node.title)}")
         if isinstance(node, DecisionNode):
             if node.description:
                 st.markdown(common.escape_md(node.description))
             for i, branch in enumerate(node.branches):
-                label = f" — {common.escape_md(branch.label)}" if branch.label else ""
-                st.markdown(f"**{i + 1}.** If `{branch.when}`{label}  \n→ {common.escape_md(titles[branch.next])} "
-                            f"(`{branch.next}`)")
-            st.markdown(f"**Otherwise** → {common.escape_md(titles[node.else_])} (`{node.else_}`)")
+                label = f" — *{common.escape_md(branch.label)}*" if branch.label else ""
+                st.markdown(f"**{i + 1}.** If {common.escape_md(condition_words(rs, branch.when))}{label}  \n"
+                            f"→ {common.escape_md(titles[branch.next])}",
+                            help=f"As written: {branch.when} → {branch.next}")
+            st.markdown(f"**Otherwise** → {common.escape_md(titles[node.else_])}", help=f"else → {node.else_}")
             asked = sorted({name for b in rs.steps[node.id].branches for name in b.reads})
             questions = {spec.id: spec.question for spec in model.inputs}
-            st.markdown("**Asks**  \n" + "  \n".join(f"`{name}`: {common.escape_md(questions.get(name, name))}"
-                                                     for name in asked))
+            st.markdown("**Asks**  \n" + "  \n".join(
+                f"{common.escape_md(input_label(rs, name))}: {common.escape_md(questions.get(name, name))}"
+                for name in asked))
         else:
             assert isinstance(node, OutcomeNode)
             labels = {d.id: d.label for d in model.dispositions}
@@ -234,8 +348,7 @@ def _vignette(column: Any, report: Any, state: dict[str, Any]) -> tuple[Result |
     marks = {r.id: ("✓ " if r.passed else "✗ ") + r.id for r in results}
     chosen = state.get("vignette") if state.get("vignette") in ids else next(
         (r.id for r in results if not r.passed), ids[0])
-    chosen = column.selectbox("Vignette", ids, index=ids.index(chosen), format_func=marks.get,
-                              key=f"flow.vignette.{chosen}")
+    chosen = common.choose(column, "Vignette", ids, chosen, labels=marks.get, key="flow.vignette")
     state["vignette"] = chosen
     found = results[ids.index(chosen)]
     if found.actual is None:

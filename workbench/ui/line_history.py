@@ -44,7 +44,7 @@ def panel(folder: Path, path: Path, buffer: dict[str, Any]) -> None:
             _table(line_history.changes_to(changes, 1, len(changes)))
             return
         index = rules.index(at_line) if at_line in rules else 0
-        picked = rules[names.index(st.selectbox("Rule", names, index=index, key=f"history.rule.{path}.{line}"))]
+        picked = rules[names.index(common.choose(st, "Rule", names, names[index], key=f"history.rule.{path}.{line}"))]
         if line:
             last = changes[line - 1]
             st.markdown(f"Line {line} was last changed by **{common.escape_md(last.author)}** on {_day(last.at)}"

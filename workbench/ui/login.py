@@ -52,8 +52,8 @@ def _resolve() -> Identity | None:
                  f"no accounts file at `{path}` (nor its marker). Restore it from a backup.")
         return None
     if not accounts.accounts_required(path):
-        st.sidebar.caption(f"No accounts are configured, so whoever opens the workbench has every role. To require "
-                           f"sign-in: `workbench user add NAME --role author` (accounts in `{path}`).")
+        st.sidebar.caption("No accounts yet: whoever opens the workbench has every role. With accounts, everyone "
+                           "signs in and every review step records who took it.")
         return local_identity()
     return _local_account(path)
 

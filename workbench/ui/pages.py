@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from . import common, editor, flow, rulesets, try_it, vignettes
+from . import common, editor, flow, overview, rulesets, try_it, vignettes
 
 
 def _releases() -> None:
@@ -39,12 +39,15 @@ def _guarded(run: Callable[[], None]) -> Callable[[], None]:
         target = st.session_state.pop(common.GO, None)
         if target:
             common.go(target)
+        common.page_style()
         try:
             run()
         except Exception as exc:  # the last line of defence: every expected problem is shown by the page
             _log.exception("page failed")
             st.error(f"This page hit an unexpected problem and stopped ({type(exc).__name__}: {exc}). "
-                     "Nothing has been lost: unsaved text stays in the editor. Reload the page to try again.")
+                     "Nothing has been lost: unsaved text stays in the editor and is kept on disk as a draft, "
+                     "offered back when you open the Editor again. Reload the page to try again.")
+        common.leave_guard()
 
     return page
 
@@ -52,6 +55,7 @@ def _guarded(run: Callable[[], None]) -> Callable[[], None]:
 def _specs() -> list[tuple[str, str, str, Callable[[], None]]]:
     specs = [
         ("rulesets", "Rulesets", ":material/folder_open:", rulesets.page),
+        ("overview", "Overview", ":material/summarize:", overview.page),
         ("editor", "Editor", ":material/edit_note:", editor.page),
         ("flow", "Flow", ":material/account_tree:", flow.page),
         ("try", "Try it", ":material/stethoscope:", try_it.page),

@@ -24,6 +24,8 @@ from ..problems import Problem, ProblemError
 from ..publish import lifecycle
 from ..publish.diff import Diff, diff_versions
 from ..publish.releases import Release
+from ..run.engine import CompiledRuleset
+from ..run.explain import input_label
 from . import common
 
 OUTCOME = "releases.outcome"  # the last action's outcome dict, shown once after the rerun it causes
@@ -86,6 +88,7 @@ def _acting_name() -> str | None:
 # --- the state and the next step ---------------------------------------------------------------------
 
 _WAITING = {"WB707", "WB704", "WB709", "WB711", "WB712"}  # the normal course of review, not a blocker
+_VERSION = {"WB705", "WB706"}  # the version is not above the last release: put right by a new version number
 
 
 def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History) -> None:
@@ -100,16 +103,26 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
     if review.state == "draft" and released is not None and released.version == version:
         st.success(f"Released: version {released.version} is published, signed by {released.signer.name}.")
         if snap.model is not None and not released.has_content_of(snap.model):
-            _new_version(ruleset_dir, released.version, "There are saved changes since this release.")
+            others = [p for p in blockers if p.code not in _VERSION]
+            if others:  # never suggest a step the gate would refuse: what it says comes first
+                st.info("There are saved changes since this release.")
+                _blockers(others, "Before a new version can be released")
+            else:
+                _new_version(ruleset_dir, released.version, "There are saved changes since this release.")
         return
     if review.state == "draft":
         rejected = (f" It was sent back by {review.reviewer}: “{review.reject_reason}”." if review.reject_reason
                     else "")
         st.info(f"**Draft.**{rejected} Next: an author submits version {version} for review by a second "
                 "clinician.")
-        if released is not None and any(p.code in ("WB705", "WB706") for p in blockers):
-            _new_version(ruleset_dir, released.version, f"Version {version} is not above the last release.")
-            blockers = [p for p in blockers if p.code not in ("WB705", "WB706")]
+        others = [p for p in blockers if p.code not in _VERSION]
+        if released is not None and len(others) < len(blockers):
+            if others:  # the version is the last thing to do, not the next: the gate's other reasons first
+                st.info(f"Version {version} is not above the last release ({released.version}); it will need a new "
+                        "version number once the things below are put right.")
+            else:
+                _new_version(ruleset_dir, released.version, f"Version {version} is not above the last release.")
+            blockers = others
         _blockers(blockers, "Before it can be submitted")
         if not blockers:
             _form("submit", ruleset_dir, "Submit for review", "What changed and why", access.submit, signs=False)
@@ -272,12 +285,13 @@ def _history(found: lifecycle.History) -> None:
         common.show_problems(found.problems, with_file=True)
     st.subheader("Releases", anchor=False)
     if found.releases:
-        st.dataframe([_release_row(r) for r in reversed(found.releases)], hide_index=True, width="stretch")
+        st.table([_release_row(r) for r in reversed(found.releases)], hide_index=True, border="horizontal")
     else:
         st.caption("Nothing released yet.")
     st.subheader("Every change", anchor=False)
-    st.dataframe([{"when (UTC)": c.at, "who": c.author, "what": c.subject, "why": c.reason.split("\n")[0]}
-                  for c in found.commits], hide_index=True, width="stretch")
+    with st.expander(f"{common.plural(len(found.commits), 'change')}, newest first", expanded=len(found.commits) < 8):
+        st.table([{"When (UTC)": c.at[:16].replace("T", " "), "Who": c.author, "What": c.subject,
+                   "Why": c.reason.split("\n")[0]} for c in found.commits], hide_index=True, border="horizontal")
 
 
 def _release_row(item: Release) -> dict[str, Any]:
@@ -302,9 +316,10 @@ def _diff(ruleset_dir: Path, versions: list[str]) -> None:
         st.error("These versions cannot be compared:")
         common.show_problems(exc.problems, with_file=True)
         return
+    rs = common.compiled(common.file_text(ruleset_dir / common.RULESET_FILE), str(ruleset_dir / common.RULESET_FILE))
     _bump(result)
     _structure(result)
-    _behaviour(result)
+    _behaviour(result, rs)
 
 
 def _bump(result: Diff) -> None:
@@ -331,28 +346,44 @@ def _structure(result: Diff) -> None:
             st.markdown(f"**After:** {common.escape_md(change.after or '—')}")
 
 
-def _behaviour(result: Diff) -> None:
+def _behaviour(result: Diff, rs: CompiledRuleset | None) -> None:
+    """What changed in what the rules do, in the draft's words (a node or answer the draft no longer has keeps
+    its id), in tables that wrap rather than cut."""
     st.subheader("What the ruleset does")
+    model = rs.model if rs else None
+    words = common.clinical_words(model)
     st.markdown(f"**Vignettes:** {result.vignettes_run} run on both versions; "
                 f"{len(result.vignettes)} give a different result.")
     if result.vignettes:
-        st.dataframe([{"vignette": v.id, "change": v.direction, "before": common.expectation_text(v.before),
-                       "after": common.expectation_text(v.after)} for v in result.vignettes],
-                     hide_index=True, width="stretch")
+        st.table([{"Vignette": v.id, "Change": v.direction, "Before": common.expectation_text(v.before, model),
+                   "After": common.expectation_text(v.after, model)} for v in result.vignettes],
+                 hide_index=True, border="horizontal")
     exhaustive = result.exhaustive
     if not exhaustive.checked:
         st.warning(f"Not every combination of answers could be compared: {exhaustive.reason}.")
         return
-    st.markdown(f"**Every combination of answers:** {exhaustive.total:,} combinations of "
-                f"{len(exhaustive.inputs)} questions (numbers by range); {exhaustive.changed:,} change result.")
+    st.markdown(f"**Every possible patient:** {common.compact_count(exhaustive.total)} answer combinations of "
+                f"{len(exhaustive.inputs)} questions (numbers counted by range); "
+                f"{common.compact_count(exhaustive.changed)} change result.",
+                help=f"{exhaustive.total:,} combinations; {exhaustive.changed:,} change result")
     for note in exhaustive.notes:
         st.caption(note)
+
+    def said(disposition: str, outcome: str | None = None) -> str:
+        text = words["dispositions"].get(disposition, disposition)
+        return f"{text} ({words['nodes'].get(outcome, outcome)})" if outcome else text
+
     if exhaustive.changes:
-        st.dataframe(exhaustive.summary(), hide_index=True, width="stretch")
-        st.dataframe([{"change": c.direction, "before": f"{c.before} ({c.outcome_before})",
-                       "after": f"{c.after} ({c.outcome_after})", "combinations": c.combinations,
-                       "when": "; ".join(f"{k}: {v}" for k, v in c.answers.items())}
-                      for c in exhaustive.changes], hide_index=True, width="stretch")
+        st.table([{"From": said(row["before"]), "To": said(row["after"]), "Change": row["direction"],
+                   "Answer combinations": f"{row['combinations']:,}"} for row in exhaustive.summary()],
+                 hide_index=True, border="horizontal")
+        st.markdown("**Which patients changed**")
+        st.table([{"Patients who have": "; ".join(f"{input_label(rs, k) if rs else k}: {v}"
+                                                  for k, v in c.answers.items()) or "any answers",
+                   "Before": said(c.before, c.outcome_before), "After": said(c.after, c.outcome_after),
+                   "Change": c.direction, "Combinations": f"{c.combinations:,}"}
+                  for c in exhaustive.changes], hide_index=True, border="horizontal")
     for flag in exhaustive.flags:
-        st.markdown(f"- Red flag `{flag.id}` fires in {flag.gained} more and {flag.lost} fewer of "
-                    f"{flag.combinations} combinations of its answers.")
+        st.markdown(f"- Red flag **{common.escape_md(words['flags'].get(flag.id, flag.id))}** fires in "
+                    f"{flag.gained:,} more and {flag.lost:,} fewer of {flag.combinations:,} combinations of its "
+                    "answers.", help=f"id: {flag.id}")

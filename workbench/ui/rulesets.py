@@ -16,7 +16,7 @@ def page() -> None:
     selected = common.current_ruleset()
     st.title("Rulesets")
     root = common.rulesets_root()
-    st.caption(f"Rulesets in `{root}`. Open one to edit, try and replay it; every page then works on it.")
+    st.caption("Open one to read its overview, then edit, try and replay it: every page then works on it.")
     for folder in common.ruleset_folders(root):
         _card(folder, selected is not None and folder.name == selected.name)
     _create(root)
@@ -39,14 +39,16 @@ def _card(folder: Path, is_open: bool) -> None:
             left, middle, right = st.columns(3)
             if left.button("Open", key=f"rulesets.open.{folder.name}", type="secondary" if is_open else "primary",
                            width="stretch"):
-                common.open_ruleset(folder.name, "editor")
+                common.open_ruleset(folder.name, "overview")
             if middle.button("Try it", key=f"rulesets.try.{folder.name}", width="stretch"):
                 common.open_ruleset(folder.name, "try")
             if right.button("Vignettes", key=f"rulesets.vignettes.{folder.name}", width="stretch"):
                 common.open_ruleset(folder.name, "vignettes")
         checks, cases = st.columns(2)
         if summary.errors:
-            checks.markdown(f":red[**✗ {common.plural(summary.errors, 'error')}**]"
+            where = sorted({_where(folder, p.file) for p in summary.problems if p.is_error})
+            checks.markdown(f":red[**✗ {common.plural(summary.errors, 'error')}**] in "
+                            + ", ".join(common.escape_md(w) for w in where)
                             + (f" · {common.plural(summary.warnings, 'warning')}" if summary.warnings else ""))
         else:
             checks.markdown(":green[**✓ valid**]"
@@ -61,6 +63,14 @@ def _card(folder: Path, is_open: bool) -> None:
             cases.markdown(f":green[**✓ all {summary.vignettes} vignettes pass**]")
         if common.unsaved(folder / common.RULESET_FILE):
             st.caption(":orange[Shown with the unsaved changes in the editor.]")
+
+
+def _where(folder: Path, file: str | None) -> str:
+    """A problem's file as the Editor's file list names it (ruleset.yaml, vignettes/cases.yaml)."""
+    if not file:
+        return "ruleset.yaml"
+    path = Path(file)
+    return str(path.relative_to(folder)) if path.is_relative_to(folder) else path.name
 
 
 def _create(root: Path) -> None:

@@ -17,6 +17,9 @@ from ..content import authoring
 from ..files import SaveConflict
 from ..people import access
 from ..problems import ProblemError
+from ..run.engine import CompiledRuleset
+from ..run.explain import input_label
+from ..run.words import answers_in_words, condition_words
 from . import background_check, common
 
 _KIND_WORDS = {"at_least": "is always at least", "never": "never gets", "requires_red_flag": "always raises red flag"}
@@ -58,11 +61,13 @@ def page(ruleset_file: pathlib.Path) -> None:
         background_check.forget(*run)
         st.rerun()
     _summary(report)
+    _properties(report, ruleset_file, broken=True)  # broken promises first: what a reviewer must act on
     _floors(report, ruleset_file)
-    _properties(report, ruleset_file)
-    _monotonicity(report)
+    _properties(report, ruleset_file, broken=False)
+    rs = common.compiled(common.file_text(ruleset_file), str(ruleset_file))
+    _monotonicity(report, rs)
     _dead_logic(report)
-    _paths(report)
+    _paths(report, rs)
 
 
 def _in_progress(check: background_check.Check) -> None:
@@ -86,7 +91,7 @@ def _summary(report: Verification) -> None:
         said = "1 safety property holds" if holding == 1 else f"{holding} safety properties hold"
         st.success(f"Verified over every possible case: {said} and every complete case reaches an outcome.")
     elif report.status == "violated":
-        st.error("A safety promise is broken: see the counterexamples below.")
+        st.error("A safety promise is broken: each is shown first below, with a case that breaks it.")
     else:
         st.warning("Not every case could be checked, so nothing unfinished is proved.")
     for problem in report.problems:
@@ -95,9 +100,9 @@ def _summary(report: Verification) -> None:
     columns = st.columns(4)
     columns[0].metric("Reachable paths", report.paths_text,
                       help=f"Listed up to {MAX_PATHS:,}; the checks cover every case whatever the number of paths")
-    columns[1].metric("Answer combinations checked", common.compact_count(report.checked),
-                      help=f"{count_text(report.checked)} of {count_text(report.total)}; "
-                      "each number counted once per range its thresholds define")
+    columns[1].metric("Every possible patient: answer combinations", common.compact_count(report.checked),
+                      help=f"{count_text(report.checked)} of {count_text(report.total)} combinations of answers "
+                      "checked; each number counted once per range its thresholds define")
     columns[2].metric("Decision-diagram nodes", f"{report.explored:,}",
                       help="The size of the diagrams that hold every case: the work the check did")
     columns[3].metric("Properties holding", f"{holding} of {len(report.properties)}")
@@ -122,12 +127,13 @@ def _floors(report: Verification, ruleset_file: pathlib.Path) -> None:
             _floor_row(floor, report, ruleset_file, words)
     else:
         st.success(f"No red flag fires in any case that reaches {least}.")
-    rows = [{"red flags": _floor_name(f, words), "least urgent disposition":
+    rows = [{"Red flags": _floor_name(f, words), "Least urgent disposition":
              words["dispositions"].get(f.least_urgent, f.least_urgent) if f.least_urgent else "never fires",
-             "outcome": f.outcome or "", "for example": _answers(f.example) if f.example else ""}
+             "At": words["nodes"].get(f.outcome or "", f.outcome or ""),
+             "For example": _answers(f.example, rs) if f.example else ""}
             for f in [*report.red_flag_floor, *report.flag_count_floor] if f not in bottom]
     with st.expander(f"The other {common.plural(len(rows), 'row')}"):
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.table(rows, hide_index=True, border="horizontal")
 
 
 def _floor_name(floor: Floor, words: dict[str, dict[str, str]] | None = None) -> str:
@@ -140,12 +146,15 @@ def _floor_row(floor: Floor, report: Verification, ruleset_file: pathlib.Path,
                words: dict[str, dict[str, str]]) -> None:
     assert floor.example is not None
     name = _floor_name(floor)
+    rs = common.compiled(common.file_text(ruleset_file), str(ruleset_file))
     with st.container(border=True):
-        example = common.escape_md(_answers(floor.example, brief=True))
+        example = common.escape_md(_answers(floor.example, rs, brief=True))
         outcome = words["nodes"].get(floor.outcome or "", floor.outcome or "")
         st.markdown(f"**{common.escape_md(_floor_name(floor, words))}** → "
                     f"**{common.escape_md(words['dispositions'].get(floor.least_urgent or '', ''))}** "
-                    f"(`{floor.least_urgent}`, at {common.escape_md(outcome)})  \n{example}")
+                    f"(at {common.escape_md(outcome)})  \nFor example: {example}",
+                    help=f"ids: {floor.red_flag or 'count ' + str(floor.count)} → {floor.least_urgent} at "
+                    f"{floor.outcome}")
         slug = name.replace(" ", "-").replace("_", "-")
         vignette = {"id": f"floor-{slug}"[:64], "narrative": (
                         f"Found by workbench verify: {name} fire(s) in this case, which reaches {floor.least_urgent}. "
@@ -167,8 +176,8 @@ def _add_as_vignette(vignette: dict[str, Any], report: Verification, ruleset_fil
     current = vignette["expect"]["disposition"]
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     labels = common.clinical_words(rs.model)["dispositions"]
-    expected = left.selectbox("A clinician expects", order, index=order.index(current), key=f"safety.expect.{key}",
-                              format_func=lambda d: labels.get(d, d))
+    expected = common.choose(left, "A clinician expects", order, current, key=f"safety.expect.{key}",
+                             labels=lambda d: labels.get(d, d))
     if right.button("Add as vignette", key=f"safety.add.{key}", icon=":material/playlist_add:"):
         path = ruleset_file.parent / "vignettes" / "from-safety.yaml"
         taken = {r.id for r in common.replayed(common.texts(ruleset_file.parent)).results}
@@ -184,17 +193,34 @@ def _add_as_vignette(vignette: dict[str, Any], report: Verification, ruleset_fil
             st.success(f"Saved as vignette '{chosen['id']}' in vignettes/{path.name}: replay it on the Vignettes page.")
 
 
-def _properties(report: Verification, ruleset_file: pathlib.Path) -> None:
-    st.subheader("Safety properties")
+def _properties(report: Verification, ruleset_file: pathlib.Path, *, broken: bool) -> None:
+    """The broken promises (`broken`), each with a case that breaks it, or the others."""
+    chosen = [v for v in report.properties if (v.status == "violated") == broken]
+    if broken:
+        if chosen:
+            st.subheader(f"Broken safety promises ({len(chosen)})")
+            _verdicts(chosen, report, ruleset_file)
+        return
+    st.subheader("Safety properties" if not any(v.status == "violated" for v in report.properties)
+                 else "The other safety properties")
     if not report.properties:
         st.info("This ruleset states no safety properties yet. Add a `safety:` section to the ruleset, e.g.")
         st.code(_EXAMPLE, language="yaml")
         return
-    for verdict in report.properties:
-        icon = {"holds": ":green[**holds**]", "violated": ":red[**VIOLATED**]", "vacuous": ":orange[**applies to "
+    _verdicts(chosen, report, ruleset_file)
+
+
+def _verdicts(verdicts: list[PropertyVerdict], report: Verification, ruleset_file: pathlib.Path) -> None:
+    rs = common.compiled(common.file_text(ruleset_file), str(ruleset_file))
+    words = common.clinical_words(rs.model if rs else None)
+    targets = {**words["dispositions"], **words["flags"]}
+    for verdict in verdicts:
+        icon = {"holds": ":green[**holds**]", "violated": ":red[**BROKEN**]", "vacuous": ":orange[**applies to "
                 "no case**]", "unproved": ":orange[**not proved**]"}[verdict.status]
-        st.markdown(f"{icon} — **{common.escape_md(verdict.title)}**  \n`{verdict.id}`: when "
-                    f"`{verdict.when}` it {_KIND_WORDS[verdict.kind]} `{verdict.target}`")
+        when = condition_words(rs, verdict.when) if rs else verdict.when
+        st.markdown(f"{icon} — **{common.escape_md(verdict.title)}**  \nwhen {common.escape_md(when)}, it "
+                    f"{_KIND_WORDS[verdict.kind]} **{common.escape_md(targets.get(verdict.target, verdict.target))}**",
+                    help=f"{verdict.id}: when {verdict.when} it {_KIND_WORDS[verdict.kind]} {verdict.target}")
         if verdict.counterexample is not None:
             _counterexample(verdict, report, ruleset_file)
 
@@ -202,22 +228,26 @@ def _properties(report: Verification, ruleset_file: pathlib.Path) -> None:
 def _counterexample(verdict: PropertyVerdict, report: Verification, ruleset_file: pathlib.Path) -> None:
     assert verdict.counterexample is not None
     result = verdict.counterexample.result
-    with st.expander("Counterexample", expanded=True):
-        st.markdown(f"**Answers**: {common.escape_md(_answers(verdict.counterexample.inputs))}")
-        st.markdown(f"**Gives**: {common.escape_md(common.expectation_text(result))}  \n**Path**: "
-                    f"{common.escape_md(' → '.join(result['path']))}")
+    rs = common.compiled(common.file_text(ruleset_file), str(ruleset_file))
+    titles = {n.id: n.title for n in rs.model.nodes} if rs else {}
+    with st.expander("A case that breaks it", expanded=True):
+        st.markdown(f"**Answers**: {common.escape_md(_answers(verdict.counterexample.inputs, rs))}")
+        st.markdown(f"**Gives**: {common.escape_md(common.expectation_text(result, rs.model if rs else None))}  \n"
+                    f"**Path**: {common.escape_md(' → '.join(titles.get(step, step) for step in result['path']))}",
+                    help="ids: " + " → ".join(result["path"]))
         st.caption("As a vignette that expects what the property demands, so replay fails until the rules are "
                    "fixed. Check the expectation, then add it.")
         assert verdict.vignette is not None
         _add_as_vignette(verdict.vignette, report, ruleset_file, key=f"property.{verdict.id}")
         text = yaml.safe_dump({"ruleset": report.ruleset, "vignettes": [verdict.vignette]}, sort_keys=False,
                               allow_unicode=True)
-        st.code(text, language="yaml")
-        st.download_button("Download vignette", text, file_name=f"{verdict.vignette['id']}.yaml",
-                           mime="text/yaml", key=f"safety.download.{verdict.id}")
+        with st.popover("The vignette as YAML", icon=":material/code:"):
+            st.code(text, language="yaml")
+            st.download_button("Download vignette", text, file_name=f"{verdict.vignette['id']}.yaml",
+                               mime="text/yaml", key=f"safety.download.{verdict.id}")
 
 
-def _monotonicity(report: Verification) -> None:
+def _monotonicity(report: Verification, rs: CompiledRuleset | None = None) -> None:
     st.subheader("Monotonic escalation")
     if report.monotonic is None and "monotonic escalation" in report.unfinished:
         st.warning(f"Not proved: {report.why_unfinished}.")
@@ -229,10 +259,16 @@ def _monotonicity(report: Verification) -> None:
                    "less urgent.")
     elif report.escalations:
         st.error("Answering yes makes some cases less urgent:")
-        rows = [{"question": e.input, "other answers": e.answers,
-                 "no →": f"{e.no.result['disposition']} ({e.no.result['outcome']})",
-                 "yes →": f"{e.yes.result['disposition']} ({e.yes.result['outcome']})"} for e in report.escalations]
-        st.dataframe(rows, hide_index=True, width="stretch")
+        words = common.clinical_words(rs.model if rs else None)
+
+        def gives(result: dict[str, Any]) -> str:
+            return (f"{words['dispositions'].get(result['disposition'], result['disposition'])} "
+                    f"({words['nodes'].get(result['outcome'], result['outcome'])})")
+
+        rows = [{"Question": input_label(rs, e.input) if rs else e.input,
+                 "Other answers": _answers(e.answers, rs) if isinstance(e.answers, dict) else str(e.answers),
+                 "No →": gives(e.no.result), "Yes →": gives(e.yes.result)} for e in report.escalations]
+        st.table(rows, hide_index=True, border="horizontal")
 
 
 def _dead_logic(report: Verification) -> None:
@@ -244,27 +280,28 @@ def _dead_logic(report: Verification) -> None:
         st.caption("None: every branch can be taken, every red flag can fire and every node is reached.")
 
 
-def _paths(report: Verification) -> None:
+def _paths(report: Verification, rs: CompiledRuleset | None = None) -> None:
     st.subheader("Every reachable path")
     st.caption("The share is of the possible combinations of answers (numbers counted once per range), not of "
                "patients: it says how much of the space of answers a path covers, never how often it happens.")
     total = report.total or 1
-    rows = [{"disposition": p.disposition, "outcome": p.outcome,
-             "share of answer combinations": share_text(p.cases, total),
-             "path": " → ".join(p.path), "for example": _answers({k: p.example[k] for k in p.decided})}
+    words = common.clinical_words(rs.model if rs else None)
+    rows = [{"Disposition": words["dispositions"].get(p.disposition, p.disposition),
+             "Outcome": words["nodes"].get(p.outcome, p.outcome),
+             "Share of answer combinations": share_text(p.cases, total),
+             "Path": " → ".join(words["nodes"].get(step, step) for step in p.path),
+             "For example": _answers({k: p.example[k] for k in p.decided}, rs)}
             for p in sorted(report.paths, key=lambda p: (p.disposition, p.outcome))]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    with st.expander(f"{common.plural(len(rows), 'path')}, each with an example"):
+        st.table(rows, hide_index=True, border="horizontal")
 
 
-def _answers(case: dict[str, Any], *, brief: bool = False) -> str:
-    """The answers that say something: yes, numbers and choices; the other questions answered no (named, unless
-    `brief`: a complete case has dozens of them)."""
-    said = [f"{k} = {v}" for k, v in case.items() if not isinstance(v, bool)] + [
-        f"{k} = yes" for k, v in case.items() if v is True]
-    no = [k for k, v in case.items() if v is False]
-    if brief:
-        return ", ".join(said + (["no to everything else"] if no else [])) or "any answers"
-    return ", ".join(said + ([f"no to {', '.join(no)}"] if no else [])) or "any answers"
+def _answers(case: dict[str, Any], rs: CompiledRuleset | None, *, brief: bool = False) -> str:
+    """The answers that say something, in the ruleset's words: yes, numbers and choices; the other questions
+    answered no (named, unless `brief`: a complete case has dozens of them)."""
+    if rs is None:
+        return ", ".join(f"{k} = {v}" for k, v in case.items()) or "any answers"
+    return answers_in_words(rs, case, name_the_rest=not brief)
 
 
 _EXAMPLE = """safety:

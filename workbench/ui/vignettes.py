@@ -119,11 +119,8 @@ def _table(rs: CompiledRuleset, report: ReplayReport) -> None:
     if not rows:
         st.caption("No vignette fails.")
         return
-    st.dataframe(rows, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
-                 column_config={"": st.column_config.TextColumn(width=30),
-                                "Expected": st.column_config.TextColumn(width="large"),
-                                "Actual": st.column_config.TextColumn(width="large"),
-                                "File": st.column_config.TextColumn(width="small")})
+    # A table that wraps: an expectation cut at the cell's edge hides what differs.
+    st.table(rows, hide_index=True, border="horizontal")
 
 
 def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict[str, Any]) -> None:
@@ -131,8 +128,7 @@ def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict
     ids = [r.id for r in results]
     chosen = state.get("open") if state.get("open") in ids else next((r.id for r in results if not r.passed), ids[0])
     marks = {r.id: ("✓ " if r.passed else "✗ ") + r.id for r in results}
-    chosen = st.selectbox("Open a vignette", ids, index=ids.index(chosen), format_func=marks.get,
-                          key=f"vignettes.open.{chosen}")
+    chosen = common.choose(st, "Open a vignette", ids, chosen, labels=marks.get, key="vignettes.open")
     state["open"] = chosen
     result = results[ids.index(chosen)]
     vignette = _vignette(folder, rs, result)
@@ -151,9 +147,9 @@ def _detail(folder: Path, rs: CompiledRuleset, report: ReplayReport, state: dict
             st.markdown(common.escape_md(common.expectation_text(result.actual, rs.model)))
         if vignette is not None and vignette.get("inputs"):
             with st.expander("Answers", expanded=False):
-                st.dataframe([{"Question": rs.inputs[k].question if k in rs.inputs else k, "Input": k,
-                               "Answer": _answer_text(v)} for k, v in vignette["inputs"].items()],
-                             hide_index=True, width="stretch")
+                st.table([{"Question": rs.inputs[k].question if k in rs.inputs else k,
+                           "Answer": _answer_text(v)} for k, v in vignette["inputs"].items()],
+                         hide_index=True, border="horizontal")
         if result.actual is not None:
             titles = {n.id: n.title for n in rs.model.nodes}
             st.markdown("**Path**  \n" + "  \n".join(
