@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import workspace
-
 from .files import atomic_write, plain_file, read_regular
 
 DRAFTS_ENV = "WORKBENCH_DRAFTS"
