@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for ./run and ./test: a virtual environment with the project and its extras, git,
 # Graphviz's `dot`, and (with --with-browser, i.e. for the tests) Debian's Chromium for the browser tests and
-# Node.js with the npm packages of examples/downstream-js.
+# Node.js with the npm packages of examples/downstream-js and tests/fhir-js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_browser=${1:-}
@@ -78,15 +78,18 @@ if [ "$want_browser" = "--with-browser" ]; then
     echo "setup: installing Node.js and npm for the JavaScript downstream example and its test"
     apt_install nodejs npm && node_ok || echo "setup: could not install Node.js 18 or newer with npm; the JavaScript example's test will fail and say so (install the 'nodejs' and 'npm' packages)." >&2
   fi
-  example=examples/downstream-js
-  if node_ok && { [ ! -d "$example/node_modules" ] || [ "$example/package-lock.json" -nt "$example/node_modules" ]; }; then
-    echo "setup: installing the JavaScript example's npm packages (npm ci in $example)"
-    if (cd "$example" && npm ci --no-audit --no-fund) > .venv/npm.log 2>&1; then
-      touch "$example/node_modules"
-    else
-      tail -20 .venv/npm.log >&2
-      echo "setup: npm ci failed (full log: .venv/npm.log); is the npm registry reachable? The JavaScript example's test will fail." >&2
+  # The JavaScript downstream example, and for the FHIR tests fhirpath.js (the second FHIRPath engine of the
+  # PlanDefinition differential) and the HL7 FHIR R4 JSON Schema (fhir.schema.json), both from the npm registry.
+  for folder in examples/downstream-js tests/fhir-js; do
+    if node_ok && { [ ! -d "$folder/node_modules" ] || [ "$folder/package-lock.json" -nt "$folder/node_modules" ]; }; then
+      echo "setup: installing the npm packages of $folder (npm ci)"
+      if (cd "$folder" && npm ci --no-audit --no-fund) > .venv/npm.log 2>&1; then
+        touch "$folder/node_modules"
+      else
+        tail -20 .venv/npm.log >&2
+        echo "setup: npm ci in $folder failed (full log: .venv/npm.log); is the npm registry reachable? Its tests will fail." >&2
+      fi
     fi
-  fi
+  done
 fi
 touch .venv/.apt-updated

@@ -106,7 +106,11 @@ class Selection:
         stack = [response]
         while stack:
             current = stack.pop()
-            (leaf,) = self.leaves(self.triage, current)
+            found = self.leaves(self.triage, current)
+            if not found:  # nothing applicable: what a broken PlanDefinition gives an EHR
+                return {"status": "nothing-selected", "outcome": None, "disposition": None, "red_flags": flags,
+                        "needs": []}
+            leaf = found[0]
             if "outcome" in leaf:
                 if best is None or rank[leaf["disposition"]] < rank[best["disposition"]]:
                     best = leaf

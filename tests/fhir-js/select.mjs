@@ -7,7 +7,8 @@
 //   - an answer coded data-absent-reason asked-unknown is Unsure (SPEC 3a): when the questions to ask include one,
 //     the response is tried with each value of the unsure-values extension in its place (depth first, the last
 //     value first), and the most urgent disposition (disposition-order) wins.
-// Reads {"plan": PlanDefinition, "responses": [QuestionnaireResponse, ...]} on stdin; writes one result per
+// With --evaluate, reads {"expressions": [...], "responses": [...]} and writes each expression's value on each
+// response. Otherwise reads {"plan": PlanDefinition, "responses": [QuestionnaireResponse, ...]}; writes one result per
 // response: {"results": [{"status", "outcome", "disposition", "red_flags", "needs"}, ...], "evaluations": N}.
 import fhirpath from "fhirpath";
 import r4 from "fhirpath/fhir-context/r4/index.js";
@@ -95,6 +96,9 @@ export function select(plan, response) {
   while (stack.length) {
     const current = stack.pop();
     const leaf = once(current);
+    if (leaf === undefined) {  // nothing applicable: what a broken PlanDefinition gives an EHR
+      return { status: "nothing-selected", outcome: null, disposition: null, red_flags: redFlags, needs: [] };
+    }
     if (leaf.outcome !== undefined) {
       if (best === null || order.indexOf(leaf.disposition) < order.indexOf(best.disposition)) {
         best = leaf;
@@ -122,7 +126,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   let text = "";
   process.stdin.setEncoding("utf8");
   for await (const chunk of process.stdin) text += chunk;
-  const { plan, responses } = JSON.parse(text);
-  const results = responses.map((r) => select(plan, r));
-  process.stdout.write(JSON.stringify({ results, evaluations: counts.evaluations }));
+  const input = JSON.parse(text);
+  if (process.argv.includes("--evaluate")) {  // every expression on every response, each compiled once
+    const fns = input.expressions.map((e) => fhirpath.compile(e, r4));
+    process.stdout.write(JSON.stringify(fns.map((fn) => input.responses.map((response) => fn({}, { response })))));
+  } else {
+    const results = input.responses.map((r) => select(input.plan, r));
+    process.stdout.write(JSON.stringify({ results, evaluations: counts.evaluations }));
+  }
 }

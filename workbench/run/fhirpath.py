@@ -14,11 +14,12 @@ are empty too. What needs care, and how it is met:
   `exists()` turns unknown into false, and `iif({}, a, b)` takes `b`;
 - `count(c1, ...)` is never `(c1 | c2).count()` (a union drops duplicates, so `(true | true).count()` is 1):
   the least and the most it can be are sums of `toInteger()` (`(c ~ true)` counts a known true, `(c ~ false)` a
-  known false), and a comparison with it is true or false only when every count between them agrees (SPEC 3),
-  `iif(P or Q, P)` with definite P and Q, else empty.
+  known false), and a comparison with it is true or false only when every count between them agrees (SPEC 3):
+  `iif(P, true, iif(Q, false))` with P ("true for every count possible") and Q ("false for every one") definite,
+  so it is empty exactly when neither holds.
 
 The subset used (paths, `where`, `ofType`, `=`, `!=`, `<`, `<=`, `>`, `>=`, `~`, `in`, `and`,
-`or`, `not()`, `empty()`, `exists()` on definite values, `toInteger()`, `+`, `-`, `iif` with two arguments) is
+`or`, `not()`, `empty()`, `exists()` on definite values, `toInteger()`, `+`, `-`, `iif` on a definite criterion) is
 also in CQL's FHIRPath compatibility, so a CQL-based engine runs it too. The answers are read from the variable
 `%response` (the QuestionnaireResponse, passed as a named parameter); see docs/downstream.md.
 """
@@ -138,7 +139,7 @@ class FhirPath:
             fhir_op = _OPERATORS[op]
             holds = _all(f"({_outside(low, high, n)} or {n} {fhir_op} {other})" for n in range(size + 1))
             fails = _all(f"({_outside(low, high, n)} or ({n} {fhir_op} {other}).not())" for n in range(size + 1))
-        return f"iif(({holds}) or ({fails}), {holds})"
+        return f"iif({holds}, true, iif({fails}, false))"
 
     def _bounds(self, count: Count) -> tuple[str, str, int]:
         """The least count (known trues) and the most (all but the known falses), as FHIRPath integers."""
