@@ -28,7 +28,8 @@ from .schemas import CdsCards, CdsFeedback, CdsHooksRequest, CdsServices
 
 CDS_HINT = ('Send {"hook": "patient-view", "hookInstance": "<uuid>", "context": {"userId": "Practitioner/1", '
             '"patientId": "…"}, "prefetch": {"patient": {…}, "questionnaireResponse": {…}}} (see GET /cds-services).')
-UNAUTHORIZED = {401: problem_response("No JWT, or one this service does not accept (CDS Hooks 2.0)")}
+UNAUTHORIZED = {401: problem_response("No JWT, or one this service does not accept (CDS Hooks 2.0)"),
+                429: problem_response("Too many calls within a token's lifetime")}
 PRECONDITION = {412: {"description": "Data the service needs was neither prefetched nor fetchable (an "
                                      "OperationOutcome)", "content": {"application/fhir+json": {}}}}
 
@@ -112,8 +113,9 @@ def add_routes(app: FastAPI, catalogue: Catalogue, canonicals: Canonicals, gate:
             return answers_problem(exc, CDS_HINT)
         return JSONResponse(cds_hooks.cards(release, entry.ruleset, result, canonicals, answers, unsure, asked))
 
-    @app.post("/cds-services/{service_id}/feedback", responses={**NOT_FOUND, **TOO_LARGE, **UNAUTHORIZED,
-                                                                 422: problem_response("Feedback that is not valid")},
+    @app.post("/cds-services/{service_id}/feedback", responses={
+                  **NOT_FOUND, **TOO_LARGE, **UNAUTHORIZED, 422: problem_response("Feedback that is not valid"),
+                  503: problem_response("No audit log to keep the feedback in")},
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/CdsFeedback"}}}}},
               summary="CDS Hooks feedback on a card (accepted or overridden), kept in the audit log")

@@ -28,7 +28,23 @@ FHIR_JSON = "application/fhir+json"
 QR_HINT = ('Send a FHIR QuestionnaireResponse whose top-level items use the linkIds of the Questionnaire, e.g. '
            '{"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": [{"linkId": "age", '
            '"answer": [{"valueDecimal": 62}]}]}.')
-OUTCOME = {"content": {FHIR_JSON: {}}}
+OUTCOME = {"description": "An OperationOutcome saying what is wrong", "content": {FHIR_JSON: {}}}
+
+
+PARAMETERS_BODY = {"requestBody": {"required": True, "content": {FHIR_JSON: {"schema": {
+    "type": "object", "required": ["resourceType", "parameter"],
+    "properties": {"resourceType": {"const": "Parameters"}, "parameter": {
+        "type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["name", "resource"],
+            "properties": {"name": {"const": "questionnaire-response"},
+                           "resource": {"$ref": "#/components/schemas/QuestionnaireResponseBody"}}}}}}}}}}
+"""SDC $next-question's input: a Parameters with the `questionnaire-response`."""
+
+
+class FhirJSON(JSONResponse):
+    """FHIR's JSON (`application/fhir+json`), which the OpenAPI document then names for these routes."""
+
+    media_type = FHIR_JSON
 
 
 def add_routes(app: FastAPI, catalogue: Catalogue, canonicals: Canonicals, version: str) -> None:
@@ -45,13 +61,10 @@ def add_routes(app: FastAPI, catalogue: Catalogue, canonicals: Canonicals, versi
         return [found for releases in catalogue.releases().values() for r in releases
                 if (found := catalogue.get(r.id, r.version)) is not None]
 
-    @app.get("/fhir/metadata", summary="FHIR CapabilityStatement of this read-only endpoint")
+    @app.get("/fhir/metadata", response_class=FhirJSON, summary="FHIR CapabilityStatement of this read-only endpoint")
     async def fhir_metadata() -> Response:
         served = [e.release for e in entries()]
         return JSONResponse(capability_statement(served, canonicals, version), media_type=FHIR_JSON)
-
-    for kind in KINDS:
-        _add_kind(app, kind, entries, artefact, canonicals)
 
     async def operation(request: Request, instance: str | None) -> Response:
         try:
@@ -77,17 +90,23 @@ def add_routes(app: FastAPI, catalogue: Catalogue, canonicals: Canonicals, versi
         return JSONResponse({"resourceType": "Parameters", "parameter": [{"name": "return", "resource": done}]},
                             media_type=FHIR_JSON)
 
-    @app.post("/fhir/Questionnaire/$next-question", responses={404: OUTCOME, 422: OUTCOME, **TOO_LARGE},
+    @app.post("/fhir/Questionnaire/$next-question", response_class=FhirJSON,
+              responses={404: OUTCOME, 422: OUTCOME, **TOO_LARGE}, openapi_extra=PARAMETERS_BODY,
               summary="SDC adaptive form: the next questions, in a contained Questionnaire, or the result")
     async def next_question_type(request: Request) -> Response:
         return await operation(request, None)
 
-    @app.post("/fhir/Questionnaire/{resource_id}/$next-question", responses={404: OUTCOME, 422: OUTCOME, **TOO_LARGE},
+    @app.post("/fhir/Questionnaire/{resource_id}/$next-question", response_class=FhirJSON,
+              responses={404: OUTCOME, 422: OUTCOME, **TOO_LARGE}, openapi_extra=PARAMETERS_BODY,
               summary="SDC $next-question on one release's Questionnaire")
     async def next_question_instance(resource_id: str, request: Request) -> Response:
         return await operation(request, resource_id)
 
-    @app.get("/rulesets/{ruleset_id}/versions/{version}/fhir/Questionnaire", responses={**NOT_FOUND},
+    for kind in KINDS:  # after $next-question, so that path is never taken for a resource id
+        _add_kind(app, kind, entries, artefact, canonicals)
+
+    @app.get("/rulesets/{ruleset_id}/versions/{version}/fhir/Questionnaire", response_class=FhirJSON,
+             responses={**NOT_FOUND},
              summary="The release's inputs as a FHIR R4 Questionnaire")
     async def fhir_questionnaire(ruleset_id: str, version: str) -> Response:
         entry = catalogue.get(ruleset_id, version)
@@ -95,7 +114,8 @@ def add_routes(app: FastAPI, catalogue: Catalogue, canonicals: Canonicals, versi
             return unknown_version(catalogue, ruleset_id, version)
         return JSONResponse(artefact(entry, "Questionnaire"), media_type=FHIR_JSON)
 
-    @app.get("/rulesets/{ruleset_id}/versions/{version}/fhir/PlanDefinition", responses={**NOT_FOUND},
+    @app.get("/rulesets/{ruleset_id}/versions/{version}/fhir/PlanDefinition", response_class=FhirJSON,
+             responses={**NOT_FOUND},
              summary="The release's decision tree as a FHIR R4 PlanDefinition with FHIRPath conditions")
     async def fhir_plan_definition(ruleset_id: str, version: str) -> Response:
         entry = catalogue.get(ruleset_id, version)
@@ -103,7 +123,7 @@ def add_routes(app: FastAPI, catalogue: Catalogue, canonicals: Canonicals, versi
             return unknown_version(catalogue, ruleset_id, version)
         return JSONResponse(artefact(entry, "PlanDefinition"), media_type=FHIR_JSON)
 
-    @app.post("/rulesets/{ruleset_id}/versions/{version}/next-question", responses={
+    @app.post("/rulesets/{ruleset_id}/versions/{version}/next-question", response_class=FhirJSON, responses={
                   **NOT_FOUND, **TOO_LARGE,
                   422: problem_response("Not a QuestionnaireResponse, or answers that do not fit")},
               summary="Next question, our own simpler way: the response with the next items to ask, or completed")
@@ -122,7 +142,7 @@ def add_routes(app: FastAPI, catalogue: Catalogue, canonicals: Canonicals, versi
 
 def _add_kind(app: FastAPI, kind: str, entries: Callable[[], list[Entry]],
               artefact: Callable[[Entry, str], dict[str, Any]], canonicals: Canonicals) -> None:
-    @app.get(f"/fhir/{kind}", summary=f"Search {kind} by canonical url (and version, or _id)",
+    @app.get(f"/fhir/{kind}", response_class=FhirJSON, summary=f"Search {kind} by canonical url (and version, or _id)",
              name=f"search_{kind}")
     async def search(request: Request) -> Response:
         url, version = request.query_params.get("url"), request.query_params.get("version")
@@ -141,8 +161,8 @@ def _add_kind(app: FastAPI, kind: str, entries: Callable[[], list[Entry]],
             del bundle["entry"]
         return JSONResponse(bundle, media_type=FHIR_JSON)
 
-    @app.get(f"/fhir/{kind}/{{resource_id}}", responses={404: OUTCOME}, summary=f"Read one release's {kind}",
-             name=f"read_{kind}")
+    @app.get(f"/fhir/{kind}/{{resource_id}}", response_class=FhirJSON, responses={404: OUTCOME},
+             summary=f"Read one release's {kind}", name=f"read_{kind}")
     async def read(resource_id: str) -> Response:
         entry = _by_instance(entries(), resource_id)
         if entry is None:
