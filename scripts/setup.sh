@@ -72,6 +72,10 @@ if [ "$want_browser" = "--with-browser" ] && ! command -v chromium >/dev/null; t
   echo "setup: installing Chromium for the browser tests"
   apt_install chromium fonts-dejavu-core || echo "setup: could not install Chromium; the browser tests will be skipped and say so." >&2
 fi
+if [ "$want_browser" = "--with-browser" ] && ! command -v curl >/dev/null; then
+  echo "setup: installing curl, which the documented EHR walkthrough uses (tests/test_walkthrough.py runs it)"
+  apt_install curl || echo "setup: could not install curl; the walkthrough test will fail and say so." >&2
+fi
 if [ "$want_browser" = "--with-browser" ]; then
   node_ok() { command -v npm >/dev/null && node -e 'process.exit(parseInt(process.versions.node) < 18 ? 1 : 0)' 2>/dev/null; }
   if ! node_ok; then
