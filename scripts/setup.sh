@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for ./run and ./test: a virtual environment with the project and its extras, git,
 # Graphviz's `dot`, and (with --with-browser, i.e. for the tests) Debian's Chromium for the browser tests and
-# Node.js with the npm packages of examples/downstream-js and of tests/ui (axe-core, the accessibility checker).
+# Node.js with the npm packages of examples/downstream-js, tests/ui (axe-core, the accessibility checker) and
+# tests/fhir-js (fhirpath.js and the HL7 FHIR R4 JSON Schema).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_browser=${1:-}
@@ -72,13 +73,19 @@ if [ "$want_browser" = "--with-browser" ] && ! command -v chromium >/dev/null; t
   echo "setup: installing Chromium for the browser tests"
   apt_install chromium fonts-dejavu-core || echo "setup: could not install Chromium; the browser tests will be skipped and say so." >&2
 fi
+if [ "$want_browser" = "--with-browser" ] && ! command -v curl >/dev/null; then
+  echo "setup: installing curl, which the documented EHR walkthrough uses (tests/test_walkthrough.py runs it)"
+  apt_install curl || echo "setup: could not install curl; the walkthrough test will fail and say so." >&2
+fi
 if [ "$want_browser" = "--with-browser" ]; then
   node_ok() { command -v npm >/dev/null && node -e 'process.exit(parseInt(process.versions.node) < 18 ? 1 : 0)' 2>/dev/null; }
   if ! node_ok; then
     echo "setup: installing Node.js and npm for the JavaScript downstream example and its test"
     apt_install nodejs npm && node_ok || echo "setup: could not install Node.js 18 or newer with npm; the JavaScript example's test will fail and say so (install the 'nodejs' and 'npm' packages)." >&2
   fi
-  for folder in examples/downstream-js tests/ui; do  # the JavaScript example; axe-core for the browser tests
+  # The JavaScript downstream example; axe-core for the browser tests; for the FHIR tests fhirpath.js (the second
+  # FHIRPath engine of the PlanDefinition differential) and the HL7 FHIR R4 JSON Schema, all from the npm registry.
+  for folder in examples/downstream-js tests/ui tests/fhir-js; do
     if node_ok && { [ ! -d "$folder/node_modules" ] || [ "$folder/package-lock.json" -nt "$folder/node_modules" ]; }; then
       echo "setup: installing the npm packages of $folder (npm ci)"
       if (cd "$folder" && npm ci --no-audit --no-fund) > .venv/npm.log 2>&1; then

@@ -68,15 +68,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(rulesets_root: Path, keyring: Path) -> Iterator[str]:
-    """`workbench serve` in a subprocess on a free loopback port; yields its base URL, stops it after.
+def running_server(rulesets_root: Path, keyring: Path, *options: str) -> Iterator[str]:
+    """`workbench serve` (with `options`) in a subprocess on a free loopback port; yields its base URL, stops it after.
     Another process may take the port between choosing and binding it, so a failed start tries a new one."""
     for attempt in range(3):
         port = free_port()
         with tempfile.TemporaryFile() as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "workbench.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                 "--rulesets", str(rulesets_root), "--keyring", str(keyring), "--log-level", "warning"],
+                 "--rulesets", str(rulesets_root), "--keyring", str(keyring), "--log-level", "warning", *options],
                 cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
             base = f"http://127.0.0.1:{port}"
             try:

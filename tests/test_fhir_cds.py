@@ -1,74 +1,93 @@
-"""A release for EHRs: FHIR R4 Questionnaire and PlanDefinition (validated by the `fhir.resources` models),
-a CDS Hooks service, and SDC-style next question, over the shipped ruleset 2.0.0 as a signed release."""
+"""A release as a FHIR server serves it: Questionnaire and PlanDefinition (valid by the `fhir.resources` models and
+HL7's FHIR R4 JSON Schema, each carrying the release's sha256 and signature), the CapabilityStatement, search by
+canonical url, reads, errors as OperationOutcomes, SDC `$next-question` with a contained adaptive Questionnaire,
+and our own next-question route. On the frozen 2.0.0 ruleset as a signed release."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.plandefinition import PlanDefinition
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from tests.downstream_support import KEYRING, REPO, write_release
+from tests.conftest import V2, run_cli
+from tests.downstream_support import KEYRING, write_keyring
+from tests.fhir_support import BASE, CANONICALS, UNSURE, as_response, released, schema_errors
+from tests.test_fhirpath import vignettes
 from workbench import evaluate, load_ruleset
 from workbench.api import create_app
-from workbench.expr import compile_condition
-from workbench.publish.canonical import ruleset_data
 
-from .conftest import run_cli
-
-SHIPPED = REPO / "rulesets" / "upper-back-pain"
-RULESET = load_ruleset(SHIPPED / "ruleset.yaml")
-ID, VERSION = RULESET.id, RULESET.version  # the shipped content, whatever its version
-BASE = f"/rulesets/{ID}/versions/{VERSION}"
-
-
-def vignettes() -> list[dict[str, Any]]:
-    return [v for path in sorted((SHIPPED / "vignettes").glob("*.yaml"))
-            for v in yaml.safe_load(path.read_text(encoding="utf-8"))["vignettes"]]
+RULESET = load_ruleset(V2 / "ruleset.yaml")
+ID, VERSION = RULESET.id, RULESET.version
+FHIR_ID = f"{ID}-{VERSION}"
+OLD = f"/rulesets/{ID}/versions/{VERSION}"
+COMPLETE = [v for v in vignettes(V2) if not v.get("unsure") and evaluate(RULESET, v["inputs"]).status == "complete"]
+MODELS = {"Questionnaire": Questionnaire, "PlanDefinition": PlanDefinition, "QuestionnaireResponse":
+          QuestionnaireResponse, "CapabilityStatement": CapabilityStatement, "Parameters": Parameters}
 
 
-COMPLETE = [v for v in vignettes() if "disposition" in v["expect"] and not v.get("unsure")
-            and evaluate(RULESET, v["inputs"]).status == "complete"]
+def valid(resource: dict[str, Any]) -> dict[str, Any]:
+    """Valid by fhir.resources (R4B) and by the official FHIR R4 JSON Schema. (The schema npm carries is R4's first
+    release, 4.0.0, whose list of FHIR versions ends before 4.0.1, the R4 technical correction everything here is:
+    that one field of the CapabilityStatement is checked as 4.0.0 by the schema and as 4.0.1 here.)"""
+    MODELS[resource["resourceType"]].model_validate(resource)
+    checked = resource
+    if resource["resourceType"] == "CapabilityStatement":
+        assert resource["fhirVersion"] == "4.0.1"
+        checked = {**resource, "fhirVersion": "4.0.0"}
+    assert not (errors := schema_errors(checked)), errors[:5]
+    return resource
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("rulesets")
-    write_release(root, ruleset_data(RULESET.model))
+    released(root, RULESET)
     return root
 
 
-def serving(root: Path) -> Any:
-    """The app in this process: Starlette's TestClient speaks to it as a server would (no port, no threads)."""
+def serving(root: Path, **options: Any) -> Any:
     import warnings
 
-    with warnings.catch_warnings():  # Starlette suggests httpx2 for its test client; httpx is what we have
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
-    return TestClient(create_app(root, KEYRING))
+    return TestClient(create_app(root, KEYRING, base_url=BASE, **options))
 
 
 @pytest.fixture(scope="module")
-def client(root: Path) -> Iterator[httpx.Client]:
+def client(root: Path) -> Iterator[Any]:
     with serving(root) as test_client:
         yield test_client
 
 
-# --- FHIR ------------------------------------------------------------------------------------------
+def stamped(resource: dict[str, Any], release_sha: str) -> None:
+    """The release's sha256 in meta.tag and, with the signature, in the release extension."""
+    assert [t["code"] for t in resource["meta"]["tag"]] == [release_sha]
+    (stamp,) = [e for e in resource["extension"] if e["url"] == CANONICALS.extension("release")]
+    parts = {p["url"]: p["valueString"] for p in stamp["extension"]}
+    assert parts["sha256"] == release_sha and parts["signer"] == "dr.approver" and len(parts["signature"]) > 40
 
-def test_the_questionnaire_validates_and_asks_exactly_what_the_ruleset_asks(client: Any) -> None:
-    response = client.get(f"{BASE}/fhir/Questionnaire")
+
+# --- artefacts ---------------------------------------------------------------------------------------------
+
+def test_the_questionnaire_validates_and_asks_exactly_what_the_ruleset_asks(client: Any, root: Path) -> None:
+    response = client.get(f"/fhir/Questionnaire/{FHIR_ID}")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/fhir+json")
-    resource = response.json()
-    Questionnaire.model_validate(resource)  # raises on anything FHIR R4(B) does not allow
-    assert (resource["status"], resource["version"]) == ("active", VERSION)
+    resource = valid(response.json())
+    assert resource == client.get(f"{OLD}/fhir/Questionnaire").json()
+    assert resource["url"] == f"{BASE}/fhir/Questionnaire/{ID}" and resource["version"] == VERSION
+    assert resource["text"]["status"] == "generated"
+    assert RULESET.model.inputs[0].question[:30] in resource["text"]["div"]
+    stamped(resource, released(root, RULESET).sha256)
     assert read_back(resource) == [spec.model_dump(exclude_none=True) for spec in RULESET.model.inputs]
 
 
@@ -86,6 +105,7 @@ def read_back(resource: dict[str, Any]) -> list[dict[str, Any]]:
             spec["type"] = "boolean"
         elif item["type"] == "choice":
             codings = [option["valueCoding"] for option in item["answerOption"]]
+            assert {c["system"] for c in codings} == {CANONICALS.choice_system(ID, item["linkId"])}
             spec.update(type="enum", values=[c["code"] for c in codings])
             labels = {c["code"]: c["display"] for c in codings if c["display"] != c["code"]}
             if labels:
@@ -97,226 +117,227 @@ def read_back(resource: dict[str, Any]) -> list[dict[str, Any]]:
                 name = extension["url"].rsplit("/", 1)[1]
                 if name == "questionnaire-unit":
                     spec["unit"] = extension["valueCoding"]["display"]
+                    assert extension["valueCoding"]["system"] == "http://unitsofmeasure.org"  # years: UCUM 'a'
+                    assert extension["valueCoding"]["code"] == "a"
                 else:
                     spec[{"minValue": "min", "maxValue": "max"}[name]] = extension["valueDecimal"]
         inputs.append(spec)
     return inputs
 
 
-def test_the_plan_definition_validates_and_carries_dispositions_advice_citations_and_reviewer(client: Any) -> None:
-    resource = client.get(f"{BASE}/fhir/PlanDefinition").json()
-    PlanDefinition.model_validate(resource)
-    model = RULESET.model
-    groups = {g["id"]: g for g in resource["action"]}
-    assert (groups["outcome"]["selectionBehavior"], groups["red-flags"]["selectionBehavior"]) == ("exactly-one", "any")
-    actions = {a["id"]: a for g in groups.values() for a in g["action"]}
-    outcomes = [n for n in model.nodes if n.kind == "outcome"]
-    assert {o.id for o in outcomes} | {f"red-flag-{f.id}" for f in model.red_flags} == set(actions)
-    assert all("priority" not in a for a in groups["red-flags"]["action"])  # findings, not requests
-    most_urgent = model.dispositions[0].id
-    urls = {r.id: r.url for r in model.references}
+def test_the_plan_definition_validates_and_carries_dispositions_advice_safety_net_and_citations(client: Any,
+                                                                                              root: Path) -> None:
+    resource = valid(client.get(f"/fhir/PlanDefinition/{FHIR_ID}").json())
+    stamped(resource, released(root, RULESET).sha256)
+    assert resource["reviewer"][0]["name"] == "dr.approver" and resource["status"] == "active"
+    assert resource["relatedArtifact"][0]["resource"] == f"{BASE}/fhir/Questionnaire/{ID}|{VERSION}"
+    leaves: dict[str, dict[str, Any]] = {}
+
+    def walk(action: dict[str, Any]) -> None:
+        codes = {c["system"].rsplit("-", 1)[1]: c["code"] for concept in action.get("code", [])
+                 for c in concept["coding"] if c["system"].startswith(f"{BASE}/fhir/CodeSystem/{ID}-")}
+        if "outcome" in codes:
+            leaves.setdefault(codes["outcome"], action)
+        for child in action.get("action", []):
+            walk(child)
+
+    walk(resource["action"][0])
+    outcomes = [n for n in RULESET.model.nodes if n.kind == "outcome"]
+    assert set(leaves) == {o.id for o in outcomes}
+    from workbench.run.explain import safety_net
+
+    urls = {r.id: r.url for r in RULESET.model.references}
     for outcome in outcomes:
-        action = actions[outcome.id]
-        assert action["code"][0]["coding"][0]["code"] == outcome.disposition
-        assert (action["priority"] == "stat") == (outcome.disposition == most_urgent)
-        assert action.get("description") == outcome.advice
+        action = leaves[outcome.id]
+        assert outcome.advice in action["description"]
+        net = safety_net(RULESET, outcome.id)
+        assert (net is None) or f"Safety-net: {net}" in action["description"]
         assert [d["label"] for d in action.get("documentation", [])] == outcome.cites
         assert all(d.get("url") == urls[d["label"]] for d in action.get("documentation", []))
-    assert resource["reviewer"][0]["name"] == "dr.approver" and resource["status"] == "active"
-    questionnaire = client.get(f"{BASE}/fhir/Questionnaire").json()
-    assert resource["url"] != questionnaire["url"]  # each artifact its own canonical
-    assert resource["relatedArtifact"][0]["resource"] == f"{questionnaire['url']}|{VERSION}"
+    flags = resource["action"][1]
+    assert [a["id"] for a in flags["action"]] == [f"red-flag-{f.id}" for f in RULESET.model.red_flags]
+    order = [e["valueCoding"]["code"] for e in resource["extension"] if e["url"].endswith("/disposition-order")]
+    assert order == [d.id for d in RULESET.model.dispositions]
 
 
-def test_each_case_meets_the_condition_of_exactly_the_outcome_the_engine_gives(client: Any,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """The PlanDefinition's conditions are the tree, not a description of it: over every complete vignette,
-    exactly one outcome's condition holds, and it is the engine's outcome; each red flag's condition holds
-    exactly when the engine says it fires. (An outcome reached by many routes has a condition longer than an
-    author may write in one `when`; the length limit is for authors, so it is lifted to read them.)"""
-    from workbench.expr import syntax
-
-    monkeypatch.setattr(syntax, "MAX_LENGTH", 1_000_000)
-    resource = client.get(f"{BASE}/fhir/PlanDefinition").json()
-    compiled = {}
-    for action in [a for group in resource["action"] for a in group["action"]]:
-        (condition,) = action["condition"]
-        assert condition["expression"]["language"] == "text/x-workbench-condition"
-        found, issues = compile_condition(condition["expression"]["expression"], RULESET.inputs)
-        assert found is not None, issues
-        compiled[action["id"]] = found
-    assert len(COMPLETE) >= 50
-    for vignette in COMPLETE:
-        result = evaluate(RULESET, vignette["inputs"])
-        case = {spec.id: vignette["inputs"].get(spec.id) for spec in RULESET.model.inputs}
-        holding = {key for key, c in compiled.items() if c.predicate(case) is True}
-        assert {k for k in holding if not k.startswith("red-flag-")} == {result.outcome}, vignette["id"]
-        assert {k.removeprefix("red-flag-") for k in holding if k.startswith("red-flag-")} == set(result.red_flags)
+def test_the_json_schema_check_is_not_empty(client: Any) -> None:
+    """The check that found the old resources invalid still finds them so: our own condition language is not one
+    FHIR R4 allows, and a PlanDefinition without status is no PlanDefinition."""
+    resource = client.get(f"/fhir/PlanDefinition/{FHIR_ID}").json()
+    old = copy.deepcopy(resource)
+    old["action"][1]["action"][0]["condition"][0]["expression"]["language"] = "text/x-workbench-condition"
+    assert any("text/x-workbench-condition" in error for error in schema_errors(old))
+    del old["status"]
+    assert schema_errors(old)
 
 
-def test_export_writes_the_fhir_resources_beside_each_release(root: Path, tmp_path: Path) -> None:
-    keyring = tmp_path / "keyring.json"
-    from tests.downstream_support import write_keyring
-    write_keyring(keyring)
+def test_codes_the_ruleset_gives_reach_the_questionnaire_and_the_plan_definition(tmp_path: Path) -> None:
+    """SNOMED CT or LOINC, only where the ruleset says which (none are invented)."""
+    data = RULESET.model.model_dump(by_alias=True, exclude_none=True)
+    data["inputs"][[i["id"] for i in data["inputs"]].index("age")]["code"] = {
+        "system": "http://loinc.org", "code": "30525-0", "display": "Age"}
+    data["red_flags"][0]["code"] = {"system": "http://snomed.info/sct", "code": "363346000",
+                                    "display": "Malignant neoplastic disease"}
+    from workbench.content.model import Ruleset
+    from workbench.run.engine import CompiledRuleset
+
+    coded = CompiledRuleset(Ruleset.model_validate({**data, "version": "2.0.1"}))
+    released(tmp_path, coded)
+    with serving(tmp_path) as live:
+        questionnaire = valid(live.get(f"/fhir/Questionnaire/{ID}-2.0.1").json())
+        plan = valid(live.get(f"/fhir/PlanDefinition/{ID}-2.0.1").json())
+    age = next(i for i in questionnaire["item"] if i["linkId"] == "age")
+    assert age["code"] == [{"system": "http://loinc.org", "code": "30525-0", "display": "Age"}]
+    assert "code" not in next(i for i in questionnaire["item"] if i["linkId"] == "known_cancer")
+    flag = plan["action"][1]["action"][0]
+    assert {"system": "http://snomed.info/sct", "code": "363346000", "display": "Malignant neoplastic disease"} in \
+        flag["code"][0]["coding"]
+
+
+# --- a FHIR server's manners -------------------------------------------------------------------------------
+
+def test_metadata_is_a_capability_statement_naming_what_is_served(client: Any) -> None:
+    statement = valid(client.get("/fhir/metadata").json())
+    assert statement["fhirVersion"] == "4.0.1" and statement["kind"] == "instance"
+    kinds = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert set(kinds) == {"Questionnaire", "PlanDefinition"}
+    assert kinds["Questionnaire"]["operation"][0]["name"] == "$next-question"
+    assert any(VERSION in e["valueString"] for e in statement["extension"])
+
+
+@pytest.mark.parametrize("kind", ["Questionnaire", "PlanDefinition"])
+def test_search_by_canonical_url_finds_the_release(client: Any, kind: str) -> None:
+    url = f"{BASE}/fhir/{kind}/{ID}"
+    for query in (f"url={url}", f"url={url}|{VERSION}", f"url={url}&version={VERSION}", f"_id={FHIR_ID}"):
+        bundle = client.get(f"/fhir/{kind}?{query}").json()
+        assert bundle["resourceType"] == "Bundle" and bundle["type"] == "searchset" and bundle["total"] == 1, query
+        assert bundle["entry"][0]["resource"]["url"] == url
+    assert client.get(f"/fhir/{kind}?url={url}|9.9.9").json()["total"] == 0
+    assert client.get(f"/fhir/{kind}?url=http://elsewhere/{kind}/x").json()["total"] == 0
+
+
+def test_an_unknown_resource_is_a_404_operation_outcome(client: Any) -> None:
+    response = client.get("/fhir/PlanDefinition/no-such-thing")
+    assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_base_url_comes_from_the_option_else_the_environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_BASE_URL", "https://triage.example.org")
+    with serving(root) as live:  # base_url=BASE given: the option wins
+        assert live.get(f"/fhir/Questionnaire/{FHIR_ID}").json()["url"].startswith(BASE)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    with TestClient(create_app(root, KEYRING)) as live:
+        assert live.get(f"/fhir/Questionnaire/{FHIR_ID}").json()["url"] == \
+            f"https://triage.example.org/fhir/Questionnaire/{ID}"
+
+
+def test_export_writes_the_fhir_resources_under_the_base_url_given(root: Path, tmp_path: Path) -> None:
+    keyring = write_keyring(tmp_path / "keyring.json")
     out = tmp_path / "out"
-    done = run_cli("export", "--out", str(out), "--rulesets", str(root), "--keyring", str(keyring), "--fhir")
+    done = run_cli("export", "--out", str(out), "--rulesets", str(root), "--keyring", str(keyring), "--fhir",
+                   "--base-url", "https://triage.example.org")
     assert done.returncode == 0, done.stderr
-    for kind, model in (("Questionnaire", Questionnaire), ("PlanDefinition", PlanDefinition)):
-        model.model_validate(json.loads((out / ID / "fhir" / f"{VERSION}.{kind}.json").read_text("utf-8")))
+    for kind in ("Questionnaire", "PlanDefinition"):
+        resource = valid(json.loads((out / ID / "fhir" / f"{VERSION}.{kind}.json").read_text("utf-8")))
+        assert resource["url"] == f"https://triage.example.org/fhir/{kind}/{ID}"
     done = run_cli("export", "--out", str(out), "--rulesets", str(root), "--keyring", str(keyring))
     assert done.returncode == 0 and not (out / ID / "fhir" / f"{VERSION}.Questionnaire.json").exists()
-    assert (out / ID / f"{VERSION}.json").is_file()
+    bad = run_cli("export", "--out", str(out), "--rulesets", str(root), "--keyring", str(keyring), "--fhir",
+                  "--base-url", "ftp://nope")
+    assert bad.returncode == 2 and "base URL" in bad.stderr
 
 
-# --- CDS Hooks -----------------------------------------------------------------------------------
+# --- SDC $next-question --------------------------------------------------------------------------------
 
-def test_discovery_lists_each_released_ruleset_as_a_service(client: Any) -> None:
-    services = client.get("/cds-services").json()["services"]
-    assert [(s["id"], s["hook"]) for s in services] == [(ID, "patient-view")]
-    assert services[0]["title"] and services[0]["description"]
-
-
-def call(client: Any, context: dict[str, Any], **extra: Any) -> httpx.Response:
-    return client.post(f"/cds-services/{ID}", json={"hook": "patient-view", "hookInstance": "abc-123",
-                                                    "context": context, **extra})
+def next_question(client: Any, response: dict[str, Any], path: str = "/fhir/Questionnaire/$next-question") -> Any:
+    return client.post(path, json={"resourceType": "Parameters",
+                                   "parameter": [{"name": "questionnaire-response", "resource": response}]})
 
 
-def as_response(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Answers as an EHR's form would send them: a FHIR QuestionnaireResponse."""
-    items = []
-    for key, value in inputs.items():
-        if value is None:
-            continue
-        answer = {"valueBoolean": value} if isinstance(value, bool) else {"valueDecimal": value} \
-            if isinstance(value, (int, float)) else {"valueCoding": {"code": value}}
-        items.append({"linkId": key, "answer": [answer]})
-    response = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": items}
-    QuestionnaireResponse.model_validate(response)
-    return response
+def start() -> dict[str, Any]:
+    return {"resourceType": "QuestionnaireResponse", "status": "in-progress",
+            "questionnaire": f"{BASE}/fhir/Questionnaire/{ID}|{VERSION}"}
 
 
-@pytest.mark.parametrize("vignette", COMPLETE[::7], ids=lambda v: v["id"])
-def test_a_card_gives_the_disposition_by_urgency_with_advice_red_flags_and_source(client: Any,
-                                                                                vignette: dict[str, Any]) -> None:
-    model = RULESET.model
-    result = evaluate(RULESET, vignette["inputs"])
-    plain = call(client, {"patientId": "p1", "answers": vignette["inputs"]})
-    from_form = call(client, {"patientId": "p1"}, prefetch={"questionnaireResponse": as_response(vignette["inputs"])})
-    assert plain.status_code == from_form.status_code == 200, plain.text
-    (card,) = plain.json()["cards"]
-    (same,) = from_form.json()["cards"]
-    labels = {d.id: d.label for d in model.dispositions}
-    rank = [d.id for d in model.dispositions].index(result.disposition)
-    label = labels[result.disposition]
-    assert card["summary"] == same["summary"] and len(card["summary"]) < 140
-    assert card["summary"] == label or (card["summary"].endswith("…") and label.startswith(card["summary"][:-1]))
-    assert f"**{label}**" in card["detail"]
-    assert card["indicator"] == ("critical" if rank == 0 else "warning" if rank <= 2 else "info") == same["indicator"]
-    flags = {f.id: f.label for f in model.red_flags}
-    assert all(flags[f] in card["detail"] for f in result.red_flags)
-    outcome = next(n for n in model.nodes if n.id == result.outcome)
-    if outcome.advice:
-        assert outcome.advice in card["detail"]
-    references = {r.id: r for r in model.references}
-    cited = [references[c] for c in outcome.cites if c in references]
-    if cited:
-        assert card["source"]["label"].startswith(cited[0].title) and card["source"].get("url") == cited[0].url
-
-
-def test_a_chart_opened_with_nothing_answered_gets_no_card(client: Any) -> None:
-    """No card on every chart that is opened: only a call with answers is a triage."""
-    for context in ({"patientId": "p1"}, {"patientId": "p1", "answers": {}}):
-        assert call(client, context).json()["cards"] == []
-
-
-def test_missing_answers_get_a_card_that_asks_the_next_questions(client: Any) -> None:
-    (card,) = call(client, {"patientId": "p1", "answers": {"age": 40}}).json()["cards"]
-    needs = evaluate(RULESET, {"age": 40}).needs
-    questions = {spec.id: spec.question for spec in RULESET.model.inputs}
-    assert card["summary"] == "More answers are needed to triage" and card["indicator"] in ("info", "warning")
-    assert all(questions[n] in card["detail"] for n in needs)
-
-
-@pytest.mark.parametrize(("context", "status"), [
-    ({"answers": {"no_such_question": True}}, 422),
-    ({"answers": {"bladder_bowel_dysfunction": "often"}}, 422),
-    ({"questionnaireResponse": {"resourceType": "Patient"}}, 422),
-    ({"questionnaireResponse": {"resourceType": "QuestionnaireResponse",
-                                "item": [{"linkId": "bladder_bowel_dysfunction", "answer": [{"valueQuantity": 1}]}]}},
-     422),
-    ({"answers": "yes"}, 422),
-    ({"answers": {}, "questionnaireResponse": {"resourceType": "QuestionnaireResponse"}}, 422),
-    ({"questionnaireResponse": ""}, 422),
-    ({"unsure": "known_cancer", "answers": {}}, 422)])
-def test_answers_that_cannot_be_read_are_a_problem_document(client: Any, context: dict, status: int) -> None:
-    response = call(client, context)
-    assert response.status_code == status and response.headers["content-type"] == "application/problem+json"
-    assert response.json()["detail"]
-
-
-def test_an_unknown_service_is_404(client: Any) -> None:
-    response = client.post("/cds-services/no-such-ruleset", json={"hook": "patient-view", "hookInstance": "x",
-                                                                  "context": {}})
-    assert response.status_code == 404
-
-
-# --- SDC next question ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize("vignette", COMPLETE[::11], ids=lambda v: v["id"])
-def test_next_question_asks_until_the_case_is_decided(client: Any, vignette: dict[str, Any]) -> None:
-    """Start empty, answer whatever is asked from the vignette's answers, until completed with its result."""
-    response: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": []}
-    for _ in range(len(RULESET.model.inputs) + 1):
-        answer = client.post(f"{BASE}/next-question", json=response)
+@pytest.mark.parametrize("vignette", COMPLETE[::9], ids=lambda v: v["id"])
+def test_next_question_from_an_empty_response_to_a_disposition(client: Any, vignette: dict[str, Any]) -> None:
+    """Parameters in and out; a contained adaptive Questionnaire (derivedFrom, the adaptive extension) holding the
+    questions asked so far in Questionnaire order; answer what it asks from the vignette until completed."""
+    order = [spec.id for spec in RULESET.model.inputs]
+    response = start()
+    for _ in range(len(order) + 1):
+        answer = next_question(client, response)
         assert answer.status_code == 200, answer.text
-        response = answer.json()
-        QuestionnaireResponse.model_validate(response)
+        (out,) = valid(answer.json())["parameter"]
+        assert out["name"] == "return"
+        response = valid(out["resource"])
+        (adaptive,) = response["contained"]
+        assert response["questionnaire"] == f"#{adaptive['id']}"
+        assert adaptive["derivedFrom"] == [f"{BASE}/fhir/Questionnaire/{ID}|{VERSION}"]
+        assert {"url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive",
+                "valueBoolean": True} in adaptive["extension"]
+        links = [i["linkId"] for i in adaptive["item"] if i["type"] != "display"]
+        assert links == sorted(links, key=order.index)  # Questionnaire order, never asked order
         if response["status"] == "completed":
             break
-        asked = [item["linkId"] for item in response["item"] if "answer" not in item]
+        answered = {i["linkId"] for i in response.get("item", [])}
+        asked = [link for link in links if link not in answered]
         assert asked
-        known = [item for item in response["item"] if "answer" in item]
-        response["item"] = known + as_response({k: vignette["inputs"].get(k, False) for k in asked})["item"]
-    (extension,) = response["extension"]
-    values = {e["url"]: e["valueCode"] for e in extension["extension"] if e["url"] != "red-flag"}
+        response["item"] = response.get("item", []) + as_response(
+            RULESET, {k: vignette["inputs"].get(k, False) for k in asked})["item"]
+    values = {e["url"]: e["valueCode"] for e in response["extension"][1]["extension"]}
     assert response["status"] == "completed" and values["disposition"] == vignette["expect"]["disposition"]
+    assert adaptive["item"][-1]["type"] == "display"  # the result, said
 
 
-def test_the_openapi_document_describes_the_new_routes(client: Any) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
-    assert {"/rulesets/{ruleset_id}/versions/{version}/fhir/Questionnaire",
-            "/rulesets/{ruleset_id}/versions/{version}/fhir/PlanDefinition",
-            "/rulesets/{ruleset_id}/versions/{version}/next-question", "/cds-services",
-            "/cds-services/{service_id}"} <= set(paths)
+def test_an_item_asked_because_of_an_earlier_answer_is_enabled_by_it(client: Any) -> None:
+    """Cauda equina symptoms lead to "cancer, or cancer treatment?": that question is enabled when any of them is
+    yes (enableWhen, enableBehavior any)."""
+    answers = {"emergency_features": False, "abdominal_pain": False, "pregnancy_warning_signs": False,
+               "age": 40, "bladder_bowel_dysfunction": True, "saddle_anaesthesia": False,
+               "sexual_dysfunction": False, "bilateral_sciatica": False}
+    response = {**start(), "item": as_response(RULESET, answers)["item"]}
+    (out,) = next_question(client, response).json()["parameter"]
+    items = {i["linkId"]: i for i in out["resource"]["contained"][0]["item"]}
+    cancer = items["known_cancer"]
+    assert cancer["enableBehavior"] == "any"
+    assert {"question": "bladder_bowel_dysfunction", "operator": "=", "answerBoolean": True} in cancer["enableWhen"]
+    assert "enableWhen" not in items["emergency_features"]
 
 
+def test_next_question_on_one_questionnaire_and_its_refusals(client: Any) -> None:
+    assert next_question(client, start(), f"/fhir/Questionnaire/{FHIR_ID}/$next-question").status_code == 200
+    assert next_question(client, start(), "/fhir/Questionnaire/nope-1.0.0/$next-question").status_code == 404
+    elsewhere = {**start(), "questionnaire": "http://elsewhere.example.org/Questionnaire/x"}
+    assert next_question(client, elsewhere).status_code == 404
+    wrong = {**start(), "item": [{"linkId": "age", "answer": [{"valueBoolean": True}]}]}
+    refused = next_question(client, wrong)
+    assert refused.status_code == 422 and refused.json()["resourceType"] == "OperationOutcome"
+    assert "valueDecimal" in refused.json()["issue"][0]["diagnostics"]
+    assert client.post("/fhir/Questionnaire/$next-question", json={"resourceType": "Bundle"}).status_code == 422
 
-UNSURE = {"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "asked-unknown"}
+
+# --- our own next-question route, and reading a response strictly ------------------------------------------
+
+def test_our_own_route_stays_and_keeps_questionnaire_order(client: Any) -> None:
+    response = as_response(RULESET, {"sexual_dysfunction": False, "emergency_features": False})
+    done = client.post(f"{OLD}/next-question", json=response)
+    assert done.status_code == 200
+    body = valid(done.json())
+    order = [spec.id for spec in RULESET.model.inputs]
+    links = [i["linkId"] for i in body["item"]]
+    assert links == sorted(links, key=order.index) and body["status"] == "in-progress"
 
 
 def response_of(*items: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": list(items)}
 
 
-def test_unsure_reaches_the_engine_from_fhir_and_cds_hooks(client: Any) -> None:
-    """Found by an independent reviewer: 'Unsure' could not be said through FHIR or CDS Hooks, so cases the
-    API calls emergencies stayed 'more answers needed'. Now data-absent-reason asked-unknown (FHIR) and
-    context.unsure (CDS Hooks) are Unsure (SPEC 3a), as in POST .../evaluate."""
-    unsure_cases = [v for v in vignettes() if v.get("unsure")]
-    assert unsure_cases
-    for vignette in unsure_cases:
-        expected = evaluate(RULESET, vignette["inputs"], unsure=vignette["unsure"])
-        items = [item for item in as_response(vignette["inputs"])["item"]]
-        items += [{"linkId": name, "answer": [{"valueCoding": UNSURE}]} for name in vignette["unsure"]]
-        done = client.post(f"{BASE}/next-question", json=response_of(*items)).json()
-        if expected.status == "complete":
-            assert done["status"] == "completed", vignette["id"]
-            values = {e["url"]: e["valueCode"] for e in done["extension"][0]["extension"] if e["url"] == "disposition"}
-            assert values["disposition"] == expected.disposition
-        (card,) = call(client, {"answers": vignette["inputs"], "unsure": vignette["unsure"]}).json()["cards"]
-        if expected.status == "complete":
-            assert card["summary"].rstrip("…") in {d.label for d in RULESET.model.dispositions} or \
-                any(d.label.startswith(card["summary"].rstrip("…")) for d in RULESET.model.dispositions)
+SITE = CANONICALS.choice_system(ID, "pain_site")
 
 
 @pytest.mark.parametrize(("items", "said"), [
@@ -326,58 +347,41 @@ def test_unsure_reaches_the_engine_from_fhir_and_cds_hooks(client: Any) -> None:
     ([{"linkId": "bladder_bowel_dysfunction", "answer": [{"valueBoolean": True}]},
       {"linkId": "bladder_bowel_dysfunction", "answer": [{"valueBoolean": False}]}], "answered twice"),
     ([{"linkId": "pain_site", "answer": [{"valueCoding": {"system": "http://snomed.info/sct", "code": "lumbar"}}]}],
-     "valueCoding from the Questionnaire"),
+     "answer options"),
+    ([{"linkId": "pain_site", "answer": [{"valueCoding": {"code": "lumbar"}}]}], "answer options"),
     ([{"linkId": "pain_site", "answer": [{"valueString": "lumbar"}]}], "valueCoding"),
-    ([{"linkId": "age", "answer": [{"valueBoolean": True}]}], "valueDecimal")])
+    ([{"linkId": "age", "answer": [{"valueBoolean": True}]}], "valueDecimal"),
+    ([{"linkId": "age", "answer": [{"valueInteger": 62}]}], "valueDecimal"),
+    ([{"linkId": "screen", "item": [{"linkId": "emergency_features", "answer": [{"valueBoolean": True}]}]}],
+     "top level"),
+    ([{"linkId": "age", "answer": [{"valueDecimal": 40, "item": [
+        {"linkId": "abdominal_pain", "answer": [{"valueBoolean": True}]}]}]}], "top level")])
 def test_answers_that_could_lose_a_symptom_are_refused_never_dropped(client: Any, items: list, said: str) -> None:
-    """Found by an independent reviewer: a mistyped linkId, a second answer or a duplicate item, and a coding
-    from another system were silently dropped or resolved, which could lose an emergency answer."""
-    response = client.post(f"{BASE}/next-question", json=response_of(*items))
-    assert response.status_code == 422 and said in response.json()["detail"]
-    assert call(client, {"questionnaireResponse": response_of(*items)}).status_code == 422
+    """A mistyped linkId, a second answer, a coding from another system, an answer of another type than the item's,
+    a question inside a group or under an answer: each is read by neither our engine nor the exported conditions,
+    so it is refused (never silently unknown: an unread yes could be a missed emergency)."""
+    response = client.post(f"{OLD}/next-question", json=response_of(*items))
+    assert response.status_code == 422 and said in response.json()["detail"], response.json()["detail"]
 
 
-def test_items_in_groups_and_under_answers_are_read_and_kept(client: Any) -> None:
-    group = {"linkId": "screen", "item": [{"linkId": "emergency_features", "answer": [{"valueBoolean": False}]}]}
-    under = {"linkId": "age", "answer": [{"valueDecimal": 40, "item": [
-        {"linkId": "abdominal_pain", "answer": [{"valueBoolean": False}]}]}]}
-    done = client.post(f"{BASE}/next-question", json=response_of(group, under)).json()
-    assert done["item"][:2] == [group, under]  # what was sent comes back as it was
-    asked = [item["linkId"] for item in done["item"][2:]]
-    assert "emergency_features" not in asked and "abdominal_pain" not in asked and "age" not in asked
+def test_unsure_reaches_the_engine_from_a_questionnaire_response(client: Any) -> None:
+    unsure_cases = [v for v in vignettes(V2) if v.get("unsure")]
+    assert unsure_cases
+    for vignette in unsure_cases:
+        expected = evaluate(RULESET, vignette["inputs"], unsure=vignette["unsure"])
+        done = client.post(f"{OLD}/next-question", json=as_response(RULESET, vignette["inputs"],
+                                                                     vignette["unsure"])).json()
+        if expected.status == "complete":
+            values = {e["url"]: e["valueCode"] for e in done["extension"][1]["extension"]}
+            assert done["status"] == "completed" and values["disposition"] == expected.disposition, vignette["id"]
+        else:
+            assert done["status"] == "in-progress"
+            assert [i["linkId"] for i in done["item"] if "answer" not in i] == expected.needs
 
 
-def test_a_call_for_another_hook_is_refused(client: Any) -> None:
-    response = client.post(f"/cds-services/{ID}", json={"hook": "order-sign", "hookInstance": "x",
-                                                        "context": {"answers": {"age": 40}}})
-    assert response.status_code == 422 and "patient-view" in response.json()["detail"]
-
-
-def test_a_release_edited_on_disk_reaches_no_ehr(tmp_path: Path) -> None:
-    """The attack as the world would make it: someone with write access to the server's folder turns the
-    cauda equina outcome into self-care, recomputes the sha256 both ways (RFC 8785 and the old hash, with
-    `hash_version` removed to pass as an old release) and waits. No FHIR resource, CDS Hooks card or next
-    question is answered from the edited file, and a running server stops answering from it at once."""
-    from workbench.publish.canonical import sha256_hex
-    from workbench.publish.releases import ruleset_part
-
-    path = write_release(tmp_path, ruleset_data(RULESET.model))
-
-    emergency = next(v for v in COMPLETE if v["expect"].get("outcome") == "suspected_cauda_equina")
-    with serving(tmp_path) as live:
-        assert call(live, {"answers": emergency["inputs"]}).json()["cards"][0]["indicator"] == "critical"
-        original = json.loads(path.read_text(encoding="utf-8"))
-        for version in (2, 1):
-            edited = json.loads(json.dumps(original))
-            for node in edited["nodes"]:
-                if node["id"] == "suspected_cauda_equina":
-                    node["disposition"] = "self_care"
-            if version == 1:
-                del edited["hash_version"]
-            edited["sha256"] = sha256_hex(ruleset_part(edited), version)
-            path.write_text(json.dumps(edited), encoding="utf-8")
-            assert live.get("/cds-services").json() == {"services": []}
-            assert call(live, {"answers": emergency["inputs"]}).status_code == 503  # never an older release
-            for route in ("fhir/Questionnaire", "fhir/PlanDefinition"):
-                assert live.get(f"{BASE}/{route}").status_code == 404
-            assert live.post(f"{BASE}/next-question", json=response_of()).status_code == 404
+def test_an_answer_for_another_version_of_the_questionnaire_is_refused(client: Any) -> None:
+    response = {**response_of({"linkId": "age", "answer": [{"valueDecimal": 40}]}),
+                "questionnaire": f"{BASE}/fhir/Questionnaire/{ID}|1.0.0"}
+    refused = client.post(f"{OLD}/next-question", json=response)
+    assert refused.status_code == 422 and "version 1.0.0" in refused.json()["detail"]
+    assert UNSURE["code"] == "asked-unknown"

@@ -1,8 +1,10 @@
 """The read-only HTTP API (SPEC 7): published releases and their evaluation, never drafts.
 
-HTTP layer only, one module per surface: `rulesets` (SPEC 7), `fhir`, `cds_hooks`; `catalogue` reads and verifies
-the releases (through publish/), `guard` holds the outer rules of every request, `problems` the RFC 9457
-documents every error is, `schemas` what the OpenAPI document describes. No input makes it answer 500.
+HTTP layer only, one module per surface: `rulesets` (SPEC 7), `fhir`, `cds_hooks`, `auth` (the JWT every CDS Hooks
+call carries, CORS); `catalogue` reads and verifies the releases (through publish/), `guard` holds the outer rules
+of every request, `problems` the RFC 9457 documents every error is, `schemas` what the OpenAPI document describes,
+`fhir_client` fetches from an EHR's FHIR server what a CDS Hooks call did not prefetch. No input makes it answer
+500.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 
+from ..publish.fhir import Canonicals
 from ..publish.signing import Keyring
 from . import cds_hooks, fhir, rulesets
+from .auth import CdsAuth, InsecureNotice
 from .catalogue import Catalogue
 from .guard import Guard
 from .problems import phrase, problem
 from .rulesets import BODY_HINT
-from .schemas import EvaluateRequest
+from .schemas import CdsFeedback, CdsHooksRequest, EvaluateRequest
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -30,16 +35,32 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 
 
-def create_app(rulesets_root: Path, keyring: Keyring, served: Path | None = None) -> FastAPI:
+def create_app(rulesets_root: Path, keyring: Keyring, served: Path | None = None, *, base_url: str | None = None,
+               cds_auth: CdsAuth | None = None, insecure_no_auth: bool = False, audit: Path | None = None,
+               cors_origins: tuple[str, ...] = ()) -> FastAPI:
     """The read-only API over the published releases in `rulesets_root` (`<id>/releases/<version>.json`), those
-    signed by a clinician `keyring` trusts; `served` records the highest release served of each (api/served.py)."""
+    signed by a clinician `keyring` trusts; `served` records the highest release served of each (api/served.py).
+
+    `base_url` is the server's own address (canonical URLs, CDS Hooks audiences; else $WORKBENCH_BASE_URL);
+    `cds_auth` the CDS clients trusted (without it, and without `insecure_no_auth`, every CDS Hooks call is
+    refused); `audit` the file CDS Hooks feedback is appended to; `cors_origins` the browser origins allowed
+    (with `insecure_no_auth` and none given: any)."""
     catalogue = Catalogue(rulesets_root, keyring, served)
+    canonicals = Canonicals.of(base_url)
     # /docs and /redoc from assets shipped in the fastapi-offline package: no page of ours loads from a CDN
     app = FastAPIOffline(title="Clinical-rules workbench", version="1",
                          description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
                                      "releases only, never drafts.")
     app.add_middleware(Guard, limit=MAX_BODY_BYTES, header_limit=MAX_HEADER_BYTES)
+    origins = tuple(cors_origins) or (cds_auth.cors_origins if cds_auth else ()) or (("*",) if insecure_no_auth else ())
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST", "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600,
+                           expose_headers=["ETag", "Location", "Content-Location"])
+    if insecure_no_auth:
+        app.add_middleware(InsecureNotice)
     app.state.catalogue = catalogue
+    app.state.canonicals = canonicals
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -63,8 +84,8 @@ def create_app(rulesets_root: Path, keyring: Keyring, served: Path | None = None
         return problem(422, f"The request is not valid ({summary}). {BODY_HINT}", errors=errors)
 
     rulesets.add_evaluate(app, catalogue)  # the route most called is matched first
-    fhir.add_routes(app, catalogue)
-    cds_hooks.add_routes(app, catalogue)
+    fhir.add_routes(app, catalogue, canonicals, app.version)
+    cds_hooks.add_routes(app, catalogue, canonicals, cds_hooks.Gate(cds_auth, insecure_no_auth, canonicals), audit)
 
     @app.get("/healthz", summary="Liveness check")
     async def healthz() -> dict[str, str]:
@@ -93,6 +114,10 @@ def _describe_evaluate_body(app: FastAPI) -> None:
             components = document.setdefault("components", {}).setdefault("schemas", {})
             components.update(schema.pop("$defs", {}))
             components["EvaluateRequest"] = schema
+            for model in (CdsHooksRequest, CdsFeedback):
+                described = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(described.pop("$defs", {}))
+                components[model.__name__] = described
             app.openapi_schema = document
         return app.openapi_schema
 

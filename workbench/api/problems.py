@@ -47,6 +47,12 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None, **e
     return EscapedJSON(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def operation_outcome(status: int, message: str, code: str = "processing") -> JSONResponse:
+    """A FHIR OperationOutcome: how the FHIR endpoint and CDS Hooks (412) say what went wrong."""
+    body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": message}]}
+    return EscapedJSON(body, status_code=status, media_type="application/fhir+json")
+
+
 def phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase

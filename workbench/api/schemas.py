@@ -71,16 +71,36 @@ class ReleaseDocument(Ruleset):
 
 
 class CdsHooksRequest(BaseModel):
-    """A CDS Hooks call: answers in `context.answers` (by input id) or a FHIR QuestionnaireResponse in
-    `context.questionnaireResponse` or `prefetch.questionnaireResponse`."""
+    """A CDS Hooks 2.0 call on the patient-view hook. The answers come from the latest QuestionnaireResponse to
+    the release's Questionnaire (prefetch `questionnaireResponse`, or fetched with `fhirAuthorization`), the age
+    from the Patient (prefetch `patient`); our own clients may send `context.answers` and `context.unsure`."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
         "hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-        "context": {"patientId": "example", "answers": {"bladder_bowel_dysfunction": True}}}})
+        "context": {"userId": "Practitioner/example", "patientId": "example",
+                    "answers": {"bladder_bowel_dysfunction": True}}}})
     hook: StrictStr
     hookInstance: StrictStr
-    context: dict[str, Any] = {}
+    context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
+    fhirServer: StrictStr | None = None
+    fhirAuthorization: dict[str, Any] | None = None
+
+
+class CdsFeedbackItem(BaseModel):
+    """One piece of feedback on a card (CDS Hooks 2.0 Feedback)."""
+
+    model_config = ConfigDict(extra="forbid")
+    card: Annotated[str, Field(min_length=1, max_length=200)]
+    outcome: Literal["accepted", "overridden"]
+    outcomeTimestamp: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")]
+    acceptedSuggestions: list[dict[str, StrictStr]] | None = Field(default=None, max_length=100)
+    overrideReason: dict[str, Any] | None = None
+
+
+class CdsFeedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feedback: Annotated[list[CdsFeedbackItem], Field(min_length=1, max_length=100)]
 
 
 class QuestionnaireResponseBody(BaseModel):
@@ -99,14 +119,13 @@ class CdsCard(BaseModel):
     indicator: Literal["info", "warning", "critical"]
     detail: str
     source: dict[str, Any]
-    extension: dict[str, Any] | None = Field(default=None, description="`release`: the signed release (id, "
-                                                                       "version, sha256) that made this card")
+    links: list[dict[str, Any]] = []
+    extension: dict[str, Any] = {}
 
 
 class CdsCards(BaseModel):
     cards: list[CdsCard]
-    extension: dict[str, Any] | None = Field(default=None, description="`release`: the signed release (id, "
-                                                                       "version, sha256) that answered")
+    extension: dict[str, Any] = {}
 
 
 class CdsServices(BaseModel):

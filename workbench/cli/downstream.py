@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
+from .. import workspace
 from ..problems import has_errors
 from .common import (
     FAILED,
@@ -30,6 +33,7 @@ def register(commands: Commands) -> None:
     sub.add_argument("--fhir", action="store_true",
                      help="also write each release as FHIR R4 resources: <id>/fhir/<version>.Questionnaire.json and "
                           ".PlanDefinition.json")
+    base_url_option(sub, "the server that will serve them")
     sub.add_argument("--withdraw", action="append", metavar="ID@VERSION",
                      help="remove a release a previous export wrote that is no longer published (repeat for more); "
                           "without it such a release stops the export")
@@ -46,10 +50,36 @@ def register(commands: Commands) -> None:
     keyring_option(sub, "releases must be signed with")
     sub.add_argument("--served", metavar="FILE", help="where the highest release served of each ruleset is "
                      "remembered, so serve never goes back (default: served.json in the workspace)")
+    base_url_option(sub, "this server, as EHRs reach it (default: http://HOST:PORT)")
+    sub.add_argument("--cds-auth", metavar="FILE", default=os.environ.get("WORKBENCH_CDS_AUTH"),
+                     help="the CDS clients trusted: issuers, their JWK Sets, FHIR servers, CORS origins (JSON; see "
+                          "docs/downstream.md; default: $WORKBENCH_CDS_AUTH). Without it CDS Hooks calls are refused")
+    sub.add_argument("--insecure-no-auth", action="store_true",
+                     help="accept CDS Hooks calls without a JWT, for a local trial only: every response says so")
+    sub.add_argument("--cors-origin", action="append", metavar="ORIGIN", default=[],
+                     help="a browser origin allowed to call (repeat for more; also 'cors_origins' in --cds-auth)")
+    sub.add_argument("--audit", metavar="FILE", default=os.environ.get("WORKBENCH_CDS_AUDIT"),
+                     help="where CDS Hooks feedback is appended, one JSON line each (default: $WORKBENCH_CDS_AUDIT "
+                          "or cds-feedback.jsonl in the workspace)")
     sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                      help="server log detail (default: info, one line per request)")
     text_or_json(sub)
     sub.set_defaults(run=cmd_serve)
+
+
+def base_url_option(sub: argparse.ArgumentParser, what: str) -> None:
+    sub.add_argument("--base-url", metavar="URL", default=None,
+                     help=f"the http(s) address FHIR canonical URLs and CDS Hooks audiences are under: {what} "
+                          "(else $WORKBENCH_BASE_URL)")
+
+
+def canonicals(base: str | None) -> Any:
+    from ..publish.fhir import Canonicals
+
+    try:
+        return Canonicals.of(base)
+    except ValueError as exc:
+        raise UsageError(f"--base-url: {exc}") from None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -57,7 +87,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     root = rulesets_root(args.rulesets)
     try:
-        report = export(root, Path(args.out), trusted_keyring(args), args.withdraw or (), fhir=args.fhir)
+        fhir = canonicals(args.base_url) if args.fhir else None
+        report = export(root, Path(args.out), trusted_keyring(args), args.withdraw or (), fhir=fhir)
     except ExportRefused as exc:
         raise UsageError(f"cannot write the export to {args.out}: {exc}") from None
     except OSError as exc:
@@ -87,12 +118,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'clinical-rules-workbench[api]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
-    app = create_app(root, trusted_keyring(args), Path(args.served).expanduser() if args.served else None)
+    from ..api.auth import AuthConfigError, CdsAuth
+
     url = f"http://{args.host}:{args.port}"
+    base = canonicals(args.base_url or os.environ.get("WORKBENCH_BASE_URL") or url)
+    if args.insecure_no_auth and args.cds_auth:
+        raise UsageError("give either --cds-auth or --insecure-no-auth, not both")
+    try:
+        auth = CdsAuth.from_file(Path(args.cds_auth)) if args.cds_auth else None
+    except AuthConfigError as exc:
+        raise UsageError(str(exc)) from None
+    audit = Path(args.audit).expanduser() if args.audit else workspace.home() / "cds-feedback.jsonl"
+    app = create_app(root, trusted_keyring(args), Path(args.served).expanduser() if args.served else None,
+                     base_url=base.base, cds_auth=auth, insecure_no_auth=args.insecure_no_auth, audit=audit,
+                     cors_origins=tuple(args.cors_origin))
+    if args.insecure_no_auth:
+        print("WARNING: --insecure-no-auth: CDS Hooks calls are not authenticated; for a local trial only, never "
+              "with patient data. Every response says so.", file=sys.stderr, flush=True)
     if args.format == "json":
         print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
     else:
-        print(f"serving the releases in {root} (read-only) at {url} — API description at {url}/docs", flush=True)
+        print(f"serving the releases in {root} (read-only) at {url} — API description at {url}/docs; FHIR at "
+              f"{base.fhir}, CDS Hooks at {base.base}/cds-services", flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     except SystemExit as exc:  # uvicorn has logged why it could not start

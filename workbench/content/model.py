@@ -48,6 +48,16 @@ class Disposition(_Model):
         "outcome of this disposition that has no safety-net of its own."))
 
 
+class Code(_Model):
+    """A code from a standard terminology for what an input asks or a red flag names, for EHRs that code their data
+    (FHIR exports carry it). Only SNOMED CT and LOINC, and only a code someone has checked: a wrong code is worse
+    than none."""
+
+    system: Literal["http://snomed.info/sct", "http://loinc.org"]
+    code: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.-]{0,31}$")]
+    display: Text | None = None
+
+
 class _InputBase(_Model):
     id: Slug
     question: Text
@@ -56,6 +66,7 @@ class _InputBase(_Model):
         "named rather than asked: failures, counterexamples, diffs, \"possible cauda equina: unsure about ...\"."
         ))] | None = None
     help: Text | None = None
+    code: Code | None = None
 
 
 class BooleanInput(_InputBase):
@@ -85,6 +96,7 @@ class RedFlag(_Model):
     label: Text
     when: Expression
     cites: list[str] = []
+    code: Code | None = None
 
 
 class Branch(_Model):

@@ -20,7 +20,9 @@ from typing import Any
 from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN
 from ..files import atomic_write
 from ..problems import Problem
-from .fhir import RESOURCES as FHIR_RESOURCES
+from .artefacts import BUILDERS
+from .artefacts import KINDS as FHIR_RESOURCES
+from .fhir import Canonicals
 from .published import published
 from .releases import Release, document_bytes, group, latest
 from .signing import Keyring
@@ -55,15 +57,17 @@ class ExportReport:
                 "problems": [p.to_dict() for p in self.problems]}
 
 
-def export_files(releases: dict[str, list[Release]], fhir: bool = False) -> dict[str, bytes]:
+def export_files(releases: dict[str, list[Release]], fhir: Canonicals | None = None) -> dict[str, bytes]:
     """Relative path -> bytes of everything an export writes; index.json last, so readers never see it early.
-    With `fhir`, each release also as FHIR R4 resources: `<id>/fhir/<version>.<Resource>.json`."""
+    With `fhir` (the base URL the artefacts are identified under), each release also as FHIR R4 resources:
+    `<id>/fhir/<version>.<Resource>.json`."""
     files: dict[str, bytes] = {}
     for ruleset_id, items in releases.items():
         for release in items:
             files[f"{ruleset_id}/{release.version}.json"] = release.data
-            for kind, build in (FHIR_RESOURCES.items() if fhir else ()):
-                files[f"{ruleset_id}/fhir/{release.version}.{kind}.json"] = document_bytes(build(release))
+            for kind in (FHIR_RESOURCES if fhir else ()):
+                artefact = BUILDERS[kind](release, fhir)
+                files[f"{ruleset_id}/fhir/{release.version}.{kind}.json"] = document_bytes(artefact)
         files[f"{ruleset_id}/latest.json"] = latest(items).data
     files["index.json"] = document_bytes(index_data(releases))
     return files
@@ -74,7 +78,7 @@ class ExportRefused(Exception):
 
 
 def export(rulesets_root: Path, out: Path, keyring: Keyring, withdraw: Collection[str] = (),
-           fhir: bool = False) -> ExportReport:
+           fhir: Canonicals | None = None) -> ExportReport:
     """Write the published releases under `rulesets_root` into `out`.
 
     A release a previous export wrote is never dropped quietly: downstream apps may hold it, and its loss moves

@@ -1,183 +1,202 @@
 """A release as HL7 FHIR R4 resources, for EHRs and form tools that speak FHIR rather than our JSON.
 
-- `Questionnaire`: each input an item with its type (boolean, decimal, choice), answer options with their
-  labels, unit, minimum and maximum, and help text; `status` active, the release's version and date.
-- `PlanDefinition` (an ECA rule): one action per outcome, with the condition under which a case reaches it,
-  its disposition as `priority` and `code`, its advice as `description`, its citations as `documentation`
-  (with the reference URLs); one action per red flag; the release's author and approver (`reviewer`).
+Every artefact is identified under one base URL (`Canonicals`): a deployment's own http address, so canonical
+URLs, code systems and extension URLs resolve where the resources are served. Every artefact carries the
+release it came from, its sha256 and the approver's signature (`meta.tag` and the `release` extension), and a
+short narrative.
 
-Conditions are written in the workbench's own condition language (`text/x-workbench-condition`, see
-SPEC section 3): FHIR has no standard language an EHR evaluates without CQL tooling, and a faithful copy
-of what was tested beats a translation nobody tested. The resources are plain dicts here (the core has no
-FHIR dependency); tests validate them with the `fhir.resources` models.
+- `Questionnaire`: each input an item with its type (boolean, decimal, choice), answer options with their
+  labels, a UCUM unit, minimum and maximum, help text, and the input's LOINC or SNOMED CT code when the ruleset
+  gives one.
+- `PlanDefinition`: see plan_definition.py (the decision tree as executable FHIRPath conditions).
+- `CapabilityStatement`: what the FHIR endpoint of `workbench serve` answers.
+
+The resources are plain dicts here (the core has no FHIR dependency); tests validate them with the
+`fhir.resources` models and the official FHIR R4 JSON Schema.
 """
 
 from __future__ import annotations
 
+import html
+import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from ..content.model import BooleanInput, DecisionNode, EnumInput, NumberInput, OutcomeNode, Ruleset
+from ..content.model import BooleanInput, EnumInput, NumberInput, Ruleset
 from .releases import Release
 
-CONDITION_LANGUAGE = "text/x-workbench-condition"
-SYSTEM = "urn:workbench"
-MAX_PATHS_PER_OUTCOME = 200
-"""Past this many routes to one outcome, its condition is left to the decision tree (said in the action)."""
-MAX_STEPS = 20_000
-"""Steps of the walk over routes: a flow whose screens rejoin has exponentially many; past this, every
-outcome's condition is left to the decision tree."""
-PRIORITIES = ("stat", "asap", "urgent")
-"""FHIR request priorities for the three most urgent dispositions, in order; the rest are `routine`."""
-EXT = "http://hl7.org/fhir/StructureDefinition"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+BASE_URL_VARIABLE = "WORKBENCH_BASE_URL"
+"""The environment variable that sets the base URL when no option does (`serve`, `export --fhir`)."""
+HL7 = "http://hl7.org/fhir/StructureDefinition"
+UCUM = "http://unitsofmeasure.org"
+UCUM_CODES = {"years": "a", "year": "a", "months": "mo", "month": "mo", "weeks": "wk", "week": "wk", "days": "d",
+              "day": "d", "hours": "h", "hour": "h", "minutes": "min", "kg": "kg", "g": "g", "cm": "cm", "m": "m",
+              "mmHg": "mm[Hg]", "°C": "Cel", "%": "%", "/min": "/min", "beats per minute": "/min",
+              "breaths per minute": "/min", "mmol/L": "mmol/L"}
+"""Units as rulesets write them, and their UCUM codes (only those that are unambiguous); any other unit is
+given as text."""
+FHIR_VERSION = "4.0.1"
 
 
-def canonical_url(ruleset_id: str, kind: str) -> str:
-    """Each artifact its own canonical URL (a Questionnaire and a PlanDefinition must not share one)."""
-    return f"{SYSTEM}:ruleset:{ruleset_id}:{kind}"
+@dataclass(frozen=True)
+class Canonicals:
+    """Where the artefacts of one deployment live: `base` is the server's own address (`http://host:port`), the
+    FHIR endpoint is `{base}/fhir`, and every canonical URL, code system and extension is under it."""
+
+    base: str
+
+    @classmethod
+    def of(cls, base: str | None = None) -> Canonicals:
+        """The base URL given, else the environment's WORKBENCH_BASE_URL, else DEFAULT_BASE_URL."""
+        chosen = base or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
+        if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", chosen):
+            raise ValueError(f"the base URL must be an http or https address such as {DEFAULT_BASE_URL}, "
+                             f"not {chosen!r}")
+        return cls(chosen.rstrip("/"))
+
+    @property
+    def fhir(self) -> str:
+        return f"{self.base}/fhir"
+
+    def resource(self, kind: str, ruleset_id: str) -> str:
+        """The canonical URL of a ruleset's artefact (versions told apart by `version`)."""
+        return f"{self.fhir}/{kind}/{ruleset_id}"
+
+    def code_system(self, ruleset_id: str, name: str) -> str:
+        return f"{self.fhir}/CodeSystem/{ruleset_id}-{name}"
+
+    def choice_system(self, ruleset_id: str, input_id: str) -> str:
+        """The code system of a choice input's answers: its values are the codes."""
+        return self.code_system(ruleset_id, input_id.replace("_", "-"))
+
+    def extension(self, name: str) -> str:
+        return f"{self.fhir}/StructureDefinition/{name}"
 
 
-def questionnaire(release: Release) -> dict[str, Any]:
+def fhir_id(release: Release) -> str:
+    """A FHIR id ([A-Za-z0-9-.]{1,64}) naming the ruleset and its version."""
+    return re.sub(r"[^A-Za-z0-9.-]", "-", f"{release.id}-{release.version}")[:64]
+
+
+def release_stamp(release: Release) -> dict[str, Any]:
+    """Which signed release an answer or artefact came from: id, version, sha256 and the approver's signature."""
+    signature = release.document.get("signature") or {}
+    return {"id": release.id, "version": release.version, "sha256": release.sha256,
+            "signature": {key: signature.get(key) for key in ("algorithm", "key_id", "signer", "value")}}
+
+
+def release_extension(release: Release, canonicals: Canonicals) -> dict[str, Any]:
+    """The release stamp as a FHIR extension (id, version, sha256, and the signature's signer, key and value)."""
+    stamp = release_stamp(release)
+    signature = stamp["signature"]
+    parts = [("id", stamp["id"]), ("version", stamp["version"]), ("sha256", stamp["sha256"]),
+             ("signer", signature["signer"]), ("keyId", signature["key_id"]),
+             ("algorithm", signature["algorithm"]), ("signature", signature["value"])]
+    return {"url": canonicals.extension("release"),
+            "extension": [{"url": name, "valueString": str(value)} for name, value in parts if value]}
+
+
+def meta(release: Release, canonicals: Canonicals) -> dict[str, Any]:
+    """`meta.tag`: the release's sha256 (searchable with `_tag`), the version it came from."""
+    return {"tag": [{"system": canonicals.code_system("release", "sha256"), "code": release.sha256,
+                     "display": f"sha256 of {release.id} {release.version}"}]}
+
+
+def narrative(title: str, release: Release, lines: list[str]) -> dict[str, Any]:
+    """Human-readable text for a resource: its title, the release and its sha256, and a list."""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    body = (f"<p><b>{html.escape(title)}</b> — {html.escape(release.id)} {html.escape(release.version)}, "
+            f"approved by {html.escape(release.approver)}; sha256 {release.sha256}</p>"
+            + (f"<ul>{items}</ul>" if items else ""))
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
+
+
+def header(release: Release, canonicals: Canonicals, kind: str) -> dict[str, Any]:
+    """What every artefact of a release starts with: ids, canonical URL, version, names, status, stamp."""
     model = release.model
-    return {"resourceType": "Questionnaire", "id": _fhir_id(model), "url": canonical_url(model.id, "Questionnaire"),
-            "version": model.version, "name": _name(model.id), "title": model.title, "status": "active",
-            "date": release.released_at, **({"description": model.description} if model.description else {}),
-            "item": [_item(model, spec) for spec in model.inputs]}
+    return {"resourceType": kind, "id": fhir_id(release), "meta": meta(release, canonicals),
+            "extension": [release_extension(release, canonicals)],
+            "url": canonicals.resource(kind, model.id), "version": model.version, "name": _name(model.id),
+            "title": model.title, "status": "active", "date": release.released_at,
+            **({"description": model.description} if model.description else {})}
 
 
-def _item(model: Ruleset, spec: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"linkId": spec.id, "text": spec.question, "required": False}
+def questionnaire(release: Release, canonicals: Canonicals) -> dict[str, Any]:
+    model = release.model
+    return {**header(release, canonicals, "Questionnaire"),
+            "text": narrative(model.title, release, [spec.question for spec in model.inputs]),
+            "subjectType": ["Patient"], "item": [item(model, spec, canonicals) for spec in model.inputs]}
+
+
+def item(model: Ruleset, spec: Any, canonicals: Canonicals) -> dict[str, Any]:
+    """One input as a Questionnaire item."""
+    out: dict[str, Any] = {"linkId": spec.id, **({"code": [coding(spec.code)]} if spec.code else {}),
+                           "text": spec.question, "required": False}
     if spec.label:  # FHIR's "short label ... used for reference by the individual completing the questionnaire"
-        item["prefix"] = spec.label
+        out["prefix"] = spec.label
     if isinstance(spec, BooleanInput):
-        item["type"] = "boolean"
+        out["type"] = "boolean"
     elif isinstance(spec, EnumInput):
         labels = spec.labels or {}
-        item["type"] = "choice"
-        item["answerOption"] = [{"valueCoding": {"system": f"{SYSTEM}:{model.id}:{spec.id}", "code": value,
-                                                 "display": labels.get(value, value)}} for value in spec.values]
+        system = canonicals.choice_system(model.id, spec.id)
+        out["type"] = "choice"
+        out["answerOption"] = [{"valueCoding": {"system": system, "code": value, "display": labels.get(value, value)}}
+                               for value in spec.values]
     else:
         assert isinstance(spec, NumberInput)
-        item["type"] = "decimal"
+        out["type"] = "decimal"
         extensions = []
         if spec.min is not None:
-            extensions.append({"url": f"{EXT}/minValue", "valueDecimal": spec.min})
+            extensions.append({"url": f"{HL7}/minValue", "valueDecimal": spec.min})
         if spec.max is not None:
-            extensions.append({"url": f"{EXT}/maxValue", "valueDecimal": spec.max})
+            extensions.append({"url": f"{HL7}/maxValue", "valueDecimal": spec.max})
         if spec.unit:
-            extensions.append({"url": f"{EXT}/questionnaire-unit", "valueCoding": {"display": spec.unit}})
+            extensions.append({"url": f"{HL7}/questionnaire-unit", "valueCoding": unit(spec.unit)})
         if extensions:
-            item["extension"] = extensions
+            out["extension"] = extensions
     if spec.help:
-        item["item"] = [{"linkId": f"{spec.id}.help", "type": "display", "text": spec.help, "extension": [
-            {"url": f"{EXT}/questionnaire-itemControl", "valueCodeableConcept": {"coding": [
+        out["item"] = [{"linkId": f"{spec.id}.help", "type": "display", "text": spec.help, "extension": [
+            {"url": f"{HL7}/questionnaire-itemControl", "valueCodeableConcept": {"coding": [
                 {"system": "http://hl7.org/fhir/questionnaire-item-control", "code": "help"}]}}]}]
-    return item
-
-
-def plan_definition(release: Release) -> dict[str, Any]:
-    model = release.model
-    references = {ref.id: ref for ref in model.references}
-    labels = {d.id: d.label for d in model.dispositions}
-    rank = {d.id: i for i, d in enumerate(model.dispositions)}
-    routes = _routes(model)
-    flags = []
-    for flag in model.red_flags:  # findings to show, not requests: no priority
-        flags.append({"id": f"red-flag-{flag.id}", "title": flag.label,
-                      "code": [{"coding": [{"system": f"{SYSTEM}:{model.id}:red-flag", "code": flag.id,
-                                            "display": flag.label}]}],
-                      "condition": [_condition(flag.when)],
-                      **_documentation(flag.cites, references)})
-    actions = []
-    for node in model.nodes:
-        if not isinstance(node, OutcomeNode):
-            continue
-        paths = routes.get(node.id, [])
-        action: dict[str, Any] = {
-            "id": node.id, "title": node.title,
-            "priority": PRIORITIES[rank[node.disposition]] if rank[node.disposition] < len(PRIORITIES) else "routine",
-            "code": [{"coding": [{"system": f"{SYSTEM}:{model.id}:disposition", "code": node.disposition,
-                                  "display": labels[node.disposition]}]}],
-            **({"description": node.advice} if node.advice else {}),
-            **_documentation(node.cites, references)}
-        if paths is not None and paths:
-            action["condition"] = [_condition(" or ".join(f"({p})" for p in paths))]
-        elif paths is None:
-            action["textEquivalent"] = ("Reached by more routes than a condition can list here: evaluate the "
-                                        "released decision tree.")
-        actions.append(action)
-    out: dict[str, Any] = {
-        "resourceType": "PlanDefinition", "id": _fhir_id(model), "url": canonical_url(model.id, "PlanDefinition"),
-        "version": model.version, "name": _name(model.id), "title": model.title,
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type",
-                             "code": "eca-rule"}]},
-        "status": "active", "date": release.released_at,
-        **({"description": model.description} if model.description else {}),
-        "approvalDate": release.released_at[:10],
-        "author": [{"name": release.author}], "reviewer": [{"name": release.approver}],
-        "relatedArtifact": [{"type": "depends-on", "label": "Questionnaire", "display": "The questions whose "
-                             "answers (by linkId) the conditions read",
-                             "resource": f"{canonical_url(model.id, 'Questionnaire')}|{model.version}"},
-                            *(_artifact(ref) for ref in model.references)],
-        "action": [{"id": "outcome", "title": "Disposition: exactly one outcome applies to a case",
-                    "groupingBehavior": "logical-group", "selectionBehavior": "exactly-one", "action": actions},
-                   *([{"id": "red-flags", "title": "Red flags: every one whose condition holds is shown",
-                       "groupingBehavior": "logical-group", "selectionBehavior": "any", "action": flags}]
-                     if flags else [])]}
     return out
 
 
-def _routes(model: Ruleset) -> dict[str, list[str] | None]:
-    """Per outcome, each route's condition (the branches taken and the earlier ones not taken), or None when
-    an outcome has more than MAX_PATHS_PER_OUTCOME routes."""
-    nodes = {node.id: node for node in model.nodes}
-    found: dict[str, list[str] | None] = {}
-    stack: list[tuple[str, list[str]]] = [(model.start, [])]
-    steps = 0
-    while stack:
-        steps += 1
-        if steps > MAX_STEPS:
-            return {node.id: None for node in model.nodes if isinstance(node, OutcomeNode)}
-        node_id, parts = stack.pop()
-        node = nodes[node_id]
-        if isinstance(node, OutcomeNode):
-            routes = found.setdefault(node_id, [])
-            if routes is not None:
-                if len(routes) >= MAX_PATHS_PER_OUTCOME:
-                    found[node_id] = None
-                else:
-                    routes.append(" and ".join(parts) or "true")
-            continue
-        assert isinstance(node, DecisionNode)
-        earlier: list[str] = []
-        for branch in node.branches:
-            stack.append((branch.next, [*parts, *(f"not ({w})" for w in earlier), f"({branch.when})"]))
-            earlier.append(branch.when)
-        stack.append((node.else_, [*parts, *(f"not ({w})" for w in earlier)]))
-    return found
+def unit(text: str) -> dict[str, Any]:
+    """A unit as a Coding: UCUM when its code is known for certain, else the text alone."""
+    code = UCUM_CODES.get(text)
+    return {"system": UCUM, "code": code, "display": text} if code else {"display": text}
 
 
-def _condition(text: str) -> dict[str, Any]:
-    return {"kind": "applicability", "expression": {"language": CONDITION_LANGUAGE, "expression": text}}
+def coding(code: Any) -> dict[str, Any]:
+    """A ruleset's `code` (SNOMED CT or LOINC) as a FHIR Coding."""
+    return {"system": code.system, "code": code.code, **({"display": code.display} if code.display else {})}
 
 
-def _documentation(cites: list[str], references: dict[str, Any]) -> dict[str, Any]:
-    docs = [_artifact(references[c]) for c in cites if c in references]
-    return {"documentation": docs} if docs else {}
-
-
-def _artifact(ref: Any) -> dict[str, Any]:
-    return {"type": "citation", "label": ref.id, "display": ref.title, **({"url": ref.url} if ref.url else {})}
-
-
-def _fhir_id(model: Ruleset) -> str:
-    """A FHIR id ([A-Za-z0-9-.]{1,64}) naming the ruleset and its version."""
-    return re.sub(r"[^A-Za-z0-9.-]", "-", f"{model.id}-{model.version}")[:64]
+def capability_statement(releases: list[Release], canonicals: Canonicals, software_version: str) -> dict[str, Any]:
+    """What `/fhir` answers: reads and searches by url of Questionnaire and PlanDefinition, SDC $next-question."""
+    kinds = {"Questionnaire": [{"name": "$next-question",
+                                "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-next-question"}],
+             "PlanDefinition": []}
+    resources = [{"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                  "searchParam": [{"name": "url", "type": "uri"}, {"name": "version", "type": "token"},
+                                  {"name": "_id", "type": "token"}],
+                  **({"operation": operations} if operations else {})} for kind, operations in kinds.items()]
+    served = [f"{r.id} {r.version} (sha256 {r.sha256})" for r in releases]
+    return {"resourceType": "CapabilityStatement", "id": "workbench", "url": f"{canonicals.fhir}/metadata",
+            "name": "ClinicalRulesWorkbench", "title": "Clinical-rules workbench: published triage rulesets",
+            "status": "active", "date": max((r.released_at for r in releases), default="2025-01-01")[:10],
+            "kind": "instance", "software": {"name": "clinical-rules-workbench", "version": software_version},
+            "implementation": {"description": "Read-only FHIR endpoint over signed, released rulesets",
+                               "url": canonicals.fhir},
+            "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>Released rulesets: '
+                     + html.escape("; ".join(served) or "none") + "</p></div>"},
+            "extension": [{"url": canonicals.extension("served-release"), "valueString": line} for line in served],
+            "fhirVersion": FHIR_VERSION, "format": ["application/fhir+json", "json"],
+            "rest": [{"mode": "server", "resource": resources}]}
 
 
 def _name(ruleset_id: str) -> str:
     """A machine name as FHIR wants it (starts upper-case, no spaces)."""
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", ruleset_id) if part) or "Ruleset"
-
-
-RESOURCES = {"Questionnaire": questionnaire, "PlanDefinition": plan_definition}
