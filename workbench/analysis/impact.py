@@ -484,24 +484,39 @@ def _bad_problems(old: CompiledRuleset, new: CompiledRuleset, total: Partial) ->
     return problems
 
 
-def write_transitions(result: Impact, out: str | Path) -> Path:
-    """The transition table as CSV or Parquet (by the file's suffix), with the changes' rules beside it."""
-    out = Path(out)
-    rows = [{**row, "outcome_from": "", "outcome_to": "", "red_flags_to": ""} for row in result.transition_rows()]
-    rows += [{"from": r.before or "", "to": r.after or "", "direction": r.direction, "count": r.count,
+def table(result: Impact) -> list[dict[str, Any]]:
+    """The downloadable table: a `transition` row per (from, to) pair, then a `route` row per group of changed
+    cases with the outcomes and red flags they go through; less urgent first in each."""
+    rows = [{"kind": "transition", **row, "outcome_from": "", "outcome_to": "", "red_flags_from": "",
+             "red_flags_to": ""} for row in result.transition_rows()]
+    rows += [{"kind": "route", "from": r.before or "", "to": r.after or "", "direction": r.direction, "count": r.count,
               "outcome_from": r.outcome_before or "", "outcome_to": r.outcome_after or "",
-              "red_flags_to": " ".join(r.red_flags_after)} for r in result.routes]
+              "red_flags_from": " ".join(r.red_flags_before), "red_flags_to": " ".join(r.red_flags_after)}
+             for r in result.routes]
+    return rows
+
+
+TABLE_COLUMNS = ("kind", "from", "to", "direction", "count", "outcome_from", "outcome_to", "red_flags_from",
+                 "red_flags_to")
+
+
+def write_transitions(result: Impact, out: str | Path) -> Path:
+    """The table (`table`) as CSV or Parquet, by the file's suffix."""
+    out = Path(out)
+    rows = table(result)
     if out.suffix.lower() == ".parquet":
         import duckdb
 
         with duckdb.connect() as connection:
-            connection.execute("CREATE TABLE t (\"from\" VARCHAR, \"to\" VARCHAR, direction VARCHAR, count BIGINT, "
-                               "outcome_from VARCHAR, outcome_to VARCHAR, red_flags_to VARCHAR)")
-            connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", [list(r.values()) for r in rows])
+            columns = ", ".join(f"{ident(c)} {'BIGINT' if c == 'count' else 'VARCHAR'}" for c in TABLE_COLUMNS)
+            connection.execute(f"CREATE TABLE t ({columns})")
+            if rows:
+                connection.executemany(f"INSERT INTO t VALUES ({', '.join('?' for _ in TABLE_COLUMNS)})",
+                                       [[row[c] for c in TABLE_COLUMNS] for row in rows])
             connection.execute(f"COPY t TO {_path_text(out)} (FORMAT parquet)")
         return out
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["from", "to", "direction", "count"])
+    writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
     from ..files import atomic_write
@@ -515,4 +530,4 @@ def _path_text(path: Path) -> str:
 
 
 __all__ = ["Impact", "Partial", "Partition", "Plan", "assemble", "impact", "partitions", "plan", "run_partition",
-           "write_transitions", "ident"]
+           "table", "write_transitions"]
