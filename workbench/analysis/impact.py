@@ -233,8 +233,10 @@ def _by_engine(ruleset: CompiledRuleset, sql: SqlRuleset, layout: Layout, record
         return len(sql.outcomes) + first
     if result.status == "complete":
         return sql.outcomes.index(result.outcome)
-    last = result.path[-1]
-    index = next(j for j, b in enumerate(sql.blocked) if b.node == last and set(result.needs) <= set(b.reads))
+    # a result that needs input has no outcome: any branch of the node it stopped at stands for it (the needs of
+    # several unsure completions may span more than one branch)
+    at = [j for j, b in enumerate(sql.blocked) if b.node == result.path[-1]]
+    index = next((j for j in at if set(result.needs) & set(sql.blocked[j].reads)), at[0] if at else 0)
     return len(sql.outcomes) + index
 
 
@@ -292,12 +294,13 @@ class Hazard:
     path_before: list[str] = field(default_factory=list)
     path_after: list[str] = field(default_factory=list)
     red_flags: list[str] = field(default_factory=list)
+    possible_red_flags: list[str] = field(default_factory=list)
 
     def to_dict(self, files: int = 1) -> dict[str, Any]:
         where = {"file": self.file} if files > 1 else {}
         return {"row": self.row, **where, "from": self.before, "to": self.after, "outcome_from": self.outcome_before,
                 "outcome_to": self.outcome_after, "path_from": self.path_before, "path_to": self.path_after,
-                "red_flags": self.red_flags}
+                "red_flags": self.red_flags, "possible_red_flags": self.possible_red_flags}
 
 
 @dataclass
@@ -423,7 +426,8 @@ def assemble(old: CompiledRuleset, new: CompiledRuleset, files: Sequence[CaseFil
         before, after = disposition(sql_old, o), disposition(sql_new, n)
         routes.append(Route(before, after, outcome(sql_old, o), outcome(sql_new, n), list(flags_old),
                             list(flags_new), count, direction(before, after), {"file": file, "row": row}))
-    routes.sort(key=lambda r: (ranked[r.direction], -r.count, str(r.outcome_before), str(r.outcome_after)))
+    routes.sort(key=lambda r: (ranked[r.direction], -r.count, str(r.outcome_before), str(r.outcome_after),
+                               r.red_flags_before, r.red_flags_after))
     hazards = sorted(total.hazards)
     listed = [Hazard(file, row, sql_old.outcome_disposition[o], sql_new.outcome_disposition[n], sql_old.outcomes[o],
                      sql_new.outcomes[n]) for file, row, o, n in hazards[:LISTED]]
@@ -455,7 +459,8 @@ def _explain(hazards: list[Hazard], the_plan: Plan) -> None:
             columns = described(connection, file)
             layout = Layout((old, new), the_plan.mapping)
             rows = ", ".join(str(h.row) for h in items)
-            typed = f"(SELECT * FROM {layout.typed(scan(file, list(columns)), columns)} WHERE {ROW} IN ({rows}))"
+            wanted = f"(SELECT unnest([{rows}]::BIGINT[]))"
+            typed = f"(SELECT * FROM {layout.typed(scan(file, list(columns)), columns)} WHERE {ROW} IN {wanted})"
             found: dict[int, dict[str, Any]] = {}
             for version, key in ((old, "old"), (new, "new")):
                 sql = SqlRuleset(version, layout.column_for(version))
@@ -469,6 +474,7 @@ def _explain(hazards: list[Hazard], the_plan: Plan) -> None:
                 hazard.path_before = list((results.get("old") or {}).get("path") or [])
                 hazard.path_after = list((results.get("new") or {}).get("path") or [])
                 hazard.red_flags = list((results.get("new") or {}).get("red_flags") or [])
+                hazard.possible_red_flags = list((results.get("new") or {}).get("possible_red_flags") or [])
 
 
 def _bad_problems(old: CompiledRuleset, new: CompiledRuleset, total: Partial) -> list[Problem]:
