@@ -32,6 +32,7 @@ LISTED = 1000
 the downloadable table)."""
 
 BAD_SHOWN = 20
+OLD_CODE, NEW_CODE = '":old"', '":new"'
 
 
 @dataclass(frozen=True)
@@ -122,20 +123,24 @@ class _Queries:
         renamed = f"(SELECT * RENAME ({CODE} AS \":old\") FROM ({old}))"
         return f"SELECT * RENAME ({CODE} AS \":new\") FROM ({self.sql_new.evaluated(renamed)})"
 
-    def grouped(self, codes: str) -> str:
-        """The partition's partial: counts per (old, new) pair, red flags of changed cases, hazard rows."""
-        changed = "\":old\" <> \":new\""
-        flags_old, flags_new = self.sql_old.red_flags(), self.sql_new.red_flags()
+    def grouped(self, codes: str, *, screen: bool = False) -> str:
+        """The partition's partial: counts per (old, new) pair, red flags of changed cases, hazard rows. With
+        `screen`, cases with a bad cell or an unsure answer are counted apart (`set_aside`), so one scan serves a
+        file of complete and partial cases, the usual kind."""
+        flags_old, flags_new = self.sql_old.red_flag_bits(), self.sql_new.red_flag_bits()
         # outcomes are compared by id: the same outcome may have another index in the other version
         same = (f"(\":old\" < {len(self.sql_old.outcomes)} AND \":new\" < {len(self.sql_new.outcomes)} AND "
                 f"{_ids(self.sql_old.outcomes)}[\":old\" + 1] = {_ids(self.sql_new.outcomes)}[\":new\" + 1])")
-        moved = f"({changed} AND NOT {same})"
+        kept = f"NOT ({BAD} OR {ANY_UNSURE})" if screen else "TRUE"
+        moved = f"({kept} AND \":old\" <> \":new\" AND NOT {same})"
+        hazard = f"({kept} AND {self.hazard(OLD_CODE, NEW_CODE)})"
+        aside = f"CASE WHEN {BAD} THEN 'bad' WHEN {ANY_UNSURE} THEN 'unsure' END" if screen else "NULL"
         return f"""
             SELECT ":old", ":new",
                    CASE WHEN {moved} THEN {flags_old} END AS flags_old,
                    CASE WHEN {moved} THEN {flags_new} END AS flags_new,
-                   CASE WHEN {self.hazard('":old"', '":new"')} THEN {ROW} END AS hazard,
-                   count(*) AS n, min({ROW}) AS example
+                   CASE WHEN {hazard} THEN {ROW} END AS hazard,
+                   count(*) AS n, min({ROW}) AS example, {aside} AS set_aside
             FROM ({codes}) GROUP BY ALL"""
 
 
@@ -158,26 +163,31 @@ def _partial(connection: Any, the_plan: Plan, partition: Partition) -> Partial:
     layout = queries.layout
     typed = layout.typed(partition.source(list(columns)), columns)
     out = Partial()
-    first = connection.execute(f"""SELECT count(*), count(*) FILTER (WHERE {BAD}),
-                                      count(*) FILTER (WHERE {ANY_UNSURE} AND NOT {BAD}) FROM {typed}""").fetchone()
-    out.total, out.bad_rows, out.unsure = first
+    _collect(out, connection.execute(queries.grouped(queries.both(typed), screen=True)).fetchall(), partition,
+             queries)
     if out.bad_rows:
         for row, input_id, column, raw in connection.execute(layout.bad_cells(partition.source(list(columns)),
                                                                            columns, BAD_SHOWN)).fetchall():
             out.bad.append((partition.file.path, int(row), input_id, column, raw))
         return out
-    sure = f"(SELECT * FROM {typed} WHERE NOT {ANY_UNSURE})"
-    _collect(out, connection.execute(queries.grouped(queries.both(sure))).fetchall(), partition)
     if out.unsure:
         _unsure(connection, queries, typed, partition, out)
     return out
 
 
-def _collect(out: Partial, rows: Iterable[tuple[Any, ...]], partition: Partition) -> None:
-    for old, new, flags_old, flags_new, hazard, n, example in rows:
+def _collect(out: Partial, rows: Iterable[tuple[Any, ...]], partition: Partition, queries: _Queries) -> None:
+    for old, new, flags_old, flags_new, hazard, n, example, set_aside in rows:
+        if set_aside == "bad":
+            out.bad_rows += n
+            out.total += n
+            continue
+        if set_aside == "unsure":  # weighed over their completions by _unsure, and counted there
+            out.unsure += n
+            continue
+        out.total += n
         out.pairs[old, new] += n
         if flags_new is not None:
-            key = (old, new, tuple(flags_old), tuple(flags_new))
+            key = (old, new, queries.sql_old.flags_of(flags_old), queries.sql_new.flags_of(flags_new))
             if key in out.routes:
                 out.routes[key][0] += n
                 out.routes[key][1] = min(out.routes[key][1], (partition.file.path, example))
@@ -198,7 +208,7 @@ def _unsure(connection: Any, queries: _Queries, typed: str, partition: Partition
     folded_new = sql_new.folded(sql_new.evaluated(sql_new.expanded(narrow)))
     codes = (f"SELECT c.*, o.{CODE} AS \":old\", n.{CODE} AS \":new\" FROM {narrow} c "
              f"JOIN ({folded_old}) o USING ({ROW}) JOIN ({folded_new}) n USING ({ROW})")
-    _collect(out, connection.execute(queries.grouped(codes)).fetchall(), partition)
+    _collect(out, connection.execute(queries.grouped(codes)).fetchall(), partition, queries)
     heavy = connection.execute(f"SELECT * FROM {unsure} WHERE {wide}")
     names = [d[0] for d in heavy.description]
     rows = heavy.fetchall()
@@ -217,7 +227,7 @@ def _unsure(connection: Any, queries: _Queries, typed: str, partition: Partition
             and sql_old.outcomes[old_code] == sql_new.outcomes[new_code])
         hazard = row if old_code < len(sql_old.outcomes) and new_code in queries.less_urgent[old_code] else None
         flag_pair = flags[row] if moved else (None, None)
-        _collect(out, [(old_code, new_code, flag_pair[0], flag_pair[1], hazard, 1, row)], partition)
+        _collect(out, [(old_code, new_code, flag_pair[0], flag_pair[1], hazard, 1, row, None)], partition, queries)
 
 
 def _by_engine(ruleset: CompiledRuleset, sql: SqlRuleset, layout: Layout, record: Mapping[str, Any]) -> int:

@@ -280,6 +280,22 @@ class SqlRuleset:
                           f"{text(flag.id)} END" for flag in self.model.red_flags)
         return f"list_filter([{items}]::VARCHAR[], lambda x: x IS NOT NULL)"
 
+    def red_flag_bits(self) -> str:
+        """The red flags that fire as one number, bit i for the i-th flag: cheaper to group by than a list (a
+        HUGEINT holds 127 flags; past that, the list itself)."""
+        flags = self.model.red_flags
+        if len(flags) > 126:
+            return self.red_flags()
+        terms = [f"(CASE WHEN {self.condition(self.ruleset.condition(flag.when).tree)} IS TRUE THEN "
+                 f"CAST({1 << i} AS HUGEINT) ELSE 0 END)" for i, flag in enumerate(flags)]
+        return "(" + " + ".join(["CAST(0 AS HUGEINT)", *terms]) + ")"
+
+    def flags_of(self, value: Any) -> tuple[str, ...]:
+        """`red_flag_bits` (or the list) read back as flag ids, in declaration order."""
+        if isinstance(value, (list, tuple)):
+            return tuple(value)
+        return tuple(flag.id for i, flag in enumerate(self.model.red_flags) if int(value) >> i & 1)
+
     def needs(self, code: str = CODE) -> str:
         """For a case stopped at a branch: the inputs that branch reads still unanswered, as declaration indexes."""
         index = {input_id: i for i, input_id in enumerate(self.ruleset.inputs)}
