@@ -18,7 +18,7 @@ import pytest
 from workbench.analysis import impact as impact_module
 from workbench.analysis.case_store import CASES_ENV, case_store
 from workbench.analysis.impact import impact, table
-from workbench.drawing.impact_chart import matrix, transition_spec
+from workbench.analysis.impact_chart import matrix, transition_spec
 from workbench.run.engine import evaluate
 from workbench.run.load import load_file, load_text
 

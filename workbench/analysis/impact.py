@@ -26,6 +26,7 @@ from ..run.engine import CompiledRuleset, InputError, evaluate
 from ..run.sql import CODE, MAX_COMPLETIONS, ROW, SqlRuleset, ident, unsure_column
 from .behaviour import urgency_order
 from .cases import ANY_UNSURE, BAD, CaseFile, Layout, case_files, describe_cell, described, scan
+from .distributed import fan_out
 
 LISTED = 1000
 """Less urgent cases listed one by one with their rules and paths; past that they are counted (every one is in
@@ -375,15 +376,14 @@ def impact(old: CompiledRuleset, new: CompiledRuleset, cases: str | Path | Seque
     no answer (each named by file, row and column)."""
     files = case_files(cases) if isinstance(cases, (str, Path)) else list(cases)
     the_plan = plan(old, new, mapping)
+    parts = partitions(files, None if not partitions_wanted else _rows_each(files, partitions_wanted))
     if scheduler is not None:
-        from .distributed import run_on_cluster
-
-        parts = partitions(files, None if not partitions_wanted else _rows_each(files, partitions_wanted))
-        total = run_on_cluster(the_plan, parts, scheduler)
+        done: Iterable[Partial] = fan_out(run_partition, the_plan, parts, scheduler, threads)
     else:
-        total = Partial()
-        for part in partitions(files, None if not partitions_wanted else _rows_each(files, partitions_wanted)):
-            total = total + run_partition(the_plan, part, threads)
+        done = (run_partition(the_plan, part, threads) for part in parts)
+    total = Partial()
+    for partial in done:
+        total = total + partial
     return assemble(old, new, files, total, the_plan)
 
 

@@ -270,6 +270,7 @@ class _Budget:
 class _Verifier:
     def __init__(self, ruleset: CompiledRuleset, document: Document | None, limit: int, time_limit: float,
                  progress: Progress | None, cancel: threading.Event | None) -> None:
+        started = time.monotonic()  # the time limit covers building the input space as well as the checks
         model = ruleset.model
         self.ruleset, self.model, self.limit, self.time_limit = ruleset, model, limit, time_limit
         self.progress = progress
@@ -278,7 +279,7 @@ class _Verifier:
                       [*ruleset.whens(), *(prop.when for prop in model.safety)]}
         self.space = Space(model.inputs, self.trees.values())  # each input's classes, and inexact comparisons
         self.sym = Symbolic({domain.spec.id: domain.values for domain in self.space.domains})
-        self.budget = _Budget(self.sym.bdd, limit, time.monotonic() + time_limit, cancel)
+        self.budget = _Budget(self.sym.bdd, limit, started + time_limit, cancel)
         self.sym.tick = self._spend = self.budget.spend  # the budget holds no reference back: no cycle to collect
         self.order = [d.id for d in model.dispositions]
         self.ranks = {d: i for i, d in enumerate(self.order)}

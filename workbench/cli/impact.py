@@ -82,7 +82,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
     if args.out:
         _write(args.out, lambda: write_transitions(result, args.out))
     if args.chart:
-        from ..drawing.impact_chart import transition_svg
+        from ..analysis.impact_chart import transition_svg
 
         _write(args.chart, lambda: Path(args.chart).write_text(transition_svg(result), encoding="utf-8"))
     if args.format == "json":

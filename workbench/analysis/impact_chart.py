@@ -12,7 +12,7 @@ import math
 from html import escape
 from typing import Any
 
-from ..analysis.impact import Impact
+from .impact import Impact
 
 NEEDS = "needs input"
 _LESS, _MORE, _SAME, _EMPTY = (214, 39, 40), (31, 119, 180), (127, 127, 127), "#f7f7f7"
