@@ -19,23 +19,25 @@ from ..publish.signing import Keyring
 from . import cds_hooks, fhir, rulesets
 from .catalogue import Catalogue
 from .guard import Guard
+from .not_modified import NotModified
 from .problems import phrase, problem
 from .rulesets import BODY_HINT
 from .schemas import EvaluateRequest
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "app_from_environment"]
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(rulesets_root: Path, keyring: Keyring) -> FastAPI:
+def create_app(rulesets_root: Path, keyring: Keyring, *, recheck: float | None = None) -> FastAPI:
     """The read-only API over the published releases in `rulesets_root` (`<id>/releases/<version>.json`), those
-    signed by a clinician `keyring` trusts."""
-    catalogue = Catalogue(rulesets_root, keyring)
+    signed by a clinician `keyring` trusts; `recheck`: seconds between looks at the releases (catalogue.py)."""
+    catalogue = Catalogue(rulesets_root, keyring, recheck=recheck)
     app = FastAPI(title="Clinical-rules workbench", version="1",
                   description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
                               "releases only, never drafts.")
-    app.add_middleware(Guard, limit=MAX_BODY_BYTES)
+    app.add_middleware(NotModified, catalogue=catalogue)
+    app.add_middleware(Guard, limit=MAX_BODY_BYTES)  # added last: the outermost
     app.state.catalogue = catalogue
 
     @app.exception_handler(StarletteHTTPException)
@@ -88,3 +90,17 @@ def _describe_evaluate_body(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+
+
+SERVE_ROOT_ENV, SERVE_KEYRING_ENV = "WORKBENCH_SERVE_ROOT", "WORKBENCH_SERVE_KEYRING"
+
+
+def app_from_environment() -> FastAPI:
+    """The app for each worker process of `workbench serve --workers N` (uvicorn starts workers from an import
+    string, so the folder and keyring come through the environment the command sets)."""
+    import os
+
+    from ..publish.signing import load_keyring
+
+    keyring = os.environ.get(SERVE_KEYRING_ENV)
+    return create_app(Path(os.environ[SERVE_ROOT_ENV]), load_keyring(Path(keyring) if keyring else None))

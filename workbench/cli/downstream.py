@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from .common import (
     Commands,
     UsageError,
     keyring_option,
+    positive,
     print_json,
     print_problems,
     rulesets_option,
@@ -44,6 +46,9 @@ def register(commands: Commands) -> None:
     sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     rulesets_option(sub)
     keyring_option(sub, "releases must be signed with")
+    sub.add_argument("--workers", type=positive, default=1, metavar="N",
+                     help="worker processes (default: 1); each serves every release and notices a new one within "
+                          "a second (docs/serving.md: N replicas behind a proxy)")
     sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                      help="server log detail (default: info, one line per request)")
     text_or_json(sub)
@@ -85,14 +90,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'clinical-rules-workbench[api]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
-    app = create_app(root, trusted_keyring(args))
+    keyring = trusted_keyring(args)  # checked here, so a missing keyring is said once, not by every worker
     url = f"http://{args.host}:{args.port}"
     if args.format == "json":
-        print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
+        print(json.dumps({"url": url, "rulesets": str(root), "workers": args.workers}), flush=True)
     else:
-        print(f"serving the releases in {root} (read-only) at {url} — API description at {url}/docs", flush=True)
+        print(f"serving the releases in {root} (read-only) at {url} with {args.workers} worker"
+              f"{'s' if args.workers > 1 else ''} — API description at {url}/docs", flush=True)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        if args.workers == 1:
+            uvicorn.run(create_app(root, keyring), host=args.host, port=args.port, log_level=args.log_level)
+        else:  # uvicorn starts each worker from an import string; the folder and keyring go by the environment
+            from ..api import SERVE_KEYRING_ENV, SERVE_ROOT_ENV
+
+            os.environ[SERVE_ROOT_ENV] = str(root.resolve())
+            if keyring.file:
+                os.environ[SERVE_KEYRING_ENV] = str(Path(keyring.file).resolve())
+            uvicorn.run("workbench.api:app_from_environment", factory=True, workers=args.workers, host=args.host,
+                        port=args.port, log_level=args.log_level)
     except SystemExit as exc:  # uvicorn has logged why it could not start
         if exc.code:
             raise UsageError(f"cannot serve at {url}: is the port in use, or the address not this machine's?") from None
