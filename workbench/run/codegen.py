@@ -17,28 +17,49 @@ dict it is given.
 from __future__ import annotations
 
 import ast
+import operator
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..content.model import DecisionNode, OutcomeNode
+from ..content.model import BooleanInput, DecisionNode, EnumInput, NumberInput, OutcomeNode
 from ..expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
 _COMPARE = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In,
             "not in": ast.NotIn}
-_ANSWERS, _PATH, _FLAGS, _RESULT, _MAKE = "answers", "path", "red_flags", "Result", "make"
+_ANSWERS, _PREFIX, _FLAGS, _RESULT, _MAKE = "answers", "prefix", "red_flags", "Result", "make"
+_KEYS, _TAKE = "KEYS", "TAKE"
+_CLASSES = {"STR": str, "INT": int, "FLOAT": float}
+"""The classes an answer's class is compared with: names in the generated code's own namespace (it has no
+builtins)."""
 
 
-def compile_ruleset(ruleset: Any, result_type: type) -> Callable[[Mapping[str, Any]], Any]:
-    """The function `run(answers) -> Result` for complete cases of a CompiledRuleset; `result_type` is a
-    named tuple of the SPEC 5 fields and SPEC 3a's two."""
+def compile_ruleset(ruleset: Any, result_type: type) -> tuple[Callable[[Mapping[str, Any]], Any],
+                                                                Callable[[Mapping[str, Any]], Any]]:
+    """The functions `run(answers) -> Result` for complete cases of a CompiledRuleset, and `checked(answers) ->
+    Result | None`, which first makes sure every input is answered with an answer that fits (straight-line code:
+    the keys compared as a set, the answers taken in one C call, each checked by identity, class and range) and
+    gives None when not, for the engine's exact walk to answer. `result_type` is a named tuple of the SPEC 5
+    fields and SPEC 3a's two."""
     model = ruleset.model
     code = compile(module_for(ruleset), f"<ruleset {model.id} {model.version}>", "exec")
-    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}}
+    inputs = [spec.id for spec in model.inputs]
+    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {},
+                                 _KEYS: frozenset(inputs), _TAKE: _taker(inputs), **_CLASSES}
     made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
             if isinstance(const, types.CodeType)}
     namespace.update(made)
-    return made["run"]
+    return made["run"], made["checked"]
+
+
+def _taker(keys: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The answers to `keys` as a tuple in one C call (itemgetter gives a bare value for a single key)."""
+    if not keys:
+        return lambda answers: ()
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda answers: (answers[key],)
+    return operator.itemgetter(*keys)
 
 
 def module_for(ruleset: Any) -> ast.Module:
@@ -51,19 +72,12 @@ def module_for(ruleset: Any) -> ast.Module:
             entering[target] = entering.get(target, 0) + 1
     shared = {node_id for node_id, count in entering.items()
               if count > 1 and isinstance(nodes[node_id], DecisionNode)}
-    shared.add(model.start)
     builder = _Builder(ruleset, nodes, shared)
-    functions = builder.functions()
-    flags = [ast.Assign([_store(_FLAGS)], ast.List([], ast.Load()))]
-    for flag in model.red_flags:
-        flags.append(ast.If(builder.condition(ruleset.condition(flag.when).tree),
-                            [_call_statement(_FLAGS, "append", ast.Constant(flag.id))], []))
-    entry = ast.FunctionDef(
-        name="run", args=_arguments(_ANSWERS),
-        body=[*flags, ast.Return(_call(_node_name(model.start), [_load(_ANSWERS), ast.List([], ast.Load()),
-                                                                  _load(_FLAGS)]))],
-        decorator_list=[], returns=None)
-    return ast.fix_missing_locations(ast.Module([*functions, entry], type_ignores=[]))
+    body = [*builder.flags(), *builder.walk(model.start, ())]
+    run = ast.FunctionDef(name="run", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
+    checked = ast.FunctionDef(name="checked", args=_arguments(_ANSWERS), body=builder.checks(), decorator_list=[],
+                              returns=None)
+    return ast.fix_missing_locations(ast.Module([*builder.functions(), run, checked], type_ignores=[]))
 
 
 MAX_NESTING = 40
@@ -74,49 +88,105 @@ builder) recurse once per level, and a chain of 5,000 questions must still compi
 class _Builder:
     def __init__(self, ruleset: Any, nodes: dict[str, Any], shared: set[str]) -> None:
         self.ruleset, self.nodes, self.shared = ruleset, nodes, shared
+        self.inputs = list(ruleset.model.inputs)
+        self.local = {spec.id: f"a_{i}" for i, spec in enumerate(self.inputs)}
+
+    def checks(self) -> list[ast.stmt]:
+        """`checked`: the answers' keys against the inputs, the answers taken into locals in one call and each
+        checked, then `run`; None at the first that does not fit (or a missing or unknown key)."""
+        names = [self.local[spec.id] for spec in self.inputs]
+        body: list[ast.stmt] = [
+            ast.If(ast.Compare(ast.Call(ast.Attribute(_load(_ANSWERS), "keys", ast.Load()), [], []), [ast.NotEq()],
+                               [_load(_KEYS)]), [ast.Return(ast.Constant(None))], []),
+            ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())],
+                       ast.Call(_load(_TAKE), [_load(_ANSWERS)], []))]
+        body += [ast.If(self.misfit(spec), [ast.Return(ast.Constant(None))], []) for spec in self.inputs]
+        return [*body, ast.Return(_call("run", [_load(_ANSWERS)]))]
+
+    def misfit(self, spec: Any) -> ast.expr:
+        """True when an answer (in its local) is no answer to its input: by identity for yes/no, by class and range
+        for a number (NaN fails every range), by class and membership for a choice."""
+        value = _load(self.local[spec.id])
+        if isinstance(spec, BooleanInput):
+            return ast.BoolOp(ast.And(), [ast.Compare(value, [ast.IsNot()], [ast.Constant(True)]),
+                                          ast.Compare(_load(self.local[spec.id]), [ast.IsNot()],
+                                                      [ast.Constant(False)])])
+        kind = ast.Attribute(_load(self.local[spec.id]), "__class__", ast.Load())
+        if isinstance(spec, EnumInput):
+            return ast.BoolOp(ast.Or(), [ast.Compare(kind, [ast.IsNot()], [_load("STR")]),
+                                         ast.Compare(_load(self.local[spec.id]), [ast.NotIn()],
+                                                     [ast.Constant(frozenset(spec.values))])])
+        assert isinstance(spec, NumberInput)
+        wrong_class = ast.BoolOp(ast.And(), [ast.Compare(kind, [ast.IsNot()], [_load("INT")]), ast.Compare(
+            ast.Attribute(_load(self.local[spec.id]), "__class__", ast.Load()), [ast.IsNot()], [_load("FLOAT")])])
+        low = float("-inf") if spec.min is None else spec.min
+        high = float("inf") if spec.max is None else spec.max
+        in_range = ast.Compare(ast.Constant(low), [ast.LtE(), ast.LtE()],
+                               [_load(self.local[spec.id]), ast.Constant(high)])
+        return ast.BoolOp(ast.Or(), [wrong_class, ast.UnaryOp(ast.Not(), in_range)])
+
+    def flags(self) -> list[ast.stmt]:
+        out: list[ast.stmt] = [ast.Assign([_store(_FLAGS)], ast.List([], ast.Load()))]
+        for flag in self.ruleset.model.red_flags:
+            out.append(ast.If(self.condition(self.ruleset.condition(flag.when).tree),
+                              [_call_statement(_FLAGS, "append", ast.Constant(flag.id))], []))
+        return out
 
     def functions(self) -> list[ast.FunctionDef]:
-        """A function for each shared node, and for each node the nesting limit makes one of."""
+        """A function for each shared node reached, and for each node the nesting limit makes one of."""
         made: dict[str, ast.FunctionDef] = {}
-        while pending := sorted(self.shared - made.keys()):
+        while pending := sorted(self.called - made.keys()):
             for node_id in pending:
                 made[node_id] = self.node_function(node_id)
         return [made[node_id] for node_id in sorted(made)]
 
-    def node_function(self, node_id: str) -> ast.FunctionDef:
-        """A shared node (reached from more than one place) as a function, so the code stays as big as the tree
-        and never grows with the number of paths."""
-        return ast.FunctionDef(name=_node_name(node_id), args=_arguments(_ANSWERS, _PATH, _FLAGS),
-                               body=self.walk(node_id, inline=True), decorator_list=[], returns=None)
+    @property
+    def called(self) -> set[str]:
+        return self.__dict__.setdefault("_called", set())
 
-    def walk(self, node_id: str, *, inline: bool = False, depth: int = 0) -> list[ast.stmt]:
-        """The statements that record `node_id` on the path and go on from it to an outcome."""
+    def node_function(self, node_id: str) -> ast.FunctionDef:
+        """A shared node (reached from more than one place) as a function of the answers, the red flags and the
+        path before it, so the code stays as big as the tree and never grows with the number of paths."""
+        return ast.FunctionDef(name=_node_name(node_id), args=_arguments(_ANSWERS, _FLAGS, _PREFIX),
+                               body=self.walk(node_id, (), inline=True, prefixed=True), decorator_list=[],
+                               returns=None)
+
+    def walk(self, node_id: str, path: tuple[str, ...], *, inline: bool = False, depth: int = 0,
+             prefixed: bool = False) -> list[ast.stmt]:
+        """The statements that go on from `node_id` to an outcome; `path` is the path so far within this function
+        (after `prefix` when `prefixed`): a leaf returns its whole path, built once."""
         node = self.nodes[node_id]
-        if isinstance(node, DecisionNode) and depth >= MAX_NESTING:
-            self.shared.add(node_id)
-        if node_id in self.shared and not inline:
-            return [ast.Return(_call(_node_name(node_id), [_load(_ANSWERS), _load(_PATH), _load(_FLAGS)]))]
-        body: list[ast.stmt] = [_call_statement(_PATH, "append", ast.Constant(node_id))]
+        if isinstance(node, DecisionNode) and (node_id in self.shared or depth >= MAX_NESTING) and not inline:
+            self.called.add(node_id)
+            before: ast.expr = ast.Constant(path)
+            if prefixed:
+                before = ast.BinOp(_load(_PREFIX), ast.Add(), ast.Constant(path))
+            return [ast.Return(_call(_node_name(node_id), [_load(_ANSWERS), _load(_FLAGS), before]))]
+        path = (*path, node_id)
         if isinstance(node, OutcomeNode):
+            items: list[ast.expr] = [ast.Starred(ast.Constant(path), ast.Load())]
+            if prefixed:
+                items.insert(0, ast.Starred(_load(_PREFIX), ast.Load()))
             fields = ast.Tuple([ast.Constant("complete"), ast.Constant(node_id), ast.Constant(node.disposition),
-                                _load(_FLAGS), _load(_PATH), ast.List([], ast.Load()), ast.List([], ast.Load()),
-                                ast.List([], ast.Load())],
-                               ast.Load())
-            body.append(ast.Return(_call(_MAKE, [_load(_RESULT), fields])))  # tuple.__new__: made in C
-            return body
+                                _load(_FLAGS), ast.List(items, ast.Load()), ast.List([], ast.Load()),
+                                ast.List([], ast.Load()), ast.List([], ast.Load())], ast.Load())
+            return [ast.Return(_call(_MAKE, [_load(_RESULT), fields]))]  # tuple.__new__: made in C
         assert isinstance(node, DecisionNode)
-        otherwise = self.walk(node.else_, depth=depth + 1)
+        otherwise = self.walk(node.else_, path, depth=depth + 1, prefixed=prefixed)
         for branch in reversed(node.branches):
             otherwise = [ast.If(self.condition(self.ruleset.condition(branch.when).tree),
-                                self.walk(branch.next, depth=depth + 1), otherwise)]
-        return body + otherwise
+                                self.walk(branch.next, path, depth=depth + 1, prefixed=prefixed), otherwise)]
+        return otherwise
+
+    def read(self, input_id: str) -> ast.expr:
+        return ast.Subscript(_load(_ANSWERS), ast.Constant(input_id), ast.Load())
 
     def condition(self, expr: Expr) -> ast.expr:
-        """A checked condition as a two-valued Python expression over `answers`."""
+        """A checked condition as a two-valued Python expression over the answers."""
         if isinstance(expr, Literal):
             return ast.Constant(expr.value)
         if isinstance(expr, Name):
-            return ast.Subscript(_load(_ANSWERS), ast.Constant(expr.id), ast.Load())
+            return self.read(expr.id)
         if isinstance(expr, Not):
             return ast.UnaryOp(ast.Not(), self.condition(expr.operand))
         if isinstance(expr, BoolOp):

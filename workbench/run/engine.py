@@ -18,11 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..content.answers import FITS_COMPLETE, answer_check, answer_problems, answers_fit
+from ..content.answers import answer_check, answer_problems, answers_fit
 from ..content.model import DecisionNode, Input, OutcomeNode, Ruleset
 from ..expr import Case, Condition, Predicate, compile_condition
 from ..problems import Problem, ProblemError, did_you_mean
 from .codegen import compile_ruleset
+from .pause import gc_paused
 from .space import Space
 
 MAX_UNSURE_CASES = 200_000
@@ -128,16 +129,28 @@ class CompiledRuleset:
         return found
 
     @functools.cached_property
-    def run_complete(self) -> Any:
-        """The tree compiled to one Python function for complete cases (codegen.py), made on first use and
-        shared by every CompiledRuleset of the same content (the Streamlit pages and the API reload often)."""
+    def _compiled(self) -> tuple[Any, Any]:
+        """The tree compiled to Python functions for complete cases (codegen.py), made on first use, with the
+        garbage collector paused (it would otherwise walk the growing syntax tree again and again), and shared by
+        every CompiledRuleset of the same content (the Streamlit pages and the API reload often)."""
         key = hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
         found = _COMPILED.get(key)
         if found is None:
-            found = _COMPILED[key] = compile_ruleset(self, Result)
+            with gc_paused():
+                found = _COMPILED[key] = compile_ruleset(self, Result)
             while len(_COMPILED) > COMPILED_KEPT:
                 _COMPILED.pop(next(iter(_COMPILED)))
         return found
+
+    @property
+    def run_complete(self) -> Any:
+        """`run(answers) -> Result` for a complete case whose answers are known to fit."""
+        return self._compiled[0]
+
+    @property
+    def run_checked(self) -> Any:
+        """`checked(answers) -> Result | None`: None unless every input is answered with an answer that fits."""
+        return self._compiled[1]
 
     def is_complete(self, answers: Mapping[str, Any]) -> bool:
         """Every input answered: no unknown, so two-valued logic gives what the three-valued walk gives. (With
@@ -198,10 +211,10 @@ def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, unsure: It
             raise InputError(problems)
         return _most_urgent(ruleset, answers, ruleset.unsure_order(unsure))[0]
     if check:
-        fit = ruleset._fits(answers)
-        if fit == FITS_COMPLETE:
-            return ruleset.run_complete(answers)
-        if not fit and (problems := ruleset.case_problems(answers)):
+        found = ruleset.run_checked(answers)  # None unless every input is answered and fits
+        if found is not None:
+            return found
+        if not ruleset._fits(answers) and (problems := ruleset.case_problems(answers)):
             raise InputError(problems)
     elif len(answers) == ruleset._input_count and None not in answers.values():  # is_complete, inlined
         try:
