@@ -9,22 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from workbench.run.codegen import module_for
+from workbench.run.codegen import module_for, partial_module_for
 from workbench.run.load import load_file, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TEXT = (ROOT / "rulesets" / "upper-back-pain" / "ruleset.yaml").read_text(encoding="utf-8")
 HOSTILE_TITLE = "title: \"Pain'); __import__('os').system('id'); ('\""
-OWN_NAMES = {"answers", "prefix", "red_flags", "Result", "make", "KEYS", "TAKE", "STR", "INT", "FLOAT"}
+OWN_NAMES = {"answers", "prefix", "red_flags", "Result", "make", "KEYS", "TAKE", "STR", "INT", "FLOAT", "value",
+             "NEEDS"}
 ALLOWED = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.If, ast.Expr, ast.Assign, ast.Call,
            ast.Attribute, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Subscript, ast.Compare, ast.BoolOp,
            ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.BinOp, ast.Add, ast.List, ast.Tuple, ast.Eq, ast.NotEq, ast.Lt,
            ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Starred)
 LOCAL = re.compile(r"^a_[0-9]+$")  # the answers taken into locals by `checked`
+PREDICATE = re.compile(r"^p_[0-9]+$")  # a condition's compiled Kleene closure (expr/compile.py)
 
 
 def generated(text: str) -> ast.Module:
-    return module_for(load_text(text, "r.yaml").required())
+    """Both generated modules, for complete cases and for cases with unanswered inputs, as one."""
+    ruleset = load_text(text, "r.yaml").required()
+    partial, _ = partial_module_for(ruleset)
+    return ast.Module([*module_for(ruleset).body, *partial.body], type_ignores=[])
 
 
 @pytest.mark.parametrize("text", [SHIPPED_TEXT, SHIPPED_TEXT.replace(
@@ -36,13 +41,13 @@ def test_the_generated_code_holds_only_constants_and_its_own_names(text: str) ->
     for node in ast.walk(module):
         assert isinstance(node, ALLOWED), f"unexpected {type(node).__name__} in generated code"
         if isinstance(node, ast.Name):
-            assert node.id in OWN_NAMES | functions or LOCAL.match(node.id), node.id
+            assert node.id in OWN_NAMES | functions or LOCAL.match(node.id) or PREDICATE.match(node.id), node.id
         if isinstance(node, ast.Attribute):
             assert isinstance(node.value, ast.Name) and (node.attr, node.value.id) in {
-                ("append", "red_flags"), ("keys", "answers")} or (node.attr == "__class__"
+                ("append", "red_flags"), ("keys", "answers"), ("get", "answers")} or (node.attr == "__class__"
                                                                and LOCAL.match(node.value.id)), ast.unparse(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            assert node.func.id in functions | {"make", "TAKE"}
+            assert node.func.id in functions | {"make", "TAKE", "NEEDS"} or PREDICATE.match(node.func.id)
         if isinstance(node, ast.Constant):
             assert node.value is None or isinstance(node.value, (str, int, float, bool, frozenset)) or (
                 isinstance(node.value, tuple) and all(isinstance(item, str) for item in node.value))

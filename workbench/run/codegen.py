@@ -29,6 +29,7 @@ _COMPARE = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.
             "not in": ast.NotIn}
 _ANSWERS, _PREFIX, _FLAGS, _RESULT, _MAKE = "answers", "prefix", "red_flags", "Result", "make"
 _KEYS, _TAKE = "KEYS", "TAKE"
+_VALUE, _NEEDS = "value", "NEEDS"
 _CLASSES = {"STR": str, "INT": int, "FLOAT": float}
 """The classes an answer's class is compared with: names in the generated code's own namespace (it has no
 builtins)."""
@@ -66,18 +67,21 @@ def module_for(ruleset: Any) -> ast.Module:
     """The generated code as a syntax tree, before it is compiled (what tests/test_codegen.py inspects)."""
     model = ruleset.model
     nodes = {node.id: node for node in model.nodes}
-    entering: dict[str, int] = {}
-    for node in model.nodes:
-        for target in node.targets:
-            entering[target] = entering.get(target, 0) + 1
-    shared = {node_id for node_id, count in entering.items()
-              if count > 1 and isinstance(nodes[node_id], DecisionNode)}
-    builder = _Builder(ruleset, nodes, shared)
+    builder = _Builder(ruleset, nodes, _shared(model, nodes))
     body = [*builder.flags(), *builder.walk(model.start, ())]
     run = ast.FunctionDef(name="run", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
     checked = ast.FunctionDef(name="checked", args=_arguments(_ANSWERS), body=builder.checks(), decorator_list=[],
                               returns=None)
     return ast.fix_missing_locations(ast.Module([*builder.functions(), run, checked], type_ignores=[]))
+
+
+def _shared(model: Any, nodes: dict[str, Any]) -> set[str]:
+    """Decisions entered from more than one place: each a function, so the code never grows with the paths."""
+    entering: dict[str, int] = {}
+    for node in model.nodes:
+        for target in node.targets:
+            entering[target] = entering.get(target, 0) + 1
+    return {node_id for node_id, count in entering.items() if count > 1 and isinstance(nodes[node_id], DecisionNode)}
 
 
 MAX_NESTING = 40
@@ -128,9 +132,20 @@ class _Builder:
     def flags(self) -> list[ast.stmt]:
         out: list[ast.stmt] = [ast.Assign([_store(_FLAGS)], ast.List([], ast.Load()))]
         for flag in self.ruleset.model.red_flags:
-            out.append(ast.If(self.condition(self.ruleset.condition(flag.when).tree),
-                              [_call_statement(_FLAGS, "append", ast.Constant(flag.id))], []))
+            out += self.fires(flag.when, [_call_statement(_FLAGS, "append", ast.Constant(flag.id))])
         return out
+
+    def fires(self, when: str, then: list[ast.stmt]) -> list[ast.stmt]:
+        """`then` when the condition is true."""
+        return [ast.If(self.condition(self.ruleset.condition(when).tree), then, [])]
+
+    def branch(self, when: str, then: list[ast.stmt], otherwise: list[ast.stmt], node_id: str,
+               path: tuple[str, ...], prefixed: bool) -> list[ast.stmt]:
+        """A decision's branch: `then` when its condition is true, else `otherwise`."""
+        return [ast.If(self.condition(self.ruleset.condition(when).tree), then, otherwise)]
+
+    def name_of(self, node_id: str) -> str:
+        return _node_name(node_id)
 
     def functions(self) -> list[ast.FunctionDef]:
         """A function for each shared node reached, and for each node the nesting limit makes one of."""
@@ -147,7 +162,7 @@ class _Builder:
     def node_function(self, node_id: str) -> ast.FunctionDef:
         """A shared node (reached from more than one place) as a function of the answers, the red flags and the
         path before it, so the code stays as big as the tree and never grows with the number of paths."""
-        return ast.FunctionDef(name=_node_name(node_id), args=_arguments(_ANSWERS, _FLAGS, _PREFIX),
+        return ast.FunctionDef(name=self.name_of(node_id), args=_arguments(_ANSWERS, _FLAGS, _PREFIX),
                                body=self.walk(node_id, (), inline=True, prefixed=True), decorator_list=[],
                                returns=None)
 
@@ -161,7 +176,7 @@ class _Builder:
             before: ast.expr = ast.Constant(path)
             if prefixed:
                 before = ast.BinOp(_load(_PREFIX), ast.Add(), ast.Constant(path))
-            return [ast.Return(_call(_node_name(node_id), [_load(_ANSWERS), _load(_FLAGS), before]))]
+            return [ast.Return(_call(self.name_of(node_id), [_load(_ANSWERS), _load(_FLAGS), before]))]
         path = (*path, node_id)
         if isinstance(node, OutcomeNode):
             items: list[ast.expr] = [ast.Starred(ast.Constant(path), ast.Load())]
@@ -174,8 +189,8 @@ class _Builder:
         assert isinstance(node, DecisionNode)
         otherwise = self.walk(node.else_, path, depth=depth + 1, prefixed=prefixed)
         for branch in reversed(node.branches):
-            otherwise = [ast.If(self.condition(self.ruleset.condition(branch.when).tree),
-                                self.walk(branch.next, path, depth=depth + 1, prefixed=prefixed), otherwise)]
+            otherwise = self.branch(branch.when, self.walk(branch.next, path, depth=depth + 1, prefixed=prefixed),
+                                    otherwise, node_id, path, prefixed)
         return otherwise
 
     def read(self, input_id: str) -> ast.expr:
@@ -207,6 +222,82 @@ class _Builder:
                 total = ast.BinOp(total, ast.Add(), term)
             return total
         return self.condition(expr)
+
+
+class _KleeneBuilder(_Builder):
+    """The same tree for cases with unanswered inputs (SPEC 3), each condition three-valued: when every input it
+    reads is answered it is the two-valued expression, else its compiled Kleene closure decides (`p_<k>` in the
+    namespace); a branch whose condition is unknown stops with needs_input, naming its unanswered inputs."""
+
+    def __init__(self, ruleset: Any, nodes: dict[str, Any], shared: set[str]) -> None:
+        super().__init__(ruleset, nodes, shared)
+        self.predicates: list[Any] = []
+        self.order = {spec.id: i for i, spec in enumerate(self.inputs)}
+
+    def name_of(self, node_id: str) -> str:
+        return "kleene_" + _node_name(node_id)
+
+    def read(self, input_id: str) -> ast.expr:
+        return ast.Subscript(_load(_ANSWERS), ast.Constant(input_id), ast.Load())
+
+    def value_of(self, when: str) -> list[ast.stmt]:
+        """`t = ` the condition's Kleene value: True, False or None."""
+        condition = self.ruleset.condition(when)
+        reads = sorted(condition.reads, key=self.order.__getitem__)
+        self.predicates.append(condition.predicate)
+        exact = ast.Assign([_store(_VALUE)], _call(f"p_{len(self.predicates) - 1}", [_load(_ANSWERS)]))
+        if not reads:
+            return [exact]
+        known = [ast.Compare(ast.Call(ast.Attribute(_load(_ANSWERS), "get", ast.Load()), [ast.Constant(i)], []),
+                             [ast.IsNot()], [ast.Constant(None)]) for i in reads]
+        answered = ast.BoolOp(ast.And(), known) if len(known) > 1 else known[0]
+        fast = ast.Assign([_store(_VALUE)], self.condition(condition.tree))  # a bool: the answers fit
+        return [ast.If(answered, [fast], [exact])]
+
+    def fires(self, when: str, then: list[ast.stmt]) -> list[ast.stmt]:
+        return [*self.value_of(when), ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(True)]), then, [])]
+
+    def branch(self, when: str, then: list[ast.stmt], otherwise: list[ast.stmt], node_id: str,
+               path: tuple[str, ...], prefixed: bool) -> list[ast.stmt]:
+        reads = tuple(sorted(self.ruleset.condition(when).reads, key=self.order.__getitem__))
+        items: list[ast.expr] = [ast.Starred(ast.Constant(path), ast.Load())]  # the path ends at this node
+        if prefixed:
+            items.insert(0, ast.Starred(_load(_PREFIX), ast.Load()))
+        fields = ast.Tuple([ast.Constant("needs_input"), ast.Constant(None), ast.Constant(None), _load(_FLAGS),
+                            ast.List(items, ast.Load()), _call(_NEEDS, [_load(_ANSWERS), ast.Constant(reads)]),
+                            ast.List([], ast.Load()), ast.List([], ast.Load())], ast.Load())
+        stop = [ast.Return(_call(_MAKE, [_load(_RESULT), fields]))]
+        return [*self.value_of(when), ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(True)]), then, [
+            ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(None)]), stop, otherwise)])]
+
+
+def _needs(answers: Mapping[str, Any], reads: tuple[str, ...]) -> list[str]:
+    """The inputs a blocking branch reads that are still unanswered, in declaration order."""
+    return [i for i in reads if answers.get(i) is None]
+
+
+def compile_partial(ruleset: Any, result_type: type) -> Callable[[Mapping[str, Any]], Any]:
+    """`partial(answers) -> Result` for any case, answered or not: the engine's exact three-valued walk as straight-
+    line code (what the engine gives for a case with unanswered inputs; a test holds the two to the same result)."""
+    model = ruleset.model
+    module, predicates = partial_module_for(ruleset)
+    code = compile(module, f"<ruleset {model.id} {model.version}, partial>", "exec")
+    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}, _NEEDS: _needs,
+                                 **{f"p_{k}": p for k, p in enumerate(predicates)}}
+    made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
+            if isinstance(const, types.CodeType)}
+    namespace.update(made)
+    return made["partial"]
+
+
+def partial_module_for(ruleset: Any) -> tuple[ast.Module, list[Any]]:
+    """The three-valued code as a syntax tree, and the closures its `p_<k>` names stand for."""
+    model = ruleset.model
+    nodes = {node.id: node for node in model.nodes}
+    builder = _KleeneBuilder(ruleset, nodes, _shared(model, nodes))
+    body = [*builder.flags(), *builder.walk(model.start, ())]
+    partial = ast.FunctionDef(name="partial", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
+    return ast.fix_missing_locations(ast.Module([*builder.functions(), partial], type_ignores=[])), builder.predicates
 
 
 def _node_name(node_id: str) -> str:

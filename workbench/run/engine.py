@@ -22,7 +22,7 @@ from ..content.answers import answer_check, answer_problems, answers_fit
 from ..content.model import DecisionNode, Input, OutcomeNode, Ruleset
 from ..expr import Case, Condition, Predicate, compile_condition
 from ..problems import Problem, ProblemError, did_you_mean
-from .codegen import compile_ruleset
+from .codegen import compile_partial, compile_ruleset
 from .pause import gc_paused
 from .space import Space
 
@@ -142,6 +142,19 @@ class CompiledRuleset:
                 _COMPILED.pop(next(iter(_COMPILED)))
         return found
 
+    @functools.cached_property
+    def run_partial(self) -> Any:
+        """`partial(answers) -> Result` for any case: the exact three-valued walk compiled (codegen.py), made on
+        first use (a page that only evaluates complete cases never pays for it)."""
+        key = "partial " + hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
+        found = _COMPILED.get(key)
+        if found is None:
+            with gc_paused():
+                found = _COMPILED[key] = compile_partial(self, Result)
+            while len(_COMPILED) > COMPILED_KEPT:
+                _COMPILED.pop(next(iter(_COMPILED)))
+        return found
+
     @property
     def run_complete(self) -> Any:
         """`run(answers) -> Result` for a complete case whose answers are known to fit."""
@@ -221,7 +234,7 @@ def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, unsure: It
             return ruleset.run_complete(answers)
         except KeyError:  # unchecked answers with a key the ruleset does not have: walk the tree
             pass
-    return _run(ruleset, answers, None)
+    return ruleset.run_partial(answers)
 
 
 def trace(ruleset: CompiledRuleset, answers: Mapping[str, Any],
@@ -260,7 +273,7 @@ def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
             raise InputError([Problem("WB601", f"{len(unsure)} answers are unsure, too many to weigh every "
                                       f"combination of them exactly (over {MAX_UNSURE_CASES:,}); answer some of "
                                       "them.", path=unsure[0])])
-        result = _run(ruleset, case, None)
+        result = ruleset.run_partial(case)
         if result.status == "complete":
             if best is None or rank[result.disposition or ""] < rank[best[0].disposition or ""]:
                 best = (result, case)
@@ -272,7 +285,7 @@ def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
             stuck.append((result, case))
             continue
         stack.extend(case | {split: value} for value in values[split])  # the last (yes, for a yes/no) tried first
-    red_flags = _run(ruleset, answers, None).red_flags  # red flags fire on known answers only
+    red_flags = ruleset.run_partial(answers).red_flags  # red flags fire on known answers only
     if best is not None and (not stuck or rank[best[0].disposition or ""] == 0):
         found, case = best
         return Result("complete", found.outcome, found.disposition, red_flags, found.path, [], unsure,
