@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TEXT = (ROOT / "rulesets" / "upper-back-pain" / "ruleset.yaml").read_text(encoding="utf-8")
 HOSTILE_TITLE = "title: \"Pain'); __import__('os').system('id'); ('\""
 OWN_NAMES = {"answers", "prefix", "red_flags", "Result", "make", "KEYS", "TAKE", "STR", "INT", "FLOAT", "value",
-             "NEEDS"}
+             "NEEDS", "get"}
 ALLOWED = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.If, ast.Expr, ast.Assign, ast.Call,
            ast.Attribute, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Subscript, ast.Compare, ast.BoolOp,
            ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.BinOp, ast.Add, ast.List, ast.Tuple, ast.Eq, ast.NotEq, ast.Lt,
-           ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Starred)
+           ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Starred, ast.NamedExpr)
 LOCAL = re.compile(r"^a_[0-9]+$")  # the answers taken into locals by `checked`
 PREDICATE = re.compile(r"^p_[0-9]+$")  # a condition's compiled Kleene closure (expr/compile.py)
 
@@ -47,7 +47,7 @@ def test_the_generated_code_holds_only_constants_and_its_own_names(text: str) ->
                 ("append", "red_flags"), ("keys", "answers"), ("get", "answers")} or (node.attr == "__class__"
                                                                and LOCAL.match(node.value.id)), ast.unparse(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            assert node.func.id in functions | {"make", "TAKE", "NEEDS"} or PREDICATE.match(node.func.id)
+            assert node.func.id in functions | {"make", "TAKE", "NEEDS", "get"} or PREDICATE.match(node.func.id)
         if isinstance(node, ast.Constant):
             assert node.value is None or isinstance(node.value, (str, int, float, bool, frozenset)) or (
                 isinstance(node.value, tuple) and all(isinstance(item, str) for item in node.value))

@@ -29,7 +29,7 @@ _COMPARE = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.
             "not in": ast.NotIn}
 _ANSWERS, _PREFIX, _FLAGS, _RESULT, _MAKE = "answers", "prefix", "red_flags", "Result", "make"
 _KEYS, _TAKE = "KEYS", "TAKE"
-_VALUE, _NEEDS = "value", "NEEDS"
+_VALUE, _NEEDS, _GET = "value", "NEEDS", "get"
 _CLASSES = {"STR": str, "INT": int, "FLOAT": float}
 """The classes an answer's class is compared with: names in the generated code's own namespace (it has no
 builtins)."""
@@ -234,11 +234,18 @@ class _KleeneBuilder(_Builder):
         self.predicates: list[Any] = []
         self.order = {spec.id: i for i, spec in enumerate(self.inputs)}
 
+    from_locals = False
+
     def name_of(self, node_id: str) -> str:
         return "kleene_" + _node_name(node_id)
 
     def read(self, input_id: str) -> ast.expr:
-        return ast.Subscript(_load(_ANSWERS), ast.Constant(input_id), ast.Load())
+        return _load(self.local[input_id]) if self.from_locals else super().read(input_id)
+
+    def node_function(self, node_id: str) -> ast.FunctionDef:
+        function = super().node_function(node_id)
+        function.body.insert(0, _bind_get())
+        return function
 
     def value_of(self, when: str) -> list[ast.stmt]:
         """`t = ` the condition's Kleene value: True, False or None."""
@@ -248,10 +255,13 @@ class _KleeneBuilder(_Builder):
         exact = ast.Assign([_store(_VALUE)], _call(f"p_{len(self.predicates) - 1}", [_load(_ANSWERS)]))
         if not reads:
             return [exact]
-        known = [ast.Compare(ast.Call(ast.Attribute(_load(_ANSWERS), "get", ast.Load()), [ast.Constant(i)], []),
-                             [ast.IsNot()], [ast.Constant(None)]) for i in reads]
+        # each answer read once into a local (`a_<i> := get('id')`), and the two-valued expression reads the locals
+        known = [ast.Compare(ast.NamedExpr(_store(self.local[i]), _call(_GET, [ast.Constant(i)])), [ast.IsNot()],
+                             [ast.Constant(None)]) for i in reads]
         answered = ast.BoolOp(ast.And(), known) if len(known) > 1 else known[0]
+        self.from_locals = True
         fast = ast.Assign([_store(_VALUE)], self.condition(condition.tree))  # a bool: the answers fit
+        self.from_locals = False
         return [ast.If(answered, [fast], [exact])]
 
     def fires(self, when: str, then: list[ast.stmt]) -> list[ast.stmt]:
@@ -269,6 +279,11 @@ class _KleeneBuilder(_Builder):
         stop = [ast.Return(_call(_MAKE, [_load(_RESULT), fields]))]
         return [*self.value_of(when), ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(True)]), then, [
             ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(None)]), stop, otherwise)])]
+
+
+def _bind_get() -> ast.stmt:
+    """`get = answers.get`: looked up once a function, not once an answer."""
+    return ast.Assign([_store(_GET)], ast.Attribute(_load(_ANSWERS), "get", ast.Load()))
 
 
 def _needs(answers: Mapping[str, Any], reads: tuple[str, ...]) -> list[str]:
@@ -295,7 +310,7 @@ def partial_module_for(ruleset: Any) -> tuple[ast.Module, list[Any]]:
     model = ruleset.model
     nodes = {node.id: node for node in model.nodes}
     builder = _KleeneBuilder(ruleset, nodes, _shared(model, nodes))
-    body = [*builder.flags(), *builder.walk(model.start, ())]
+    body = [_bind_get(), *builder.flags(), *builder.walk(model.start, ())]
     partial = ast.FunctionDef(name="partial", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
     return ast.fix_missing_locations(ast.Module([*builder.functions(), partial], type_ignores=[])), builder.predicates
 
