@@ -31,7 +31,7 @@ from ..problems import Problem
 from ..run.engine import CompiledRuleset, evaluate
 from ..run.load import Loaded, load_file, load_text
 from ..run.space import Space
-from .symbolic import Flow, Function, Symbolic
+from .symbolic import Flow, Function, Product, Symbolic
 
 DEFAULT_LIMIT = 500_000
 """Live nodes the decision diagrams may hold before giving up: a bound on memory (about 400 MB at the peak,
@@ -288,6 +288,9 @@ class _Verifier:
         self.unfinished: list[str] = []
         self.flow: Flow | None = None
         self._sets: dict[str, Function] = {}
+        self._raw_sets: dict[str, Function] = {}
+        self.tree = not _rejoining(model)
+        """No decision entered from two places: checked path by path (linear); else with the flow's diagrams."""
 
     # limits, progress and examples
 
@@ -322,6 +325,76 @@ class _Verifier:
         if found is None:
             found = self._sets[text] = self.sym.condition(self.trees[text]) & self.sym.valid
         return found
+
+    # --- the flow: per path in a tree, as decision diagrams where screens rejoin ---------------------
+
+    def _path_flow(self) -> Flow:
+        """The flow of a tree (no decision is entered from two places), path by path: a path's cases are the
+        conjunction of the branches it takes, kept as a product of parts over disjoint inputs (symbolic.Product),
+        and each outcome keeps its paths' products rather than their union, so the work grows with the tree."""
+        nodes = {node.id: node for node in self.model.nodes}
+        outcomes: dict[str, Any] = {node.id: [] for node in self.model.nodes if isinstance(node, OutcomeNode)}
+        visited: set[str] = set()
+        never_taken: dict[tuple[str, int], Function] = {}
+        stack: list[tuple[str, Product]] = [(self.model.start, Product())]
+        while stack:
+            self._spend()
+            node_id, cases = stack.pop()
+            visited.add(node_id)
+            node = nodes[node_id]
+            if isinstance(node, OutcomeNode):
+                outcomes[node_id].append(cases)
+                continue
+            rest: Product | None = cases
+            for j, branch in enumerate(node.branches):
+                holds, reads = self._raw(branch.when), self._reads(branch.when)
+                taken = self.sym.meet(rest, holds, reads) if rest is not None else None
+                if taken is None:  # the cases that arrive and meet it: an earlier branch shadows them, or none
+                    arriving = self.sym.meet(cases, holds, reads)
+                    never_taken[node_id, j] = self.sym.whole(arriving) if arriving is not None else self.sym.false
+                else:
+                    stack.append((branch.next, taken))
+                rest = self.sym.meet(rest, ~holds, reads) if rest is not None else None
+            if rest is None:
+                never_taken[node_id, len(node.branches)] = self.sym.false
+            else:
+                stack.append((node.else_, rest))
+        return Flow(outcomes, set(nodes) - visited, never_taken, self.dispositions)
+
+    def _raw(self, text: str) -> Function:
+        """The cases where a condition holds, over the inputs it reads only (no valid answers of the others):
+        what a path's product meets."""
+        found = self._raw_sets.get(text)
+        if found is None:
+            found = self._raw_sets[text] = self.sym.condition(self.trees[text])
+        return found
+
+    def _reads(self, text: str) -> list[str]:
+        return names(self.trees[text])
+
+    def _meeting(self, cases: Function, outcome: str, small: tuple[Function, list[str]] | None = None) -> Function:
+        """Cases of `cases` that end at `outcome`. In a tree, those of its first path that has any: met part by
+        part when `small` gives the set over the few inputs it reads, else as one set."""
+        assert self.flow is not None
+        found = self.flow.outcomes[outcome]
+        if not isinstance(found, list):
+            return cases & found
+        for product in found:
+            self._spend()
+            if small is not None:
+                met = self.sym.meet(product, *small)
+                if met is not None:
+                    return self.sym.whole(met)
+                continue
+            both = cases & self.sym.whole(product)
+            if both != self.sym.false:
+                return both
+        return self.sym.false
+
+    def _union(self, outcome: str) -> Function:
+        assert self.flow is not None
+        found = self.flow.outcomes[outcome]
+        return self.sym.any(self.sym.whole(p) for p in found) if isinstance(found, list) else found
 
     # --- the checks ---------------------------------------------------------------------------
 
@@ -407,7 +480,7 @@ class _Verifier:
     def _the_flow(self, out: Verification) -> None:
         """Which cases reach each node; then each property against each outcome it forbids, one outcome at a time
         (the union of many outcomes' cases can be far larger than any of them)."""
-        self.flow = self.sym.flow(self.model, self.trees)
+        self.flow = self._path_flow() if self.tree else self.sym.flow(self.model, self.trees)
         # Every case reaches an outcome by construction: validation refuses a decision without an else and any
         # loop, so a case always leaves each decision and cannot come back to it.
         out.complete = True
@@ -417,7 +490,8 @@ class _Verifier:
                 continue
             for outcome in self._outcomes_breaking(prop):
                 self._spend()
-                breach = prop.cases & self.flow.outcomes[outcome]
+                breach = self._meeting(prop.cases, outcome, (self._raw(prop.verdict.when),
+                                                              self._reads(prop.verdict.when)))
                 if breach != self.sym.false:
                     self._violated(prop, breach)
                     break
@@ -479,9 +553,10 @@ class _Verifier:
         """Per red flag, and per number of red flags firing together, the least urgent disposition any complete
         case reaches: the flag's cases met with each outcome's cases, least urgent first."""
         out.least_urgent = self.order[-1]
-        for flag_id, cases in self.flags:
+        for (flag_id, cases), flag in zip(self.flags, self.model.red_flags, strict=True):
             self._spend()
-            out.red_flag_floor.append(self._floor(cases, lambda fired, f=flag_id: f in fired, red_flag=flag_id))
+            out.red_flag_floor.append(self._floor(cases, lambda fired, f=flag_id: f in fired, red_flag=flag_id,
+                                                  small=(self._raw(flag.when), self._reads(flag.when))))
         exactly = [self.sym.true]  # exactly[c]: c of the red flags so far fire
         for _, cases in self.flags:
             self._spend()
@@ -492,18 +567,56 @@ class _Verifier:
         for count in range(len(exactly) - 1, 0, -1):  # at_least[count] is the union of exactly[c], c >= count
             at_least |= exactly[count] & self.sym.valid
             counts.append((count, at_least))
-        for count, cases in reversed(counts):
+        counts = [(count, cases) for count, cases in reversed(counts) if cases != self.sym.false]
+        if self.tree:
+            out.flag_count_floor += self._count_floors_by_path(counts)
+            return
+        for count, cases in counts:
             self._spend()
-            if cases == self.sym.false:
-                break
             out.flag_count_floor.append(self._floor(cases, lambda fired, k=count: len(fired) >= k, count=count))
 
-    def _floor(self, cases: Function, fires: Callable[[list[str]], bool], **which: Any) -> Floor:
+    def _count_floors_by_path(self, counts: list[tuple[int, Function]]) -> list[Floor]:
+        """The floors per number of red flags in a tree, path by path, least urgent outcomes first: for each path
+        the most flags that can fire together on it (a binary search, as "at least k" shrinks as k grows), so
+        each path is met with a few count sets, not with every one."""
+        assert self.flow is not None
+        found: dict[int, tuple[str, Function]] = {}
+        for outcome in sorted(self.flow.outcomes, key=lambda o: -self.ranks[self.dispositions[o]]):
+            for product in self.flow.outcomes[outcome]:
+                pending = [(k, cases) for k, cases in counts if k not in found]
+                if not pending:
+                    break
+                whole = self.sym.whole(product)
+                low, high, best = 0, len(pending) - 1, -1
+                while low <= high:
+                    self._spend()
+                    middle = (low + high) // 2
+                    if whole & pending[middle][1] != self.sym.false:
+                        best, low = middle, middle + 1
+                    else:
+                        high = middle - 1
+                for k, cases in pending[:best + 1]:
+                    found[k] = (outcome, whole & cases)
+        floors = []
+        for k, _ in counts:
+            if k not in found:
+                floors.append(Floor(None, None, count=k))
+                continue
+            outcome, cases = found[k]
+            witness = self._witness(cases)
+            if witness.result["disposition"] != self.dispositions[outcome] or len(witness.result["red_flags"]) < k:
+                raise RuntimeError(f"verifier and engine disagree on {witness.inputs}: {witness.result}")
+            floors.append(Floor(self.dispositions[outcome], witness.inputs, outcome=witness.result["outcome"],
+                                count=k))
+        return floors
+
+    def _floor(self, cases: Function, fires: Callable[[list[str]], bool], *,
+               small: tuple[Function, list[str]] | None = None, **which: Any) -> Floor:
         assert self.flow is not None
         least_urgent_first = sorted(self.flow.outcomes, key=lambda o: -self.ranks[self.dispositions[o]])
         for outcome in least_urgent_first:
             self._spend()
-            found = cases & self.flow.outcomes[outcome]
+            found = self._meeting(cases, outcome, small)
             if found != self.sym.false:
                 disposition = self.dispositions[outcome]
                 witness = self._witness(found)
@@ -537,7 +650,6 @@ class _Verifier:
                 "branches.", ("nodes", i, "else"), severity="warning"))
             return
         when = node.branches[j].when
-        holds = self._holds(when)
         arriving = self.flow.never_taken[node.id, j]
         if arriving != self.sym.false:
             case = self.sym.example(arriving)
@@ -547,7 +659,7 @@ class _Verifier:
             by = f"branch {k + 1} (`{node.branches[k].when}`)" if k is not None else "an earlier branch"
             reason = (f"it is shadowed: whenever `{when}` is true here, {by} or another earlier branch matches "
                       f"first (for example {self._answers(arriving, case)})")
-        elif holds == self.sym.false:
+        elif self.sym.meet(Product(), self._raw(when), self._reads(when)) is None:  # false whatever the answers
             reason = f"its condition `{when}` is false whatever the answers"
         else:
             reason = f"no case that reaches '{node.id}' makes `{when}` true: the answers that lead there rule it out"
@@ -563,7 +675,7 @@ class _Verifier:
         assert self.flow is not None
         questions = {name for flag in self.model.red_flags for name in names(self.trees[flag.when])
                      if isinstance(self.ruleset.inputs[name], BooleanInput)}
-        outcomes = list(self.flow.outcomes.items())
+        outcomes = [(outcome, self._union(outcome)) for outcome in self.flow.outcomes]
         for name in [spec.id for spec in self.model.inputs if spec.id in questions]:
             no = [(outcome, self.sym.fix(cases, name, False)) for outcome, cases in outcomes]
             yes = [(outcome, self.sym.fix(cases, name, True)) for outcome, cases in outcomes]
@@ -603,25 +715,38 @@ class _Verifier:
         assert self.flow is not None
         nodes = {node.id: node for node in self.model.nodes}
         listed = 0
-        stack: list[tuple[str, list[str], Function]] = [(self.model.start, [], self.sym.valid)]
+        start: Any = Product() if self.tree else self.sym.valid
+        stack: list[tuple[str, list[str], Any]] = [(self.model.start, [], start)]
         while stack and listed < MAX_PATHS:
             self._spend()
             node_id, path, cases = stack.pop()
             node = nodes[node_id]
             if isinstance(node, OutcomeNode):
                 listed += 1
-                yield [*path, node_id], node_id, cases
+                yield [*path, node_id], node_id, self.sym.whole(cases) & self.sym.valid if self.tree else cases
                 continue
-            rest = cases
-            steps = []
-            for branch in node.branches:
-                holds = self._holds(branch.when)
-                steps.append((branch.next, rest & holds))
-                rest &= ~holds
-            steps.append((node.else_, rest))
+            steps = self._steps(node, cases)
             stack.extend((target, [*path, node_id], part) for target, part in reversed(steps)
-                         if part != self.sym.false)
+                         if part is not None and (self.tree or part != self.sym.false))
         self.walked_all = not stack
+
+    def _steps(self, node: DecisionNode, cases: Any) -> list[tuple[str, Any]]:
+        """Where the cases arriving at a decision go: (target, cases) per branch and else; in a tree the sets are
+        products (None when empty), else diagrams."""
+        steps: list[tuple[str, Any]] = []
+        if self.tree:
+            rest = cases
+            for branch in node.branches:
+                holds, reads = self._raw(branch.when), self._reads(branch.when)
+                steps.append((branch.next, self.sym.meet(rest, holds, reads) if rest is not None else None))
+                rest = self.sym.meet(rest, ~holds, reads) if rest is not None else None
+            return [*steps, (node.else_, rest)]
+        rest = cases
+        for branch in node.branches:
+            holds = self._holds(branch.when)
+            steps.append((branch.next, rest & holds))
+            rest &= ~holds
+        return [*steps, (node.else_, rest)]
 
     def _paths(self, out: Verification) -> None:
         self.walked_all = True
@@ -637,7 +762,7 @@ class _Verifier:
 
     def case_classes(self) -> tuple[list[CaseClass], bool]:
         try:
-            self.flow = self.sym.flow(self.model, self.trees)
+            self.flow = self._path_flow() if self.tree else self.sym.flow(self.model, self.trees)
             self.flags = [(flag.id, self._holds(flag.when)) for flag in self.model.red_flags]
             out: list[CaseClass] = []
             self.walked_all = True
@@ -657,6 +782,15 @@ class _Verifier:
             return out, self.walked_all
         except _OutOfBudget:
             return [], False
+
+
+def _rejoining(model: Any) -> bool:
+    """Some decision is entered from more than one place (screens that rejoin): paths multiply."""
+    entering: dict[str, int] = {}
+    for node in model.nodes:
+        for target in node.targets:
+            entering[target] = entering.get(target, 0) + 1
+    return any(entering.get(node.id, 0) > 1 for node in model.nodes if isinstance(node, DecisionNode))
 
 
 def _show(value: Any) -> str:
