@@ -188,6 +188,26 @@ class Symbolic:
             return None
         return Product((*kept, (covered, result)))
 
+    def product_example(self, product: Product) -> dict[str, Any]:
+        """One complete case of a non-empty product, picked part by part (no need to join them): unconstrained
+        answers as in `example`."""
+        assignment: dict[str, bool] = {}
+        for _, part in product.parts:
+            assignment.update(self.bdd.pick(part) or {})
+        return {input_id: self._value(input_id, assignment) for input_id in self.values}
+
+    def product_count(self, product: Product) -> int:
+        """How many combinations of classes of every input the product holds: its parts' counts times the
+        classes of the inputs it leaves free."""
+        free = [i for i in self.values if i not in product.inputs]
+        return math.prod(self.count(part, [i for i in self.values if i in names]) for names, part in product.parts) \
+            * self.size(free)
+
+    def product_inputs(self, product: Product) -> list[str]:
+        """The inputs a product depends on, in declaration order."""
+        owners = {self._owner[name] for _, part in product.parts for name in self.bdd.support(part)}
+        return [input_id for input_id in self.values if input_id in owners]
+
     def whole(self, product: Product) -> Function:
         """The product as one set (its parts read disjoint inputs, so this is their conjunction)."""
         return self.all(part for _, part in product.parts)

@@ -330,36 +330,55 @@ class _Verifier:
 
     def _path_flow(self) -> Flow:
         """The flow of a tree (no decision is entered from two places), path by path: a path's cases are the
-        conjunction of the branches it takes, kept as a product of parts over disjoint inputs (symbolic.Product),
-        and each outcome keeps its paths' products rather than their union, so the work grows with the tree."""
+        conjunction of the branches it takes, built as a product of parts over disjoint inputs (symbolic.Product).
+        Each outcome keeps its paths as routes (the branch conditions taken and passed by), not as diagrams: a
+        path's product is built again when a check needs it, so memory stays that of one path, not of all."""
         nodes = {node.id: node for node in self.model.nodes}
         outcomes: dict[str, Any] = {node.id: [] for node in self.model.nodes if isinstance(node, OutcomeNode)}
         visited: set[str] = set()
-        never_taken: dict[tuple[str, int], Function] = {}
-        stack: list[tuple[str, Product]] = [(self.model.start, Product())]
+        never_taken: dict[tuple[str, int], Any] = {}
+        stack: list[tuple[str, _Route, Product]] = [(self.model.start, (), Product())]
         while stack:
             self._spend()
-            node_id, cases = stack.pop()
+            node_id, route, cases = stack.pop()
             visited.add(node_id)
             node = nodes[node_id]
             if isinstance(node, OutcomeNode):
-                outcomes[node_id].append(cases)
+                outcomes[node_id].append(route)
                 continue
             rest: Product | None = cases
             for j, branch in enumerate(node.branches):
                 holds, reads = self._raw(branch.when), self._reads(branch.when)
                 taken = self.sym.meet(rest, holds, reads) if rest is not None else None
-                if taken is None:  # the cases that arrive and meet it: an earlier branch shadows them, or none
-                    arriving = self.sym.meet(cases, holds, reads)
-                    never_taken[node_id, j] = self.sym.whole(arriving) if arriving is not None else self.sym.false
+                if taken is None:  # the cases that arrive and meet it (an earlier branch shadows them), if any
+                    never_taken[node_id, j] = _Arriving((*route, (branch.when, True)))
                 else:
-                    stack.append((branch.next, taken))
+                    stack.append((branch.next, (*route, *((b.when, False) for b in node.branches[:j]),
+                                                (branch.when, True)), taken))
                 rest = self.sym.meet(rest, ~holds, reads) if rest is not None else None
             if rest is None:
                 never_taken[node_id, len(node.branches)] = self.sym.false
             else:
-                stack.append((node.else_, rest))
+                stack.append((node.else_, (*route, *((b.when, False) for b in node.branches)), rest))
         return Flow(outcomes, set(nodes) - visited, never_taken, self.dispositions)
+
+    def _product(self, route: _Route) -> Product | None:
+        """A path's cases, built again from its route (None: no case takes it)."""
+        found: Product | None = Product()
+        for when, holds in route:
+            self._spend()
+            condition = self._raw(when)
+            found = self.sym.meet(found, condition if holds else ~condition, self._reads(when))
+            if found is None:
+                return None
+        return found
+
+    def _arriving(self, found: Any) -> Function:
+        """A never-taken branch's arriving cases: kept as a route in a tree, made a set only to explain it."""
+        if isinstance(found, _Arriving):
+            product = self._product(found.route)
+            return self.sym.whole(product) if product is not None else self.sym.false
+        return found
 
     def _raw(self, text: str) -> Function:
         """The cases where a condition holds, over the inputs it reads only (no valid answers of the others):
@@ -379,8 +398,10 @@ class _Verifier:
         found = self.flow.outcomes[outcome]
         if not isinstance(found, list):
             return cases & found
-        for product in found:
+        for route in found:
             self._spend()
+            product = self._product(route)
+            assert product is not None, "a path no case takes"
             if small is not None:
                 met = self.sym.meet(product, *small)
                 if met is not None:
@@ -394,7 +415,9 @@ class _Verifier:
     def _union(self, outcome: str) -> Function:
         assert self.flow is not None
         found = self.flow.outcomes[outcome]
-        return self.sym.any(self.sym.whole(p) for p in found) if isinstance(found, list) else found
+        if not isinstance(found, list):
+            return found
+        return self.sym.any(self.sym.whole(p) for p in map(self._product, found) if p is not None)
 
     # --- the checks ---------------------------------------------------------------------------
 
@@ -557,6 +580,9 @@ class _Verifier:
             self._spend()
             out.red_flag_floor.append(self._floor(cases, lambda fired, f=flag_id: f in fired, red_flag=flag_id,
                                                   small=(self._raw(flag.when), self._reads(flag.when))))
+        if self.tree:
+            out.flag_count_floor += self._count_floors_by_path()
+            return
         exactly = [self.sym.true]  # exactly[c]: c of the red flags so far fire
         for _, cases in self.flags:
             self._spend()
@@ -567,48 +593,62 @@ class _Verifier:
         for count in range(len(exactly) - 1, 0, -1):  # at_least[count] is the union of exactly[c], c >= count
             at_least |= exactly[count] & self.sym.valid
             counts.append((count, at_least))
-        counts = [(count, cases) for count, cases in reversed(counts) if cases != self.sym.false]
-        if self.tree:
-            out.flag_count_floor += self._count_floors_by_path(counts)
-            return
-        for count, cases in counts:
+        for count, cases in [(count, cases) for count, cases in reversed(counts) if cases != self.sym.false]:
             self._spend()
             out.flag_count_floor.append(self._floor(cases, lambda fired, k=count: len(fired) >= k, count=count))
 
-    def _count_floors_by_path(self, counts: list[tuple[int, Function]]) -> list[Floor]:
-        """The floors per number of red flags in a tree, path by path, least urgent outcomes first: for each path
-        the most flags that can fire together on it (a binary search, as "at least k" shrinks as k grows), so
-        each path is met with a few count sets, not with every one."""
+    def _count_floors_by_path(self) -> list[Floor]:
+        """The floors per number of red flags in a tree, path by path, least urgent outcomes first. The sets of
+        "at least k red flags" over the whole input space grow past any bound with a dozen flags on different
+        inputs; on one path, the most flags that can fire together is found by a search over the flags, each
+        step a product meeting one flag's small set, cut short once it cannot beat what is already found."""
         assert self.flow is not None
-        found: dict[int, tuple[str, Function]] = {}
+        flags = [(flag.id, self._raw(flag.when), self._reads(flag.when)) for flag in self.model.red_flags]
+        found: dict[int, tuple[str, Product]] = {}
+        most = 0
         for outcome in sorted(self.flow.outcomes, key=lambda o: -self.ranks[self.dispositions[o]]):
-            for product in self.flow.outcomes[outcome]:
-                pending = [(k, cases) for k, cases in counts if k not in found]
-                if not pending:
+            for route in self.flow.outcomes[outcome]:
+                if most == len(flags) and all(k in found for k in range(1, most + 1)):
                     break
-                whole = self.sym.whole(product)
-                low, high, best = 0, len(pending) - 1, -1
-                while low <= high:
-                    self._spend()
-                    middle = (low + high) // 2
-                    if whole & pending[middle][1] != self.sym.false:
-                        best, low = middle, middle + 1
-                    else:
-                        high = middle - 1
-                for k, cases in pending[:best + 1]:
-                    found[k] = (outcome, whole & cases)
+                product = self._product(route)
+                assert product is not None, "a path no case takes"
+                possible = [flag for flag in flags if self.sym.meet(product, flag[1], flag[2]) is not None]
+                if len(possible) <= most and all(k in found for k in range(1, len(possible) + 1)):
+                    continue  # it can neither fire more flags than found nor fill a count still open
+                count, witness = self._most_flags(product, possible)
+                for k in range(1, count + 1):
+                    found.setdefault(k, (outcome, witness))
+                most = max(most, count)
         floors = []
-        for k, _ in counts:
-            if k not in found:
-                floors.append(Floor(None, None, count=k))
-                continue
-            outcome, cases = found[k]
-            witness = self._witness(cases)
+        for k in range(1, most + 1):
+            outcome, product = found[k]
+            witness = self._witness(self.sym.whole(product))
             if witness.result["disposition"] != self.dispositions[outcome] or len(witness.result["red_flags"]) < k:
                 raise RuntimeError(f"verifier and engine disagree on {witness.inputs}: {witness.result}")
             floors.append(Floor(self.dispositions[outcome], witness.inputs, outcome=witness.result["outcome"],
                                 count=k))
         return floors
+
+    def _most_flags(self, product: Product, flags: list[tuple[str, Function, list[str]]]) -> tuple[int, Product]:
+        """The most red flags that can fire together in a case of `product`, and the cases where they do: a search
+        that takes each flag where it can (so the first answer is usually the best) and stops a branch once the
+        flags left cannot beat the best found."""
+        best: tuple[int, Product] = (0, product)
+        stack: list[tuple[int, int, Product]] = [(0, 0, product)]
+        while stack:
+            self._spend()
+            index, taken, cases = stack.pop()
+            if taken + len(flags) - index <= best[0]:
+                continue
+            if index == len(flags):
+                best = (taken, cases)
+                continue
+            stack.append((index + 1, taken, cases))  # without this flag, tried after
+            _, holds, reads = flags[index]
+            met = self.sym.meet(cases, holds, reads)
+            if met is not None:
+                stack.append((index + 1, taken + 1, met))
+        return best
 
     def _floor(self, cases: Function, fires: Callable[[list[str]], bool], *,
                small: tuple[Function, list[str]] | None = None, **which: Any) -> Floor:
@@ -650,7 +690,7 @@ class _Verifier:
                 "branches.", ("nodes", i, "else"), severity="warning"))
             return
         when = node.branches[j].when
-        arriving = self.flow.never_taken[node.id, j]
+        arriving = self._arriving(self.flow.never_taken[node.id, j])
         if arriving != self.sym.false:
             case = self.sym.example(arriving)
             assert case is not None
@@ -723,7 +763,7 @@ class _Verifier:
             node = nodes[node_id]
             if isinstance(node, OutcomeNode):
                 listed += 1
-                yield [*path, node_id], node_id, self.sym.whole(cases) & self.sym.valid if self.tree else cases
+                yield [*path, node_id], node_id, cases  # a Product in a tree
                 continue
             steps = self._steps(node, cases)
             stack.extend((target, [*path, node_id], part) for target, part in reversed(steps)
@@ -751,11 +791,16 @@ class _Verifier:
     def _paths(self, out: Verification) -> None:
         self.walked_all = True
         for path, outcome, cases in self._walk():
-            witness = self._witness(cases)
+            if isinstance(cases, Product):  # read part by part: the parts read disjoint inputs
+                example = self.sym.product_example(cases)
+                witness = Witness(example, evaluate(self.ruleset, example, check=False).to_dict())
+                count, decided = self.sym.product_count(cases), self.sym.product_inputs(cases)
+            else:
+                witness = self._witness(cases)
+                count, decided = self.sym.count_all(cases), self.sym.inputs_of(cases)
             if witness.result["path"] != path:
                 raise RuntimeError(f"verifier and engine disagree on {witness.inputs}: {path} vs {witness.result}")
-            out.paths.append(PathClass(path, outcome, witness.result["disposition"], self.sym.count_all(cases),
-                                       witness.inputs, self.sym.inputs_of(cases)))
+            out.paths.append(PathClass(path, outcome, witness.result["disposition"], count, witness.inputs, decided))
         out.paths_listed = self.walked_all
 
     # every class with its red flags
@@ -766,7 +811,8 @@ class _Verifier:
             self.flags = [(flag.id, self._holds(flag.when)) for flag in self.model.red_flags]
             out: list[CaseClass] = []
             self.walked_all = True
-            for path, outcome, cases in self._walk():
+            for path, outcome, found in self._walk():
+                cases = self.sym.whole(found) & self.sym.valid if isinstance(found, Product) else found
                 parts: list[tuple[tuple[str, ...], Function]] = [((), cases)]
                 for flag_id, fires in self.flags:
                     self._spend()
@@ -782,6 +828,17 @@ class _Verifier:
             return out, self.walked_all
         except _OutOfBudget:
             return [], False
+
+
+_Route = tuple[tuple[str, bool], ...]
+"""A path through a tree as the conditions it meets: (condition, True when taken, False when passed by)."""
+
+
+@dataclass(frozen=True)
+class _Arriving:
+    """The cases that reach a branch no case takes and meet its condition, as the route to them."""
+
+    route: _Route
 
 
 def _rejoining(model: Any) -> bool:
