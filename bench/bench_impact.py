@@ -171,8 +171,10 @@ def main() -> int:
           "over reading the file)")
     print(f"baseline 2, Python engine:      {engine:8.2f} s   ratio {seconds / engine:6.3f}x "
           f"({engine / seconds:.0f}x faster in SQL; engine timed on 100,000 cases and scaled)")
+    flat = memory_big / memory_small
     print(f"peak memory: {memory_small:6.0f} MB for {small.stem.rsplit('-', 1)[1]} cases, {memory_big:6.0f} MB for "
-          f"{count:,}: ratio {memory_big / memory_small:.2f}x for 10x the cases (flat: streamed)")
+          f"{count:,}: ratio {flat:.2f}x for 10x the cases (goal: flat, at most 1.5x) "
+          + ("met" if flat <= 1.5 else "NOT MET"))
     if not args.skip_cluster:
         curve = scaling(file)
         base = curve[0][1]

@@ -470,7 +470,10 @@ def _explain(hazards: list[Hazard], the_plan: Plan) -> None:
             layout = Layout((old, new), the_plan.mapping)
             rows = ", ".join(str(h.row) for h in items)
             wanted = f"(SELECT unnest([{rows}]::BIGINT[]))"
-            typed = f"(SELECT * FROM {layout.typed(scan(file, list(columns)), columns)} WHERE {ROW} IN {wanted})"
+            # the few rows read once into a table: the explaining queries then never scan the file again
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE hazards AS SELECT * FROM "
+                               f"{layout.typed(scan(file, list(columns)), columns)} WHERE {ROW} IN {wanted}")
+            typed = "hazards"
             found: dict[int, dict[str, Any]] = {}
             for version, key in ((old, "old"), (new, "new")):
                 sql = SqlRuleset(version, layout.column_for(version))
