@@ -17,11 +17,11 @@ dict it is given.
 from __future__ import annotations
 
 import ast
-import operator
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..content.answers import taker
 from ..content.model import BooleanInput, DecisionNode, EnumInput, NumberInput, OutcomeNode
 from ..expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
@@ -46,21 +46,11 @@ def compile_ruleset(ruleset: Any, result_type: type) -> tuple[Callable[[Mapping[
     code = compile(module_for(ruleset), f"<ruleset {model.id} {model.version}>", "exec")
     inputs = [spec.id for spec in model.inputs]
     namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {},
-                                 _KEYS: frozenset(inputs), _TAKE: _taker(inputs), **_CLASSES}
+                                 _KEYS: frozenset(inputs), _TAKE: taker(tuple(inputs)), **_CLASSES}
     made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
             if isinstance(const, types.CodeType)}
     namespace.update(made)
     return made["run"], made["checked"]
-
-
-def _taker(keys: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    """The answers to `keys` as a tuple in one C call (itemgetter gives a bare value for a single key)."""
-    if not keys:
-        return lambda answers: ()
-    if len(keys) == 1:
-        key = keys[0]
-        return lambda answers: (answers[key],)
-    return operator.itemgetter(*keys)
 
 
 def module_for(ruleset: Any) -> ast.Module:
