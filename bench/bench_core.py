@@ -137,7 +137,7 @@ def loading() -> None:
             rounds = []
             for _ in range(3):
                 engine._COMPILED.clear()
-                ruleset.__dict__.pop("run_complete", None)
+                ruleset.__dict__.pop("_compiled", None)
                 rounds.append(timed(lambda ruleset=ruleset: ruleset.run_complete))
             codegen = statistics.median(rounds)
             plain = statistics.median(timed(lambda source=source: compile(source, "plain.py", "exec"))
