@@ -39,7 +39,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   expected=85  # what a fresh .venv held when this was last counted (pip list), for "how far"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
   # pip's own lines go to the log; every few seconds a line here says how far it has got.
-  .venv/bin/python -m pip install -e '.[ui,api,test]' > .venv/pip.log 2>&1 &
+  .venv/bin/python -m pip install -e '.[ui,api,cluster,test]' > .venv/pip.log 2>&1 &
   pip_pid=$!
   while kill -0 "$pip_pid" 2>/dev/null; do
     sleep "${SETUP_POLL_SECONDS:-5}"
@@ -51,7 +51,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     fi
     echo "setup:       $(( $(date +%s) - started )) s: ${now}"
   done
-  if ! wait "$pip_pid" || ! .venv/bin/python -c 'import workbench, streamlit, fastapi' 2>> .venv/pip.log; then
+  if ! wait "$pip_pid" || ! .venv/bin/python -c 'import workbench, streamlit, fastapi, duckdb, distributed' 2>> .venv/pip.log; then
     tail -30 .venv/pip.log >&2
     echo "setup: installing the Python packages failed (full log: .venv/pip.log); is PyPI reachable?" >&2
     exit 1

@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,14 +169,26 @@ def test_a_404_for_an_unknown_version_names_the_released_ones(client: httpx.Clie
     assert "1.0.0, 1.1.0" in assert_problem(client.get(f"/rulesets/{ID}/versions/3.0.0"), 404)["detail"]
 
 
+def noticed(ask: Any, seen: Any, within: float = 30.0) -> Any:
+    """The server's answer once it shows a change: a running server looks at the releases again at most once a
+    second (RECHECK_SECONDS), so a change is noticed within a second, not at once; `within` bounds the wait for
+    a machine busy with other work."""
+    deadline = time.monotonic() + within
+    while not seen(answer := ask()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return answer
+
+
 def test_a_new_release_is_served_without_a_restart(client: httpx.Client, root: Path) -> None:
     write_release(root, shipped_data(id="neck-pain", title="Neck pain"))
     try:
-        assert [r["id"] for r in client.get("/rulesets").json()["rulesets"]] == ["neck-pain", ID]
+        listed = noticed(lambda: client.get("/rulesets").json()["rulesets"], lambda found: len(found) == 2)
+        assert [r["id"] for r in listed] == ["neck-pain", ID]
         assert client.get("/rulesets/neck-pain").json()["version"] == "1.0.0"
     finally:
         (root / "neck-pain" / "releases" / "1.0.0.json").unlink()
-    assert_problem(client.get("/rulesets/neck-pain"), 503)  # served before: gone, and never gone back from
+    # served before, now gone: refused, and never gone back from
+    assert_problem(noticed(lambda: client.get("/rulesets/neck-pain"), lambda r: r.status_code == 503), 503)
 
 
 def test_a_changed_release_gets_a_new_etag_and_never_a_304(client: httpx.Client, root: Path) -> None:
@@ -183,13 +196,16 @@ def test_a_changed_release_gets_a_new_etag_and_never_a_304(client: httpx.Client,
     signature and the ETag: a client holding the old body must get the new one, or a refusal."""
     write_release(root, shipped_data(id="neck-pain", title="Neck pain"), reason="first wording")
     try:
-        first = client.get("/rulesets/neck-pain/versions/1.0.0")
+        first = noticed(lambda: client.get("/rulesets/neck-pain/versions/1.0.0"), lambda r: r.status_code == 200)
         write_release(root, shipped_data(id="neck-pain", title="Neck pain"), reason="second wording")
+        noticed(lambda: client.get("/rulesets/neck-pain/versions/1.0.0"),
+                lambda r: r.json()["release"]["reason"] == "second wording")
         again = client.get("/rulesets/neck-pain/versions/1.0.0", headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 200 and again.json()["release"]["reason"] == "second wording"
         assert again.headers["etag"] != first.headers["etag"]
     finally:
         (root / "neck-pain" / "releases" / "1.0.0.json").unlink()
+    noticed(lambda: client.get("/rulesets/neck-pain"), lambda r: r.status_code == 404)
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -412,7 +428,7 @@ def test_a_key_taken_out_of_the_keyring_stops_its_releases_without_a_restart(tmp
     root = tmp_path / "rulesets"
     write_release(root, shipped_data())
     path = write_keyring(tmp_path / "keyring.json")
-    app = create_app(root, load_keyring(path))
+    app = create_app(root, load_keyring(path), recheck=0)  # every request looks: the test needs no clock
     assert call(app, "GET", "/rulesets/upper-back-pain/versions/1.0.0")[0] == 200
     path.write_text('{"keys": []}', encoding="utf-8")
     status, _, body = call(app, "GET", "/rulesets/upper-back-pain/versions/1.0.0")
@@ -439,3 +455,132 @@ def test_a_fault_reading_the_releases_is_a_503_problem_never_a_500(tmp_path: Pat
     status, headers, body = call(app, "GET", "/rulesets")
     assert status == 503 and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["detail"].startswith("The releases could not be read just now")
+
+
+# --- serving from more than one process ------------------------------------------------------------
+
+def test_the_releases_are_looked_at_again_at_most_once_a_second(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not on every request: a thousand requests within a second cost one look (a few stat calls), and a new
+    release is served from the first request a second after the last look."""
+    from workbench.api.catalogue import Catalogue
+    from workbench.publish import published
+
+    root = tmp_path / "rulesets"
+    write_release(root, shipped_data())
+    now = [100.0]
+    catalogue = Catalogue(root, KEYRING, clock=lambda: now[0])
+    looks = []
+    stamp = published.Watch.stamp
+    monkeypatch.setattr(published.Watch, "stamp", lambda self: looks.append(1) or stamp(self))
+    assert catalogue.get(ID, "1.0.0") is not None and len(looks) == 2  # the first look, and again after reading
+    write_release(root, shipped_data(version="1.1.0"))
+    for step in range(1000):
+        now[0] = 100.0 + step * 0.000999
+        assert catalogue.get(ID, "1.1.0") is None
+    assert len(looks) == 2
+    now[0] = 101.0
+    assert catalogue.get(ID, "1.1.0") is not None and len(looks) == 4
+
+
+def test_a_304_is_answered_before_the_app_does_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matching If-None-Match on a release or the latest gets its 304 (with the ETag and caching a 200 has)
+    before routing; anything else goes on to the routes, which answer it as before."""
+    from fastapi.routing import APIRoute
+
+    from tests.asgi_support import call
+
+    root = tmp_path / "rulesets"
+    write_release(root, shipped_data())
+    app = create_app(root, KEYRING)
+    status, headers, body = call(app, "GET", f"/rulesets/{ID}/versions/1.0.0")
+    etag = headers["etag"]
+    routed = []
+    handle = APIRoute.handle
+    monkeypatch.setattr(APIRoute, "handle", lambda self, *a: routed.append(self.path) or handle(self, *a))
+
+    def ask(path: str, tag: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+        return _call_with_header(app, method, path, tag)
+
+    for path, caching in ((f"/rulesets/{ID}/versions/1.0.0", "immutable"), (f"/rulesets/{ID}", "no-cache")):
+        status, headers, body = ask(path, etag)
+        assert (status, body, headers["etag"]) == (304, b"", etag) and caching in headers["cache-control"]
+        assert headers["x-content-type-options"] == "nosniff"
+    assert ask(f"/rulesets/{ID}/versions/1.0.0", etag, "HEAD")[0] == 304
+    assert not routed
+    status, _, body = ask(f"/rulesets/{ID}/versions/1.0.0", '"' + "0" * 64 + '"')
+    assert status == 200 and body and routed == ["/rulesets/{ruleset_id}/versions/{version}"]
+
+
+def _call_with_header(app: Any, method: str, path: str, if_none_match: str) -> tuple[int, dict[str, str], bytes]:
+    import asyncio
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+             "headers": [(b"host", b"testserver"), (b"if-none-match", if_none_match.encode())]}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return (start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]},
+            b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+
+
+def test_serve_with_two_workers_answers_from_two_processes(tmp_path: Path) -> None:
+    """`workbench serve --workers 2`: two worker processes under one server, each serving the verified releases
+    (the keyring and folder reach them by the environment), each noticing a new release within a second."""
+    from tests.downstream_support import free_port
+
+    root = tmp_path / "rulesets"
+    write_release(root, shipped_data())
+    keyring = write_keyring(tmp_path / "keyring.json")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), "--rulesets",
+                               str(root), "--keyring", str(keyring), "--workers", "2", "--log-level", "warning"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            up = noticed(lambda: _get(http, "/healthz"), lambda r: r is not None and r.status_code == 200)
+            assert up is not None and up.status_code == 200
+            workers = noticed(lambda: _children(server.pid), lambda found: len(found) >= 2)
+            assert len(workers) >= 2, workers
+            _, inputs = shipped_cases()[0]
+            expected = evaluate(load_ruleset(V1 / "ruleset.yaml"), inputs).disposition
+            answers = {http.post(f"/rulesets/{ID}/versions/1.0.0/evaluate", json={"inputs": inputs}).json().get(
+                "disposition") for _ in range(20)}
+            assert answers == {expected}
+            write_release(root, shipped_data(version="1.1.0"))
+            latest = f"http://127.0.0.1:{port}/rulesets/{ID}"
+            seen = [noticed(lambda: httpx.get(latest, timeout=10), lambda r: r.json()["version"] == "1.1.0")
+                    for _ in range(10)]  # a new connection each: the workers take turns accepting them
+            assert {r.json()["version"] for r in seen} == {"1.1.0"}
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def _get(http: httpx.Client, path: str) -> httpx.Response | None:
+    try:
+        return http.get(path)
+    except httpx.HTTPError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    """Worker processes of the server: python processes whose parent is it (uvicorn's supervisor)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid) and "python" in fields.get("Name", ""):
+            found.append(int(status.parent.name))
+    return found

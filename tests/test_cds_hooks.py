@@ -541,7 +541,11 @@ def test_a_release_edited_on_disk_reaches_no_ehr(tmp_path: Path, auth_file: Path
                 node["disposition"] = "self_care"
         edited["sha256"] = sha256_hex(ruleset_part(edited), 2)
         path.write_text(json.dumps(edited), encoding="utf-8")
+        deadline = time.monotonic() + 30  # the server looks again within a second; a busy machine is slower
+        while live.get("/cds-services", headers=bearer("/cds-services")).json()["services"] and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
         assert live.get("/cds-services", headers=bearer("/cds-services")).json()["services"] == []
-        assert call(live, context=context).status_code == 404
+        assert call(live, context=context).status_code == 503  # served before, now withheld: never an older one
         assert live.get(f"/fhir/PlanDefinition/{ID}-{VERSION}").status_code == 404
         assert live.get(f"/fhir/Questionnaire?url={BASE}/fhir/Questionnaire/{ID}").json()["total"] == 0

@@ -53,7 +53,7 @@ def output(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """A signed release of the shipped ruleset, made as bench/bench_api.py makes it: (root, id, version)."""
     root = tmp_path_factory.mktemp("rulesets")
-    ruleset_id, version = make_release(root)
+    ruleset_id, version, _ = make_release(root)
     return root, ruleset_id, version
 
 

@@ -133,6 +133,9 @@ def test_the_compiled_tree_gives_what_the_three_valued_walk_gives_on_every_kind_
         ruleset = load_text(generate_yaml(nodes=120, red_flags=8, seed=seed), "g.yaml").required()
         for case in random_cases(data, 400, seed=seed):
             assert ruleset.run_complete(case) == _run(ruleset, case, None), (seed, case)
+            some = {k: v for i, (k, v) in enumerate(case.items()) if (i + seed) % 4}
+            assert ruleset.run_partial(some) == _run(ruleset, some, None), (seed, some)
+            assert ruleset.run_partial(case) == _run(ruleset, case, None), (seed, case)
 
 
 @settings(max_examples=300, deadline=None)
@@ -143,4 +146,7 @@ def test_the_compiled_tree_agrees_on_the_shipped_ruleset(data: st.DataObject) ->
     ruleset = SHIPPED_RULESET
     case = {spec.id: data.draw(st.sampled_from(ruleset.possible_values[spec.id])) for spec in ruleset.model.inputs}
     assert ruleset.run_complete(case) == _run(ruleset, case, None)
+    unanswered = data.draw(st.sets(st.sampled_from(list(case))))
+    some = {k: v for k, v in case.items() if k not in unanswered}
+    assert ruleset.run_partial(some) == _run(ruleset, some, None)  # the compiled three-valued walk, the same
     assert evaluate(ruleset, case) == _run(ruleset, case, None)  # and evaluate takes that path for it

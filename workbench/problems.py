@@ -67,6 +67,9 @@ CODES: dict[str, str] = {
     "WB508": "vignette cites a source the ruleset's references do not list",
     # Evaluation
     "WB601": "case answer does not fit the ruleset",
+    "WB620": "case file cannot be found or read",
+    "WB621": "column map is not a map from input ids to columns",
+    "WB622": "a cell of a case file is no answer to its input",
     # Safety properties and exhaustive verification (workbench verify)
     "WB801": "safety property must give exactly one of at_least, never or requires_red_flag",
     "WB802": "safety property names a disposition or red flag that does not exist",

@@ -169,6 +169,49 @@ class Symbolic:
         return Flow(outcomes, unreached, never_taken,
                     {node.id: node.disposition for node in model.nodes if isinstance(node, OutcomeNode)})
 
+    # --- products (sets of a tree's paths) -------------------------------------------------------------
+
+    def meet(self, product: Product, cases: Function, inputs: Iterator[str] | Sequence[str] | frozenset[str]
+             ) -> Product | None:
+        """`product` and `cases` (a set that reads only `inputs`), or None when no case is in both: the parts that
+        share an input with `cases` are joined into one, the others are left as they are."""
+        inputs = frozenset(inputs)
+        joined = [(names, part) for names, part in product.parts if names & inputs]
+        kept = tuple((names, part) for names, part in product.parts if not names & inputs)
+        covered = inputs.union(*(names for names, _ in joined))
+        self.tick()
+        result = cases & self.all(self._valid[i] for i in inputs - frozenset().union(*(n for n, _ in joined)))
+        for _, part in joined:
+            self.tick()
+            result &= part
+        if result == self.bdd.false:
+            return None
+        return Product((*kept, (covered, result)))
+
+    def product_example(self, product: Product) -> dict[str, Any]:
+        """One complete case of a non-empty product, picked part by part (no need to join them): unconstrained
+        answers as in `example`."""
+        assignment: dict[str, bool] = {}
+        for _, part in product.parts:
+            assignment.update(self.bdd.pick(part) or {})
+        return {input_id: self._value(input_id, assignment) for input_id in self.values}
+
+    def product_count(self, product: Product) -> int:
+        """How many combinations of classes of every input the product holds: its parts' counts times the
+        classes of the inputs it leaves free."""
+        free = [i for i in self.values if i not in product.inputs]
+        return math.prod(self.count(part, [i for i in self.values if i in names]) for names, part in product.parts) \
+            * self.size(free)
+
+    def product_inputs(self, product: Product) -> list[str]:
+        """The inputs a product depends on, in declaration order."""
+        owners = {self._owner[name] for _, part in product.parts for name in self.bdd.support(part)}
+        return [input_id for input_id in self.values if input_id in owners]
+
+    def whole(self, product: Product) -> Function:
+        """The product as one set (its parts read disjoint inputs, so this is their conjunction)."""
+        return self.all(part for _, part in product.parts)
+
     # --- reading sets ---------------------------------------------------------------------------------
 
     def count(self, cases: Function, inputs: Sequence[str]) -> int:
@@ -250,12 +293,25 @@ class Symbolic:
         return out
 
 
+@dataclass(frozen=True)
+class Product:
+    """A set of cases as independent parts over disjoint inputs: (the inputs a part reads, its cases there, valid
+    answers included). A path through a tree is a conjunction of conditions that each read a few inputs, so its
+    parts stay small where one diagram of the whole conjunction grows with every input it mentions."""
+
+    parts: tuple[tuple[frozenset[str], Function], ...] = ()
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        return frozenset().union(*(inputs for inputs, _ in self.parts))
+
+
 @dataclass
 class Flow:
     """The cases that end at each outcome; the nodes no case reaches; the branches (node id, index; else last)
     no case takes, each with the cases that reach its node and meet its condition (shadowed) or nothing."""
 
-    outcomes: dict[str, Function]
+    outcomes: dict[str, Any]  # each outcome's cases: one set, or (verify.py, a tree) one set per path to it
     unreached: set[str]
     never_taken: dict[tuple[str, int], Function]
     dispositions: dict[str, str]

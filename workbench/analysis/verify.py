@@ -31,7 +31,7 @@ from ..problems import Problem
 from ..run.engine import CompiledRuleset, evaluate
 from ..run.load import Loaded, load_file, load_text
 from ..run.space import Space
-from .symbolic import Flow, Function, Symbolic
+from .symbolic import Flow, Function, Product, Symbolic
 
 DEFAULT_LIMIT = 500_000
 """Live nodes the decision diagrams may hold before giving up: a bound on memory (about 400 MB at the peak,
@@ -270,6 +270,7 @@ class _Budget:
 class _Verifier:
     def __init__(self, ruleset: CompiledRuleset, document: Document | None, limit: int, time_limit: float,
                  progress: Progress | None, cancel: threading.Event | None) -> None:
+        started = time.monotonic()  # the time limit covers building the input space as well as the checks
         model = ruleset.model
         self.ruleset, self.model, self.limit, self.time_limit = ruleset, model, limit, time_limit
         self.progress = progress
@@ -278,7 +279,7 @@ class _Verifier:
                       [*ruleset.whens(), *(prop.when for prop in model.safety)]}
         self.space = Space(model.inputs, self.trees.values())  # each input's classes, and inexact comparisons
         self.sym = Symbolic({domain.spec.id: domain.values for domain in self.space.domains})
-        self.budget = _Budget(self.sym.bdd, limit, time.monotonic() + time_limit, cancel)
+        self.budget = _Budget(self.sym.bdd, limit, started + time_limit, cancel)
         self.sym.tick = self._spend = self.budget.spend  # the budget holds no reference back: no cycle to collect
         self.order = [d.id for d in model.dispositions]
         self.ranks = {d: i for i, d in enumerate(self.order)}
@@ -287,6 +288,9 @@ class _Verifier:
         self.unfinished: list[str] = []
         self.flow: Flow | None = None
         self._sets: dict[str, Function] = {}
+        self._raw_sets: dict[str, Function] = {}
+        self.tree = not _rejoining(model)
+        """No decision entered from two places: checked path by path (linear); else with the flow's diagrams."""
 
     # limits, progress and examples
 
@@ -321,6 +325,99 @@ class _Verifier:
         if found is None:
             found = self._sets[text] = self.sym.condition(self.trees[text]) & self.sym.valid
         return found
+
+    # --- the flow: per path in a tree, as decision diagrams where screens rejoin ---------------------
+
+    def _path_flow(self) -> Flow:
+        """The flow of a tree (no decision is entered from two places), path by path: a path's cases are the
+        conjunction of the branches it takes, built as a product of parts over disjoint inputs (symbolic.Product).
+        Each outcome keeps its paths as routes (the branch conditions taken and passed by), not as diagrams: a
+        path's product is built again when a check needs it, so memory stays that of one path, not of all."""
+        nodes = {node.id: node for node in self.model.nodes}
+        outcomes: dict[str, Any] = {node.id: [] for node in self.model.nodes if isinstance(node, OutcomeNode)}
+        visited: set[str] = set()
+        never_taken: dict[tuple[str, int], Any] = {}
+        stack: list[tuple[str, _Route, Product]] = [(self.model.start, (), Product())]
+        while stack:
+            self._spend()
+            node_id, route, cases = stack.pop()
+            visited.add(node_id)
+            node = nodes[node_id]
+            if isinstance(node, OutcomeNode):
+                outcomes[node_id].append(route)
+                continue
+            rest: Product | None = cases
+            for j, branch in enumerate(node.branches):
+                holds, reads = self._raw(branch.when), self._reads(branch.when)
+                taken = self.sym.meet(rest, holds, reads) if rest is not None else None
+                if taken is None:  # the cases that arrive and meet it (an earlier branch shadows them), if any
+                    never_taken[node_id, j] = _Arriving((*route, (branch.when, True)))
+                else:
+                    stack.append((branch.next, (*route, *((b.when, False) for b in node.branches[:j]),
+                                                (branch.when, True)), taken))
+                rest = self.sym.meet(rest, ~holds, reads) if rest is not None else None
+            if rest is None:
+                never_taken[node_id, len(node.branches)] = self.sym.false
+            else:
+                stack.append((node.else_, (*route, *((b.when, False) for b in node.branches)), rest))
+        return Flow(outcomes, set(nodes) - visited, never_taken, self.dispositions)
+
+    def _product(self, route: _Route) -> Product | None:
+        """A path's cases, built again from its route (None: no case takes it)."""
+        found: Product | None = Product()
+        for when, holds in route:
+            self._spend()
+            condition = self._raw(when)
+            found = self.sym.meet(found, condition if holds else ~condition, self._reads(when))
+            if found is None:
+                return None
+        return found
+
+    def _arriving(self, found: Any) -> Function:
+        """A never-taken branch's arriving cases: kept as a route in a tree, made a set only to explain it."""
+        if isinstance(found, _Arriving):
+            product = self._product(found.route)
+            return self.sym.whole(product) if product is not None else self.sym.false
+        return found
+
+    def _raw(self, text: str) -> Function:
+        """The cases where a condition holds, over the inputs it reads only (no valid answers of the others):
+        what a path's product meets."""
+        found = self._raw_sets.get(text)
+        if found is None:
+            found = self._raw_sets[text] = self.sym.condition(self.trees[text])
+        return found
+
+    def _reads(self, text: str) -> list[str]:
+        return names(self.trees[text])
+
+    def _meeting(self, cases: Function, outcome: str, small: tuple[Function, list[str]] | None = None) -> Function:
+        """Cases of `cases` that end at `outcome`. In a tree, those of its first path that has any: met part by
+        part when `small` gives the set over the few inputs it reads, else as one set."""
+        assert self.flow is not None
+        found = self.flow.outcomes[outcome]
+        if not isinstance(found, list):
+            return cases & found
+        for route in found:
+            self._spend()
+            product = self._product(route)
+            assert product is not None, "a path no case takes"
+            if small is not None:
+                met = self.sym.meet(product, *small)
+                if met is not None:
+                    return self.sym.whole(met)
+                continue
+            both = cases & self.sym.whole(product)
+            if both != self.sym.false:
+                return both
+        return self.sym.false
+
+    def _union(self, outcome: str) -> Function:
+        assert self.flow is not None
+        found = self.flow.outcomes[outcome]
+        if not isinstance(found, list):
+            return found
+        return self.sym.any(self.sym.whole(p) for p in map(self._product, found) if p is not None)
 
     # --- the checks ---------------------------------------------------------------------------
 
@@ -406,7 +503,7 @@ class _Verifier:
     def _the_flow(self, out: Verification) -> None:
         """Which cases reach each node; then each property against each outcome it forbids, one outcome at a time
         (the union of many outcomes' cases can be far larger than any of them)."""
-        self.flow = self.sym.flow(self.model, self.trees)
+        self.flow = self._path_flow() if self.tree else self.sym.flow(self.model, self.trees)
         # Every case reaches an outcome by construction: validation refuses a decision without an else and any
         # loop, so a case always leaves each decision and cannot come back to it.
         out.complete = True
@@ -416,7 +513,8 @@ class _Verifier:
                 continue
             for outcome in self._outcomes_breaking(prop):
                 self._spend()
-                breach = prop.cases & self.flow.outcomes[outcome]
+                breach = self._meeting(prop.cases, outcome, (self._raw(prop.verdict.when),
+                                                              self._reads(prop.verdict.when)))
                 if breach != self.sym.false:
                     self._violated(prop, breach)
                     break
@@ -478,9 +576,13 @@ class _Verifier:
         """Per red flag, and per number of red flags firing together, the least urgent disposition any complete
         case reaches: the flag's cases met with each outcome's cases, least urgent first."""
         out.least_urgent = self.order[-1]
-        for flag_id, cases in self.flags:
+        for (flag_id, cases), flag in zip(self.flags, self.model.red_flags, strict=True):
             self._spend()
-            out.red_flag_floor.append(self._floor(cases, lambda fired, f=flag_id: f in fired, red_flag=flag_id))
+            out.red_flag_floor.append(self._floor(cases, lambda fired, f=flag_id: f in fired, red_flag=flag_id,
+                                                  small=(self._raw(flag.when), self._reads(flag.when))))
+        if self.tree:
+            out.flag_count_floor += self._count_floors_by_path()
+            return
         exactly = [self.sym.true]  # exactly[c]: c of the red flags so far fire
         for _, cases in self.flags:
             self._spend()
@@ -491,18 +593,70 @@ class _Verifier:
         for count in range(len(exactly) - 1, 0, -1):  # at_least[count] is the union of exactly[c], c >= count
             at_least |= exactly[count] & self.sym.valid
             counts.append((count, at_least))
-        for count, cases in reversed(counts):
+        for count, cases in [(count, cases) for count, cases in reversed(counts) if cases != self.sym.false]:
             self._spend()
-            if cases == self.sym.false:
-                break
             out.flag_count_floor.append(self._floor(cases, lambda fired, k=count: len(fired) >= k, count=count))
 
-    def _floor(self, cases: Function, fires: Callable[[list[str]], bool], **which: Any) -> Floor:
+    def _count_floors_by_path(self) -> list[Floor]:
+        """The floors per number of red flags in a tree, path by path, least urgent outcomes first. The sets of
+        "at least k red flags" over the whole input space grow past any bound with a dozen flags on different
+        inputs; on one path, the most flags that can fire together is found by a search over the flags, each
+        step a product meeting one flag's small set, cut short once it cannot beat what is already found."""
+        assert self.flow is not None
+        flags = [(flag.id, self._raw(flag.when), self._reads(flag.when)) for flag in self.model.red_flags]
+        found: dict[int, tuple[str, Product]] = {}
+        most = 0
+        for outcome in sorted(self.flow.outcomes, key=lambda o: -self.ranks[self.dispositions[o]]):
+            for route in self.flow.outcomes[outcome]:
+                if most == len(flags) and all(k in found for k in range(1, most + 1)):
+                    break
+                product = self._product(route)
+                assert product is not None, "a path no case takes"
+                possible = [flag for flag in flags if self.sym.meet(product, flag[1], flag[2]) is not None]
+                if len(possible) <= most and all(k in found for k in range(1, len(possible) + 1)):
+                    continue  # it can neither fire more flags than found nor fill a count still open
+                count, witness = self._most_flags(product, possible)
+                for k in range(1, count + 1):
+                    found.setdefault(k, (outcome, witness))
+                most = max(most, count)
+        floors = []
+        for k in range(1, most + 1):
+            outcome, product = found[k]
+            witness = self._witness(self.sym.whole(product))
+            if witness.result["disposition"] != self.dispositions[outcome] or len(witness.result["red_flags"]) < k:
+                raise RuntimeError(f"verifier and engine disagree on {witness.inputs}: {witness.result}")
+            floors.append(Floor(self.dispositions[outcome], witness.inputs, outcome=witness.result["outcome"],
+                                count=k))
+        return floors
+
+    def _most_flags(self, product: Product, flags: list[tuple[str, Function, list[str]]]) -> tuple[int, Product]:
+        """The most red flags that can fire together in a case of `product`, and the cases where they do: a search
+        that takes each flag where it can (so the first answer is usually the best) and stops a branch once the
+        flags left cannot beat the best found."""
+        best: tuple[int, Product] = (0, product)
+        stack: list[tuple[int, int, Product]] = [(0, 0, product)]
+        while stack:
+            self._spend()
+            index, taken, cases = stack.pop()
+            if taken + len(flags) - index <= best[0]:
+                continue
+            if index == len(flags):
+                best = (taken, cases)
+                continue
+            stack.append((index + 1, taken, cases))  # without this flag, tried after
+            _, holds, reads = flags[index]
+            met = self.sym.meet(cases, holds, reads)
+            if met is not None:
+                stack.append((index + 1, taken + 1, met))
+        return best
+
+    def _floor(self, cases: Function, fires: Callable[[list[str]], bool], *,
+               small: tuple[Function, list[str]] | None = None, **which: Any) -> Floor:
         assert self.flow is not None
         least_urgent_first = sorted(self.flow.outcomes, key=lambda o: -self.ranks[self.dispositions[o]])
         for outcome in least_urgent_first:
             self._spend()
-            found = cases & self.flow.outcomes[outcome]
+            found = self._meeting(cases, outcome, small)
             if found != self.sym.false:
                 disposition = self.dispositions[outcome]
                 witness = self._witness(found)
@@ -536,8 +690,7 @@ class _Verifier:
                 "branches.", ("nodes", i, "else"), severity="warning"))
             return
         when = node.branches[j].when
-        holds = self._holds(when)
-        arriving = self.flow.never_taken[node.id, j]
+        arriving = self._arriving(self.flow.never_taken[node.id, j])
         if arriving != self.sym.false:
             case = self.sym.example(arriving)
             assert case is not None
@@ -546,7 +699,7 @@ class _Verifier:
             by = f"branch {k + 1} (`{node.branches[k].when}`)" if k is not None else "an earlier branch"
             reason = (f"it is shadowed: whenever `{when}` is true here, {by} or another earlier branch matches "
                       f"first (for example {self._answers(arriving, case)})")
-        elif holds == self.sym.false:
+        elif self.sym.meet(Product(), self._raw(when), self._reads(when)) is None:  # false whatever the answers
             reason = f"its condition `{when}` is false whatever the answers"
         else:
             reason = f"no case that reaches '{node.id}' makes `{when}` true: the answers that lead there rule it out"
@@ -562,7 +715,7 @@ class _Verifier:
         assert self.flow is not None
         questions = {name for flag in self.model.red_flags for name in names(self.trees[flag.when])
                      if isinstance(self.ruleset.inputs[name], BooleanInput)}
-        outcomes = list(self.flow.outcomes.items())
+        outcomes = [(outcome, self._union(outcome)) for outcome in self.flow.outcomes]
         for name in [spec.id for spec in self.model.inputs if spec.id in questions]:
             no = [(outcome, self.sym.fix(cases, name, False)) for outcome, cases in outcomes]
             yes = [(outcome, self.sym.fix(cases, name, True)) for outcome, cases in outcomes]
@@ -602,45 +755,64 @@ class _Verifier:
         assert self.flow is not None
         nodes = {node.id: node for node in self.model.nodes}
         listed = 0
-        stack: list[tuple[str, list[str], Function]] = [(self.model.start, [], self.sym.valid)]
+        start: Any = Product() if self.tree else self.sym.valid
+        stack: list[tuple[str, list[str], Any]] = [(self.model.start, [], start)]
         while stack and listed < MAX_PATHS:
             self._spend()
             node_id, path, cases = stack.pop()
             node = nodes[node_id]
             if isinstance(node, OutcomeNode):
                 listed += 1
-                yield [*path, node_id], node_id, cases
+                yield [*path, node_id], node_id, cases  # a Product in a tree
                 continue
-            rest = cases
-            steps = []
-            for branch in node.branches:
-                holds = self._holds(branch.when)
-                steps.append((branch.next, rest & holds))
-                rest &= ~holds
-            steps.append((node.else_, rest))
+            steps = self._steps(node, cases)
             stack.extend((target, [*path, node_id], part) for target, part in reversed(steps)
-                         if part != self.sym.false)
+                         if part is not None and (self.tree or part != self.sym.false))
         self.walked_all = not stack
+
+    def _steps(self, node: DecisionNode, cases: Any) -> list[tuple[str, Any]]:
+        """Where the cases arriving at a decision go: (target, cases) per branch and else; in a tree the sets are
+        products (None when empty), else diagrams."""
+        steps: list[tuple[str, Any]] = []
+        if self.tree:
+            rest = cases
+            for branch in node.branches:
+                holds, reads = self._raw(branch.when), self._reads(branch.when)
+                steps.append((branch.next, self.sym.meet(rest, holds, reads) if rest is not None else None))
+                rest = self.sym.meet(rest, ~holds, reads) if rest is not None else None
+            return [*steps, (node.else_, rest)]
+        rest = cases
+        for branch in node.branches:
+            holds = self._holds(branch.when)
+            steps.append((branch.next, rest & holds))
+            rest &= ~holds
+        return [*steps, (node.else_, rest)]
 
     def _paths(self, out: Verification) -> None:
         self.walked_all = True
         for path, outcome, cases in self._walk():
-            witness = self._witness(cases)
+            if isinstance(cases, Product):  # read part by part: the parts read disjoint inputs
+                example = self.sym.product_example(cases)
+                witness = Witness(example, evaluate(self.ruleset, example, check=False).to_dict())
+                count, decided = self.sym.product_count(cases), self.sym.product_inputs(cases)
+            else:
+                witness = self._witness(cases)
+                count, decided = self.sym.count_all(cases), self.sym.inputs_of(cases)
             if witness.result["path"] != path:
                 raise RuntimeError(f"verifier and engine disagree on {witness.inputs}: {path} vs {witness.result}")
-            out.paths.append(PathClass(path, outcome, witness.result["disposition"], self.sym.count_all(cases),
-                                       witness.inputs, self.sym.inputs_of(cases)))
+            out.paths.append(PathClass(path, outcome, witness.result["disposition"], count, witness.inputs, decided))
         out.paths_listed = self.walked_all
 
     # every class with its red flags
 
     def case_classes(self) -> tuple[list[CaseClass], bool]:
         try:
-            self.flow = self.sym.flow(self.model, self.trees)
+            self.flow = self._path_flow() if self.tree else self.sym.flow(self.model, self.trees)
             self.flags = [(flag.id, self._holds(flag.when)) for flag in self.model.red_flags]
             out: list[CaseClass] = []
             self.walked_all = True
-            for path, outcome, cases in self._walk():
+            for path, outcome, found in self._walk():
+                cases = self.sym.whole(found) & self.sym.valid if isinstance(found, Product) else found
                 parts: list[tuple[tuple[str, ...], Function]] = [((), cases)]
                 for flag_id, fires in self.flags:
                     self._spend()
@@ -656,6 +828,26 @@ class _Verifier:
             return out, self.walked_all
         except _OutOfBudget:
             return [], False
+
+
+_Route = tuple[tuple[str, bool], ...]
+"""A path through a tree as the conditions it meets: (condition, True when taken, False when passed by)."""
+
+
+@dataclass(frozen=True)
+class _Arriving:
+    """The cases that reach a branch no case takes and meet its condition, as the route to them."""
+
+    route: _Route
+
+
+def _rejoining(model: Any) -> bool:
+    """Some decision is entered from more than one place (screens that rejoin): paths multiply."""
+    entering: dict[str, int] = {}
+    for node in model.nodes:
+        for target in node.targets:
+            entering[target] = entering.get(target, 0) + 1
+    return any(entering.get(node.id, 0) > 1 for node in model.nodes if isinstance(node, DecisionNode))
 
 
 def _show(value: Any) -> str:

@@ -9,6 +9,9 @@ of every request, `problems` the RFC 9457 documents every error is, `schemas` wh
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +28,12 @@ from . import cds_hooks, fhir, rulesets
 from .auth import CdsAuth, InsecureNotice
 from .catalogue import Catalogue
 from .guard import Guard
+from .not_modified import NotModified
 from .problems import phrase, problem
 from .rulesets import BODY_HINT
 from .schemas import CdsFeedback, CdsHooksRequest, EvaluateRequest
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "ServeConfig", "app_from_environment", "create_app"]
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -37,21 +41,21 @@ MAX_HEADER_BYTES = 16 * 1024
 
 def create_app(rulesets_root: Path, keyring: Keyring, served: Path | None = None, *, base_url: str | None = None,
                cds_auth: CdsAuth | None = None, insecure_no_auth: bool = False, audit: Path | None = None,
-               cors_origins: tuple[str, ...] = ()) -> FastAPI:
+               cors_origins: tuple[str, ...] = (), recheck: float | None = None) -> FastAPI:
     """The read-only API over the published releases in `rulesets_root` (`<id>/releases/<version>.json`), those
     signed by a clinician `keyring` trusts; `served` records the highest release served of each (api/served.py).
 
     `base_url` is the server's own address (canonical URLs, CDS Hooks audiences; else $WORKBENCH_BASE_URL);
     `cds_auth` the CDS clients trusted (without it, and without `insecure_no_auth`, every CDS Hooks call is
     refused); `audit` the file CDS Hooks feedback is appended to; `cors_origins` the browser origins allowed
-    (with `insecure_no_auth` and none given: any)."""
-    catalogue = Catalogue(rulesets_root, keyring, served)
+    (with `insecure_no_auth` and none given: any); `recheck`: seconds between looks at the releases (catalogue.py)."""
+    catalogue = Catalogue(rulesets_root, keyring, served, recheck=recheck)
     canonicals = Canonicals.of(base_url)
     # /docs and /redoc from assets shipped in the fastapi-offline package: no page of ours loads from a CDN
     app = FastAPIOffline(title="Clinical-rules workbench", version="1",
                          description="Published, hash-verified triage rulesets and their evaluation. Read-only: "
                                      "releases only, never drafts.")
-    app.add_middleware(Guard, limit=MAX_BODY_BYTES, header_limit=MAX_HEADER_BYTES)
+    app.add_middleware(NotModified, catalogue=catalogue)  # innermost: a 304 still gets CORS and the notice
     origins = tuple(cors_origins) or (cds_auth.cors_origins if cds_auth else ()) or (("*",) if insecure_no_auth else ())
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST", "OPTIONS"],
@@ -59,6 +63,7 @@ def create_app(rulesets_root: Path, keyring: Keyring, served: Path | None = None
                            expose_headers=["ETag", "Location", "Content-Location"])
     if insecure_no_auth:
         app.add_middleware(InsecureNotice)
+    app.add_middleware(Guard, limit=MAX_BODY_BYTES, header_limit=MAX_HEADER_BYTES)  # added last: the outermost
     app.state.catalogue = catalogue
     app.state.canonicals = canonicals
 
@@ -123,3 +128,39 @@ def _describe_evaluate_body(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+
+
+SERVE_ENV = "WORKBENCH_SERVE"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything `workbench serve` builds the app from, so each worker of `--workers N` (started by uvicorn from
+    an import string, with nothing but the environment) builds the same app as a single process does."""
+
+    root: str
+    keyring: str | None = None
+    served: str | None = None
+    base_url: str | None = None
+    cds_auth: str | None = None
+    insecure_no_auth: bool = False
+    audit: str | None = None
+    cors_origins: tuple[str, ...] = ()
+
+    def app(self) -> FastAPI:
+        from ..publish.signing import load_keyring
+        from .auth import CdsAuth
+
+        return create_app(Path(self.root), load_keyring(Path(self.keyring) if self.keyring else None),
+                          Path(self.served) if self.served else None, base_url=self.base_url,
+                          cds_auth=CdsAuth.from_file(Path(self.cds_auth)) if self.cds_auth else None,
+                          insecure_no_auth=self.insecure_no_auth, audit=Path(self.audit) if self.audit else None,
+                          cors_origins=tuple(self.cors_origins))
+
+    def to_environment(self) -> None:
+        os.environ[SERVE_ENV] = json.dumps(asdict(self))
+
+
+def app_from_environment() -> FastAPI:
+    """The app for each worker process of `workbench serve --workers N` (see ServeConfig)."""
+    return ServeConfig(**json.loads(os.environ[SERVE_ENV])).app()

@@ -6,6 +6,8 @@ import functools
 import hashlib
 import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +22,23 @@ from .served import Memory
 
 _log = logging.getLogger("workbench.api")
 
+RECHECK_SECONDS = 1.0
+"""How often the releases are looked at again: at most once a second, not on every request. Every replica behind a
+proxy notices a new release (or a revoked key) within this long of the others."""
+
 
 class Catalogue:
     """The published releases under a rulesets root (publish/published.py), each verified and compiled once.
 
-    The whole set is read again only when it could have changed (publish.published.stamp: a few stat calls),
-    so a request costs a dictionary lookup, not a walk of the folder or a hash of a file."""
+    The whole set is read again only when it could have changed (publish.published.stamp: a few stat calls), and
+    whether it changed is asked at most once every `recheck` seconds (monotonic clock), so a request costs a
+    dictionary lookup, not a walk of the folder, a hash of a file or a stat call."""
 
-    def __init__(self, rulesets_root: Path, keyring: Keyring, served: Path | None = None) -> None:
+    def __init__(self, rulesets_root: Path, keyring: Keyring, served: Path | None = None, *,
+                 recheck: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.root = Path(rulesets_root)
+        self.recheck = RECHECK_SECONDS if recheck is None else recheck
+        self._clock, self._checked_at = clock, float("-inf")
         self.keyring = keyring
         self.memory = Memory(self.root, served)
         self._keyring_path = str(keyring.file) if keyring.file else None
@@ -39,8 +49,12 @@ class Catalogue:
         self.problems: list[str] = []
 
     def _fresh(self) -> None:
+        now = self._clock()
+        if now - self._checked_at < self.recheck:
+            return
         current = (*self._watch.stamp(), *self._keyring_stamp())
         if current == self._stamp:
+            self._checked_at = now
             return
         self._watch.refresh()  # new folders or files to watch; the stamp below covers them
         current = (*self._watch.stamp(), *self._keyring_stamp())
@@ -54,7 +68,7 @@ class Catalogue:
         self.problems = [f"{p.file}: {p.message}" if p.file else p.message for p in problems]
         for problem in self.problems:
             _log.warning("not serving %s", problem)
-        self._stamp = current
+        self._stamp, self._checked_at = current, now  # a read that failed is tried again at the next request
 
     def _keyring_stamp(self) -> tuple[int, int, int]:
         """The keyring file changes when a key is added or taken out (revoked): releases are checked again."""

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import content, diff, downstream, people, review, team, verify
+from . import content, diff, downstream, impact, people, review, team, verify
 from .common import OK, USAGE, Commands, Inert, UsageError, inert
 
 __all__ = ["main", "build_parser", "inert"]
 
-GROUPS = (content, verify, diff, review, downstream, team, people)
+GROUPS = (content, verify, diff, impact, review, downstream, team, people)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from .common import (
     Commands,
     UsageError,
     keyring_option,
+    positive,
     print_json,
     print_problems,
     rulesets_option,
@@ -61,6 +62,9 @@ def register(commands: Commands) -> None:
     sub.add_argument("--audit", metavar="FILE", default=os.environ.get("WORKBENCH_CDS_AUDIT"),
                      help="where CDS Hooks feedback is appended, one JSON line each (default: $WORKBENCH_CDS_AUDIT "
                           "or cds-feedback.jsonl in the workspace)")
+    sub.add_argument("--workers", type=positive, default=1, metavar="N",
+                     help="worker processes (default: 1); each serves every release and notices a new one within "
+                          "a second (docs/serving.md: N replicas behind a proxy)")
     sub.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                      help="server log detail (default: info, one line per request)")
     text_or_json(sub)
@@ -112,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from ..api import create_app
+        from ..api import ServeConfig
     except ImportError as exc:
         raise UsageError(f"serving needs FastAPI and uvicorn ({exc.name} is missing): "
                          "pip install 'clinical-rules-workbench[api]'") from None
@@ -120,28 +124,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
     from ..api.auth import AuthConfigError, CdsAuth
 
+    keyring = trusted_keyring(args)  # checked here, so a missing keyring is said once, not by every worker
     url = f"http://{args.host}:{args.port}"
     base = canonicals(args.base_url or os.environ.get("WORKBENCH_BASE_URL") or url)
     if args.insecure_no_auth and args.cds_auth:
         raise UsageError("give either --cds-auth or --insecure-no-auth, not both")
+    cds_auth = str(Path(args.cds_auth).expanduser().resolve()) if args.cds_auth else None
     try:
-        auth = CdsAuth.from_file(Path(args.cds_auth)) if args.cds_auth else None
+        if cds_auth:
+            CdsAuth.from_file(Path(cds_auth))  # said once here, not by every worker
     except AuthConfigError as exc:
         raise UsageError(str(exc)) from None
     audit = Path(args.audit).expanduser() if args.audit else workspace.home() / "cds-feedback.jsonl"
-    app = create_app(root, trusted_keyring(args), Path(args.served).expanduser() if args.served else None,
-                     base_url=base.base, cds_auth=auth, insecure_no_auth=args.insecure_no_auth, audit=audit,
-                     cors_origins=tuple(args.cors_origin))
+    config = ServeConfig(root=str(root.resolve()), keyring=str(Path(keyring.file).resolve()) if keyring.file else None,
+                         served=str(Path(args.served).expanduser().resolve()) if args.served else None,
+                         base_url=base.base, cds_auth=cds_auth, insecure_no_auth=args.insecure_no_auth,
+                         audit=str(audit.resolve()), cors_origins=tuple(args.cors_origin))
     if args.insecure_no_auth:
         print("WARNING: --insecure-no-auth: CDS Hooks calls are not authenticated; for a local trial only, never "
               "with patient data. Every response says so.", file=sys.stderr, flush=True)
     if args.format == "json":
-        print(json.dumps({"url": url, "rulesets": str(root)}), flush=True)
+        print(json.dumps({"url": url, "rulesets": str(root), "workers": args.workers}), flush=True)
     else:
-        print(f"serving the releases in {root} (read-only) at {url} — API description at {url}/docs; FHIR at "
-              f"{base.fhir}, CDS Hooks at {base.base}/cds-services", flush=True)
+        print(f"serving the releases in {root} (read-only) at {url} with {args.workers} worker"
+              f"{'s' if args.workers > 1 else ''} — API description at {url}/docs; FHIR at {base.fhir}, CDS Hooks at "
+              f"{base.base}/cds-services", flush=True)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        if args.workers == 1:
+            uvicorn.run(config.app(), host=args.host, port=args.port, log_level=args.log_level)
+        else:  # uvicorn starts each worker from an import string: the configuration goes by the environment
+            config.to_environment()
+            uvicorn.run("workbench.api:app_from_environment", factory=True, workers=args.workers, host=args.host,
+                        port=args.port, log_level=args.log_level)
     except SystemExit as exc:  # uvicorn has logged why it could not start
         if exc.code:
             raise UsageError(f"cannot serve at {url}: is the port in use, or the address not this machine's?") from None

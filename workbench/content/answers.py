@@ -77,8 +77,8 @@ def answers_fit(inputs: list[Input]) -> Callable[[Mapping[str, Any]], int]:
     number_ids, lows, highs = (tuple(column) for column in zip(*numbers)) if numbers else ((), (), ())
     number_types = (int, float)
     plain_numbers = frozenset(number_types)
-    only_bool, take_booleans = frozenset({bool}), _taker(booleans)
-    take_choices, take_numbers = _taker(choices), _taker(number_ids)
+    only_bool, take_booleans = frozenset({bool}), taker(booleans)
+    take_choices, take_numbers = taker(choices), taker(number_ids)
     answered_choices = choice_pairs - {(choice, None) for choice in choices}
 
     def fit(answers: Mapping[str, Any]) -> int:
@@ -113,7 +113,7 @@ def answers_fit(inputs: list[Input]) -> Callable[[Mapping[str, Any]], int]:
     return fit
 
 
-def _taker(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+def taker(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     """The answers to `keys` as a tuple, in one C call (itemgetter gives a bare value for one key)."""
     if not keys:
         return lambda answers: ()

@@ -21,49 +21,57 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..content.model import DecisionNode, OutcomeNode
+from ..content.answers import taker
+from ..content.model import BooleanInput, DecisionNode, EnumInput, NumberInput, OutcomeNode
 from ..expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
 
 _COMPARE = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In,
             "not in": ast.NotIn}
-_ANSWERS, _PATH, _FLAGS, _RESULT, _MAKE = "answers", "path", "red_flags", "Result", "make"
+_ANSWERS, _PREFIX, _FLAGS, _RESULT, _MAKE = "answers", "prefix", "red_flags", "Result", "make"
+_KEYS, _TAKE = "KEYS", "TAKE"
+_VALUE, _NEEDS, _GET = "value", "NEEDS", "get"
+_CLASSES = {"STR": str, "INT": int, "FLOAT": float}
+"""The classes an answer's class is compared with: names in the generated code's own namespace (it has no
+builtins)."""
 
 
-def compile_ruleset(ruleset: Any, result_type: type) -> Callable[[Mapping[str, Any]], Any]:
-    """The function `run(answers) -> Result` for complete cases of a CompiledRuleset; `result_type` is a
-    named tuple of the SPEC 5 fields and SPEC 3a's two."""
+def compile_ruleset(ruleset: Any, result_type: type) -> tuple[Callable[[Mapping[str, Any]], Any],
+                                                                Callable[[Mapping[str, Any]], Any]]:
+    """The functions `run(answers) -> Result` for complete cases of a CompiledRuleset, and `checked(answers) ->
+    Result | None`, which first makes sure every input is answered with an answer that fits (straight-line code:
+    the keys compared as a set, the answers taken in one C call, each checked by identity, class and range) and
+    gives None when not, for the engine's exact walk to answer. `result_type` is a named tuple of the SPEC 5
+    fields and SPEC 3a's two."""
     model = ruleset.model
     code = compile(module_for(ruleset), f"<ruleset {model.id} {model.version}>", "exec")
-    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}}
+    inputs = [spec.id for spec in model.inputs]
+    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {},
+                                 _KEYS: frozenset(inputs), _TAKE: taker(tuple(inputs)), **_CLASSES}
     made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
             if isinstance(const, types.CodeType)}
     namespace.update(made)
-    return made["run"]
+    return made["run"], made["checked"]
 
 
 def module_for(ruleset: Any) -> ast.Module:
     """The generated code as a syntax tree, before it is compiled (what tests/test_codegen.py inspects)."""
     model = ruleset.model
     nodes = {node.id: node for node in model.nodes}
+    builder = _Builder(ruleset, nodes, _shared(model, nodes))
+    body = [*builder.flags(), *builder.walk(model.start, ())]
+    run = ast.FunctionDef(name="run", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
+    checked = ast.FunctionDef(name="checked", args=_arguments(_ANSWERS), body=builder.checks(), decorator_list=[],
+                              returns=None)
+    return ast.fix_missing_locations(ast.Module([*builder.functions(), run, checked], type_ignores=[]))
+
+
+def _shared(model: Any, nodes: dict[str, Any]) -> set[str]:
+    """Decisions entered from more than one place: each a function, so the code never grows with the paths."""
     entering: dict[str, int] = {}
     for node in model.nodes:
         for target in node.targets:
             entering[target] = entering.get(target, 0) + 1
-    shared = {node_id for node_id, count in entering.items()
-              if count > 1 and isinstance(nodes[node_id], DecisionNode)}
-    shared.add(model.start)
-    builder = _Builder(ruleset, nodes, shared)
-    functions = builder.functions()
-    flags = [ast.Assign([_store(_FLAGS)], ast.List([], ast.Load()))]
-    for flag in model.red_flags:
-        flags.append(ast.If(builder.condition(ruleset.condition(flag.when).tree),
-                            [_call_statement(_FLAGS, "append", ast.Constant(flag.id))], []))
-    entry = ast.FunctionDef(
-        name="run", args=_arguments(_ANSWERS),
-        body=[*flags, ast.Return(_call(_node_name(model.start), [_load(_ANSWERS), ast.List([], ast.Load()),
-                                                                  _load(_FLAGS)]))],
-        decorator_list=[], returns=None)
-    return ast.fix_missing_locations(ast.Module([*functions, entry], type_ignores=[]))
+    return {node_id for node_id, count in entering.items() if count > 1 and isinstance(nodes[node_id], DecisionNode)}
 
 
 MAX_NESTING = 40
@@ -74,49 +82,116 @@ builder) recurse once per level, and a chain of 5,000 questions must still compi
 class _Builder:
     def __init__(self, ruleset: Any, nodes: dict[str, Any], shared: set[str]) -> None:
         self.ruleset, self.nodes, self.shared = ruleset, nodes, shared
+        self.inputs = list(ruleset.model.inputs)
+        self.local = {spec.id: f"a_{i}" for i, spec in enumerate(self.inputs)}
+
+    def checks(self) -> list[ast.stmt]:
+        """`checked`: the answers' keys against the inputs, the answers taken into locals in one call and each
+        checked, then `run`; None at the first that does not fit (or a missing or unknown key)."""
+        names = [self.local[spec.id] for spec in self.inputs]
+        body: list[ast.stmt] = [
+            ast.If(ast.Compare(ast.Call(ast.Attribute(_load(_ANSWERS), "keys", ast.Load()), [], []), [ast.NotEq()],
+                               [_load(_KEYS)]), [ast.Return(ast.Constant(None))], []),
+            ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())],
+                       ast.Call(_load(_TAKE), [_load(_ANSWERS)], []))]
+        body += [ast.If(self.misfit(spec), [ast.Return(ast.Constant(None))], []) for spec in self.inputs]
+        return [*body, ast.Return(_call("run", [_load(_ANSWERS)]))]
+
+    def misfit(self, spec: Any) -> ast.expr:
+        """True when an answer (in its local) is no answer to its input: by identity for yes/no, by class and range
+        for a number (NaN fails every range), by class and membership for a choice."""
+        value = _load(self.local[spec.id])
+        if isinstance(spec, BooleanInput):
+            return ast.BoolOp(ast.And(), [ast.Compare(value, [ast.IsNot()], [ast.Constant(True)]),
+                                          ast.Compare(_load(self.local[spec.id]), [ast.IsNot()],
+                                                      [ast.Constant(False)])])
+        kind = ast.Attribute(_load(self.local[spec.id]), "__class__", ast.Load())
+        if isinstance(spec, EnumInput):
+            return ast.BoolOp(ast.Or(), [ast.Compare(kind, [ast.IsNot()], [_load("STR")]),
+                                         ast.Compare(_load(self.local[spec.id]), [ast.NotIn()],
+                                                     [ast.Constant(frozenset(spec.values))])])
+        assert isinstance(spec, NumberInput)
+        wrong_class = ast.BoolOp(ast.And(), [ast.Compare(kind, [ast.IsNot()], [_load("INT")]), ast.Compare(
+            ast.Attribute(_load(self.local[spec.id]), "__class__", ast.Load()), [ast.IsNot()], [_load("FLOAT")])])
+        low = float("-inf") if spec.min is None else spec.min
+        high = float("inf") if spec.max is None else spec.max
+        in_range = ast.Compare(ast.Constant(low), [ast.LtE(), ast.LtE()],
+                               [_load(self.local[spec.id]), ast.Constant(high)])
+        return ast.BoolOp(ast.Or(), [wrong_class, ast.UnaryOp(ast.Not(), in_range)])
+
+    def flags(self) -> list[ast.stmt]:
+        out: list[ast.stmt] = [ast.Assign([_store(_FLAGS)], ast.List([], ast.Load()))]
+        for flag in self.ruleset.model.red_flags:
+            out += self.fires(flag.when, [_call_statement(_FLAGS, "append", ast.Constant(flag.id))])
+        return out
+
+    def fires(self, when: str, then: list[ast.stmt]) -> list[ast.stmt]:
+        """`then` when the condition is true."""
+        return [ast.If(self.condition(self.ruleset.condition(when).tree), then, [])]
+
+    def branch(self, when: str, then: list[ast.stmt], otherwise: list[ast.stmt], node_id: str,
+               path: tuple[str, ...], prefixed: bool) -> list[ast.stmt]:
+        """A decision's branch: `then` when its condition is true, else `otherwise`."""
+        return [ast.If(self.condition(self.ruleset.condition(when).tree), then, otherwise)]
+
+    def name_of(self, node_id: str) -> str:
+        return _node_name(node_id)
 
     def functions(self) -> list[ast.FunctionDef]:
-        """A function for each shared node, and for each node the nesting limit makes one of."""
+        """A function for each shared node reached, and for each node the nesting limit makes one of."""
         made: dict[str, ast.FunctionDef] = {}
-        while pending := sorted(self.shared - made.keys()):
+        while pending := sorted(self.called - made.keys()):
             for node_id in pending:
                 made[node_id] = self.node_function(node_id)
         return [made[node_id] for node_id in sorted(made)]
 
-    def node_function(self, node_id: str) -> ast.FunctionDef:
-        """A shared node (reached from more than one place) as a function, so the code stays as big as the tree
-        and never grows with the number of paths."""
-        return ast.FunctionDef(name=_node_name(node_id), args=_arguments(_ANSWERS, _PATH, _FLAGS),
-                               body=self.walk(node_id, inline=True), decorator_list=[], returns=None)
+    @property
+    def called(self) -> set[str]:
+        return self.__dict__.setdefault("_called", set())
 
-    def walk(self, node_id: str, *, inline: bool = False, depth: int = 0) -> list[ast.stmt]:
-        """The statements that record `node_id` on the path and go on from it to an outcome."""
+    def node_function(self, node_id: str) -> ast.FunctionDef:
+        """A shared node (reached from more than one place) as a function of the answers, the red flags and the
+        path before it, so the code stays as big as the tree and never grows with the number of paths."""
+        return ast.FunctionDef(name=self.name_of(node_id), args=_arguments(_ANSWERS, _FLAGS, _PREFIX),
+                               body=self.walk(node_id, (), inline=True, prefixed=True), decorator_list=[],
+                               returns=None)
+
+    def walk(self, node_id: str, path: tuple[str, ...], *, inline: bool = False, depth: int = 0,
+             prefixed: bool = False) -> list[ast.stmt]:
+        """The statements that go on from `node_id` to an outcome; `path` is the path so far within this function
+        (after `prefix` when `prefixed`): a leaf returns its whole path, built once."""
         node = self.nodes[node_id]
-        if isinstance(node, DecisionNode) and depth >= MAX_NESTING:
-            self.shared.add(node_id)
-        if node_id in self.shared and not inline:
-            return [ast.Return(_call(_node_name(node_id), [_load(_ANSWERS), _load(_PATH), _load(_FLAGS)]))]
-        body: list[ast.stmt] = [_call_statement(_PATH, "append", ast.Constant(node_id))]
+        if isinstance(node, DecisionNode) and (node_id in self.shared or depth >= MAX_NESTING) and not inline:
+            self.called.add(node_id)
+            before: ast.expr = ast.Constant(path)
+            if prefixed:
+                before = ast.BinOp(_load(_PREFIX), ast.Add(), ast.Constant(path))
+            return [ast.Return(_call(self.name_of(node_id), [_load(_ANSWERS), _load(_FLAGS), before]))]
+        path = (*path, node_id)
         if isinstance(node, OutcomeNode):
+            items: list[ast.expr] = [ast.Starred(ast.Constant(path), ast.Load())]
+            if prefixed:
+                items.insert(0, ast.Starred(_load(_PREFIX), ast.Load()))
             fields = ast.Tuple([ast.Constant("complete"), ast.Constant(node_id), ast.Constant(node.disposition),
-                                _load(_FLAGS), _load(_PATH), ast.List([], ast.Load()), ast.List([], ast.Load()),
-                                ast.List([], ast.Load())],
-                               ast.Load())
-            body.append(ast.Return(_call(_MAKE, [_load(_RESULT), fields])))  # tuple.__new__: made in C
-            return body
+                                _load(_FLAGS), ast.List(items, ast.Load()), ast.List([], ast.Load()),
+                                ast.List([], ast.Load()), ast.List([], ast.Load())], ast.Load())
+            return [ast.Return(_call(_MAKE, [_load(_RESULT), fields]))]  # tuple.__new__: made in C
         assert isinstance(node, DecisionNode)
-        otherwise = self.walk(node.else_, depth=depth + 1)
+        otherwise = self.walk(node.else_, path, depth=depth + 1, prefixed=prefixed)
         for branch in reversed(node.branches):
-            otherwise = [ast.If(self.condition(self.ruleset.condition(branch.when).tree),
-                                self.walk(branch.next, depth=depth + 1), otherwise)]
-        return body + otherwise
+            otherwise = self.branch(branch.when, self.walk(branch.next, path, depth=depth + 1, prefixed=prefixed),
+                                    otherwise, node_id, path, prefixed)
+        return otherwise
+
+    def read(self, input_id: str) -> ast.expr:
+        return ast.Subscript(_load(_ANSWERS), ast.Constant(input_id), ast.Load())
 
     def condition(self, expr: Expr) -> ast.expr:
-        """A checked condition as a two-valued Python expression over `answers`."""
+        """A checked condition as a two-valued Python expression over the answers."""
         if isinstance(expr, Literal):
             return ast.Constant(expr.value)
         if isinstance(expr, Name):
-            return ast.Subscript(_load(_ANSWERS), ast.Constant(expr.id), ast.Load())
+            return self.read(expr.id)
         if isinstance(expr, Not):
             return ast.UnaryOp(ast.Not(), self.condition(expr.operand))
         if isinstance(expr, BoolOp):
@@ -137,6 +212,97 @@ class _Builder:
                 total = ast.BinOp(total, ast.Add(), term)
             return total
         return self.condition(expr)
+
+
+class _KleeneBuilder(_Builder):
+    """The same tree for cases with unanswered inputs (SPEC 3), each condition three-valued: when every input it
+    reads is answered it is the two-valued expression, else its compiled Kleene closure decides (`p_<k>` in the
+    namespace); a branch whose condition is unknown stops with needs_input, naming its unanswered inputs."""
+
+    def __init__(self, ruleset: Any, nodes: dict[str, Any], shared: set[str]) -> None:
+        super().__init__(ruleset, nodes, shared)
+        self.predicates: list[Any] = []
+        self.order = {spec.id: i for i, spec in enumerate(self.inputs)}
+
+    from_locals = False
+
+    def name_of(self, node_id: str) -> str:
+        return "kleene_" + _node_name(node_id)
+
+    def read(self, input_id: str) -> ast.expr:
+        return _load(self.local[input_id]) if self.from_locals else super().read(input_id)
+
+    def node_function(self, node_id: str) -> ast.FunctionDef:
+        function = super().node_function(node_id)
+        function.body.insert(0, _bind_get())
+        return function
+
+    def value_of(self, when: str) -> list[ast.stmt]:
+        """`t = ` the condition's Kleene value: True, False or None."""
+        condition = self.ruleset.condition(when)
+        reads = sorted(condition.reads, key=self.order.__getitem__)
+        self.predicates.append(condition.predicate)
+        exact = ast.Assign([_store(_VALUE)], _call(f"p_{len(self.predicates) - 1}", [_load(_ANSWERS)]))
+        if not reads:
+            return [exact]
+        # each answer read once into a local (`a_<i> := get('id')`), and the two-valued expression reads the locals
+        known = [ast.Compare(ast.NamedExpr(_store(self.local[i]), _call(_GET, [ast.Constant(i)])), [ast.IsNot()],
+                             [ast.Constant(None)]) for i in reads]
+        answered = ast.BoolOp(ast.And(), known) if len(known) > 1 else known[0]
+        self.from_locals = True
+        fast = ast.Assign([_store(_VALUE)], self.condition(condition.tree))  # a bool: the answers fit
+        self.from_locals = False
+        return [ast.If(answered, [fast], [exact])]
+
+    def fires(self, when: str, then: list[ast.stmt]) -> list[ast.stmt]:
+        return [*self.value_of(when), ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(True)]), then, [])]
+
+    def branch(self, when: str, then: list[ast.stmt], otherwise: list[ast.stmt], node_id: str,
+               path: tuple[str, ...], prefixed: bool) -> list[ast.stmt]:
+        reads = tuple(sorted(self.ruleset.condition(when).reads, key=self.order.__getitem__))
+        items: list[ast.expr] = [ast.Starred(ast.Constant(path), ast.Load())]  # the path ends at this node
+        if prefixed:
+            items.insert(0, ast.Starred(_load(_PREFIX), ast.Load()))
+        fields = ast.Tuple([ast.Constant("needs_input"), ast.Constant(None), ast.Constant(None), _load(_FLAGS),
+                            ast.List(items, ast.Load()), _call(_NEEDS, [_load(_ANSWERS), ast.Constant(reads)]),
+                            ast.List([], ast.Load()), ast.List([], ast.Load())], ast.Load())
+        stop = [ast.Return(_call(_MAKE, [_load(_RESULT), fields]))]
+        return [*self.value_of(when), ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(True)]), then, [
+            ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(None)]), stop, otherwise)])]
+
+
+def _bind_get() -> ast.stmt:
+    """`get = answers.get`: looked up once a function, not once an answer."""
+    return ast.Assign([_store(_GET)], ast.Attribute(_load(_ANSWERS), "get", ast.Load()))
+
+
+def _needs(answers: Mapping[str, Any], reads: tuple[str, ...]) -> list[str]:
+    """The inputs a blocking branch reads that are still unanswered, in declaration order."""
+    return [i for i in reads if answers.get(i) is None]
+
+
+def compile_partial(ruleset: Any, result_type: type) -> Callable[[Mapping[str, Any]], Any]:
+    """`partial(answers) -> Result` for any case, answered or not: the engine's exact three-valued walk as straight-
+    line code (what the engine gives for a case with unanswered inputs; a test holds the two to the same result)."""
+    model = ruleset.model
+    module, predicates = partial_module_for(ruleset)
+    code = compile(module, f"<ruleset {model.id} {model.version}, partial>", "exec")
+    namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}, _NEEDS: _needs,
+                                 **{f"p_{k}": p for k, p in enumerate(predicates)}}
+    made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
+            if isinstance(const, types.CodeType)}
+    namespace.update(made)
+    return made["partial"]
+
+
+def partial_module_for(ruleset: Any) -> tuple[ast.Module, list[Any]]:
+    """The three-valued code as a syntax tree, and the closures its `p_<k>` names stand for."""
+    model = ruleset.model
+    nodes = {node.id: node for node in model.nodes}
+    builder = _KleeneBuilder(ruleset, nodes, _shared(model, nodes))
+    body = [_bind_get(), *builder.flags(), *builder.walk(model.start, ())]
+    partial = ast.FunctionDef(name="partial", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
+    return ast.fix_missing_locations(ast.Module([*builder.functions(), partial], type_ignores=[])), builder.predicates
 
 
 def _node_name(node_id: str) -> str:

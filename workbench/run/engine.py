@@ -18,11 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..content.answers import FITS_COMPLETE, answer_check, answer_problems, answers_fit
+from ..content.answers import answer_check, answer_problems, answers_fit
 from ..content.model import DecisionNode, Input, OutcomeNode, Ruleset
 from ..expr import Case, Condition, Predicate, compile_condition
 from ..problems import Problem, ProblemError, did_you_mean
-from .codegen import compile_ruleset
+from .codegen import compile_partial, compile_ruleset
+from .pause import gc_paused
 from .space import Space
 
 MAX_UNSURE_CASES = 200_000
@@ -128,16 +129,41 @@ class CompiledRuleset:
         return found
 
     @functools.cached_property
-    def run_complete(self) -> Any:
-        """The tree compiled to one Python function for complete cases (codegen.py), made on first use and
-        shared by every CompiledRuleset of the same content (the Streamlit pages and the API reload often)."""
+    def _compiled(self) -> tuple[Any, Any]:
+        """The tree compiled to Python functions for complete cases (codegen.py), made on first use, with the
+        garbage collector paused (it would otherwise walk the growing syntax tree again and again), and shared by
+        every CompiledRuleset of the same content (the Streamlit pages and the API reload often)."""
         key = hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
         found = _COMPILED.get(key)
         if found is None:
-            found = _COMPILED[key] = compile_ruleset(self, Result)
+            with gc_paused():
+                found = _COMPILED[key] = compile_ruleset(self, Result)
             while len(_COMPILED) > COMPILED_KEPT:
                 _COMPILED.pop(next(iter(_COMPILED)))
         return found
+
+    @functools.cached_property
+    def run_partial(self) -> Any:
+        """`partial(answers) -> Result` for any case: the exact three-valued walk compiled (codegen.py), made on
+        first use (a page that only evaluates complete cases never pays for it)."""
+        key = "partial " + hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
+        found = _COMPILED.get(key)
+        if found is None:
+            with gc_paused():
+                found = _COMPILED[key] = compile_partial(self, Result)
+            while len(_COMPILED) > COMPILED_KEPT:
+                _COMPILED.pop(next(iter(_COMPILED)))
+        return found
+
+    @property
+    def run_complete(self) -> Any:
+        """`run(answers) -> Result` for a complete case whose answers are known to fit."""
+        return self._compiled[0]
+
+    @property
+    def run_checked(self) -> Any:
+        """`checked(answers) -> Result | None`: None unless every input is answered with an answer that fits."""
+        return self._compiled[1]
 
     def is_complete(self, answers: Mapping[str, Any]) -> bool:
         """Every input answered: no unknown, so two-valued logic gives what the three-valued walk gives. (With
@@ -198,17 +224,17 @@ def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, unsure: It
             raise InputError(problems)
         return _most_urgent(ruleset, answers, ruleset.unsure_order(unsure))[0]
     if check:
-        fit = ruleset._fits(answers)
-        if fit == FITS_COMPLETE:
-            return ruleset.run_complete(answers)
-        if not fit and (problems := ruleset.case_problems(answers)):
+        found = ruleset.run_checked(answers)  # None unless every input is answered and fits
+        if found is not None:
+            return found
+        if not ruleset._fits(answers) and (problems := ruleset.case_problems(answers)):
             raise InputError(problems)
     elif len(answers) == ruleset._input_count and None not in answers.values():  # is_complete, inlined
         try:
             return ruleset.run_complete(answers)
         except KeyError:  # unchecked answers with a key the ruleset does not have: walk the tree
             pass
-    return _run(ruleset, answers, None)
+    return ruleset.run_partial(answers)
 
 
 def trace(ruleset: CompiledRuleset, answers: Mapping[str, Any],
@@ -247,7 +273,7 @@ def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
             raise InputError([Problem("WB601", f"{len(unsure)} answers are unsure, too many to weigh every "
                                       f"combination of them exactly (over {MAX_UNSURE_CASES:,}); answer some of "
                                       "them.", path=unsure[0])])
-        result = _run(ruleset, case, None)
+        result = ruleset.run_partial(case)
         if result.status == "complete":
             if best is None or rank[result.disposition or ""] < rank[best[0].disposition or ""]:
                 best = (result, case)
@@ -259,7 +285,7 @@ def _most_urgent(ruleset: CompiledRuleset, answers: Mapping[str, Any],
             stuck.append((result, case))
             continue
         stack.extend(case | {split: value} for value in values[split])  # the last (yes, for a yes/no) tried first
-    red_flags = _run(ruleset, answers, None).red_flags  # red flags fire on known answers only
+    red_flags = ruleset.run_partial(answers).red_flags  # red flags fire on known answers only
     if best is not None and (not stuck or rank[best[0].disposition or ""] == 0):
         found, case = best
         return Result("complete", found.outcome, found.disposition, red_flags, found.path, [], unsure,

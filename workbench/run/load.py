@@ -15,6 +15,7 @@ from ..content.model import Ruleset
 from ..content.validate import Report, validate_ruleset_text
 from ..problems import Problem
 from .engine import CompiledRuleset, RulesetError
+from .pause import gc_paused
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ class Loaded:
 
 
 def load_text(text: str, file: str = "<text>") -> Loaded:
-    report = validate_ruleset_text(text, file)
-    compiled = CompiledRuleset(report.model, file, report.conditions) if report.ok else None
+    with gc_paused():  # pause.py: loading keeps nearly everything it makes, so a collection finds nothing to free
+        report = validate_ruleset_text(text, file)
+        compiled = CompiledRuleset(report.model, file, report.conditions) if report.ok else None
     return Loaded(report, compiled)
 
 
