@@ -258,11 +258,14 @@ def test_every_answer_and_card_names_the_release_that_gave_it(tmp_path: Path) ->
         warnings.simplefilter("ignore")  # starlette's note on httpx
         from starlette.testclient import TestClient
 
-        client = TestClient(create_app(root, KEYRING))
+        client = TestClient(create_app(root, KEYRING, insecure_no_auth=True))
     sha = json.loads(RELEASES["1.0.0"])["sha256"]
     answer = client.post(f"/rulesets/{ID}/versions/1.0.0/evaluate", json={"inputs": CAUDA["inputs"]}).json()
     assert answer["release"] == {"id": ID, "version": "1.0.0", "sha256": sha}
-    cards = client.post(f"/cds-services/{ID}", json={"hook": "patient-view", "hookInstance": "x",
-                                                     "context": {"answers": CAUDA["inputs"]}}).json()
-    assert cards["extension"]["release"]["sha256"] == sha
-    assert cards["cards"] and all(card["extension"]["release"]["sha256"] == sha for card in cards["cards"])
+    from workbench.publish.cds_hooks import EXTENSION
+
+    cards = client.post(f"/cds-services/{ID}", json={
+        "hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"userId": "Practitioner/1", "patientId": "p1", "answers": CAUDA["inputs"]}}).json()
+    assert cards["extension"][EXTENSION]["sha256"] == sha
+    assert cards["cards"] and all(card["extension"][EXTENSION]["sha256"] == sha for card in cards["cards"])
