@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -76,7 +77,10 @@ def test_a_deleted_latest_release_pulled_by_sync_is_never_rolled_back(tmp_path: 
         done = run_cli("sync", str(ada), "--name", "Dr Ada")
         assert done.returncode == 0, done.stdout
         assert not (ada / ID / "releases" / "1.1.0.json").exists()
-        status, said = get(f"{base}/rulesets/{ID}")
+        deadline = time.monotonic() + 30  # the server looks at the releases at most once a second
+        while (found := get(f"{base}/rulesets/{ID}"))[0] == 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status, said = found
         assert status == 503 and "1.1.0 was served here before" in said["detail"], said
         status, cards = get(f"{base}/cds-services/{ID}", {"hook": "patient-view", "hookInstance": "x",
                                                          "context": {"answers": {"age": 40}}})

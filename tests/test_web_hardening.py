@@ -121,7 +121,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
         warnings.simplefilter("ignore", DeprecationWarning)
         from starlette.testclient import TestClient
 
-        return TestClient(create_app(root, KEYRING))
+        return TestClient(create_app(root, KEYRING, insecure_no_auth=True))  # the bodies are the attack here
 
 
 BASE = "/rulesets/upper-back-pain/versions/1.0.0"
@@ -159,6 +159,7 @@ def test_an_answer_given_to_a_questions_help_text_is_refused_not_dropped(client:
         {"linkId": "known_cancer.help", "answer": [{"valueBoolean": True}]}]})
     answer = client.post(f"{BASE}/next-question", json=body)
     assert answer.status_code == 422 and "known_cancer.help" in answer.json()["detail"], answer.text
-    cds = client.post("/cds-services/upper-back-pain", json={"hook": "patient-view", "hookInstance": "x",
-                                                            "context": {"questionnaireResponse": body}})
-    assert cds.status_code == 422
+    cds = client.post("/cds-services/upper-back-pain", json={
+        "hook": "patient-view", "hookInstance": "5b1f4b52-8f3e-4d0e-9d36-2f8f6a3c9e11",
+        "context": {"userId": "Practitioner/1", "patientId": "p1", "questionnaireResponse": body}})
+    assert cds.status_code == 422 and "known_cancer.help" in cds.json()["detail"], cds.text

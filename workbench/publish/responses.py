@@ -44,6 +44,10 @@ def answers_from_response(response: Mapping[str, Any], release: Release, canonic
         if nested:
             raise problem(f"'{nested[0]}' is nested under '{link}': the Questionnaire asks every question at the top "
                           "level, and that is where it is read.", str(nested[0]))
+        answered = [i.get("linkId") for i in _nested(item) if i.get("answer") not in (None, [])]
+        if answered:  # e.g. the help text shown under a question: an answer there would be lost
+            raise problem(f"{answered[0]!r} under '{link}' is not a question, so an answer given there would be "
+                          f"lost. Answer '{link}' itself.", link)
         given = item.get("answer")
         if given is None or given == []:
             continue  # not answered yet: unknown
@@ -98,6 +102,10 @@ def _nested(item: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _value(answer: Mapping[str, Any], link: str, spec: Any, release: Release, canonicals: Canonicals) -> Any:
+    given = [key for key in answer if key.startswith("value")]
+    if len(given) > 1:
+        raise problem(f"'{link}' is answered twice in one answer ({', '.join(given)}): FHIR allows one value[x], "
+                      "and the two could disagree.", link)
     coding = answer.get("valueCoding")
     if isinstance(coding, Mapping) and coding.get("system") == UNSURE_SYSTEM and coding.get("code") in UNSURE_CODES:
         return UNSURE
