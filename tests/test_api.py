@@ -205,7 +205,8 @@ def test_a_changed_release_gets_a_new_etag_and_never_a_304(client: httpx.Client,
         assert again.headers["etag"] != first.headers["etag"]
     finally:
         (root / "neck-pain" / "releases" / "1.0.0.json").unlink()
-    noticed(lambda: client.get("/rulesets/neck-pain"), lambda r: r.status_code == 404)
+    # served before, now gone: refused, never an older one
+    assert_problem(noticed(lambda: client.get("/rulesets/neck-pain"), lambda r: r.status_code == 503), 503)
 
 
 # --- evaluation --------------------------------------------------------------------------------

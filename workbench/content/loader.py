@@ -92,6 +92,10 @@ class _YamlError(Exception):
         self.column = mark.column + 1 if mark else 1
 
 
+class _TooManyValues(_YamlError):
+    """Found by libyaml's events: said at once, rather than parsed again by the pure-Python way to say the same."""
+
+
 class _SafeComposer(yaml.SafeLoader):
     """Composes the node tree, refusing aliases and deep nesting before they cost anything."""
 
@@ -145,7 +149,10 @@ def read_yaml(text: str, file: str = "<text>") -> tuple[Document | None, list[Pr
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         return None, [Problem("WB001", f"The text is over the limit of {MAX_FILE_BYTES:,} bytes.", file=file,
                               line=1, column=1)]
-    fast = _read_with_libyaml(text, file)
+    try:
+        fast = _read_with_libyaml(text, file)
+    except _TooManyValues as exc:
+        return None, [Problem(exc.code, exc.message, "error", file, exc.line, exc.column)]
     if fast is not None:
         return fast, []
     try:
@@ -173,7 +180,7 @@ def read_yaml(text: str, file: str = "<text>") -> tuple[Document | None, list[Pr
 def _read_with_libyaml(text: str, file: str) -> Document | None:
     """The document composed by libyaml, or None to go the pure-Python way (no libyaml, an alias, too deep or
     too many values, or any error). The limits are checked on libyaml's events first, one at a time, so no
-    deep or aliased text ever reaches its recursive composer."""
+    deep or aliased text ever reaches its recursive composer; too many values is said at once (_TooManyValues)."""
     if not yaml.__with_libyaml__:
         return None
     try:
@@ -190,7 +197,7 @@ def _read_with_libyaml(text: str, file: str) -> Document | None:
             if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 count += 1
                 if count > MAX_VALUES:
-                    return None
+                    raise _TooManyValues("WB007", f"The file has more than {MAX_VALUES} values.", event.start_mark)
         loader = yaml.CSafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -199,6 +206,8 @@ def _read_with_libyaml(text: str, file: str) -> Document | None:
             return document
         finally:
             loader.dispose()
+    except _TooManyValues:
+        raise
     except (_YamlError, yaml.YAMLError, RecursionError, ValueError):
         return None
 
