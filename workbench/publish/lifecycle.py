@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..analysis.verify import Verification, verify
+from ..analysis.verify import Progress, Verification, verify
 from ..content.model import Ruleset
 from ..content.semver import version_key
 from ..content.validate import validate_ruleset_text
@@ -64,6 +65,23 @@ class Snapshot:
             self._verification = _verified(self.ruleset_text, self.replay.ruleset)
         return self._verification
 
+    def adopt(self, text: str, found: Verification) -> None:
+        """Take `found`, a verification of `text` the gate ran already (a page runs it in the background so it
+        never waits), instead of running it again; ignored unless `text` is this snapshot's ruleset. The one
+        way a run stopped by its time limit, which is not cached, reaches the gate without a second run."""
+        if text == self.ruleset_text and self.replay.ruleset is not None:
+            self._verification = found
+
+    def broken(self) -> dict[str, str]:
+        """The safety promises verification found broken, which stop the gate (WB714): id -> title."""
+        found = self.verification
+        if found is None or found.status != "violated":
+            return {}
+        out = {p.id: p.title for p in found.properties if p.status == "violated"}
+        if found.monotonic is False:
+            out["monotonic"] = "Answering yes to a red-flag question never makes the disposition less urgent"
+        return out
+
     def unproved(self) -> dict[str, str]:
         """The safety properties (and promises) verification left unproved: id -> title."""
         found = self.verification
@@ -101,18 +119,29 @@ def _digest(text: str) -> str:
 _VERIFIED: dict[str, Verification] = {}
 """Finished verifications by the sha256 of the ruleset text: submit, approve and release of one content verify it
 once. One stopped by its time limit is not kept (another try may finish)."""
+_VERIFIED_LOCK = threading.Lock()  # a page verifies in a background thread while the gate reads
 
 
-def _verified(text: str, ruleset: Any) -> Verification:
+def _verified(text: str, ruleset: Any, progress: Progress | None = None) -> Verification:
     key = _digest(text)
-    found = _VERIFIED.get(key)
+    with _VERIFIED_LOCK:
+        found = _VERIFIED.get(key)
     if found is None:
-        found = verify(ruleset, paths=False)
+        found = verify(ruleset, paths=False, progress=progress)
         if found.stopped_by != "time":
-            _VERIFIED[key] = found
-            while len(_VERIFIED) > 32:
-                _VERIFIED.pop(next(iter(_VERIFIED)))
+            with _VERIFIED_LOCK:
+                _VERIFIED[key] = found
+                while len(_VERIFIED) > 32:
+                    _VERIFIED.pop(next(iter(_VERIFIED)))
     return found
+
+
+def gate_verification(text: str, file: str, progress: Progress | None = None) -> Verification | None:
+    """The verification the release gate requires of a ruleset text, exactly as submit, approve and release run
+    it (and from the same cache): None when the text has errors, so there is nothing to verify. A page calls it
+    ahead of the gate, in the background, and shows its progress."""
+    loaded = load_text(text, file)
+    return _verified(text, loaded.ruleset, progress) if loaded.ruleset is not None else None
 
 
 def snapshot(repository: Repository, ruleset_id: str, commit: str | None = None) -> Snapshot:
