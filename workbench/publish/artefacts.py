@@ -9,7 +9,7 @@ from typing import Any
 from ..run.engine import CompiledRuleset
 from .fhir import Canonicals, questionnaire
 from .plan_definition import plan_definition
-from .releases import Release
+from .releases import Release, document_bytes
 
 
 def _questionnaire(release: Release, canonicals: Canonicals, ruleset: CompiledRuleset | None = None) -> dict[str, Any]:
@@ -19,3 +19,8 @@ def _questionnaire(release: Release, canonicals: Canonicals, ruleset: CompiledRu
 BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {"Questionnaire": _questionnaire,
                                                        "PlanDefinition": plan_definition}
 KINDS = tuple(BUILDERS)
+
+
+def artefact_files(release: Release, canonicals: Canonicals) -> dict[str, bytes]:
+    """Each FHIR artefact of a release as the bytes an export writes and the Releases page offers: kind -> bytes."""
+    return {kind: document_bytes(build(release, canonicals)) for kind, build in BUILDERS.items()}

@@ -20,8 +20,8 @@ from typing import Any
 from ..content.model import RULESET_ID_PATTERN, SEMVER_PATTERN
 from ..files import atomic_write
 from ..problems import Problem
-from .artefacts import BUILDERS
 from .artefacts import KINDS as FHIR_RESOURCES
+from .artefacts import artefact_files
 from .fhir import Canonicals
 from .published import published
 from .releases import Release, document_bytes, group, latest
@@ -65,9 +65,8 @@ def export_files(releases: dict[str, list[Release]], fhir: Canonicals | None = N
     for ruleset_id, items in releases.items():
         for release in items:
             files[f"{ruleset_id}/{release.version}.json"] = release.data
-            for kind in (FHIR_RESOURCES if fhir else ()):
-                artefact = BUILDERS[kind](release, fhir)
-                files[f"{ruleset_id}/fhir/{release.version}.{kind}.json"] = document_bytes(artefact)
+            for kind, data in (artefact_files(release, fhir) if fhir else {}).items():
+                files[f"{ruleset_id}/fhir/{release.version}.{kind}.json"] = data
         files[f"{ruleset_id}/latest.json"] = latest(items).data
     files["index.json"] = document_bytes(index_data(releases))
     return files
