@@ -18,7 +18,7 @@ import pytest
 from workbench.analysis import impact as impact_module
 from workbench.analysis.case_store import CASES_ENV, case_store
 from workbench.analysis.impact import impact, table
-from workbench.analysis.impact_chart import matrix, transition_spec
+from workbench.analysis.impact_chart import matrix, transition_spec, transition_svg
 from workbench.run.engine import evaluate
 from workbench.run.load import load_file, load_text
 
@@ -189,6 +189,11 @@ def test_the_downloads_and_the_picture(versions: tuple[Path, Path], tmp_path: Pa
     assert sum(map(sum, counts)) == result.total and right_of_diagonal == result.less_urgent_count
     spec = transition_spec(result)
     assert sum(v["count"] for v in spec["data"]["values"]) == result.total and len(table(result)) == len(rows)
+    words = {"urgent": "Urgent — within two weeks, by a named clinician", "self_care": "Self care"}
+    named = transition_svg(result, words)  # the Releases page draws it in the ruleset's words
+    assert f"{words['urgent']} → Self care" in named and "urgent → self_care" not in named
+    width = int(named.split('width="')[1].split('"')[0])
+    assert width > int(svg.split('width="')[1].split('"')[0])  # the margins grow with the longest name
 
 
 def test_the_case_store_is_the_default_place_of_cases(versions: tuple[Path, Path], tmp_path: Path,

@@ -9,6 +9,7 @@ charts itself."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -17,6 +18,8 @@ from .impact import Impact
 NEEDS = "needs input"
 _LESS, _MORE, _SAME, _EMPTY = (214, 39, 40), (31, 119, 180), (127, 127, 127), "#f7f7f7"
 CELL, LABEL = 64, 120
+CHAR = 6.6
+"""Width of a character of the 12 px sans-serif labels, on average, in pixels: enough to keep names inside."""
 
 
 def _axes(result: Impact) -> list[str]:
@@ -43,40 +46,46 @@ def _kind(axis: list[str], i: int, j: int) -> str:
     return "less urgent" if j > i else "more urgent"
 
 
-def transition_svg(result: Impact) -> str:
-    """The transition matrix as a standalone SVG document."""
+def transition_svg(result: Impact, labels: Mapping[str, str] | None = None) -> str:
+    """The transition matrix as a standalone SVG document; `labels` names the dispositions in the ruleset's words
+    (ids where it gives none). The margins grow with the longest name, so none is cut off."""
     axis, counts = matrix(result)
+    names = [(labels or {}).get(d, d) for d in axis]
     n = len(axis)
     biggest = max((c for row in counts for c in row), default=0) or 1
-    width, height = max(LABEL + n * CELL + 20, 560), LABEL + n * CELL + 60
+    longest = max((len(name) for name in names), default=0)
+    left = max(LABEL, round(CHAR * longest) + 12)  # row names, right-aligned before the first column
+    top = max(LABEL, round(CHAR * longest * 0.72) + 30)  # column names, turned 45°, above the first row
+    width = max(left + n * CELL + round(CHAR * longest * 0.72), 560)
+    height = top + n * CELL + 60
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" role="img">',
              f"<title>{escape(result.old)} to {escape(result.new)}: {result.changed:,} of {result.total:,} cases "
              f"change disposition, {result.less_urgent_count:,} become less urgent</title>",
-             f'<text x="{LABEL}" y="16" font-weight="bold">{escape(result.new)} (columns) against '
+             f'<text x="{left}" y="16" font-weight="bold">{escape(result.new)} (columns) against '
              f'{escape(result.old)} (rows)</text>']
-    for j, name in enumerate(axis):
-        x = LABEL + j * CELL + CELL / 2
-        parts.append(f'<text x="{x}" y="{LABEL - 8}" text-anchor="start" transform="rotate(-45 {x} {LABEL - 8})">'
+    for j, name in enumerate(names):
+        x = left + j * CELL + CELL / 2
+        parts.append(f'<text x="{x}" y="{top - 8}" text-anchor="start" transform="rotate(-45 {x} {top - 8})">'
                      f"{escape(name)}</text>")
-    for i, name in enumerate(axis):
-        y = LABEL + i * CELL
-        parts.append(f'<text x="{LABEL - 6}" y="{y + CELL / 2 + 4}" text-anchor="end">{escape(name)}</text>')
+    for i, name in enumerate(names):
+        y = top + i * CELL
+        parts.append(f'<text x="{left - 6}" y="{y + CELL / 2 + 4}" text-anchor="end">{escape(name)}</text>')
         for j in range(n):
             count, kind = counts[i][j], _kind(axis, i, j)
             fill = _EMPTY if not count else _shade(kind, count, biggest)
-            x = LABEL + j * CELL
+            x = left + j * CELL
             parts.append(f'<rect x="{x}" y="{y}" width="{CELL - 2}" height="{CELL - 2}" fill="{fill}" '
                          f'stroke="{"#b00" if kind == "less urgent" and count else "#ddd"}">'
-                         f"<title>{escape(axis[i])} → {escape(axis[j])}: {count:,} ({kind})</title></rect>")
+                         f"<title>{escape(names[i])} → {escape(names[j])}: {count:,} ({kind})</title></rect>")
             if count:
                 colour = "#fff" if math.log1p(count) / math.log1p(biggest) > 0.55 else "#000"
                 parts.append(f'<text x="{x + CELL / 2 - 1}" y="{y + CELL / 2 + 4}" text-anchor="middle" '
                              f'fill="{colour}">{count:,}</text>')
-    legend_y = LABEL + n * CELL + 24
-    parts.append(f'<text x="{LABEL}" y="{legend_y}">right of the diagonal: less urgent (red); left: more urgent '
+    legend_y = top + n * CELL + 24
+    parts.append(f'<text x="{left}" y="{legend_y}">right of the diagonal: less urgent (red); left: more urgent '
                  "(blue)</text>")
-    parts.append(f'<text x="{LABEL}" y="{legend_y + 18}">{result.changed:,} of {result.total:,} cases change; '
+    parts.append(f'<text x="{left}" y="{legend_y + 18}">{result.changed:,} of {result.total:,} cases change; '
                  f"{result.less_urgent_count:,} become less urgent</text>")
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
