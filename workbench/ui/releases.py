@@ -26,7 +26,7 @@ from ..publish.diff import Diff, diff_versions
 from ..publish.releases import Release
 from ..run.engine import CompiledRuleset
 from ..run.explain import input_label
-from . import common
+from . import common, release_downloads, release_gate, release_impact
 
 OUTCOME = "releases.outcome"  # the last action's outcome dict, shown once after the rerun it causes
 
@@ -35,8 +35,9 @@ def page(ruleset_dir: Path) -> None:
     ruleset_dir = Path(ruleset_dir)
     st.title("Releases")
     try:
-        repository, _ = lifecycle.open_ruleset(ruleset_dir)
-        gate, found = _state(str(ruleset_dir), _acting_name(), _stamp(repository, ruleset_dir))
+        repository, ruleset_id = lifecycle.open_ruleset(ruleset_dir)
+        stamp = _stamp(repository, ruleset_dir)
+        found = _history_of(str(ruleset_dir), stamp)
     except ProblemError as exc:
         st.error("The history of this ruleset cannot be read:")
         common.show_problems(exc.problems)
@@ -44,22 +45,50 @@ def page(ruleset_dir: Path) -> None:
     _last_outcome()
     if common.unsaved(ruleset_dir / common.RULESET_FILE):
         st.warning("The editor has unsaved changes. Review and release use what is saved: save first.")
-    actions, past, changes = st.tabs(["Review and release", "History", "What changed"])
+    actions, past, changes, cases = st.tabs(["Review and release", "History", "What changed",
+                                             "What it changes for past cases"])
     with actions:
-        _next_step(ruleset_dir, gate, found)
+        _review(ruleset_dir, repository, ruleset_id, stamp, found)
     with past:
         _history(found)
     with changes:
-        _diff(ruleset_dir, [r.version for r in gate.releases])
+        _diff(ruleset_dir, [r.version for r in found.releases])
+    with cases:
+        release_impact.tab(ruleset_dir, found.releases)
+
+
+def _review(ruleset_dir: Path, repository: Any, ruleset_id: str, stamp: tuple[Any, ...],
+            found: lifecycle.History) -> None:
+    """The next step, once the gate's verification has finished: until then its progress, and no step offered,
+    since whether the gate would take it is not known yet."""
+    verified = release_gate.verified(repository, ruleset_id)
+    if verified is None:
+        return
+    try:
+        gate = _gate(str(ruleset_dir), _acting_name(), stamp, verified)
+    except ProblemError as exc:
+        st.error("The history of this ruleset cannot be read:")
+        common.show_problems(exc.problems)
+        return
+    _next_step(ruleset_dir, gate, found)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Reading the history…")
-def _state(ruleset_dir: str, acting: str | None, stamp: tuple[Any, ...]) -> tuple[lifecycle.Gate, lifecycle.History]:
-    """The gate and the history, read again only when `stamp` says something they read could have changed."""
+def _history_of(ruleset_dir: str, stamp: tuple[Any, ...]) -> lifecycle.History:
+    """The history, read again only when `stamp` says something it read could have changed."""
     repository, ruleset_id = lifecycle.open_ruleset(Path(ruleset_dir))
-    trusted = access.keyring()
-    return (lifecycle.check_release(repository, ruleset_id, acting, trusted),
-            lifecycle.history(repository, ruleset_id, trusted))
+    return lifecycle.history(repository, ruleset_id, access.keyring())
+
+
+@st.cache_resource(max_entries=8, show_spinner="Checking the release gate…")
+def _gate(ruleset_dir: str, acting: str | None, stamp: tuple[Any, ...],
+          _verified: release_gate.Verified) -> lifecycle.Gate:
+    """The gate, with the verification the page ran in the background (`stamp` names the commit it verified)."""
+    repository, ruleset_id = lifecycle.open_ruleset(Path(ruleset_dir))
+    snap = lifecycle.snapshot(repository, ruleset_id)
+    if _verified.report is not None:
+        snap.adopt(_verified.text, _verified.report)
+    return lifecycle.check_release(repository, ruleset_id, acting, access.keyring(), snap=snap)
 
 
 def _stamp(repository: Any, ruleset_dir: Path) -> tuple[Any, ...]:
@@ -102,6 +131,8 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
                + (f" · latest release **{released.version}**" if released else " · never released"))
     if review.state == "draft" and released is not None and released.version == version:
         st.success(f"Released: version {released.version} is published, signed by {released.signer.name}.")
+        release_downloads.show(released, key="released")
+        release_gate.show(gate)
         if snap.model is not None and not released.has_content_of(snap.model):
             others = [p for p in blockers if p.code not in _VERSION]
             if others:  # never suggest a step the gate would refuse: what it says comes first
@@ -115,6 +146,7 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
                     else "")
         st.info(f"**Draft.**{rejected} Next: an author submits version {version} for review by a second "
                 "clinician.")
+        release_gate.show(gate)
         others = [p for p in blockers if p.code not in _VERSION]
         if released is not None and len(others) < len(blockers):
             if others:  # the version is the last thing to do, not the next: the gate's other reasons first
@@ -130,16 +162,21 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
     if review.state == "in_review":
         st.info(f"**Waiting for review.** {review.author} submitted version {review.version} at "
                 f"{review.submitted_at}. Next: a reviewer other than {review.author} approves it (or sends it back).")
+        release_gate.show(gate)
+        release_impact.summary(gate)
         _blockers(blockers, "Before it can be approved")
         left, right = st.columns(2)
         with left:
-            if not blockers:
-                _form("approve", ruleset_dir, "Approve", "Note (optional)", access.approve, signs=True)
+            if not blockers and release_gate.reasons_given(gate):
+                _form("approve", ruleset_dir, "Approve", "Note (optional)", release_gate.approving(access.approve),
+                      signs=True)
         with right:
             _form("reject", ruleset_dir, "Send back", "What must change", access.reject, signs=False)
         return
     st.info(f"**Approved** by {review.reviewer} at {review.reviewed_at}. Next: {review.reviewer} releases version "
             f"{review.version}, signing it; after that it can never change.")
+    release_gate.show(gate)
+    release_impact.summary(gate)
     _blockers(blockers, "Before it can be released")
     left, right = st.columns(2)
     with left:
@@ -286,6 +323,7 @@ def _history(found: lifecycle.History) -> None:
     st.subheader("Releases", anchor=False)
     if found.releases:
         st.table([_release_row(r) for r in reversed(found.releases)], hide_index=True, border="horizontal")
+        release_downloads.chooser(found.releases)
     else:
         st.caption("Nothing released yet.")
     st.subheader("Every change", anchor=False)

@@ -58,7 +58,7 @@ def page(ruleset_file: pathlib.Path) -> None:
         common.show_problems(report.problems, limit=10)
         return
     if report.stopped_by == "cancelled" and st.button("Check again", key="safety.again"):
-        background_check.forget(*run)
+        background_check.forget(run)
         st.rerun()
     _summary(report)
     _properties(report, ruleset_file, broken=True)  # broken promises first: what a reviewer must act on
