@@ -684,3 +684,80 @@ def test_a_clinical_lead_reads_the_overview_finds_by_content_and_sees_safety_whe
         no_traceback(page)
     finally:
         path.write_text(original, encoding="utf-8")
+
+
+# --- issue 21 items 2 and 3, issue 23 item 1: the Releases page finishes the job ---------------------------------
+
+@pytest.fixture(scope="module")
+def server_with_a_release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """Upper back pain 1.0.0 released (keys and keyring in a workspace of its own), then cauda equina sent to routine
+    care and saved; a case store of past cases, one with bladder dysfunction. The app's URL and the release file."""
+    from workbench.analysis.case_store import CASES_ENV
+    from workbench.files import read_versioned
+    from workbench.people import access
+    from workbench.publish.signing import KEYRING_ENV, KEYS_ENV, create_key, trust
+    from workbench.workspace import HOME_ENV
+
+    from ..conftest import AUTHOR, REVIEWER, V1, released
+
+    base = tmp_path_factory.mktemp("releases")
+    folder = base / "rulesets" / "upper-back-pain"
+    shutil.copytree(V1, folder)
+    (base / "cases").mkdir()
+    (base / "cases" / "2025.csv").write_text(
+        "age,bladder_bowel_dysfunction,limb_weakness,fever\n40,yes,no,no\n70,no,no,yes\n55,no,yes,no\n",
+        encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in ((HOME_ENV, base / "home"), (KEYS_ENV, base / "home" / "keys"),
+                            (KEYRING_ENV, base / "home" / "keyring.json"), (CASES_ENV, base / "cases")):
+            patch.setenv(name, str(value))
+        signers = {}
+        for name in (AUTHOR, REVIEWER):
+            _, signers[name] = create_key(name, None, base / "home" / "keys")
+            trust(name, signers[name].key.public_key(), base / "home" / "keyring.json")
+        release = released(folder, signers)
+        path = folder / "ruleset.yaml"
+        text, token = read_versioned(path)
+        start = (text or "").index("  - id: suspected_cauda_equina_or_cord_compression")
+        at = (text or "").index("disposition: emergency", start)
+        access.save_ruleset(access.local_identity(AUTHOR), path, (text or "")[:at] + "disposition: routine"
+                            + (text or "")[at + len("disposition: emergency"):], token, "try routine")
+        with serve(base / "rulesets", base / "no-accounts.json", base / "streamlit.log") as url:
+            yield url, release
+
+
+def test_the_releases_page_shows_the_gate_downloads_a_release_and_what_a_version_changes_for_past_cases(
+        browser, server_with_a_release):  # type: ignore[no-untyped-def]
+    """The review tab leads with the broken promises and offers no step; the History tab downloads the signed
+    release byte for byte; the impact tab lists the past case that would become less urgent first. Each state is
+    checked with axe-core and kept as a screenshot."""
+    url, release = server_with_a_release
+    with private_context(browser) as context:
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(f"{url}/releases")  # straight to the page, as a bookmark opens it
+        tab.get_by_text(re.compile(r"safety promises? broken")).first.wait_for()
+        settle(tab)
+        assert tab.get_by_role("button", name="Submit for review").count() == 0  # the gate would refuse it
+        no_traceback(tab)
+        shot(tab, "releases-gate")
+        problems = accessibility_problems(tab)
+
+        tab.get_by_role("tab", name="History").click()
+        settle(tab)
+        button = tab.get_by_role("button", name="Release (signed JSON)").first
+        button.scroll_into_view_if_needed()
+        with tab.expect_download() as download:
+            button.click()
+        assert Path(download.value.path()).read_bytes() == release.read_bytes()
+        assert download.value.suggested_filename == "upper-back-pain-1.0.0.json"
+        shot(tab, "releases-downloads")
+        problems += accessibility_problems(tab)
+
+        tab.get_by_role("tab", name="What it changes for past cases").click()
+        tab.get_by_text(re.compile(r"past cases? would become less urgent")).first.wait_for()
+        settle(tab)
+        no_traceback(tab)
+        shot(tab, "releases-impact", height=1700)
+        problems += accessibility_problems(tab)
+        assert problems == [], problems

@@ -45,11 +45,12 @@ def show(release: Release, *, key: str) -> None:
             column.download_button(item.title, item.data, file_name=item.file_name, mime=item.media_type,
                                    key=f"releases.download.{key}.{release.version}.{item.kind}",
                                    icon=":material/download:", width="stretch", on_click="ignore")
-        st.table([{"File": item.file_name, "sha256 of the file": item.sha256} for item in files], hide_index=True,
-                 border="horizontal")
+        st.caption("The sha256 of each file's bytes, as sha256sum prints it (kept beside the files as SHA256SUMS, "
+                   "it checks them all):")
+        st.code("\n".join(f"{item.sha256}  {item.file_name}" for item in files), language=None, wrap_lines=True)
         st.caption(f"The release's content sha256 (of its RFC 8785 canonical JSON, what the signature and every FHIR "
                    f"artefact carry): `{release.sha256}`. FHIR canonical URLs and the CDS Hooks prefetch are under "
-                   f"**{base.base}**, the base URL exports use by default ({BASE_URL_VARIABLE} changes it). How to "
+                   f"`{base.base}`, the base URL exports use by default ({BASE_URL_VARIABLE} changes it). How to "
                    "check a file and its signature: docs/downstream.md.")
         with st.expander("The signature"):
             st.code("\n".join(f"{name}: {value}" for name, value in signed.items()), language=None, wrap_lines=True)

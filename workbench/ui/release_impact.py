@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,8 @@ def tab(ruleset_dir: Path, releases: Sequence[Release]) -> None:
         new = _released(releases, new_ref)
     run = analysed(old, new, cases)
     if run is not None:
-        _full(run, old, new, cases, ruleset_dir.name)
+        named = (f"version {old.version}", "the saved draft" if new_ref == "draft" else f"version {new.version}")
+        _full(run, named, _words(old, new), cases, f"{ruleset_dir.name}-{new.version}-against-{old.version}-impact")
 
 
 def summary(gate: lifecycle.Gate) -> None:
@@ -216,13 +217,14 @@ def _analyse(old: CompiledRuleset, new: CompiledRuleset, cases: Cases, key: tupl
 
 # --- the impact in full ----------------------------------------------------------------------------
 
-def _full(run: Run, old: CompiledRuleset, new: CompiledRuleset, cases: Cases, ruleset_id: str) -> None:
+def _full(run: Run, named: tuple[str, str], words: dict[str, dict[str, str]], cases: Cases, stem: str) -> None:
+    """The impact in full: the hazards first, the transitions and the rules they go through, the matrix, the
+    downloads; `named` says the two versions (old, new) in words ("version 1.0.0", "the saved draft")."""
     if run.result is None:
         st.error(f"The past cases in {cases.words} cannot be analysed — nothing is shown until this is put right:")
         common.show_problems(run.problems, limit=20, with_file=True)
         return
     result = run.result
-    words = _words(old, new)
     said = _sayer(words)
     columns = st.columns(3)
     columns[0].metric("Become less urgent", f"{result.less_urgent_count:,}",
@@ -230,25 +232,25 @@ def _full(run: Run, old: CompiledRuleset, new: CompiledRuleset, cases: Cases, ru
     columns[1].metric("Change disposition", f"{result.changed:,}")
     columns[2].metric("Past cases", f"{result.total:,}", help=f"From {cases.words}")
     _hazards(result, said, words)
-    for note in _notes(result, words):
-        st.caption(note)
     st.subheader("From → to", anchor=False)
-    st.table([{"From (version " + old.version + ")": said(t.before), "To (version " + new.version + ")": said(t.after),
+    st.table([{f"From ({named[0]})": said(t.before), f"To ({named[1]})": said(t.after),
                "Change": DIRECTIONS[t.direction], "Cases": f"{t.count:,}"} for t in result.transitions],
              hide_index=True, border="horizontal")
     if result.routes:
         st.subheader("Which rules and red flags each change goes through", anchor=False)
         st.table([{"From → to": f"{said(r.before)} → {said(r.after)}", "Change": DIRECTIONS[r.direction],
-                   "Rule (outcome) then → now": f"{_node(words, r.outcome_before)} → {_node(words, r.outcome_after)}",
+                   "Rule (outcome) then → now": _rule(words, r.outcome_before, r.outcome_after),
                    "Red flags then": _flags(words, r.red_flags_before),
                    "Red flags now": _flags(words, r.red_flags_after),
                    "Cases": f"{r.count:,}", "For example": _row(r.example, result)} for r in result.routes],
                  hide_index=True, border="horizontal")
-    st.image(transition_svg(result, words["dispositions"]), alt=f"Transition matrix: {result.changed:,} of "
+    for note in _notes(result, words):
+        st.caption(note)
+    drawn = replace(result, old=named[0], new=named[1])  # the picture says which is which in the page's words
+    st.image(transition_svg(drawn, words["dispositions"]), alt=f"Transition matrix: {result.changed:,} of "
              f"{result.total:,} cases change disposition, {result.less_urgent_count:,} become less urgent",
              caption="Rows: the disposition under the old version; columns: under the new. Right of the diagonal "
              "(red): less urgent; left (blue): more urgent.")
-    stem = f"{ruleset_id}-{new.version}-against-{old.version}-impact"
     left, right = st.columns(2)
     for column, suffix, mime in ((left, ".csv", "text/csv"), (right, ".parquet", "application/vnd.apache.parquet")):
         column.download_button(f"Transitions and rules ({suffix[1:].upper()})",
@@ -268,7 +270,7 @@ def _hazards(result: Impact, said: Any, words: dict[str, dict[str, str]]) -> Non
     shown = result.less_urgent[:SHOWN]
     st.table([{"Case": (f"{Path(h.file).name}, " if several else "") + f"row {h.row}", "Was": said(h.before),
                "Would be": said(h.after),
-               "Rule (outcome) then → now": f"{_node(words, h.outcome_before)} → {_node(words, h.outcome_after)}",
+               "Rule (outcome) then → now": _rule(words, h.outcome_before, h.outcome_after),
                "Red flags": _flags(words, h.red_flags),
                "Red flags an unsure or missing answer may hide": _flags(words, h.possible_red_flags)}
               for h in shown], hide_index=True, border="horizontal")
@@ -280,7 +282,8 @@ def _notes(result: Impact, words: dict[str, dict[str, str]]) -> list[str]:
     notes = []
     if result.missing:
         asked = "; ".join(words["inputs"].get(i, i) for i in result.missing)
-        notes.append(f"Not in the cases, so every case leaves it unanswered: {asked}.")
+        notes.append(f"Not in the cases, so every case leaves it unanswered: {asked.rstrip('.')}"
+                     + ("" if asked.endswith(("?", ".")) else "."))
     if result.unsure:
         notes.append(f"{result.unsure:,} cases have unsure answers, each weighed at its most urgent possibility.")
     return notes
@@ -298,6 +301,14 @@ def _sayer(words: dict[str, dict[str, str]]) -> Any:
     def said(disposition: str | None) -> str:
         return "needs more answers" if disposition is None else words["dispositions"].get(disposition, disposition)
     return said
+
+
+def _rule(words: dict[str, dict[str, str]], before: str | None, after: str | None) -> str:
+    """The outcome a case reached under each version; one name when it is the same outcome, whose disposition
+    changed."""
+    if before == after:
+        return f"{_node(words, after)} (the same outcome, its disposition changed)"
+    return f"{_node(words, before)} → {_node(words, after)}"
 
 
 def _node(words: dict[str, dict[str, str]], outcome: str | None) -> str:

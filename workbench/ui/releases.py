@@ -131,7 +131,8 @@ def _next_step(ruleset_dir: Path, gate: lifecycle.Gate, found: lifecycle.History
                + (f" · latest release **{released.version}**" if released else " · never released"))
     if review.state == "draft" and released is not None and released.version == version:
         st.success(f"Released: version {released.version} is published, signed by {released.signer.name}.")
-        release_downloads.show(released, key="released")
+        if snap.model is None or released.has_content_of(snap.model):  # its files, right after the release
+            release_downloads.show(released, key="released")
         release_gate.show(gate)
         if snap.model is not None and not released.has_content_of(snap.model):
             others = [p for p in blockers if p.code not in _VERSION]
