@@ -307,7 +307,14 @@ def test_without_a_case_store_a_file_of_cases_is_uploaded_and_a_bad_one_is_a_cle
     at.run()
     finished(at)
     no_errors(at)
-    assert "triage.parquet cannot be read as parquet" in texts(at)
+    page = texts(at)
+    assert "triage.parquet cannot be read as parquet" in page
+    assert "workbench-cases-" not in page  # said of the file uploaded, not of where it was put for a moment
+    at.get("file_uploader")[0].set_value(("triage.csv", b"", "text/csv"))
+    at.run()
+    finished(at)
+    no_errors(at)
+    assert "There are no cases in triage.csv: nothing to compare." in texts(at)
 
 
 def _csv(rows: list[tuple]) -> bytes:

@@ -210,7 +210,11 @@ def _analyse(old: CompiledRuleset, new: CompiledRuleset, cases: Cases, key: tupl
         with tempfile.TemporaryDirectory(prefix="workbench-cases-") as folder:
             path = Path(folder) / name  # named as uploaded, so each problem names the user's file
             path.write_bytes(data)
-            return Run(impact(old, new, str(path)), [], key)
+            try:
+                return Run(impact(old, new, str(path)), [], key)
+            except ProblemError as exc:  # said of the file uploaded, not of where it was put for a moment
+                return Run(None, [replace(p, message=p.message.replace(str(path), name), file=name if p.file else None)
+                                  for p in exc.problems], key)
     except ProblemError as exc:
         return Run(None, exc.problems, key)
 
@@ -225,6 +229,9 @@ def _full(run: Run, named: tuple[str, str], words: dict[str, dict[str, str]], ca
         common.show_problems(run.problems, limit=20, with_file=True)
         return
     result = run.result
+    if not result.total:
+        st.warning(f"There are no cases in {cases.words}: nothing to compare.")
+        return
     said = _sayer(words)
     columns = st.columns(3)
     columns[0].metric("Become less urgent", f"{result.less_urgent_count:,}",
