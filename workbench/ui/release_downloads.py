@@ -7,6 +7,7 @@ only lays them out."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import streamlit as st
@@ -34,7 +35,7 @@ def show(release: Release, *, key: str) -> None:
     except ValueError as exc:  # WORKBENCH_BASE_URL set to something that is no http(s) address
         st.error(f"The FHIR and CDS Hooks files cannot be made: {BASE_URL_VARIABLE} is not usable ({exc}).")
         return
-    files = _files(release, base.base, (release.id, release.version, release.sha256))
+    files = _files(release, base.base, hashlib.sha256(release.data).hexdigest())
     signed = signature(release)
     with st.container(border=True):
         st.markdown(f"**Version {common.escape_md(release.version)}**, released {release.released_at[:10]}, "
@@ -57,6 +58,7 @@ def show(release: Release, *, key: str) -> None:
 
 
 @st.cache_data(max_entries=32, show_spinner="Making the FHIR and CDS Hooks files…")
-def _files(_release: Release, base: str, release: tuple[str, str, str]) -> list[Download]:
-    """Made once per release and base URL: a release never changes, so its id, version and sha256 key it."""
+def _files(_release: Release, base: str, signed: str) -> list[Download]:
+    """Made once per release file and base URL, keyed by the sha256 of the signed file (the same content released
+    twice, after a history was rewound, is two files with two signatures)."""
     return downloads(_release, Canonicals(base))
