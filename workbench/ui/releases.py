@@ -4,7 +4,9 @@ history; and what changed.
 Every decision is the core's (access.py, publish/lifecycle.py, diff.py): this page reads the state the history
 gives, offers the one action that moves it on to the person allowed to take it, and shows what the core says.
 Normal states (waiting for review, just released) are shown as states, not as errors; only what stops the
-next step is listed, as things to do.
+next step is listed, as things to do. Its parts with a module each: what the release gate requires
+(release_gate.py), a release's files to download (release_downloads.py), and what a version changes for the past
+cases on record (release_impact.py).
 """
 
 from __future__ import annotations
