@@ -121,6 +121,7 @@ CODES: dict[str, str] = {
     "WB1005": "sign-in refused: unknown name or wrong password",
     "WB1006": "too many failed sign-ins for this account: wait before trying again",
     "WB1007": "name holds invisible or look-alike characters",
+    "WB1008": "review step needs accounts: the pages take it only from a signed-in person",
     "WB1010": "ruleset has more nodes than the limit",
     "WB1011": "vignettes file holds more vignettes than the limit",
     "WB1020": "file cannot be saved (disk full, read-only, no permission)",
@@ -151,7 +152,8 @@ class Status:
 
 CONTENT, USAGE, REFUSED, UNAVAILABLE = Status(1, 422), Status(2, 400), Status(1, 403), Status(2, 503)
 STATUS_BY_CODE: dict[str, Status] = {"WB001": USAGE, "WB722": USAGE, "WB1001": REFUSED, "WB1005": Status(1, 401),
-                                     "WB1006": Status(1, 429), "WB1020": UNAVAILABLE, "WB1021": Status(2, 404)}
+                                     "WB1006": Status(1, 429), "WB1008": REFUSED, "WB1020": UNAVAILABLE,
+                                     "WB1021": Status(2, 404)}
 STATUS_BY_FAMILY: dict[str, Status] = {"WB0": CONTENT, "WB1": CONTENT, "WB2": CONTENT, "WB3": CONTENT,
                                        "WB4": CONTENT, "WB5": CONTENT, "WB6": Status(2, 422), "WB7": CONTENT,
                                        "WB8": CONTENT, "WB9": Status(1, 404), "WB10": CONTENT}

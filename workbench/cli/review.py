@@ -194,7 +194,7 @@ def cmd_key(args: argparse.Namespace) -> int:
     """create and list signing keys: 0 done, 2 refused."""
     from ..people import access, accounts
     from ..problems import ProblemError
-    from ..publish.signing import load_keyring, make_key
+    from ..publish.signing import load_keyring
 
     keyring = keyring_path(args)
     try:
@@ -220,15 +220,15 @@ def cmd_key(args: argparse.Namespace) -> int:
                     print(f"Revoked {key.key_id} ({key.name}): nothing it signed is accepted by this keyring now.")
             return OK
         password, _ = secret(args)
-        if accounts.accounts_required(users_path(args)):
-            if password is None:
-                raise UsageError("accounts are required here: give your password with --password-stdin; it also "
-                                 "locks the key")
-            accounts.authenticate(args.name, password, path=users_path(args))
-        elif password is None and not args.no_passphrase:
+        users = users_path(args)
+        if accounts.accounts_required(users) and password is None:
+            raise UsageError("accounts are required here: give your password with --password-stdin; it also "
+                             "locks the key")
+        if password is None and not args.no_passphrase:
             raise UsageError("give a passphrase for the key with --password-stdin, or --no-passphrase")
-        path, key, ring = make_key(args.name, password or None, Path(args.keys).expanduser() if args.keys else None,
-                                   keyring)
+        maker = access.identify(args.name, "approve", password=password, users=users)
+        path, key, ring = access.make_own_key(maker, password, users=users, keyring_path=keyring,
+                                              folder=Path(args.keys).expanduser() if args.keys else None)
     except ProblemError as exc:
         raise UsageError(" ".join(f"{p.code} {p.message}" for p in exc.problems)) from None
     if args.format == "json":

@@ -9,7 +9,7 @@ and approving or releasing needs the person's own signing key, unlocked for that
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from ..names import clean_name, look_alike, same_person
 from ..problems import Problem, ProblemError
 from ..publish import lifecycle
 from ..publish.repository import Person, Repository, message
-from ..publish.signing import Keyring, SigningKey, load_key, load_keyring, revoke
+from ..publish.signing import Keyring, SigningKey, load_key, load_keyring, make_key, revoke
 from ..publish.sync import SyncOutcome, sync, team_folder
 from ..run.replay import ReplayReport, replay_ruleset
 from . import accounts
@@ -114,7 +114,8 @@ def add_person(identity: Identity | None, name: str, roles: list[str], password:
     path = users if users is not None else accounts.users_file()
     existing = accounts.load_accounts(path)  # a damaged or lost file refuses everyone (WB1002)
     roles = list(dict.fromkeys(roles))
-    if existing or accounts.accounts_required(path):
+    first = not (existing or accounts.accounts_required(path))
+    if not first:
         require(identity, "manage_people")
     elif "admin" not in roles:
         roles.append("admin")
@@ -122,7 +123,40 @@ def add_person(identity: Identity | None, name: str, roles: list[str], password:
     if (similar := look_alike(name, holders)) is not None:
         raise ProblemError([Problem("WB1007", f"'{clean_name(name)}' could pass for '{similar}', whose signing key "
                                     "the keyring trusts; choose a name nobody could mistake for it.")])
-    return accounts.add_account(name, roles, password, email=email, replace=replace, path=path)
+    return accounts.add_account(name, roles, password, email=email, replace=replace, first=first, path=path)
+
+
+def create_first_admin(name: str, password: str, again: str, other_roles: Iterable[str] = (), *,
+                       users: Path | None = None, keyring_path: Path | None = None,
+                       folder: Path | None = None) -> accounts.Account:
+    """The first account of an install, made by whoever opens it first (the browser's "Create the first admin
+    account"): an administrator, with `other_roles` too (the person usually also writes or reviews rules), the
+    password typed twice. The same path and checks as `workbench user add` (add_person): names.check, look-alikes,
+    a password of 8 or more characters. Refused (WB1004) once any account exists or ever existed here, and
+    (WB1002) in a rulesets `folder` whose history shows signed-in people, so deleting the accounts file and its
+    marker does not let the next visitor make themselves administrator."""
+    if accounts_expected(folder):
+        raise AccessDenied([Problem("WB1002", f"The history of {folder} shows actions by signed-in people, so "
+                                    "accounts existed here: restore the accounts file from a backup rather than "
+                                    "start again.")])
+    path = users if users is not None else accounts.users_file()
+    if accounts.load_accounts(path) or accounts.accounts_required(path):
+        raise ProblemError([Problem("WB1004", "There are accounts here already: an administrator adds the others. "
+                                    "Sign in instead.")])
+    return add_person(None, name, ["admin", *other_roles], accounts.confirmed(password, again), users=path,
+                      keyring_path=keyring_path)
+
+
+def confirm(identity: Identity | None, password: str | None, action: str, users: Path | None = None) -> Identity:
+    """`identity`, allowed to do `action` and, where accounts are required, proved again by their password (a
+    step up, as for a signature: a workstation left signed in does not let a passer-by add people or sign).
+    Its roles are read afresh from the accounts file."""
+    identity = require(identity, action)
+    if not accounts.accounts_required(users):
+        return identity
+    if not identity.signed_in:
+        raise AccessDenied([Problem("WB1005", "Accounts are required here: sign in first.")])
+    return require(identity_of(accounts.authenticate(identity.name, password or "", path=users)), action)
 
 
 def remove_person(identity: Identity | None, name: str, users: Path | None = None) -> accounts.Account:
@@ -135,6 +169,39 @@ def revoke_key(identity: Identity | None, name: str, keyring_path: Path | None =
     """Take a person's keys out of the keyring (an administrator's action where accounts exist)."""
     require(identity, "manage_people")
     return revoke(name, keyring_path)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One account as an administrator sees it: never a hash; the signing key the keyring trusts for them."""
+
+    name: str
+    roles: tuple[str, ...]
+    password: bool
+    email: str | None
+    tokens: int
+    key_id: str | None
+
+
+def people(identity: Identity | None, users: Path | None = None,
+           keyring_path: Path | None = None) -> list[PersonRow]:
+    """Every account with its roles and signing key, for an administrator."""
+    require(identity, "manage_people")
+    ring = load_keyring(keyring_path, required=False)
+    return [PersonRow(a.name, a.roles, a.password is not None, a.email, len(a.tokens),
+                      held.key_id if (held := ring.held(a.name)) else None)
+            for a in accounts.load_accounts(users)]
+
+
+def make_own_key(identity: Identity | None, password: str | None, *, users: Path | None = None,
+                 folder: Path | None = None, keyring_path: Path | None = None) -> tuple[Path, SigningKey, Keyring]:
+    """`workbench key create` and the People page: the person's own signing key, for someone who may approve.
+    Where accounts are required the password is checked again first and locks the key (encrypted; never in the
+    clear), so approve and release open it with the password they ask for. Without accounts an empty password
+    leaves the key unlocked (the CLI asks for --no-passphrase). One key per person (signing.make_key): refused
+    (WB1004) while the keyring trusts another for this name, until an administrator revokes it."""
+    identity = confirm(identity, password, "approve", users)
+    return make_key(identity.name, password or None, folder, keyring_path)
 
 
 def accounts_expected(folder: Path | None) -> bool:
@@ -351,10 +418,35 @@ def unlock_key(identity: Identity | None, password: str | None, action: str, fol
     """The signed-in person's signing key, for one approval or release (`action`, which their role must allow).
     Where accounts are required the password is checked again first (a step up, as for any signature), and it
     also opens the key."""
-    identity = require(identity, action)
-    if accounts.accounts_required(users):
-        accounts.authenticate(identity.name, password or "", path=users)
+    identity = confirm(identity, password, action, users)
     return load_key(identity.name, password or None, folder)
+
+
+REVIEW_STEPS = ("submit", "approve", "reject", "release")
+_STEP_WORDS = {"submit": "Submitting for review", "approve": "Approving", "reject": "Sending back",
+               "release": "Releasing"}
+
+
+def review_needs_account(identity: Identity | None, action: str) -> Problem | None:
+    """Why the pages do not take review step `action` from `identity` (WB1008), or None when they do.
+
+    Each review step records a person the two-person rule compares: the author who submitted, the reviewer who
+    approved and signed, who released. Without accounts a name is only typed, so one clinician could submit under
+    a colleague's name and approve their own change, or sign as someone they are not. The pages therefore take
+    these steps only from a signed-in person. (The CLI still takes a typed name on an install that never had
+    accounts, where one clinician tries the gate alone from a terminal.)"""
+    if action not in REVIEW_STEPS or (identity is not None and identity.signed_in):
+        return None
+    return Problem("WB1008", f"{_STEP_WORDS[action]} needs accounts: every review step records who took it, and "
+                   "the two-person rule compares signed-in people, never typed names. There are no accounts here "
+                   "yet.")
+
+
+def require_signed_in(identity: Identity | None, action: str) -> Identity:
+    """`identity` if it may take review step `action` in the pages (review_needs_account); AccessDenied if not."""
+    if (problem := review_needs_account(identity, action)) is not None:
+        raise AccessDenied([problem])
+    return require(identity, action)
 
 
 def sync_team(identity: Identity | None, folder: Path, resolve: Mapping[str, str] | None = None) -> SyncOutcome:

@@ -220,11 +220,21 @@ def _invalid(message: str) -> ProblemError:
     return ProblemError([Problem("WB1003", message)])
 
 
+def confirmed(password: str, again: str) -> str:
+    """The password typed twice, when both are the same; WB1003 when they differ (a typo would lock someone out,
+    or lock a signing key with a password nobody knows)."""
+    if password != again:
+        raise _invalid("The two passwords differ; type the same password twice. Nothing was changed.")
+    return password
+
+
 def add_account(name: str, roles: Iterable[str], password: str | None, *, email: str | None = None,
-                replace: bool = False, path: Path | None = None) -> Account:
+                replace: bool = False, first: bool = False, path: Path | None = None) -> Account:
     """Add (or with `replace`, replace) an account; ProblemError (WB1003, WB1004) says what is wrong. A replaced
     account starts with no personal tokens: a token made before (perhaps by whoever lost the password) no longer
-    signs in. Who may add and replace accounts is access.add_person's business."""
+    signs in. With `first`, refused (WB1004) unless this is the first account ever made here, checked under the
+    file's lock, so two people opening a new install at once cannot both become its first administrator. Who may
+    add and replace accounts is access.add_person's business."""
     roles = tuple(dict.fromkeys(roles))
     if problem := check_name(name):
         raise ProblemError([problem])
@@ -242,6 +252,9 @@ def add_account(name: str, roles: Iterable[str], password: str | None, *, email:
     path = _folder(path)
     with locked(path):
         accounts = load_accounts(path)
+        if first and (accounts or accounts_required(path)):
+            raise ProblemError([Problem("WB1004", "Accounts were made here meanwhile: an administrator adds the "
+                                        "others. Sign in instead.")])
         kept = [a for a in accounts if not same_name(a.name, name)]
         similar = look_alike(name, [a.name for a in accounts])
         if similar is not None:
@@ -252,8 +265,17 @@ def add_account(name: str, roles: Iterable[str], password: str | None, *, email:
                                         "remove it first, or replace it.")])
         if email is not None and any(a.email and a.email.casefold() == email.casefold() for a in kept):
             raise ProblemError([Problem("WB1004", f"Another account already has the email {email}.")])
+        _keeps_an_administrator(accounts, [*kept, account], account.name)
         save_accounts([*kept, account], path)
     return account
+
+
+def _keeps_an_administrator(before: list[Account], after: list[Account], name: str) -> None:
+    """Refuse (WB1004) a change that would leave no administrator where there was one: nobody could then add,
+    replace or remove an account again, nor revoke a key."""
+    if any("admin" in a.roles for a in before) and not any("admin" in a.roles for a in after):
+        raise ProblemError([Problem("WB1004", f"{clean_name(name)} is the last administrator: make someone else "
+                                    "an administrator first, or nobody could manage accounts again.")])
 
 
 def remove_account(name: str, *, path: Path | None = None) -> Account:
@@ -263,6 +285,7 @@ def remove_account(name: str, *, path: Path | None = None) -> Account:
         found = find_account(accounts, name)
         if found is None:
             raise ProblemError([Problem("WB1004", f"There is no account called '{clean_name(name)}'.")])
+        _keeps_an_administrator(accounts, [a for a in accounts if a is not found], found.name)
         save_accounts([a for a in accounts if a is not found], path)
     return found
 

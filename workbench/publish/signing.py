@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,14 @@ def keyring_file() -> Path:
     return Path(configured).expanduser() if configured else workspace.home() / "keyring.json"
 
 
+def fingerprint(public: Ed25519PublicKey) -> str:
+    """The whole sha256 of the raw public key, in groups of four hex digits: what two people read to each other to
+    be sure a keyring holds the key its owner made (the key id is its first 16 digits)."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+
+
 def key_file(folder: Path, name: str) -> Path:
     """Where `name`'s private key is kept: a readable part (its Latin letters) and a part from the name's key, so
     names in other scripts ("Д-р Иванова", "د. أحمد") never share a file, and look-alike names do."""
@@ -153,11 +162,13 @@ def make_key(name: str, passphrase: str | None, folder: Path | None = None,
     if problem := check_name(name):
         raise ProblemError([problem])
     ring = keyring if keyring is not None else keyring_file()
-    held = [k for k in load_keyring(ring, required=False).keys if same_person(k.name, name)]
-    if held:
-        raise ProblemError([Problem("WB1004", f"The keyring already trusts key {held[0].key_id} for {held[0].name}: "
-                                    f"one key per person. Revoke it first (`workbench key revoke '{held[0].name}'`), "
-                                    "which also withdraws what it signed.")])
+    held = load_keyring(ring, required=False).held(name)
+    if held is not None:
+        raise ProblemError([Problem("WB1004", f"The keyring already trusts key {held.key_id} for {held.name}: one key "
+                                    "per person. An administrator revokes it first (People page, or `workbench key "
+                                    f"revoke '{held.name}'`), which also withdraws what it signed.")])
+    folder = Path(folder) if folder is not None else keys_folder()
+    _retire_revoked(key_file(folder, name), passphrase)
     path, key = create_key(name, passphrase, folder)
     try:
         trusted = trust(key.name, key.key.public_key(), ring)
@@ -165,6 +176,21 @@ def make_key(name: str, passphrase: str | None, folder: Path | None = None,
         path.unlink(missing_ok=True)
         raise
     return path, key, trusted
+
+
+def _retire_revoked(path: Path, passphrase: str | None) -> None:
+    """Keep the private key of a key the keyring no longer trusts (revoked) under another name beside it, so its
+    owner can make a new one: only when it opens with their passphrase (it is theirs); any other file there is
+    left alone, and create_key refuses to write over it."""
+    if not os.path.lexists(path):
+        return
+    try:
+        serialization.load_pem_private_key(read_regular(path, 100_000), passphrase.encode("utf-8") if passphrase
+                                           else None)
+    except (OSError, ValueError, TypeError):
+        return
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    os.replace(path, path.with_name(f"{path.stem}.revoked-{stamp}.pem"))
 
 
 def load_key(name: str, passphrase: str | None, folder: Path | None = None) -> SigningKey:
@@ -177,8 +203,8 @@ def load_key(name: str, passphrase: str | None, folder: Path | None = None) -> S
     try:
         data = read_regular(path, 100_000)
     except OSError:
-        raise ProblemError([Problem("WB1033", f"{name} has no signing key in {folder}: make one with `workbench key "
-                                    "create`, and have it added to the keyring.")]) from None
+        raise ProblemError([Problem("WB1033", f"{name} has no signing key in {folder}: make one on the People page "
+                                    "(or with `workbench key create`).")]) from None
     try:
         key = serialization.load_pem_private_key(data, passphrase.encode("utf-8") if passphrase else None)
     except (ValueError, TypeError):
@@ -206,6 +232,10 @@ class Keyring:
 
     def find(self, wanted: str) -> TrustedKey | None:
         return next((k for k in self.keys if k.key_id == wanted), None)
+
+    def held(self, name: str) -> TrustedKey | None:
+        """The key this keyring trusts for `name` (or a name drawn like it), if any: one per person."""
+        return next((k for k in self.keys if same_person(k.name, name)), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"keys": [{"name": k.name, "key_id": k.key_id, "public_key": _b64(k.public_key.public_bytes(
