@@ -47,7 +47,7 @@ def test_without_accounts_the_workbench_opens_with_every_role_and_says_so(tmp_pa
     assert not at.exception
     assert shown(at) == ["IDENTITY local | admin,author,qa,reviewer,viewer | signed_in=False"]
     said = " ".join(c.value for c in at.sidebar.caption)
-    assert "No accounts yet" in said and "every role" in said
+    assert "No accounts yet" in said and "Create the first admin account" in said
     assert "workbench user" not in said and str(tmp_path) not in said  # no shell command, no path in the sidebar
 
 

@@ -80,26 +80,6 @@ def test_key_create_without_accounts_checks_the_name(tmp_path: Path) -> None:
     assert run_cli("key", "list", "--format", "json").stdout.count("key_id") == 0
 
 
-def test_the_releases_page_without_accounts_checks_the_typed_name(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from tests.ui.test_ui_apptest import script, texts
-
-    root = tmp_path / "rulesets"
-    shutil.copytree(V1, root / "upper-back-pain")
-    Repository.open(root)
-    monkeypatch.setenv("WORKBENCH_RULESETS", str(root))
-    monkeypatch.setenv(accounts.USERS_ENV, str(tmp_path / "none.json"))
-    at = AppTest.from_string(script("releases"), default_timeout=60).run()
-    at.text_input(key="releases.submit.name").input("Dr Ada\u200b Author")
-    at.text_input(key="releases.submit.reason").input("first version")
-    at.button(key="FormSubmitter:releases.submit-Submit for review").click().run()
-    assert not at.exception
-    assert "WB1007" in texts(at) or "invisible" in texts(at)
-    assert not any(c.author.startswith("Dr Ada") for c in Repository(root).log())
-
-
 def test_user_add_and_replace_need_an_administrator(admin: Path) -> None:
     done = run_cli("user", "add", "Dr Mallory", "--role", "reviewer", "--password-stdin",
                    stdin="a long password\n")

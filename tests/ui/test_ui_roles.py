@@ -44,9 +44,8 @@ def root(tmp_path: Path, users: Path, monkeypatch: pytest.MonkeyPatch, isolated_
     Repository.open(target)
     monkeypatch.setenv("WORKBENCH_RULESETS", str(target))
     monkeypatch.setenv(accounts.USERS_ENV, str(users))
-    for name in (PEOPLE["reviewer"], "Dr Typed Reviewer"):
-        _, key = create_key(name, PASSWORD if name == PEOPLE["reviewer"] else None, isolated_home / "keys")
-        trust(name, key.key.public_key(), isolated_home / "keyring.json")
+    _, key = create_key(PEOPLE["reviewer"], PASSWORD, isolated_home / "keys")
+    trust(PEOPLE["reviewer"], key.key.public_key(), isolated_home / "keyring.json")
     return target
 
 
@@ -271,21 +270,6 @@ def test_an_author_cannot_approve_even_by_calling_the_core(root: Path):
 
 
 # --- without accounts ---------------------------------------------------------------------------
-
-def test_without_accounts_names_are_typed_and_recorded(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(accounts.USERS_ENV, str(tmp_path / "no-accounts.json"))
-    at = opened("releases")
-    no_errors(at)
-    assert titles(at) == ["Releases"]
-    at.button(key="FormSubmitter:releases.submit-Submit for review").click().run()
-    assert any("Give your name" in e.value for e in at.error)  # a blank name is not 'local'
-    at.text_input(key="releases.submit.name").input("Dr Typed Author")
-    at.button(key="FormSubmitter:releases.submit-Submit for review").click().run()
-    at.text_input(key="releases.approve.name").input("Dr Typed Reviewer")
-    at.button(key="FormSubmitter:releases.approve-Approve").click().run()
-    no_errors(at)
-    assert actions(root) == [("submit", "Dr Typed Author"), ("approve", "Dr Typed Reviewer")]
-
 
 def test_a_missing_accounts_file_once_accounts_existed_fails_closed(root: Path, users: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch):

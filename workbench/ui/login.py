@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from ..people import accounts
-from ..people.access import Identity, accounts_expected, identity_of, local_identity
+from ..people.access import Identity, accounts_expected, create_first_admin, identity_of, local_identity
 from ..problems import ProblemError
 
 SIGNED_IN = "login.user"  # session state: the signed-in account's name; roles are re-read from the file each run
@@ -52,10 +52,34 @@ def _resolve() -> Identity | None:
                  f"no accounts file at `{path}` (nor its marker). Restore it from a backup.")
         return None
     if not accounts.accounts_required(path):
-        st.sidebar.caption("No accounts yet: whoever opens the workbench has every role. With accounts, everyone "
-                           "signs in and every review step records who took it.")
+        _first_admin(path)
         return local_identity()
     return _local_account(path)
+
+
+def _first_admin(path: Path) -> None:
+    """Where there are no accounts yet: the form that makes the first one, an administrator, in the browser
+    (access.create_first_admin, the same checks as `workbench user add`), who is then signed in."""
+    st.sidebar.caption("No accounts yet: whoever opens the workbench may edit, but nobody can submit, approve or "
+                       "release, since those record who took them. Create the first admin account to turn them on.")
+    with st.sidebar.expander("Create the first admin account", icon=":material/person_add:"):
+        with st.form("login.first", clear_on_submit=False, border=False):
+            name = st.text_input("Your name, as the history will record it", key="login.first.name",
+                                 placeholder="e.g. Dr Ada Lee")
+            others = st.multiselect("Your roles besides administrator", [r for r in accounts.ROLES if r != "admin"],
+                                    default=["author"], key="login.first.roles")
+            password = st.text_input(f"Password ({accounts.MIN_PASSWORD} characters or more)", type="password",
+                                     key="login.first.password")
+            again = st.text_input("The same password again", type="password", key="login.first.again")
+            made = st.form_submit_button("Create and sign in", type="primary")
+    if made:
+        try:
+            account = create_first_admin(name, password, again, others, users=path, folder=_rulesets_root())
+        except ProblemError as exc:
+            st.sidebar.error(exc.problems[0].message)
+        else:
+            st.session_state[SIGNED_IN] = account.name
+            st.rerun()
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -67,8 +91,13 @@ def _history_had_accounts() -> bool:
     """Whether the rulesets folder's history shows signed-in people (access.accounts_expected): then a deleted
     accounts file and marker do not open the workbench to everyone. (Without $WORKBENCH_RULESETS the pages show
     the project's own rulesets/, which has no history of its own.)"""
+    root = _rulesets_root()
+    return root is not None and _had_accounts(str(root))
+
+
+def _rulesets_root() -> Path | None:
     root = os.environ.get("WORKBENCH_RULESETS")
-    return bool(root) and _had_accounts(str(Path(root).expanduser()))
+    return Path(root).expanduser() if root else None
 
 
 def _end_if_idle() -> None:

@@ -19,6 +19,12 @@ def _releases() -> None:
         releases.page(folder)
 
 
+def _people() -> None:
+    from . import people
+
+    people.page()
+
+
 def _safety() -> None:
     from . import safety
 
@@ -63,6 +69,7 @@ def _specs() -> list[tuple[str, str, str, Callable[[], None]]]:
     ]
     specs.append(("safety", "Safety", ":material/health_and_safety:", _safety))
     specs.append(("releases", "Releases", ":material/verified:", _releases))
+    specs.append(("people", "People", ":material/group:", _people))
     return specs
 
 

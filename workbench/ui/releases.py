@@ -113,7 +113,7 @@ def _stamp(repository: Any, ruleset_dir: Path) -> tuple[Any, ...]:
 
 def _acting_name() -> str | None:
     who = common.person()
-    return who.name if who is not None and who.signed_in else st.session_state.get("releases.name") or None
+    return who.name if who is not None and who.signed_in else None
 
 
 # --- the state and the next step ---------------------------------------------------------------------
@@ -247,41 +247,36 @@ _ACTION_OF = {"submit": "submit", "approve": "approve", "reject": "reject", "rel
 
 def _form(action: str, ruleset_dir: Path, button: str, reason_label: str, run: Callable[..., Any],
           signs: bool) -> None:
-    """One action, offered only to someone whose role allows it; signing actions ask for the password that
-    opens the person's key."""
+    """One action, offered only to a signed-in person whose role allows it, never under a typed name (without
+    accounts the core's access.review_needs_account says why, and how to turn accounts on); signing actions ask
+    for the password that opens the person's key."""
+    who = common.person()
+    if (closed := access.review_needs_account(who, action)) is not None:
+        st.caption(f":material/lock: {common.escape_md(button)}: {common.escape_md(closed.message)} Create the "
+                   "first admin account in the sidebar to turn them on.")
+        return
     if not common.may(_ACTION_OF[action]):
         common.not_allowed(_ACTION_OF[action], button)
         return
     with st.form(f"releases.{action}", border=True):
         st.markdown(f"**{button}**")
-        who = common.person()
-        if who is not None and who.signed_in:
-            st.caption(f"Recorded in the history as {common.escape_md(who.name)}.")
-        else:
-            st.text_input("Your name", key=f"releases.{action}.name")
+        st.caption(f"Recorded in the history as {common.escape_md(who.name if who else '')}.")
         reason = (st.text_area if action == "reject" else st.text_input)(reason_label, key=f"releases.{action}.reason")
-        secret = st.text_input("Your password (it opens your signing key)" if who is not None and who.signed_in
-                               else "Your key's passphrase (if it has one)", type="password",
+        secret = st.text_input("Your password (it opens your signing key)", type="password",
                                key=f"releases.{action}.password") if signs else None
         if st.form_submit_button(button, type="primary" if action != "reject" else "secondary"):
             _run(action, ruleset_dir, run, reason, secret)
 
 
-def _acting(action: str) -> Identity | None:
-    """Who the action is recorded under: the signed-in person, or (no accounts) the name typed in the form."""
-    who = common.person()
-    if who is None or who.signed_in:
-        return who
-    typed = st.session_state.get(f"releases.{action}.name") or ""
-    return access.local_identity(typed) if typed.strip() else None
+def _acting(action: str) -> Identity:
+    """Who the action is recorded under: the signed-in person, never a typed name (access.require_signed_in)."""
+    return access.require_signed_in(common.person(), _ACTION_OF[action])
 
 
 def _run(action: str, ruleset_dir: Path, run: Callable[..., Any], reason: str, secret: str | None) -> None:
     """Act through access.py, which checks the role again; a refusal is shown here and the form keeps its text."""
     try:
-        identity = _acting(action)  # a typed name is checked by the core like every name (WB1007)
-        if identity is None:
-            raise ProblemError([Problem("WB711", "Give your name: every review action records who did it.")])
+        identity = _acting(action)
         if secret is not None:
             key = access.unlock_key(identity, secret, _ACTION_OF[action])
             outcome = run(identity, ruleset_dir, reason, key)
