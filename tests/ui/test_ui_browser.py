@@ -4,6 +4,7 @@ look at. Skipped, with the reason, only where Chromium or Playwright is missing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -62,8 +63,9 @@ def no_draft_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 
 @contextmanager
-def serve(root: Path, users: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on `root` with the accounts in `users` (none if it does not exist)."""
+def serve(root: Path, users: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run streamlit_app.py` on `root` with the accounts in `users` (none if it does not exist), and
+    any other settings in `env`."""
     port = _free_port()
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -71,7 +73,7 @@ def serve(root: Path, users: Path, log_path: Path) -> Iterator[str]:
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.address", "127.0.0.1"],  # local only: also spares a lookup of this machine's public address
         cwd=ROOT, env={**os.environ, "WORKBENCH_RULESETS": str(root), accounts.USERS_ENV: str(users),
-                       DRAFTS_ENV: str(log_path.parent / "drafts")},
+                       DRAFTS_ENV: str(log_path.parent / "drafts"), **(env or {})},
         stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -191,7 +193,7 @@ def no_traceback(tab) -> None:  # type: ignore[no-untyped-def]
 
 
 AXE = ROOT / "tests" / "ui" / "node_modules" / "axe-core" / "axe.min.js"
-PAGES = ("Rulesets", "Overview", "Editor", "Flow", "Try it", "Vignettes", "Safety", "Releases")
+PAGES = ("Rulesets", "Overview", "Editor", "Flow", "Try it", "Vignettes", "Safety", "Releases", "People")
 
 
 def accessibility_problems(tab) -> list[str]:  # type: ignore[no-untyped-def]
@@ -763,3 +765,75 @@ def test_the_releases_page_shows_the_gate_downloads_a_release_and_what_a_version
         shot(tab, "releases-impact", height=1700)
         problems += accessibility_problems(tab)
         assert problems == [], problems
+
+
+# --- issue 21: people, accounts and signing keys made in the browser -------------------------------------------
+
+def test_first_admin_then_an_approver_and_their_key_all_in_the_browser(browser, tmp_path):  # type: ignore[no-untyped-def]
+    """A new install: the first visitor creates the admin account in the sidebar, adds an approver on the People
+    page, and the approver signs in and makes their signing key, which lands encrypted in the workspace and in
+    the keyring. The new forms pass axe-core like every page."""
+    home = tmp_path / "home"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "upper-back-pain-1.0.0", tmp_path / "rulesets" / "upper-back-pain")
+    env = {"WORKBENCH_HOME": str(home), "WORKBENCH_KEYS": str(home / "keys"),
+           "WORKBENCH_KEYRING": str(home / "keyring.json")}
+    with serve(tmp_path / "rulesets", home / "users.json", tmp_path / "streamlit.log", env) as url, \
+            private_context(browser) as context:
+        tab = opened(context, url)
+        settle(tab)  # a page still running draws its old elements faded, which axe would call low contrast
+        sidebar = tab.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Create the first admin account", exact=True).click()
+        sidebar.get_by_label("Your name, as the history will record it").fill("Dr Ada Lee")
+        sidebar.get_by_label("Password (8 characters or more)").fill("correct horse battery")
+        sidebar.get_by_label("The same password again").fill("correct horse battery")
+        settle(tab)
+        assert accessibility_problems(tab) == []
+        sidebar.get_by_role("button", name="Create and sign in").scroll_into_view_if_needed()
+        shot(tab, "people-first-admin")
+        sidebar.get_by_role("button", name="Create and sign in").click()
+        sidebar.get_by_text("Signed in as").wait_for()
+        settle(tab)
+        assert "Dr Ada Lee" in sidebar.inner_text() and "admin, author" in sidebar.inner_text()
+
+        go(tab, "People")
+        tab.get_by_text("Add a person, or replace an account", exact=True).click()
+        settle(tab)
+        tab.get_by_label("Name, as the history will record it").fill("Dr Raj Shah")
+        roles = tab.get_by_test_id("stMultiSelect").filter(has_text="Roles")
+        roles.get_by_role("combobox").click()
+        tab.keyboard.type("reviewer")
+        tab.get_by_role("option", name="reviewer (approves and releases)").wait_for()
+        tab.keyboard.press("Enter")
+        roles.get_by_text("reviewer (approves and releases)").wait_for()  # chosen, as a person sees it
+        tab.keyboard.press("Escape")
+        tab.get_by_label("Their first password (8 characters or more)").fill("staple gun saddle")
+        tab.get_by_label("Their first password again").fill("staple gun saddle")
+        tab.get_by_label("Your password, to confirm it is you").first.fill("correct horse battery")
+        settle(tab)
+        assert accessibility_problems(tab) == []  # the add form, open and filled in
+        tab.get_by_role("button", name="Save the account").click()
+        tab.get_by_text("Dr Raj Shah (reviewer) can sign in now").wait_for()
+        settle(tab)
+        shot(tab, "people-approver-added")
+
+        sidebar.get_by_role("button", name="Sign out").click()
+        tab.get_by_role("heading", name="Sign in").wait_for()
+        tab.get_by_role("textbox", name="Name", exact=True).fill("Dr Raj Shah")
+        tab.get_by_role("textbox", name="Password", exact=True).fill("staple gun saddle")
+        tab.get_by_role("button", name="Sign in").click()
+        sidebar.get_by_text("Signed in as").wait_for()
+        go(tab, "People")
+        tab.get_by_label("Your password (it locks the key)").fill("staple gun saddle")
+        tab.get_by_label("Your password again").fill("staple gun saddle")
+        tab.get_by_role("button", name="Make my signing key").click()
+        tab.get_by_text("Fingerprint").first.wait_for()
+        settle(tab)
+        no_traceback(tab)
+        assert accessibility_problems(tab) == []
+        shot(tab, "people-key-made")
+        said = tab.get_by_test_id("stMain").inner_text()
+    ring = json.loads((home / "keyring.json").read_text(encoding="utf-8"))["keys"]
+    assert [k["name"] for k in ring] == ["Dr Raj Shah"]
+    assert ring[0]["key_id"] in said
+    (pem,) = (home / "keys").glob("*.pem")
+    assert pem.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")

@@ -41,13 +41,9 @@ def page() -> None:
 
 
 def _last_change() -> None:
-    done = st.session_state.pop(DONE, None)
-    if done:
-        st.success(done["said"])
-        if done.get("fingerprint"):
-            st.markdown(f"Key id `{done['key_id']}`  \nFingerprint `{done['fingerprint']}`")
-            st.caption("Anyone who checks your releases can compare this fingerprint with the key their keyring "
-                       "holds for you.")
+    said = st.session_state.pop(DONE, None)
+    if said:
+        st.success(said)
 
 
 # --- your signing key ------------------------------------------------------------------------
@@ -55,14 +51,17 @@ def _last_change() -> None:
 def _own_key(who: Identity) -> None:
     st.subheader("Your signing key", anchor=False)
     if not who.can("approve"):
-        common.not_allowed("approve", "A signing key")
+        st.caption(":material/lock: Only those who approve and release (reviewers) sign, so only they make a "
+                   "signing key.")
         return
     held = access.keyring().held(who.name)
     if held is not None:
-        st.markdown(f":material/key: The keyring trusts your key `{held.key_id}`. Approving and releasing open it "
-                    "with your password.")
-        st.caption(f"Fingerprint `{fingerprint(held.public_key)}`. One key per person: to make a new one, an "
-                   "administrator first revokes this one, which also withdraws what it signed.")
+        st.markdown(":material/key: The keyring trusts your signing key. Approving and releasing open it with your "
+                    "password.")
+        st.markdown(f"Key id `{held.key_id}`  \nFingerprint `{fingerprint(held.public_key)}`")
+        st.caption("Anyone who checks your releases can compare this fingerprint with the key their keyring holds "
+                   "for you. One key per person: to make a new one, an administrator first revokes this one, which "
+                   "also withdraws what it signed.")
         return
     st.caption("Approving and releasing sign with your own key. Make it once: it is kept in the workspace locked "
                "with your password (never in the clear), and its public half is added to the keyring that "
@@ -74,15 +73,14 @@ def _own_key(who: Identity) -> None:
     if not made:
         return
     try:
-        _, key, _ = access.make_own_key(who, accounts.confirmed(password, again))
+        access.make_own_key(who, accounts.confirmed(password, again))
     except ProblemError as exc:  # passwords differ or wrong, not a reviewer, already has a key, the disk refused
         common.refused(exc, "No key was made.")
         return
     except OSError as exc:
         st.error(f"The key could not be saved: {exc.strerror or exc}. No key was made.")
         return
-    _changed(f"Your signing key {key.id} is made and trusted by the keyring.", key_id=key.id,
-             fingerprint=fingerprint(key.key.public_key()))
+    _changed("Your signing key is made, locked with your password, and trusted by the keyring.")
 
 
 # --- accounts, for an administrator ------------------------------------------------------------
@@ -128,9 +126,8 @@ def _add(who: Identity, key_holders: set[str]) -> None:
         except ProblemError as exc:
             common.refused(exc, "Nothing was changed.")
             return
-        roles_said = ", ".join(_ROLE_WORDS[r] for r in account.roles)
-        said = f"{account.name} ({roles_said}) " + ("is replaced: the old password and personal tokens no longer "
-                                                   "work." if replace else "can sign in now.")
+        done = "is replaced: the old password and personal tokens no longer work." if replace else "can sign in now."
+        said = f"{account.name} ({', '.join(account.roles)}) {done}"
         if replace and any(accounts.same_name(account.name, holder) for holder in key_holders):
             said += (" Their signing key still opens only with their old password: if that is lost, revoke the key "
                      "below and they make a new one.")
@@ -164,6 +161,6 @@ def _remove_or_revoke(who: Identity, names: list[str], key_holders: set[str]) ->
         _changed(said)
 
 
-def _changed(said: str, **shown: str) -> None:
-    st.session_state[DONE] = {"said": said, **shown}
+def _changed(said: str) -> None:
+    st.session_state[DONE] = said
     st.rerun()

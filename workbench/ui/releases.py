@@ -252,8 +252,8 @@ def _form(action: str, ruleset_dir: Path, button: str, reason_label: str, run: C
     for the password that opens the person's key."""
     who = common.person()
     if (closed := access.review_needs_account(who, action)) is not None:
-        st.caption(f":material/lock: {common.escape_md(button)}: {common.escape_md(closed.message)} Create the "
-                   "first admin account in the sidebar to turn them on.")
+        st.caption(f":material/lock: {common.escape_md(closed.message)} Create the first admin account in the "
+                   "sidebar to turn them on.")
         return
     if not common.may(_ACTION_OF[action]):
         common.not_allowed(_ACTION_OF[action], button)
