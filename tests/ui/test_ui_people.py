@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from cryptography.hazmat.primitives import serialization
 from streamlit.testing.v1 import AppTest
 
@@ -129,15 +130,26 @@ def test_only_the_very_first_account_needs_nobodys_permission(root: Path, isolat
     """Two people opening a new install at once: the second form is refused under the file's lock, and once the
     accounts existed (the marker), deleting the file does not let the next visitor in as administrator."""
     at = opened("people")  # this one drew the form before anyone had an account
-    access.create_first_admin(ADMIN, PASSWORD, PASSWORD)
+    access.create_first_admin(ADMIN, PASSWORD, PASSWORD, ["author"])
     at = first_admin(at, "Dr Mallory")
     assert [t.value for t in at.title] == ["Sign in"] and not signed_in_as(at)
     with pytest.raises(ProblemError, match="Sign in instead"):  # the same race, in the core under the lock
         accounts.add_account("Dr Mallory", ["admin"], PASSWORD, first=True)
+    admin = access.identity_of(accounts.authenticate(ADMIN, PASSWORD))
+    assert access.submit(admin, root / RULESET, "signed in").ok  # the history now shows a signed-in person
     accounts.users_file().unlink()
     with pytest.raises(ProblemError):
         access.create_first_admin("Dr Mallory", PASSWORD, PASSWORD)
     assert [t.value for t in opened("people").title] == ["Sign in"]
+    accounts.required_marker(accounts.users_file()).unlink()  # the marker too: the history still remembers
+    with pytest.raises(ProblemError) as refused:
+        access.create_first_admin("Dr Mallory", PASSWORD, PASSWORD, folder=root)
+    assert refused.value.problems[0].code == "WB1002"
+    at = first_admin(opened("people"), "Dr Mallory")  # a page that read the history before (it is cached 30 s)
+    assert any("restore the accounts file" in e.value for e in at.sidebar.error) and not signed_in_as(at)
+    st.cache_data.clear()  # read afresh: no form at all
+    at = opened("people")
+    assert [t.value for t in at.title] == ["Sign in"] and "login.first.name" not in [w.key for w in at.text_input]
     assert not accounts.users_file().exists()
 
 
@@ -215,6 +227,9 @@ def test_people_other_than_admins_see_no_accounts_and_cannot_add_any(root: Path)
     reviewer = access.identity_of(accounts.authenticate(REVIEWER, THEIRS))
     with pytest.raises(access.AccessDenied):
         access.add_person(reviewer, "Dr Mallory", ["admin"], THEIRS)
+    with pytest.raises(access.AccessDenied, match="cannot approve releases"):  # a key is for those who sign
+        access.make_own_key(admin, PASSWORD)
+    assert load_keyring(required=False).held(ADMIN) is None
 
 
 def test_the_last_administrator_cannot_be_removed_or_replaced_away(root: Path):
