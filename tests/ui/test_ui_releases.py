@@ -31,6 +31,7 @@ from ..conftest import AUTHOR, MINI, REVIEWER, V1, keyring, released, submitted
 from ..test_impact import NEW_MINI
 from ..test_safety_gate import unproved_ruleset
 from .test_ui_apptest import app, finished, no_errors, texts
+from .test_ui_roles import PASSWORD, sign_in
 
 RULESET = "upper-back-pain"
 
@@ -44,6 +45,32 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WORKBENCH_USERS", str(tmp_path / "no-accounts.json"))
     monkeypatch.setenv(CASES_ENV, str(tmp_path / "no-cases"))
     return target
+
+
+@pytest.fixture
+def people(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> dict:
+    """Accounts for the author and the reviewer (the pages take review steps only from signed-in people, WB1008),
+    each with a signing key locked with their password and trusted."""
+    from workbench.people import accounts
+    from workbench.publish.signing import create_key, trust
+
+    users = tmp_path / "users.json"
+    accounts.add_account(AUTHOR, ["author"], PASSWORD, path=users)
+    accounts.add_account(REVIEWER, ["reviewer"], PASSWORD, path=users)
+    monkeypatch.setenv("WORKBENCH_USERS", str(users))
+    made = {}
+    for name in (AUTHOR, REVIEWER):
+        _, key = create_key(name, PASSWORD, isolated_home / "keys")
+        trust(name, key.key.public_key(), isolated_home / "keyring.json")
+        made[name] = key
+    return made
+
+
+def signed_in(name: str):  # type: ignore[no-untyped-def]
+    at = sign_in(app("releases"), name)
+    finished(at)
+    no_errors(at)
+    return at
 
 
 @pytest.fixture
@@ -89,15 +116,14 @@ def submit_buttons(at) -> list[str]:  # type: ignore[no-untyped-def]
 # --- downloads ------------------------------------------------------------------------------------------
 
 def test_a_release_downloads_as_json_fhir_and_cds_hooks_each_with_its_sha256_and_signature(
-        root: Path, signers: dict, media: dict[str, bytes]) -> None:
+        root: Path, people: dict, media: dict[str, bytes]) -> None:
     folder = root / RULESET
     shutil.copytree(V1, folder)
     lifecycle_outcome = submitted(folder)
     assert lifecycle_outcome.ok
-    assert lifecycle.approve(Repository(root), RULESET, _person(REVIEWER), "checked", signers[REVIEWER], keyring()).ok
-    at = app("releases")
-    finished(at)
-    at.text_input(key="releases.release.name").input(REVIEWER)
+    assert lifecycle.approve(Repository(root), RULESET, _person(REVIEWER), "checked", people[REVIEWER], keyring()).ok
+    at = signed_in(REVIEWER)
+    at.text_input(key="releases.release.password").input(PASSWORD)
     at.text_input(key="releases.release.reason").input("first release")
     at.button(key="FormSubmitter:releases.release-Release version 1.0.0").click().run()
     no_errors(at)
@@ -142,12 +168,10 @@ def _person(name: str):  # type: ignore[no-untyped-def]
 # --- what the gate requires ---------------------------------------------------------------------------------
 
 def test_the_review_tab_shows_the_floors_and_a_broken_promise_and_offers_no_step_the_gate_refuses(
-        root: Path, signers: dict) -> None:
+        root: Path, people: dict) -> None:
     folder = root / RULESET
     shutil.copytree(V1, folder)
-    at = app("releases")
-    finished(at)
-    no_errors(at)
+    at = signed_in(AUTHOR)
     page = texts(at)
     assert "**5 of 5 safety properties proved** over every possible case." in page
     assert "Red-flag floors: 6 red flags can reach Self-care, the least urgent" in [e.label for e in at.expander]
@@ -161,9 +185,7 @@ def test_the_review_tab_shows_the_floors_and_a_broken_promise_and_offers_no_step
     text = (folder / "ruleset.yaml").read_text(encoding="utf-8")
     submitted(folder)  # then, while it is in review, cauda equina is sent to routine care and saved
     save(folder, cauda_equina_routine(text), "try routine")
-    at = app("releases")
-    finished(at)
-    no_errors(at)
+    at = signed_in(REVIEWER)
     page = texts(at)
     gate = lifecycle.check_release(Repository(root), RULESET, None, keyring())
     assert any(p.code == "WB714" for p in gate.problems)  # the core refuses it
@@ -171,7 +193,9 @@ def test_the_review_tab_shows_the_floors_and_a_broken_promise_and_offers_no_step
     refused = gate.snapshot.broken()  # the gate's own verdict, each named on the page
     assert "Bladder or bowel dysfunction or saddle anaesthesia is always an emergency" in refused.values()
     violated = sum(p.status == "violated" for p in gate.snapshot.verification.properties)
-    assert f"**{5 - violated} of 5 safety properties proved** over every possible case; {violated} broken." in page
+    escalation = "; and escalation (a yes never makes it less urgent) is broken" if "monotonic" in refused else ""
+    assert f"**{5 - violated} of 5 safety properties proved** over every possible case; {violated} broken" \
+           f"{escalation}." in page
     assert f"**{len(refused)} safety promises broken** — the gate refuses to release it" in page
     broken = [m.value.replace("\\", "") for m in at.markdown if "BROKEN" in m.value]
     assert [next(t for t in refused.values() if t in b) for b in broken] == list(refused.values())
@@ -183,12 +207,10 @@ def test_the_review_tab_shows_the_floors_and_a_broken_promise_and_offers_no_step
 
 
 def test_an_unproved_promise_asks_the_approver_why_and_the_reason_is_signed_with_the_approval(
-        root: Path, signers: dict) -> None:
+        root: Path, people: dict) -> None:
     folder = unproved_ruleset(root)
     submitted(folder)
-    at = app("releases")
-    finished(at)
-    no_errors(at)
+    at = signed_in(REVIEWER)
     page = texts(at)
     assert "**0 of 1 safety property proved** over every possible case; 1 unproved." in page
     assert ":orange[**not proved**] — **Weakness is always an emergency**" in page
@@ -196,7 +218,7 @@ def test_an_unproved_promise_asks_the_approver_why_and_the_reason_is_signed_with
     why = "weakness is the first branch; the comparison of numbers only decides cases without it"
     at.text_input(key="releases.unproved.weakness-is-emergency").input(why).run()
     assert "FormSubmitter:releases.approve-Approve" in submit_buttons(at)
-    at.text_input(key="releases.approve.name").input(REVIEWER)
+    at.text_input(key="releases.approve.password").input(PASSWORD)
     at.button(key="FormSubmitter:releases.approve-Approve").click().run()
     no_errors(at)
     assert "Approved and signed." in texts(at), [e.value for e in at.error]

@@ -73,6 +73,7 @@ def show(gate: lifecycle.Gate) -> None:
     if stated:
         st.markdown(f"**{len(proved)} of {stated} safety {'property' if stated == 1 else 'properties'} proved** over "
                     "every possible case" + (f"; {len(violated)} broken" if violated else "")
+                    + ("; and escalation (a yes never makes it less urgent) is broken" if "monotonic" in broken else "")
                     + (f"; {len(unproved)} unproved" if unproved else "") + ".",
                     help="Verification of the saved version, as the release gate runs it: every combination of "
                     "answers, numbers by the ranges their thresholds define.")
