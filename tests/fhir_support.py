@@ -30,6 +30,18 @@ CANONICALS = Canonicals.of(BASE)
 UNSURE = {"system": UNSURE_SYSTEM, "code": "asked-unknown"}
 
 
+def serving(root: Path, **options: Any) -> Any:
+    """An in-process client of the API over `root`'s releases, at the tests' base URL."""
+    import warnings
+
+    from workbench.api import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    return TestClient(create_app(root, KEYRING, base_url=BASE, **options))
+
+
 def released(root: Path, ruleset: CompiledRuleset) -> Release:
     """The ruleset as a signed release under `root`, read back and verified as the server reads it."""
     write_release(root, ruleset_data(ruleset.model))

@@ -25,11 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import V2
-from tests.downstream_support import KEYRING
-from tests.fhir_support import BASE, UNSURE, as_response, released
+from tests.fhir_support import BASE, UNSURE, as_response, released, serving
 from tests.test_fhirpath import vignettes
 from workbench import evaluate, load_ruleset
-from workbench.api import create_app
 from workbench.api.auth import INSECURE_HEADER, CdsAuth
 
 RULESET = load_ruleset(V2 / "ruleset.yaml")
@@ -137,15 +135,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("rulesets")
     released(root, RULESET)
     return root
-
-
-def serving(root: Path, **options: Any) -> Any:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-    return TestClient(create_app(root, KEYRING, base_url=BASE, **options))
 
 
 @pytest.fixture(scope="module")

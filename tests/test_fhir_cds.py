@@ -20,7 +20,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from tests.conftest import V2, run_cli
 from tests.downstream_support import KEYRING, write_keyring
-from tests.fhir_support import BASE, CANONICALS, UNSURE, as_response, released, schema_errors
+from tests.fhir_support import BASE, CANONICALS, UNSURE, as_response, released, schema_errors, serving
 from tests.test_fhirpath import vignettes
 from workbench import evaluate, load_ruleset
 from workbench.api import create_app
@@ -52,15 +52,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("rulesets")
     released(root, RULESET)
     return root
-
-
-def serving(root: Path, **options: Any) -> Any:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-    return TestClient(create_app(root, KEYRING, base_url=BASE, **options))
 
 
 @pytest.fixture(scope="module")
