@@ -743,6 +743,7 @@ def test_the_releases_page_shows_the_gate_downloads_a_release_and_what_a_version
         tab.get_by_text(re.compile(r"safety promises? broken")).first.wait_for()
         settle(tab)
         assert tab.get_by_role("button", name="Submit for review").count() == 0  # the gate would refuse it
+        assert tab.get_by_text("needs accounts").count() == 0  # withheld by the gate, before any question of who
         no_traceback(tab)
         shot(tab, "releases-gate")
         problems = accessibility_problems(tab)
