@@ -4,6 +4,7 @@ look at. Skipped, with the reason, only where Chromium or Playwright is missing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 from workbench.drafts import DRAFTS_ENV
 from workbench.people import accounts
@@ -221,13 +223,18 @@ def test_nothing_offers_to_publish_nothing_leaves_the_machine_and_every_page_is_
     assert page.get_by_role("button", name="Deploy").count() == 0 and page.get_by_text("Deploy").count() == 0
     icon = page.locator("link[rel~='icon']").first.get_attribute("href") or ""
     assert icon.startswith(("/", "./", "data:", "media/", "http://127.0.0.1")) and "twemoji" not in icon, icon
+    links = page.get_by_test_id("stSidebarNav").get_by_role("link").all()
+    names = [link.inner_text().strip().split("\n")[-1].strip() for link in links]  # after the icon's name
+    assert names == list(PAGES)
     problems = {}
     for name in PAGES:  # every page, so any font or icon it would fetch is asked for
         if name != "Rulesets":
             go(page, name)
+        no_traceback(page)
         found = accessibility_problems(page)  # WCAG 2.2 AA as axe-core checks it, frames included
         if found:
             problems[name] = found
+        shot(page, name.lower().replace(" ", "-"))
     assert problems == {}
 
 
@@ -302,23 +309,6 @@ def canvas(page):  # type: ignore[no-untyped-def]
     return flow
 
 
-def test_read_a_node_on_the_flow_and_open_its_lines_in_the_editor(page):  # type: ignore[no-untyped-def]
-    """At 100 %: click a question, read it whole beside the canvas, and go to its lines in the editor."""
-    go(page, "Flow")
-    node = canvas(page).locator(".react-flow__node[data-id='rule2_cauda_equina']")
-    node.click(position={"x": 20, "y": 10})
-    page.get_by_role("heading", name="Symptoms of cauda equina syndrome?").wait_for()
-    settle(page)
-    assert page.get_by_text("Reached by").first.is_visible()
-    no_traceback(page)
-    shot(page, "flow-node")
-    page.get_by_role("button", name="Open in the Editor").click()
-    page.get_by_role("heading", name="Editor", exact=True).wait_for()
-    settle(page)
-    assert "id: rule2_cauda_equina" in visible_editor_lines(page)
-    shot(page, "editor-from-flow")
-
-
 def visible_editor_lines(page) -> str:  # type: ignore[no-untyped-def]
     """The lines the code editor shows now, once it has been taken to its line (it scrolls inside itself)."""
     page.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR").wait_for()
@@ -362,17 +352,6 @@ def test_break_the_yaml_in_the_editor_and_see_the_problem(page):  # type: ignore
     assert editor_text(page).endswith("start_here: nowhere")
 
 
-def test_every_other_page_renders(page):  # type: ignore[no-untyped-def]
-    links = page.get_by_test_id("stSidebarNav").get_by_role("link").all()
-    names = [link.inner_text().strip().split("\n")[-1].strip() for link in links]  # after the icon's name
-    for name in names:
-        if name in ("Rulesets", "Editor", "Flow", "Try it", "Vignettes"):
-            continue
-        go(page, name)
-        no_traceback(page)
-        shot(page, name.lower().replace(" ", "-"))
-
-
 def test_a_conflicting_save_shows_both_versions_and_keeps_mine(page, root):  # type: ignore[no-untyped-def]
     path = root / "upper-back-pain" / "ruleset.yaml"
     original = path.read_text(encoding="utf-8")
@@ -403,80 +382,6 @@ def test_a_conflicting_save_shows_both_versions_and_keeps_mine(page, root):  # t
     finally:
         path.write_text(original, encoding="utf-8")
 
-
-def test_save_with_a_reason_and_see_it_in_the_rules_history(page, root):  # type: ignore[no-untyped-def]
-    """A clinician adds a note inside the first reference, says why, saves; the Editor's history for that
-    reference shows the reason above the start of the history. The Rulesets page says how to share it."""
-    path = root / "upper-back-pain" / "ruleset.yaml"
-    original = path.read_text(encoding="utf-8")
-    try:
-        go(page, "Editor")
-        frame = page.frame_locator("iframe[title*='code_editor']")
-        frame.locator("#REACT_ACE_EDITOR .ace_scroller").click()
-        lines = original.splitlines()
-        first_reference = next(i for i in range(lines.index("references:"), len(lines))
-                               if lines[i].startswith("  - id:"))  # its "- id:" line, counted from 0
-        ace = next(f for f in page.frames if "code_editor" in (f.url or ""))
-        ace.evaluate(f"() => document.querySelector('#REACT_ACE_EDITOR').env.editor.gotoLine({first_reference + 1}, 0)")
-        page.keyboard.press("End")  # the cursor is where a click on that line puts it; the typing is real
-        page.keyboard.press("Enter")
-        page.keyboard.type("# wording checked against NG234")  # inside the first reference
-        page.get_by_text("unsaved changes").first.wait_for()
-        settle(page)
-        page.get_by_label("Why (saved in the history with your change)").fill("NG234 wording checked")
-        page.get_by_role("button", name="Save", exact=True).click()
-        page.get_by_text("Saved ruleset.yaml.").wait_for()
-        settle(page)
-        page.get_by_text("History: who changed this rule, when and why").click()
-        settle(page)
-        table = page.get_by_test_id("stTable")
-        table.first.wait_for()
-        rows = table.first.inner_text()  # the first rule, references · NG234..., newest change first
-        assert rows.index("NG234 wording checked") < rows.index("Start the history of these rulesets")
-        assert "wording checked against NG234" in path.read_text(encoding="utf-8")
-        no_traceback(page)
-        shot(page, "editor-history", height=2400)
-        go(page, "Rulesets")
-        assert page.get_by_text("Not shared with a team yet").is_visible()
-        no_traceback(page)
-    finally:
-        path.write_text(original, encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def server_with_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app with an accounts file: nobody gets in without signing in."""
-    base = tmp_path_factory.mktemp("accounts")
-    shutil.copytree(ROOT / "rulesets", base / "rulesets", ignore=shutil.ignore_patterns(".*"))
-    accounts.add_account("Dr Ada Author", ["author"], "correct horse battery", path=base / "users.json")
-    with serve(base / "rulesets", base / "users.json", base / "streamlit.log") as url:
-        yield url
-
-
-def test_sign_in_through_the_form_then_act_as_that_person(browser, server_with_accounts):  # type: ignore[no-untyped-def]
-    with private_context(browser) as context:
-        tab = context.new_page()
-        tab.set_default_timeout(30_000)
-        tab.goto(server_with_accounts)
-        tab.get_by_role("heading", name="Sign in").wait_for()
-        settle(tab)
-        assert tab.get_by_role("heading", name="Rulesets").count() == 0
-        tab.get_by_role("textbox", name="Name").fill("Dr Ada Author")
-        tab.get_by_role("textbox", name="Password").fill("correct horse battery")
-        no_traceback(tab)
-        shot(tab, "sign-in")
-        tab.get_by_role("button", name="Sign in").click()
-        tab.get_by_role("heading", name="Rulesets").wait_for()
-        settle(tab)
-        sidebar = tab.get_by_test_id("stSidebar")
-        assert "Dr Ada Author" in sidebar.inner_text() and sidebar.get_by_role("button", name="Sign out").is_visible()
-        go(tab, "Releases")
-        recorded = tab.get_by_test_id("stForm").get_by_text("Recorded in the history as Dr Ada Author.")
-        recorded.wait_for()  # the form comes once the gate's verification, run in the background, has finished
-        assert recorded.is_visible()
-        assert tab.get_by_label("Your name (author)").count() == 0
-        no_traceback(tab)
-        shot(tab, "releases-signed-in")
 
 
 
@@ -626,70 +531,6 @@ def test_a_tab_closed_mid_edit_warns_and_the_draft_comes_back(browser, server): 
         no_traceback(second)
 
 
-def test_a_clinical_lead_reads_the_overview_finds_by_content_and_sees_safety_where_they_edit(page, root):  # type: ignore[no-untyped-def]
-    """Open lands on the overview; "bladder" finds the cauda equina question, which opens on the flow; a rule
-    broken and saved names its failing vignettes and broken promise on the Editor's status line, each a link;
-    the Safety page leads with it; a decision is edited as a table. Screenshots of each step."""
-    path = root / "upper-back-pain" / "ruleset.yaml"
-    original = path.read_text(encoding="utf-8")
-    try:
-        settle(page)
-        page.get_by_test_id("stMain").get_by_role("button", name="Open", exact=True).click()
-        page.get_by_role("heading", name="Overview", exact=True).wait_for()
-        settle(page)
-        assert page.get_by_text("answer combinations").first.is_visible()
-        shot(page, "overview", height=2400)
-        page.get_by_role("textbox", name="Search the rules").fill("bladder")
-        page.keyboard.press("Enter")
-        page.get_by_text(re.compile(r"\d+ results? for")).wait_for()
-        settle(page)
-        shot(page, "overview-search-bladder")
-        first = page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"· Question on the flow")).first
-        assert "cauda equina" in first.inner_text().casefold()  # whatever the shipped wording, it asks about it
-        page.get_by_role("button", name="On the flow").first.click()
-        page.get_by_role("heading", name="Flow", exact=True).wait_for()
-        settle(page)
-        page.wait_for_timeout(600)  # the canvas fits its view just after drawing
-        controls_clear(canvas(page))  # focused on one node: fitted close up, the controls still clear
-        assert "cauda equina" in page.locator(".st-key-flow-details").inner_text().casefold()
-        shot(page, "flow-from-search", height=1800)
-
-        go(page, "Editor")  # break a rule: cauda equina made routine, and save
-        lines = original.splitlines()
-        outcome = next(i for i, line in enumerate(lines) if line.startswith("  - id: suspected_cauda_equina"))
-        row = next(i for i in range(outcome, len(lines)) if lines[i].strip().startswith("disposition:"))
-        ace = next(f for f in page.frames if "code_editor" in (f.url or ""))
-        ace.evaluate(f"() => document.querySelector('#REACT_ACE_EDITOR').env.editor.gotoLine({row + 1}, 0)")
-        page.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR textarea").focus()
-        page.keyboard.press("End")
-        page.keyboard.press("Shift+Home")  # to the first character after the indentation
-        page.keyboard.type("disposition: routine")
-        page.get_by_text("unsaved changes").first.wait_for()
-        settle(page)
-        page.get_by_role("button", name="Save", exact=True).click()
-        page.get_by_text("Saved ruleset.yaml.").wait_for()
-        page.get_by_role("button", name=re.compile(r"safety promises? broken")).wait_for(timeout=60_000)
-        settle(page)
-        assert page.get_by_role("button", name=re.compile(r"vignettes fail")).is_visible()
-        shot(page, "editor-status-after-save")
-        page.get_by_role("button", name=re.compile(r"safety promises? broken")).click()
-        page.get_by_role("heading", name="Safety", exact=True).wait_for()
-        page.get_by_role("heading", name=re.compile("Broken safety promises")).wait_for()
-        settle(page)
-        shot(page, "safety-broken-promise-first", height=2000)
-        no_traceback(page)
-
-        go(page, "Editor")
-        page.get_by_text("Rules as a table").click()
-        page.get_by_test_id("stDataFrame").first.wait_for()
-        settle(page)
-        time.sleep(0.5)
-        shot(page, "editor-rules-as-a-table", height=2600)
-        no_traceback(page)
-    finally:
-        path.write_text(original, encoding="utf-8")
-
-
 # --- issue 21 items 2 and 3, issue 23 item 1: the Releases page finishes the job ---------------------------------
 
 @pytest.fixture(scope="module")
@@ -768,20 +609,83 @@ def test_the_releases_page_shows_the_gate_downloads_a_release_and_what_a_version
         assert problems == [], problems
 
 
-# --- issue 21: people, accounts and signing keys made in the browser -------------------------------------------
+# --- issue 21, done when: a newcomer does the whole job in the browser, from ./run to the downloads -------------
 
-def test_first_admin_then_an_approver_and_their_key_all_in_the_browser(browser, tmp_path):  # type: ignore[no-untyped-def]
-    """A new install: the first visitor creates the admin account in the sidebar, adds an approver on the People
-    page, and the approver signs in and makes their signing key, which lands encrypted in the workspace and in
-    the keyring. The new forms pass axe-core like every page."""
-    home = tmp_path / "home"
-    shutil.copytree(ROOT / "tests" / "fixtures" / "upper-back-pain-1.0.0", tmp_path / "rulesets" / "upper-back-pain")
-    env = {"WORKBENCH_HOME": str(home), "WORKBENCH_KEYS": str(home / "keys"),
-           "WORKBENCH_KEYRING": str(home / "keyring.json")}
-    with serve(tmp_path / "rulesets", home / "users.json", tmp_path / "streamlit.log", env) as url, \
+WALKTHROUGH = ARTIFACTS / "walkthrough"  # looked at, and kept in docs/screenshots/walkthrough/
+
+
+def step(tab, number: int, name: str, height: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """One step of the walkthrough as a numbered screenshot, taken once the page has finished."""
+    settle(tab)
+    WALKTHROUGH.mkdir(parents=True, exist_ok=True)
+    shot(tab, f"walkthrough/{number:02d}-{name}", height)
+
+
+def set_disposition(tab, outcome: str, disposition: str) -> None:  # type: ignore[no-untyped-def]
+    """In the Editor, the `disposition:` line of `outcome` retyped as a person does: cursor to the line, select it
+    from its indentation, type."""
+    lines = editor_text(tab).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"  - id: {outcome}"))
+    row = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("disposition:"))
+    ace = next(f for f in tab.frames if "code_editor" in (f.url or ""))
+    ace.evaluate(f"() => document.querySelector('#REACT_ACE_EDITOR').env.editor.gotoLine({row + 1}, 0)")
+    tab.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR textarea").focus()
+    tab.keyboard.press("End")
+    tab.keyboard.press("Shift+Home")  # to the first character after the indentation
+    tab.keyboard.type(f"disposition: {disposition}")
+    tab.get_by_text("unsaved changes").first.wait_for()
+    settle(tab)
+
+
+def save_with(tab, reason: str) -> None:  # type: ignore[no-untyped-def]
+    tab.get_by_label("Why (saved in the history with your change)").fill(reason)
+    tab.get_by_role("button", name="Save", exact=True).click()
+    tab.get_by_text("Saved ruleset.yaml.").wait_for()
+
+
+def sign_in(tab, name: str, password: str, number: Iterator[int]) -> None:  # type: ignore[no-untyped-def]
+    tab.get_by_role("heading", name="Sign in").wait_for()
+    tab.get_by_role("textbox", name="Name", exact=True).fill(name)
+    tab.get_by_role("textbox", name="Password", exact=True).fill(password)
+    step(tab, next(number), "sign-in")
+    tab.get_by_role("button", name="Sign in").click()
+    tab.get_by_test_id("stSidebar").get_by_text("Signed in as").wait_for()
+    settle(tab)
+
+
+def review_form(tab, button: str):  # type: ignore[no-untyped-def]
+    """The Releases page's form for one review step, once the gate's verification (in the background) is done."""
+    form = tab.get_by_test_id("stForm").filter(has=tab.get_by_role("button", name=button))
+    form.wait_for(timeout=90_000)
+    settle(tab)
+    return form
+
+
+def test_a_newcomer_does_the_whole_job_in_the_browser(browser, tmp_path):  # type: ignore[no-untyped-def]
+    """The issue's walkthrough, on a workspace made as ./run makes it and with nothing typed in a terminal: the first
+    admin account; the overview; "bladder" finds the cauda equina question; cauda equina made routine and saved, and
+    the Editor's status line names the failing vignettes and the broken promise; the counterexample kept as a
+    vignette; the rule put back; an approver added, who makes their key in the page, approves and releases; the
+    FHIR and CDS Hooks files downloaded, each checked against its sha256 on the page and the signed release. Axe
+    on each new form; a numbered screenshot of every step."""
+    from workbench.analysis.case_store import CASES_ENV
+    from workbench.publish.releases import load_release
+    from workbench.publish.signing import KEYRING_ENV, KEYS_ENV, load_keyring
+    from workbench.workspace import HOME_ENV
+
+    from ..conftest import run_cli
+
+    home = tmp_path / ".workbench"  # the workspace ./run uses; every file the app keeps is in it
+    made = run_cli("init", str(home / "rulesets"), "--from", str(ROOT / "rulesets"))  # what ./run does first
+    assert made.returncode == 0, made.stderr
+    env = {HOME_ENV: str(home), KEYS_ENV: str(home / "keys"), KEYRING_ENV: str(home / "keyring.json"),
+           CASES_ENV: str(home / "cases")}
+    ruleset = home / "rulesets" / "upper-back-pain"
+    number = itertools.count(1)  # the screenshots' order
+    with serve(home / "rulesets", home / "users.json", home / "streamlit.log", env) as url, \
             private_context(browser) as context:
         tab = opened(context, url)
-        settle(tab)  # a page still running draws its old elements faded, which axe would call low contrast
+        settle(tab)
         sidebar = tab.get_by_test_id("stSidebar")
         sidebar.get_by_text("Create the first admin account", exact=True).click()
         sidebar.get_by_label("Your name, as the history will record it").fill("Dr Ada Lee")
@@ -790,13 +694,79 @@ def test_first_admin_then_an_approver_and_their_key_all_in_the_browser(browser, 
         settle(tab)
         assert accessibility_problems(tab) == []
         sidebar.get_by_role("button", name="Create and sign in").scroll_into_view_if_needed()
-        shot(tab, "people-first-admin")
+        step(tab, next(number), "first-admin-account")
         sidebar.get_by_role("button", name="Create and sign in").click()
         sidebar.get_by_text("Signed in as").wait_for()
         settle(tab)
         assert "Dr Ada Lee" in sidebar.inner_text() and "admin, author" in sidebar.inner_text()
+        assert tab.get_by_text("Not shared with a team yet").is_visible()  # the Rulesets page says how to share
 
-        go(tab, "People")
+        tab.get_by_test_id("stMain").get_by_role("button", name="Open", exact=True).click()
+        tab.get_by_role("heading", name="Overview", exact=True).wait_for()
+        settle(tab)
+        assert tab.get_by_text("answer combinations").first.is_visible()
+        step(tab, next(number), "overview", height=2400)
+
+        tab.get_by_role("textbox", name="Search the rules").fill("bladder")
+        tab.keyboard.press("Enter")
+        tab.get_by_text(re.compile(r"\d+ results? for")).wait_for()
+        first = tab.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"· Question on the flow")).first
+        assert "cauda equina" in first.inner_text().casefold()  # the first hit asks about it, whatever its wording
+        step(tab, next(number), "search-bladder")
+        tab.get_by_role("button", name="On the flow").first.click()
+        tab.get_by_role("heading", name="Flow", exact=True).wait_for()
+        settle(tab)
+        tab.wait_for_timeout(600)  # the canvas fits its view just after drawing
+        controls_clear(canvas(tab))
+        assert "cauda equina" in tab.locator(".st-key-flow-details").inner_text().casefold()
+        step(tab, next(number), "cauda-equina-on-the-flow")
+        tab.get_by_role("button", name="Open in the Editor").click()  # its lines, in the Editor
+        tab.get_by_role("heading", name="Editor", exact=True).wait_for()
+        settle(tab)
+        assert "id: rule2_cauda_equina" in visible_editor_lines(tab)
+
+        # break a rule: cauda equina sent to routine care, saved
+        set_disposition(tab, "suspected_cauda_equina", "routine")
+        save_with(tab, "Trying routine care for cauda equina")
+        broken = tab.get_by_role("button", name=re.compile(r"safety promises? broken"))
+        broken.wait_for(timeout=60_000)
+        failing = tab.get_by_role("button", name=re.compile(r"\d+ of \d+ vignettes fail"))
+        assert failing.is_visible()
+        total = int(re.search(r"of (\d+) vignettes", failing.inner_text()).group(1))  # type: ignore[union-attr]
+        step(tab, next(number), "editor-says-what-the-change-breaks")
+
+        broken.click()  # the link leads to the promise, with a case that breaks it
+        tab.get_by_role("heading", name=re.compile("Broken safety promises")).wait_for()
+        settle(tab)
+        step(tab, next(number), "safety-broken-promise")
+        tab.locator(".st-key-safety-add-property-cauda-equina-emergency").get_by_role("button").click()
+        saved = tab.get_by_text(re.compile(r"Saved as vignette '.+' in vignettes/from-safety.yaml"))
+        saved.wait_for()
+        saved.scroll_into_view_if_needed()
+        step(tab, next(number), "counterexample-kept-as-a-vignette")
+        kept = yaml.safe_load((ruleset / "vignettes" / "from-safety.yaml").read_text(encoding="utf-8"))["vignettes"]
+        assert [v["expect"] for v in kept] == [{"disposition": "emergency"}]  # what the promise demands
+
+        go(tab, "Editor")  # the rule put back: everything passes, the new vignette with it
+        set_disposition(tab, "suspected_cauda_equina", "emergency")
+        save_with(tab, "Cauda equina back to emergency; the counterexample stays as a vignette")
+        tab.get_by_text(re.compile(r"safety promises kept")).wait_for(timeout=60_000)
+        assert tab.get_by_text(f"all {total + 1} vignettes pass").is_visible()
+        step(tab, next(number), "editor-all-safe-again")
+        tab.get_by_text("History: who changed this rule, when and why").click()
+        rule = tab.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(
+            has=tab.get_by_text("Rule", exact=True))
+        rule.click()
+        tab.keyboard.type("suspected_cauda_equina")  # the rule just changed, picked as a person picks it
+        tab.keyboard.press("Enter")
+        settle(tab)
+        table = tab.get_by_test_id("stTable").first
+        table.wait_for()
+        rows = table.inner_text()  # the changes that still show in the rule's lines, each with its reason
+        assert "Dr Ada Lee" in rows and "Cauda equina back to emergency" in rows
+        assert "Trying routine care" not in rows  # put back: that change no longer shows in any line
+
+        go(tab, "People")  # a second clinician, to approve
         tab.get_by_text("Add a person, or replace an account", exact=True).click()
         settle(tab)
         tab.get_by_label("Name, as the history will record it").fill("Dr Raj Shah")
@@ -805,36 +775,78 @@ def test_first_admin_then_an_approver_and_their_key_all_in_the_browser(browser, 
         tab.keyboard.type("reviewer")
         tab.get_by_role("option", name="reviewer (approves and releases)").wait_for()
         tab.keyboard.press("Enter")
-        roles.get_by_text("reviewer (approves and releases)").wait_for()  # chosen, as a person sees it
+        roles.get_by_text("reviewer (approves and releases)").wait_for()
         tab.keyboard.press("Escape")
         tab.get_by_label("Their first password (8 characters or more)").fill("staple gun saddle")
         tab.get_by_label("Their first password again").fill("staple gun saddle")
         tab.get_by_label("Your password, to confirm it is you").first.fill("correct horse battery")
         settle(tab)
-        assert accessibility_problems(tab) == []  # the add form, open and filled in
+        assert accessibility_problems(tab) == []
         tab.get_by_role("button", name="Save the account").click()
         tab.get_by_text("Dr Raj Shah (reviewer) can sign in now").wait_for()
-        settle(tab)
-        shot(tab, "people-approver-added")
+        step(tab, next(number), "approver-added")
 
-        sidebar.get_by_role("button", name="Sign out").click()
+        go(tab, "Releases")
+        form = review_form(tab, "Submit for review")
+        form.get_by_label("What changed and why").fill("Cauda equina counterexample kept as a vignette")
+        step(tab, next(number), "submit-for-review")
+        form.get_by_role("button", name="Submit for review").click()
+        tab.get_by_text("Submitted for review.").wait_for()
+        step(tab, next(number), "waiting-for-review")
+
+        sidebar.get_by_role("button", name="Sign out").click()  # the second clinician, on the same machine
         tab.get_by_role("heading", name="Sign in").wait_for()
-        tab.get_by_role("textbox", name="Name", exact=True).fill("Dr Raj Shah")
-        tab.get_by_role("textbox", name="Password", exact=True).fill("staple gun saddle")
-        tab.get_by_role("button", name="Sign in").click()
-        sidebar.get_by_text("Signed in as").wait_for()
+        settle(tab)
+        assert tab.get_by_role("heading", name="Rulesets").count() == 0  # nobody gets in without signing in
+        sign_in(tab, "Dr Raj Shah", "staple gun saddle", number)
         go(tab, "People")
         tab.get_by_label("Your password (it locks the key)").fill("staple gun saddle")
         tab.get_by_label("Your password again").fill("staple gun saddle")
         tab.get_by_role("button", name="Make my signing key").click()
         tab.get_by_text("Fingerprint").first.wait_for()
         settle(tab)
-        no_traceback(tab)
         assert accessibility_problems(tab) == []
-        shot(tab, "people-key-made")
-        said = tab.get_by_test_id("stMain").inner_text()
-    ring = json.loads((home / "keyring.json").read_text(encoding="utf-8"))["keys"]
-    assert [k["name"] for k in ring] == ["Dr Raj Shah"]
-    assert ring[0]["key_id"] in said
-    (pem,) = (home / "keys").glob("*.pem")
-    assert pem.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        step(tab, next(number), "approver-makes-their-key")
+
+        go(tab, "Releases")
+        form = review_form(tab, "Approve")
+        assert "Recorded in the history as Dr Raj Shah." in form.inner_text()  # never a typed name
+        assert tab.get_by_label(re.compile("^Your name")).count() == 0
+        form.get_by_label("Note (optional)").fill("Counterexample checked against NG234")
+        form.get_by_label("Your password (it opens your signing key)").fill("staple gun saddle")
+        step(tab, next(number), "approve")
+        form.get_by_role("button", name="Approve").click()
+        tab.get_by_text("Approved and signed.").wait_for()
+        form = review_form(tab, "Release version 3.0.0")
+        form.get_by_label("Reason for this release").fill("First release in this workspace")
+        form.get_by_label("Your password (it opens your signing key)").fill("staple gun saddle")
+        step(tab, next(number), "release")
+        form.get_by_role("button", name="Release version 3.0.0").click()
+        tab.get_by_text("Released version 3.0.0, signed by Dr Raj Shah.").wait_for()
+        settle(tab)
+        assert accessibility_problems(tab) == []
+
+        got = {}
+        for title in ("Release (signed JSON)", "FHIR R4 Questionnaire", "FHIR R4 PlanDefinition",
+                      "CDS Hooks discovery"):
+            with tab.expect_download() as download:
+                tab.get_by_role("button", name=title).first.click()
+            got[download.value.suggested_filename] = Path(download.value.path()).read_bytes()
+        sums = tab.get_by_test_id("stCode").filter(has_text="upper-back-pain-3.0.0.json").first.inner_text()
+        step(tab, next(number), "downloads", height=1800)
+        no_traceback(tab)
+
+    import hashlib
+
+    release_file = ruleset / "releases" / "3.0.0.json"
+    assert got["upper-back-pain-3.0.0.json"] == release_file.read_bytes()  # byte for byte what was signed
+    verified = load_release(release_file.read_bytes(), load_keyring(home / "keyring.json"), str(release_file))
+    assert verified.signer.name == "Dr Raj Shah" and verified.author == "Dr Ada Lee"
+    for name, data in got.items():  # each file's sha256 as the page printed it, sha256sum style
+        assert f"{hashlib.sha256(data).hexdigest()}  {name}" in sums
+    questionnaire = json.loads(got["upper-back-pain-3.0.0.Questionnaire.json"])
+    plan = json.loads(got["upper-back-pain-3.0.0.PlanDefinition.json"])
+    discovery = json.loads(got["upper-back-pain-3.0.0.cds-services.json"])
+    assert questionnaire["resourceType"] == "Questionnaire" and plan["resourceType"] == "PlanDefinition"
+    assert verified.sha256 in json.dumps(questionnaire) and verified.sha256 in json.dumps(plan)
+    assert [s["hook"] for s in discovery["services"]] and "bladder" in json.dumps(questionnaire).casefold()
