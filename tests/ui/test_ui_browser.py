@@ -704,7 +704,7 @@ def test_a_newcomer_does_the_whole_job_in_the_browser(browser, tmp_path):  # typ
         tab.get_by_test_id("stMain").get_by_role("button", name="Open", exact=True).click()
         tab.get_by_role("heading", name="Overview", exact=True).wait_for()
         settle(tab)
-        assert tab.get_by_text("answer combinations").first.is_visible()
+        tab.get_by_text("answer combinations").first.wait_for()  # drawn once its count is made, not before
         step(tab, next(number), "overview", height=2400)
 
         tab.get_by_role("textbox", name="Search the rules").fill("bladder")
