@@ -168,7 +168,7 @@ def test_libyaml_and_the_python_parser_read_every_file_the_same(monkeypatch: pyt
         fast = loader._read_with_libyaml(text, str(path))
         with monkeypatch.context() as patch:
             patch.setattr(yaml, "__with_libyaml__", False)
-            slow, problems = loader._read_yaml(text, str(path))  # the work itself, not a copy read before
+            slow, problems = read_yaml(text, str(path))
         assert fast is not None and slow is not None and not problems, path
         assert (fast.data, fast.values, fast.keys) == (slow.data, slow.values, slow.keys), path
     for refused in ("a: &x 1\nb: *x\n", "[" * 41 + "]" * 41, "a: [\n"):  # aliases, depth, mistakes: never libyaml
@@ -204,21 +204,3 @@ def test_almost_every_line_indented_wrongly_is_reported_at_that_line():
             if problems:
                 right, wrong = (right + 1, wrong) if problems[0].line == number else (right, wrong + 1)
     assert right > 150 and wrong <= right // 50, (right, wrong)
-
-
-def test_the_same_text_is_read_once_and_each_caller_gets_its_own_copy() -> None:
-    """read_yaml keeps what it read of a text: a second read is the same document, and changing one caller's
-    document (data, locations, lines) changes nothing another caller gets."""
-    from workbench.content import loader
-
-    text = "id: a\nnodes:\n  - id: n\n    cites: [X]\n"
-    first, _ = read_yaml(text, "same.yaml")
-    assert first is not None
-    first.data["nodes"][0]["cites"].append("Y")
-    first.values.clear()
-    first.lines[0] = "changed"
-    before = loader._read_yaml_once.cache_info().hits
-    second, _ = read_yaml(text, "same.yaml")
-    assert loader._read_yaml_once.cache_info().hits == before + 1
-    assert second is not None and second.data == {"id": "a", "nodes": [{"id": "n", "cites": ["X"]}]}
-    assert second.values[("nodes", 0, "cites")] == (4, 12) and second.lines[0] == "id: a"

@@ -141,33 +141,7 @@ def read_text(path: str | Path) -> tuple[str | None, list[Problem]]:
 
 
 def read_yaml(text: str, file: str = "<text>") -> tuple[Document | None, list[Problem]]:
-    """Plain data and locations from YAML text; never raises. The same text is read once: every page run, every
-    check of the gate and every replay reads the same few files again, and a copy of what was read is about fifty
-    times cheaper than reading (a copy, so a caller that changes its document changes nobody else's)."""
-    document, problems = _read_yaml_once(text, file)
-    if document is None:
-        return None, list(problems)
-    return Document(document.file, _copied(document.data), dict(document.values), dict(document.keys),
-                    list(document.lines)), list(problems)
-
-
-def _copied(data: Any) -> Any:
-    """A copy of plain YAML data (mappings, lists and scalars, which are immutable)."""
-    if type(data) is dict:
-        return {key: _copied(value) for key, value in data.items()}
-    if type(data) is list:
-        return [_copied(value) for value in data]
-    return data
-
-
-@functools.lru_cache(maxsize=32)
-def _read_yaml_once(text: str, file: str) -> tuple[Document | None, tuple[Problem, ...]]:
-    document, problems = _read_yaml(text, file)
-    return document, tuple(problems)
-
-
-def _read_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
-    """read_yaml's work, done once per text.
+    """Plain data and locations from YAML text; never raises.
 
     Text that libyaml (the C parser) reads within the limits is composed by it, about three times faster;
     anything else, and every mistake, goes the pure-Python way, whose messages yaml_words.py puts in plain
