@@ -758,10 +758,11 @@ def test_a_newcomer_does_the_whole_job_in_the_browser(browser, tmp_path):  # typ
             has=tab.get_by_text("Rule", exact=True))
         rule.click()
         tab.keyboard.type("suspected_cauda_equina")  # the rule just changed, picked as a person picks it
+        tab.get_by_role("option", name=re.compile("suspected_cauda_equina")).first.wait_for()  # filtered to it
         tab.keyboard.press("Enter")
         settle(tab)
         table = tab.get_by_test_id("stTable").first
-        table.wait_for()
+        sync_api.expect(table).to_contain_text("Dr Ada Lee", timeout=30_000)  # this rule's table, not the first's
         rows = table.inner_text()  # the changes that still show in the rule's lines, each with its reason
         assert "Dr Ada Lee" in rows and "Cauda equina back to emergency" in rows
         assert "Trying routine care" not in rows  # put back: that change no longer shows in any line
