@@ -568,3 +568,36 @@ def test_an_astronomical_number_of_cases_is_counted_exactly_never_a_crash() -> N
     (message,) = found(report, "WB816")
     assert re.search(r"checked [\d.,]+(e\+\d+)? of \d\.\d\de\+\d{3} answer combinations \(0\.00%\)", message)
     json.dumps(report.to_dict())  # the JSON output holds the exact counts
+
+
+# --- the two diagram libraries ---------------------------------------------------------------------
+
+def _outcome(report: Any) -> dict[str, Any]:
+    """What a verification concludes, without the diagram sizes or which example was picked."""
+    return {"status": report.status, "complete": report.complete, "checked": report.checked, "total": report.total,
+            "unfinished": report.unfinished, "monotonic": report.monotonic,
+            "properties": [(p.id, p.status) for p in report.properties],
+            "problems": sorted((p.code, p.line) for p in report.problems),
+            "floors": [(f.red_flag, f.least_urgent) for f in report.red_flag_floor],
+            "count floors": [(f.count, f.least_urgent) for f in report.flag_count_floor],
+            "paths": sorted((tuple(p.path), p.cases, tuple(p.decided)) for p in report.paths)}
+
+
+def test_cuddless_platforms_verify_the_same_with_dds_python_diagrams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CUDD (compiled, in dd's Linux x86-64 wheels) is what runs here; where the wheel is missing, dd's pure-Python
+    diagrams take its place (symbolic.py). Both reach the same conclusions, violations and limits included."""
+    from dd import autoref
+
+    from bench.generate import rejoining_ruleset
+    from workbench.analysis import symbolic
+
+    assert symbolic.BDD.__module__ == "dd.cudd"
+    broken = SHIPPED_TEXT.replace("sensory_loss or known_cancer\n", "sensory_loss\n")
+    texts = [SHIPPED_TEXT, broken, (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8"),
+             yaml.safe_dump(rejoining_ruleset(8), sort_keys=False)]
+    compiled_ = [_outcome(verify_text(text)) for text in texts]
+    monkeypatch.setattr(symbolic, "BDD", autoref.BDD)
+    python = [_outcome(verify_text(text)) for text in texts]
+    assert compiled_ == python
+    assert [o["status"] for o in compiled_] == ["verified", "violated", "verified", "verified"]
+    assert compiled_[2]["monotonic"] is True and compiled_[1]["problems"]

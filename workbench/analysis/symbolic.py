@@ -18,7 +18,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dd.autoref import BDD, Function
+try:  # CUDD, compiled, in dd's wheels for Linux x86-64: verification 3-4x faster than dd's pure-Python diagrams
+    from dd.cudd import BDD, Function
+except ImportError:  # pragma: no cover - a platform without the wheel: the same API in Python
+    from dd.autoref import BDD, Function  # type: ignore[assignment]
 
 from ..content.model import DecisionNode, OutcomeNode, Ruleset
 from ..expr.syntax import RELATIONS, BoolOp, Compare, Count, Expr, ListOf, Literal, Name, Not
