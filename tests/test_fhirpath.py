@@ -32,7 +32,7 @@ COMPLETE, PARTIAL, UNSURE = 1000, 300, 300
 
 def vignettes(folder: Path) -> list[dict[str, Any]]:
     return [v for path in sorted((folder / "vignettes").glob("*.yaml"))
-            for v in yaml.safe_load(path.read_text(encoding="utf-8"))["vignettes"]]
+            for v in yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["vignettes"]]  # libyaml
 
 
 def random_cases(ruleset: CompiledRuleset, seed: int, complete: int, partial: int,

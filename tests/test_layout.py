@@ -6,6 +6,7 @@ are not."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,12 @@ def imports(path: Path) -> set[str]:
 
 
 SOURCES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-GRAPH = {name: {m for m in imports(path) if m.startswith("workbench")} - {name} for name, path in SOURCES.items()}
+
+
+@functools.cache
+def graph() -> dict[str, set[str]]:
+    """Each module's workbench imports: read when a test asks (not at collection, in every worker)."""
+    return {name: {m for m in imports(path) if m.startswith("workbench")} - {name} for name, path in SOURCES.items()}
 
 
 def stage(module: str) -> str:
@@ -70,7 +76,7 @@ def test_no_module_imports_itself_round_in_a_circle() -> None:
     import graphlib
 
     try:
-        list(graphlib.TopologicalSorter({m: {d for d in deps if d in GRAPH} for m, deps in GRAPH.items()})
+        list(graphlib.TopologicalSorter({m: {d for d in deps if d in graph()} for m, deps in graph().items()})
              .static_order())
     except graphlib.CycleError as exc:
         pytest.fail(f"import circle: {' -> '.join(exc.args[1])}")
@@ -79,7 +85,7 @@ def test_no_module_imports_itself_round_in_a_circle() -> None:
 @pytest.mark.parametrize("name", sorted(n for n in SOURCES if stage(n) in MAY_USE))
 def test_each_stage_imports_only_the_stages_below_it(name: str) -> None:
     allowed = MAY_USE[stage(name)] | {stage(name)}
-    above = sorted(d for d in GRAPH[name] if stage(d) and stage(d) not in allowed)
+    above = sorted(d for d in graph()[name] if stage(d) and stage(d) not in allowed)
     assert not above, f"{name} imports {above}: {stage(name)} may use only {sorted(allowed)}"
 
 
@@ -90,6 +96,6 @@ def test_the_core_knows_nothing_of_the_web_or_the_terminal(name: str) -> None:
 
 
 def test_the_condition_language_stands_alone() -> None:
-    outside = sorted(d for n in SOURCES if stage(n) == "expr" for d in GRAPH[n]
+    outside = sorted(d for n in SOURCES if stage(n) == "expr" for d in graph()[n]
                      if stage(d) not in ("expr", "problems"))
     assert not outside, f"the condition language imports {outside}"

@@ -593,11 +593,12 @@ def test_cuddless_platforms_verify_the_same_with_dds_python_diagrams(monkeypatch
 
     assert symbolic.BDD.__module__ == "dd.cudd"
     broken = SHIPPED_TEXT.replace("sensory_loss or known_cancer\n", "sensory_loss\n")
-    texts = [SHIPPED_TEXT, broken, (SHIPPED / "ruleset.yaml").read_text(encoding="utf-8"),
+    steering = ruleset(steering_away(), red_flags=[{"id": "flag_b", "label": "numb", "when": "numb"}], monotonic=True)
+    texts = [SHIPPED_TEXT, broken, yaml.safe_dump(steering, sort_keys=False),
              yaml.safe_dump(rejoining_ruleset(8), sort_keys=False)]
     compiled_ = [_outcome(verify_text(text)) for text in texts]
     monkeypatch.setattr(symbolic, "BDD", autoref.BDD)
     python = [_outcome(verify_text(text)) for text in texts]
     assert compiled_ == python
-    assert [o["status"] for o in compiled_] == ["verified", "violated", "verified", "verified"]
-    assert compiled_[2]["monotonic"] is True and compiled_[1]["problems"]
+    assert [o["status"] for o in compiled_] == ["verified", "violated", "violated", "verified"]
+    assert compiled_[2]["monotonic"] is False and compiled_[1]["problems"]
