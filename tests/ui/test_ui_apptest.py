@@ -285,6 +285,9 @@ def test_editor_and_rulesets_count_the_same_problems(root: Path):
 def test_a_decisions_branches_edited_as_a_table_go_into_the_text_checked_and_unsaved(root: Path):
     original = ruleset_path(root).read_text(encoding="utf-8")
     at = app("editor")
+    assert not [w for w in at.selectbox if str(w.key).startswith("editor.table.pick")]  # nothing read while closed
+    at.session_state["editor.table.open"] = True  # what opening the expander sends
+    at.run()
     chooser(at, "editor.table.pick").set_value("emergency_screen").run()
     assert "The table shows the text as it is." in texts(at)
 

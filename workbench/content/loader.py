@@ -280,6 +280,15 @@ def parse_ruleset(text: str, file: str = "<text>") -> Parsed[Ruleset]:
 
 
 def parse_vignettes(text: str, file: str = "<text>") -> Parsed[VignetteFile]:
+    """Remembered by text: the Editor replays the same vignette files on every change to the ruleset, and reading
+    them again cost more than the replay. The model is frozen and the document only read; the problems are a new
+    list each time, for callers that add to it."""
+    found = _parsed_vignettes(text, file)
+    return Parsed(found.document, found.model, list(found.problems))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_vignettes(text: str, file: str) -> Parsed[VignetteFile]:
     document, problems = read_yaml(text, file)
     return parse_model(document, VignetteFile) if document else Parsed(None, None, problems)
 

@@ -23,7 +23,10 @@ _WHEN, _THEN, _LABEL, _SOURCE = "When (condition)", "Then", "Label (optional)", 
 
 def panel(buffer: dict[str, Any], report: Report, validate: Callable[[str], Report],
           ruleset: CompiledRuleset | None) -> None:
-    with st.expander("Rules as a table: a decision's branches, when → then", icon=":material/table_rows:"):
+    with st.expander("Rules as a table: a decision's branches, when → then", icon=":material/table_rows:",
+                     key="editor.table.open", on_change="rerun") as box:
+        if not box.open:  # read and checked only while open: a round trip of the whole text costs a quarter second
+            return
         model = report.model
         if model is None:
             st.caption("The table needs text that reads as a ruleset; fix the problems above first.")
