@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TEXT = (ROOT / "rulesets" / "upper-back-pain" / "ruleset.yaml").read_text(encoding="utf-8")
 HOSTILE_TITLE = "title: \"Pain'); __import__('os').system('id'); ('\""
 OWN_NAMES = {"answers", "prefix", "red_flags", "Result", "make", "KEYS", "TAKE", "STR", "INT", "FLOAT", "value",
-             "NEEDS", "get"}
+             "NEEDS", "get", "DICT", "LEN", "COUNT", "MISSING"}
 ALLOWED = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.If, ast.Expr, ast.Assign, ast.Call,
            ast.Attribute, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Subscript, ast.Compare, ast.BoolOp,
            ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.BinOp, ast.Add, ast.List, ast.Tuple, ast.Eq, ast.NotEq, ast.Lt,
-           ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Starred, ast.NamedExpr)
-LOCAL = re.compile(r"^a_[0-9]+$")  # the answers taken into locals by `checked`
+           ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Starred, ast.NamedExpr, ast.Try,
+           ast.ExceptHandler)
+LOCAL = re.compile(r"^a_[0-9]+$")  # the answers taken into locals (the tree's arguments)
 PREDICATE = re.compile(r"^p_[0-9]+$")  # a condition's compiled Kleene closure (expr/compile.py)
 
 
@@ -44,10 +45,10 @@ def test_the_generated_code_holds_only_constants_and_its_own_names(text: str) ->
             assert node.id in OWN_NAMES | functions or LOCAL.match(node.id) or PREDICATE.match(node.id), node.id
         if isinstance(node, ast.Attribute):
             assert isinstance(node.value, ast.Name) and (node.attr, node.value.id) in {
-                ("append", "red_flags"), ("keys", "answers"), ("get", "answers")} or (node.attr == "__class__"
-                                                               and LOCAL.match(node.value.id)), ast.unparse(node)
+                ("append", "red_flags"), ("keys", "answers"), ("get", "answers"), ("__class__", "answers")} or (
+                node.attr == "__class__" and LOCAL.match(node.value.id)), ast.unparse(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            assert node.func.id in functions | {"make", "TAKE", "NEEDS", "get"} or PREDICATE.match(node.func.id)
+            assert node.func.id in functions | {"make", "TAKE", "NEEDS", "get", "LEN"} or PREDICATE.match(node.func.id)
         if isinstance(node, ast.Constant):
             assert node.value is None or isinstance(node.value, (str, int, float, bool, frozenset)) or (
                 isinstance(node.value, tuple) and all(isinstance(item, str) for item in node.value))
@@ -67,7 +68,7 @@ def test_the_compiled_function_runs_without_builtins() -> None:
     ruleset = load_file(ROOT / "rulesets" / "upper-back-pain" / "ruleset.yaml").required()
     run = ruleset.run_complete
     assert run.__globals__["__builtins__"] == {}
-    assert set(run.__globals__) <= OWN_NAMES | {"__builtins__", "run", "checked"} | {
+    assert set(run.__globals__) <= OWN_NAMES | {"__builtins__", "run", "checked", "tree"} | {
         name for name in run.__globals__ if name.startswith("node_")}
 
 
@@ -83,7 +84,9 @@ def test_the_same_content_shares_one_compiled_function_and_other_content_does_no
 def test_the_generated_answer_check_agrees_with_the_answer_checks() -> None:
     """`checked` runs the tree only when every input is answered with an answer that fits, exactly as
     content/answers.py decides it (the messages' source): anything else is None, for the engine to explain."""
+    import collections
     import random
+    import types
 
     from workbench.content.answers import FITS_COMPLETE
 
@@ -103,3 +106,7 @@ def test_the_generated_answer_check_agrees_with_the_answer_checks() -> None:
         assert (found is not None) == fits, case
         if fits:
             assert found == ruleset.run_complete(case)
+        # any other mapping gets the same answer, and a defaultdict is not given the inputs it lacks
+        lacking = collections.defaultdict(lambda: True, case)
+        assert ruleset.run_checked(types.MappingProxyType(case)) == found == ruleset.run_checked(lacking), case
+        assert lacking == case

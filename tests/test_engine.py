@@ -136,6 +136,9 @@ def test_the_compiled_tree_gives_what_the_three_valued_walk_gives_on_every_kind_
             some = {k: v for i, (k, v) in enumerate(case.items()) if (i + seed) % 4}
             assert ruleset.run_partial(some) == _run(ruleset, some, None), (seed, some)
             assert ruleset.run_partial(case) == _run(ruleset, case, None), (seed, case)
+            unknown = case | {k: None for k in list(case)[seed::7]}  # every key, some answers unknown
+            assert evaluate(ruleset, unknown, check=False) == _run(ruleset, unknown, None) == evaluate(
+                ruleset, unknown), (seed, unknown)
 
 
 @settings(max_examples=300, deadline=None)

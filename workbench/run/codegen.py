@@ -28,7 +28,7 @@ from ..expr.syntax import BoolOp, Compare, Count, Expr, ListOf, Literal, Name, N
 _COMPARE = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In,
             "not in": ast.NotIn}
 _ANSWERS, _PREFIX, _FLAGS, _RESULT, _MAKE = "answers", "prefix", "red_flags", "Result", "make"
-_KEYS, _TAKE = "KEYS", "TAKE"
+_KEYS, _TAKE, _DICT, _LEN, _COUNT, _MISSING, _TREE = "KEYS", "TAKE", "DICT", "LEN", "COUNT", "MISSING", "tree"
 _VALUE, _NEEDS, _GET = "value", "NEEDS", "get"
 _CLASSES = {"STR": str, "INT": int, "FLOAT": float}
 """The classes an answer's class is compared with: names in the generated code's own namespace (it has no
@@ -37,7 +37,8 @@ builtins)."""
 
 def compile_ruleset(ruleset: Any, result_type: type) -> tuple[Callable[[Mapping[str, Any]], Any],
                                                                 Callable[[Mapping[str, Any]], Any]]:
-    """The functions `run(answers) -> Result` for complete cases of a CompiledRuleset, and `checked(answers) ->
+    """The functions `run(answers) -> Result | None` for cases with every input's key (None when an answer is
+    unknown; a KeyError when a key is missing) of a CompiledRuleset, and `checked(answers) ->
     Result | None`, which first makes sure every input is answered with an answer that fits (straight-line code:
     the keys compared as a set, the answers taken in one C call, each checked by identity, class and range) and
     gives None when not, for the engine's exact walk to answer. `result_type` is a named tuple of the SPEC 5
@@ -46,7 +47,8 @@ def compile_ruleset(ruleset: Any, result_type: type) -> tuple[Callable[[Mapping[
     code = compile(module_for(ruleset), f"<ruleset {model.id} {model.version}>", "exec")
     inputs = [spec.id for spec in model.inputs]
     namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {},
-                                 _KEYS: frozenset(inputs), _TAKE: taker(tuple(inputs)), **_CLASSES}
+                                 _KEYS: frozenset(inputs), _TAKE: taker(tuple(inputs)), _DICT: dict,
+                                 _LEN: len, _COUNT: len(inputs), _MISSING: KeyError, **_CLASSES}
     made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
             if isinstance(const, types.CodeType)}
     namespace.update(made)
@@ -59,10 +61,13 @@ def module_for(ruleset: Any) -> ast.Module:
     nodes = {node.id: node for node in model.nodes}
     builder = _Builder(ruleset, nodes, _shared(model, nodes))
     body = [*builder.flags(), *builder.walk(model.start, ())]
-    run = ast.FunctionDef(name="run", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
+    tree = ast.FunctionDef(name=_TREE, args=_arguments(*builder.carried()), body=body, decorator_list=[],
+                           returns=None)
+    run = ast.FunctionDef(name="run", args=_arguments(_ANSWERS), body=builder.unchecked(), decorator_list=[],
+                          returns=None)
     checked = ast.FunctionDef(name="checked", args=_arguments(_ANSWERS), body=builder.checks(), decorator_list=[],
                               returns=None)
-    return ast.fix_missing_locations(ast.Module([*builder.functions(), run, checked], type_ignores=[]))
+    return ast.fix_missing_locations(ast.Module([*builder.functions(), tree, run, checked], type_ignores=[]))
 
 
 def _shared(model: Any, nodes: dict[str, Any]) -> set[str]:
@@ -85,17 +90,38 @@ class _Builder:
         self.inputs = list(ruleset.model.inputs)
         self.local = {spec.id: f"a_{i}" for i, spec in enumerate(self.inputs)}
 
+    def carried(self) -> list[str]:
+        """What the tree and each node function read the answers from: one local an input, given as arguments."""
+        return [self.local[spec.id] for spec in self.inputs]
+
+    def unchecked(self) -> list[ast.stmt]:
+        """`run`: the answers taken into locals in one C call (a KeyError when one is missing), None when one is
+        unknown (None: the exact walk decides), else the tree on them."""
+        names = self.carried()
+        unknown = [ast.Compare(_load(n), [ast.Is()], [ast.Constant(None)]) for n in names]
+        return [ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())], _call(_TAKE, [_load(_ANSWERS)])),
+                *([ast.If(ast.BoolOp(ast.Or(), unknown) if len(unknown) > 1 else unknown[0],
+                          [ast.Return(ast.Constant(None))], [])] if unknown else []),
+                ast.Return(_call(_TREE, [_load(n) for n in names]))]
+
     def checks(self) -> list[ast.stmt]:
-        """`checked`: the answers' keys against the inputs, the answers taken into locals in one call and each
-        checked, then `run`; None at the first that does not fit (or a missing or unknown key)."""
-        names = [self.local[spec.id] for spec in self.inputs]
+        """`checked`: exactly the inputs' keys, the answers taken into locals in one call and each checked, then
+        the tree on those locals; None at the first that does not fit (or a missing or unknown key). For a plain
+        dict, as many keys as inputs and every input found is the same set, without hashing the keys twice; any
+        other mapping has its keys compared (taking a missing key from a defaultdict would add it)."""
+        names = self.carried()
+        none = [ast.Return(ast.Constant(None))]
+        same_keys = ast.Compare(ast.Call(ast.Attribute(_load(_ANSWERS), "keys", ast.Load()), [], []), [ast.NotEq()],
+                                [_load(_KEYS)])
+        count = ast.Compare(_call(_LEN, [_load(_ANSWERS)]), [ast.NotEq()], [_load(_COUNT)])
         body: list[ast.stmt] = [
-            ast.If(ast.Compare(ast.Call(ast.Attribute(_load(_ANSWERS), "keys", ast.Load()), [], []), [ast.NotEq()],
-                               [_load(_KEYS)]), [ast.Return(ast.Constant(None))], []),
-            ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())],
-                       ast.Call(_load(_TAKE), [_load(_ANSWERS)], []))]
-        body += [ast.If(self.misfit(spec), [ast.Return(ast.Constant(None))], []) for spec in self.inputs]
-        return [*body, ast.Return(_call("run", [_load(_ANSWERS)]))]
+            ast.If(ast.Compare(ast.Attribute(_load(_ANSWERS), "__class__", ast.Load()), [ast.Is()], [_load(_DICT)]),
+                   [ast.If(count, none, [])], [ast.If(same_keys, none, [])]),
+            ast.Try([ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())],
+                                _call(_TAKE, [_load(_ANSWERS)]))],
+                    [ast.ExceptHandler(_load(_MISSING), None, none)], [], [])]
+        body += [ast.If(self.misfit(spec), none, []) for spec in self.inputs]
+        return [*body, ast.Return(_call(_TREE, [_load(n) for n in names]))]
 
     def misfit(self, spec: Any) -> ast.expr:
         """True when an answer (in its local) is no answer to its input: by identity for yes/no, by class and range
@@ -152,7 +178,7 @@ class _Builder:
     def node_function(self, node_id: str) -> ast.FunctionDef:
         """A shared node (reached from more than one place) as a function of the answers, the red flags and the
         path before it, so the code stays as big as the tree and never grows with the number of paths."""
-        return ast.FunctionDef(name=self.name_of(node_id), args=_arguments(_ANSWERS, _FLAGS, _PREFIX),
+        return ast.FunctionDef(name=self.name_of(node_id), args=_arguments(_FLAGS, _PREFIX, *self.carried()),
                                body=self.walk(node_id, (), inline=True, prefixed=True), decorator_list=[],
                                returns=None)
 
@@ -166,7 +192,8 @@ class _Builder:
             before: ast.expr = ast.Constant(path)
             if prefixed:
                 before = ast.BinOp(_load(_PREFIX), ast.Add(), ast.Constant(path))
-            return [ast.Return(_call(self.name_of(node_id), [_load(_ANSWERS), _load(_FLAGS), before]))]
+            return [ast.Return(_call(self.name_of(node_id), [_load(_FLAGS), before,
+                                                             *(_load(name) for name in self.carried())]))]
         path = (*path, node_id)
         if isinstance(node, OutcomeNode):
             items: list[ast.expr] = [ast.Starred(ast.Constant(path), ast.Load())]
@@ -184,7 +211,7 @@ class _Builder:
         return otherwise
 
     def read(self, input_id: str) -> ast.expr:
-        return ast.Subscript(_load(_ANSWERS), ast.Constant(input_id), ast.Load())
+        return _load(self.local[input_id])
 
     def condition(self, expr: Expr) -> ast.expr:
         """A checked condition as a two-valued Python expression over the answers."""
@@ -229,8 +256,12 @@ class _KleeneBuilder(_Builder):
     def name_of(self, node_id: str) -> str:
         return "kleene_" + _node_name(node_id)
 
+    def carried(self) -> list[str]:
+        return [_ANSWERS]
+
     def read(self, input_id: str) -> ast.expr:
-        return _load(self.local[input_id]) if self.from_locals else super().read(input_id)
+        return _load(self.local[input_id]) if self.from_locals else ast.Subscript(
+            _load(_ANSWERS), ast.Constant(input_id), ast.Load())
 
     def node_function(self, node_id: str) -> ast.FunctionDef:
         function = super().node_function(node_id)

@@ -157,19 +157,14 @@ class CompiledRuleset:
 
     @property
     def run_complete(self) -> Any:
-        """`run(answers) -> Result` for a complete case whose answers are known to fit."""
+        """`run(answers) -> Result | None` for answers known to fit: None when one is unknown (None), a KeyError when
+        an input's key is missing."""
         return self._compiled[0]
 
     @property
     def run_checked(self) -> Any:
         """`checked(answers) -> Result | None`: None unless every input is answered with an answer that fits."""
         return self._compiled[1]
-
-    def is_complete(self, answers: Mapping[str, Any]) -> bool:
-        """Every input answered: no unknown, so two-valued logic gives what the three-valued walk gives. (With
-        as many answers as inputs and answers checked, their keys are the inputs'; unchecked, a wrong key is
-        a KeyError that evaluate() answers by walking the tree instead.)"""
-        return len(answers) == self._input_count and None not in answers.values()
 
     @property
     def id(self) -> str:
@@ -229,11 +224,13 @@ def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, unsure: It
             return found
         if not ruleset._fits(answers) and (problems := ruleset.case_problems(answers)):
             raise InputError(problems)
-    elif len(answers) == ruleset._input_count and None not in answers.values():  # is_complete, inlined
+    elif len(answers) == ruleset._input_count:  # every input answered (no unknown): two-valued logic is exact
         try:
-            return ruleset.run_complete(answers)
+            found = ruleset.run_complete(answers)  # None when an answer is unknown
         except KeyError:  # unchecked answers with a key the ruleset does not have: walk the tree
-            pass
+            found = None
+        if found is not None:
+            return found
     return ruleset.run_partial(answers)
 
 
