@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TEXT = (ROOT / "rulesets" / "upper-back-pain" / "ruleset.yaml").read_text(encoding="utf-8")
 HOSTILE_TITLE = "title: \"Pain'); __import__('os').system('id'); ('\""
 OWN_NAMES = {"answers", "prefix", "red_flags", "Result", "make", "KEYS", "TAKE", "STR", "INT", "FLOAT", "value",
-             "NEEDS", "get", "DICT", "LEN", "COUNT", "MISSING"}
+             "NEEDS", "DICT", "LEN", "COUNT", "MISSING", "MAP", "IDS"}
 ALLOWED = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.If, ast.Expr, ast.Assign, ast.Call,
            ast.Attribute, ast.Name, ast.Load, ast.Store, ast.Constant, ast.Subscript, ast.Compare, ast.BoolOp,
            ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.BinOp, ast.Add, ast.List, ast.Tuple, ast.Eq, ast.NotEq, ast.Lt,
@@ -48,7 +48,7 @@ def test_the_generated_code_holds_only_constants_and_its_own_names(text: str) ->
                 ("append", "red_flags"), ("keys", "answers"), ("get", "answers"), ("__class__", "answers")} or (
                 node.attr == "__class__" and LOCAL.match(node.value.id)), ast.unparse(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            assert node.func.id in functions | {"make", "TAKE", "NEEDS", "get", "LEN"} or PREDICATE.match(node.func.id)
+            assert node.func.id in functions | {"make", "TAKE", "NEEDS", "MAP", "LEN"} or PREDICATE.match(node.func.id)
         if isinstance(node, ast.Constant):
             assert node.value is None or isinstance(node.value, (str, int, float, bool, frozenset)) or (
                 isinstance(node.value, tuple) and all(isinstance(item, str) for item in node.value))
@@ -88,7 +88,7 @@ def test_the_generated_answer_check_agrees_with_the_answer_checks() -> None:
     import random
     import types
 
-    from workbench.content.answers import FITS_COMPLETE
+    from workbench.content.answers import answer_problems
 
     ruleset = load_file(ROOT / "tests" / "fixtures" / "mini.yaml").required()
     rng = random.Random(0)
@@ -101,7 +101,7 @@ def test_the_generated_answer_check_agrees_with_the_answer_checks() -> None:
             case.pop(rng.choice(list(case)))
         if rng.random() < 0.05:
             case["unknown_input"] = True
-        fits = ruleset._fits(case) == FITS_COMPLETE
+        fits = len(case) == 4 and None not in case.values() and answer_problems(ruleset.answer_checks, case) == []
         found = ruleset.run_checked(case)
         assert (found is not None) == fits, case
         if fits:

@@ -53,66 +53,6 @@ def answer_problems(checks: Mapping[str, AnswerCheck], answers: Mapping[str, Any
     return problems
 
 
-FITS, FITS_COMPLETE = 1, 2
-"""What answers_fit returns besides 0 (some answer does not fit): every answer fits, and some inputs are
-unknown; or every input is answered and fits, so the case may take the compiled fast path."""
-
-
-def answers_fit(inputs: list[Input]) -> Callable[[Mapping[str, Any]], int]:
-    """A fast check run on every evaluation: 0 when some answer does not fit (answer_check says why), else
-    FITS or FITS_COMPLETE. Details are answer_check's; a test holds the two to the same verdict.
-
-    The work is C-level: set operations, and for a complete case `itemgetter` taking each group of answers
-    in one call, so checking a case costs about what walking half the tree costs."""
-    known = frozenset(spec.id for spec in inputs)
-    count = len(known)
-    booleans = tuple(spec.id for spec in inputs if isinstance(spec, BooleanInput))
-    boolean_types = frozenset({bool, type(None)})
-    choices = tuple(spec.id for spec in inputs if isinstance(spec, EnumInput))
-    choice_pairs = frozenset((spec.id, value) for spec in inputs if isinstance(spec, EnumInput)
-                             for value in [*spec.values, None])
-    numbers = tuple((spec.id, float("-inf") if spec.min is None else spec.min,
-                     float("inf") if spec.max is None else spec.max)
-                    for spec in inputs if isinstance(spec, NumberInput))
-    number_ids, lows, highs = (tuple(column) for column in zip(*numbers)) if numbers else ((), (), ())
-    number_types = (int, float)
-    plain_numbers = frozenset(number_types)
-    only_bool, take_booleans = frozenset({bool}), taker(booleans)
-    take_choices, take_numbers = taker(choices), taker(number_ids)
-    answered_choices = choice_pairs - {(choice, None) for choice in choices}
-
-    def fit(answers: Mapping[str, Any]) -> int:
-        if not answers.keys() <= known:
-            return 0
-        if len(answers) == count:  # every input answered, unless some answer is None
-            answered = take_numbers(answers)
-            try:
-                if set(map(type, take_booleans(answers))) <= only_bool \
-                        and set(zip(choices, take_choices(answers))) <= answered_choices \
-                        and set(map(type, answered)) <= plain_numbers \
-                        and all(map(operator.le, lows, answered)) and all(map(operator.le, answered, highs)):
-                    return FITS_COMPLETE
-            except TypeError:  # an unhashable answer (a list, a mapping) is no choice
-                return 0
-        get = answers.get
-        if not set(map(type, map(get, booleans))) <= boolean_types:
-            return 0
-        try:
-            if not set(zip(choices, map(get, choices))) <= choice_pairs:
-                return 0
-        except TypeError:
-            return 0
-        values = list(map(get, number_ids, lows))  # a missing answer reads as its lower bound: it fits
-        if set(map(type, values)) <= plain_numbers:
-            return FITS if all(map(operator.le, lows, values)) and all(map(operator.le, values, highs)) else 0
-        for key, low, high in numbers:  # some answers are None (unknown) or not numbers: check one by one
-            value = get(key)
-            if value is not None and (value.__class__ not in number_types or not low <= value <= high):
-                return 0
-        return FITS
-    return fit
-
-
 def taker(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     """The answers to `keys` as a tuple, in one C call (itemgetter gives a bare value for one key)."""
     if not keys:

@@ -29,7 +29,7 @@ _COMPARE = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.
             "not in": ast.NotIn}
 _ANSWERS, _PREFIX, _FLAGS, _RESULT, _MAKE = "answers", "prefix", "red_flags", "Result", "make"
 _KEYS, _TAKE, _DICT, _LEN, _COUNT, _MISSING, _TREE = "KEYS", "TAKE", "DICT", "LEN", "COUNT", "MISSING", "tree"
-_VALUE, _NEEDS, _GET = "value", "NEEDS", "get"
+_VALUE, _NEEDS, _MAP, _IDS, _KLEENE = "value", "NEEDS", "MAP", "IDS", "kleene"
 _CLASSES = {"STR": str, "INT": int, "FLOAT": float}
 """The classes an answer's class is compared with: names in the generated code's own namespace (it has no
 builtins)."""
@@ -251,22 +251,32 @@ class _KleeneBuilder(_Builder):
         self.predicates: list[Any] = []
         self.order = {spec.id: i for i, spec in enumerate(self.inputs)}
 
-    from_locals = False
-
     def name_of(self, node_id: str) -> str:
         return "kleene_" + _node_name(node_id)
 
     def carried(self) -> list[str]:
-        return [_ANSWERS]
+        """The answers (for the Kleene closures and NEEDS), then one local an input, None when unanswered."""
+        return [_ANSWERS, *super().carried()]
 
-    def read(self, input_id: str) -> ast.expr:
-        return _load(self.local[input_id]) if self.from_locals else ast.Subscript(
-            _load(_ANSWERS), ast.Constant(input_id), ast.Load())
+    def taken(self) -> list[ast.stmt]:
+        """Every answer into its local in one C-level pass (`answers.get` over the input ids), None if unanswered."""
+        names = super().carried()
+        if not names:
+            return []
+        return [ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())], _call(_MAP, [
+            ast.Attribute(_load(_ANSWERS), "get", ast.Load()), _load(_IDS)]))]
 
-    def node_function(self, node_id: str) -> ast.FunctionDef:
-        function = super().node_function(node_id)
-        function.body.insert(0, _bind_get())
-        return function
+    def partial_checks(self) -> list[ast.stmt]:
+        """`partial_checked`: no key but the inputs', each answer unknown (None) or one that fits, then the walk;
+        None at the first that does not fit, for the engine to say why."""
+        none = [ast.Return(ast.Constant(None))]
+        unknown_key = ast.UnaryOp(ast.Not(), ast.Compare(ast.Call(ast.Attribute(
+            _load(_ANSWERS), "keys", ast.Load()), [], []), [ast.LtE()], [_load(_KEYS)]))
+        body: list[ast.stmt] = [ast.If(unknown_key, none, []), *self.taken()]
+        body += [ast.If(ast.BoolOp(ast.And(), [ast.Compare(_load(self.local[spec.id]), [ast.IsNot()],
+                                                           [ast.Constant(None)]), self.misfit(spec)]), none, [])
+                 for spec in self.inputs]
+        return [*body, ast.Return(_call(_KLEENE, [_load(n) for n in self.carried()]))]
 
     def value_of(self, when: str) -> list[ast.stmt]:
         """`t = ` the condition's Kleene value: True, False or None."""
@@ -276,13 +286,10 @@ class _KleeneBuilder(_Builder):
         exact = ast.Assign([_store(_VALUE)], _call(f"p_{len(self.predicates) - 1}", [_load(_ANSWERS)]))
         if not reads:
             return [exact]
-        # each answer read once into a local (`a_<i> := get('id')`), and the two-valued expression reads the locals
-        known = [ast.Compare(ast.NamedExpr(_store(self.local[i]), _call(_GET, [ast.Constant(i)])), [ast.IsNot()],
-                             [ast.Constant(None)]) for i in reads]
+        # every input it reads answered: the two-valued expression on the locals
+        known = [ast.Compare(_load(self.local[i]), [ast.IsNot()], [ast.Constant(None)]) for i in reads]
         answered = ast.BoolOp(ast.And(), known) if len(known) > 1 else known[0]
-        self.from_locals = True
         fast = ast.Assign([_store(_VALUE)], self.condition(condition.tree))  # a bool: the answers fit
-        self.from_locals = False
         return [ast.If(answered, [fast], [exact])]
 
     def fires(self, when: str, then: list[ast.stmt]) -> list[ast.stmt]:
@@ -302,28 +309,28 @@ class _KleeneBuilder(_Builder):
             ast.If(ast.Compare(_load(_VALUE), [ast.Is()], [ast.Constant(None)]), stop, otherwise)])]
 
 
-def _bind_get() -> ast.stmt:
-    """`get = answers.get`: looked up once a function, not once an answer."""
-    return ast.Assign([_store(_GET)], ast.Attribute(_load(_ANSWERS), "get", ast.Load()))
-
-
 def _needs(answers: Mapping[str, Any], reads: tuple[str, ...]) -> list[str]:
     """The inputs a blocking branch reads that are still unanswered, in declaration order."""
     return [i for i in reads if answers.get(i) is None]
 
 
-def compile_partial(ruleset: Any, result_type: type) -> Callable[[Mapping[str, Any]], Any]:
+def compile_partial(ruleset: Any, result_type: type) -> tuple[Callable[[Mapping[str, Any]], Any],
+                                                                Callable[[Mapping[str, Any]], Any]]:
     """`partial(answers) -> Result` for any case, answered or not: the engine's exact three-valued walk as straight-
-    line code (what the engine gives for a case with unanswered inputs; a test holds the two to the same result)."""
+    line code (what the engine gives for a case with unanswered inputs; a test holds the two to the same result);
+    and `partial_checked(answers) -> Result | None`, the same after checking every answer given (None when one
+    does not fit or a key is no input)."""
     model = ruleset.model
     module, predicates = partial_module_for(ruleset)
     code = compile(module, f"<ruleset {model.id} {model.version}, partial>", "exec")
+    inputs = tuple(spec.id for spec in model.inputs)
     namespace: dict[str, Any] = {_RESULT: result_type, _MAKE: tuple.__new__, "__builtins__": {}, _NEEDS: _needs,
+                                 _MAP: map, _IDS: inputs, _KEYS: frozenset(inputs), **_CLASSES,
                                  **{f"p_{k}": p for k, p in enumerate(predicates)}}
     made = {const.co_name: types.FunctionType(const, namespace) for const in code.co_consts
             if isinstance(const, types.CodeType)}
     namespace.update(made)
-    return made["partial"]
+    return made["partial"], made["partial_checked"]
 
 
 def partial_module_for(ruleset: Any) -> tuple[ast.Module, list[Any]]:
@@ -331,9 +338,16 @@ def partial_module_for(ruleset: Any) -> tuple[ast.Module, list[Any]]:
     model = ruleset.model
     nodes = {node.id: node for node in model.nodes}
     builder = _KleeneBuilder(ruleset, nodes, _shared(model, nodes))
-    body = [_bind_get(), *builder.flags(), *builder.walk(model.start, ())]
-    partial = ast.FunctionDef(name="partial", args=_arguments(_ANSWERS), body=body, decorator_list=[], returns=None)
-    return ast.fix_missing_locations(ast.Module([*builder.functions(), partial], type_ignores=[])), builder.predicates
+    body = [*builder.flags(), *builder.walk(model.start, ())]
+    kleene = ast.FunctionDef(name=_KLEENE, args=_arguments(*builder.carried()), body=body, decorator_list=[],
+                             returns=None)
+    partial = ast.FunctionDef(name="partial", args=_arguments(_ANSWERS), body=[
+        *builder.taken(), ast.Return(_call(_KLEENE, [_load(n) for n in builder.carried()]))], decorator_list=[],
+        returns=None)
+    checked = ast.FunctionDef(name="partial_checked", args=_arguments(_ANSWERS), body=builder.partial_checks(),
+                              decorator_list=[], returns=None)
+    return (ast.fix_missing_locations(ast.Module([*builder.functions(), kleene, partial, checked], type_ignores=[])),
+            builder.predicates)
 
 
 def _node_name(node_id: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..content.answers import answer_check, answer_problems, answers_fit
+from ..content.answers import answer_check, answer_problems
 from ..content.model import DecisionNode, Input, OutcomeNode, Ruleset
 from ..expr import Case, Condition, Predicate, compile_condition
 from ..problems import Problem, ProblemError, did_you_mean
@@ -107,7 +107,6 @@ class CompiledRuleset:
         self.red_flags: tuple[tuple[str, Predicate], ...] = tuple(
             (flag.id, self._compile(flag.when).predicate) for flag in model.red_flags)
         self.answer_checks = {spec.id: answer_check(spec) for spec in model.inputs}
-        self._fits = answers_fit(model.inputs)
         self._input_count = len(self.inputs)
         # the hot loop walks plain tuples: (id, disposition, predicates, targets, else target)
         self._plan: dict[str, tuple[Any, ...]] = {
@@ -143,9 +142,9 @@ class CompiledRuleset:
         return found
 
     @functools.cached_property
-    def run_partial(self) -> Any:
-        """`partial(answers) -> Result` for any case: the exact three-valued walk compiled (codegen.py), made on
-        first use (a page that only evaluates complete cases never pays for it)."""
+    def _partial(self) -> tuple[Any, Any]:
+        """The exact three-valued walk compiled (codegen.py), unchecked and checked, made on first use (a page that
+        only evaluates complete cases never pays for it)."""
         key = "partial " + hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
         found = _COMPILED.get(key)
         if found is None:
@@ -154,6 +153,17 @@ class CompiledRuleset:
             while len(_COMPILED) > COMPILED_KEPT:
                 _COMPILED.pop(next(iter(_COMPILED)))
         return found
+
+    @property
+    def run_partial(self) -> Any:
+        """`partial(answers) -> Result` for any case whose answers are known to fit."""
+        return self._partial[0]
+
+    @property
+    def run_partial_checked(self) -> Any:
+        """`partial_checked(answers) -> Result | None`: None unless every key is an input and every answer given
+        fits (unanswered inputs may be left out or None)."""
+        return self._partial[1]
 
     @property
     def run_complete(self) -> Any:
@@ -220,9 +230,11 @@ def evaluate(ruleset: CompiledRuleset, answers: Mapping[str, Any], *, unsure: It
         return _most_urgent(ruleset, answers, ruleset.unsure_order(unsure))[0]
     if check:
         found = ruleset.run_checked(answers)  # None unless every input is answered and fits
+        if found is None:
+            found = ruleset.run_partial_checked(answers)  # None unless every answer given fits
         if found is not None:
             return found
-        if not ruleset._fits(answers) and (problems := ruleset.case_problems(answers)):
+        if problems := ruleset.case_problems(answers):
             raise InputError(problems)
     elif len(answers) == ruleset._input_count:  # every input answered (no unknown): two-valued logic is exact
         try:
