@@ -175,6 +175,45 @@ def test_libyaml_and_the_python_parser_read_every_file_the_same(monkeypatch: pyt
         assert loader._read_with_libyaml(refused, "t.yaml") is None
 
 
+TRICKY_YAML = [
+    "a: yes\nb: No\nc: on\nd: OFF\ne: true\nf: 'yes'\ng: \"no\"\n",
+    "a: 0x1F\nb: 0o17\nc: 017\nd: 1_000\ne: 1:30\nf: -42\ng: +7\nh: 0b101\n",
+    "a: .inf\nb: -.Inf\nc: .NaN\nd: 1e3\ne: 6.8523015e+5\nf: 1.5\ng: .5\nh: 1_000.5\n",
+    "a: ~\nb: null\nc:\nd: Null\ne: ''\n",
+    "a: 2024-01-01\nb: 2001-12-14t21:59:43.10-05:00\nc: '2024-01-01'\n",
+    "1: one\ntrue: t\n~: n\n2024-01-01: d\n",
+    "a: {b: [1, {c: d}], e: []}\nf: [x, 'y', \"z\", ~, -1.5]\n",
+    "text: |\n  line one\n  line two\nfolded: >-\n  one\n  two\nkeep: |+\n  x\n\nafter: 1\n",
+    "naïve: café — ✓\nkey with spaces: v\n'quoted key': 1\n\"dq\": 2\n",
+    "a: !!str 1\nb: !!int '3'\nc: !!float '1'\nd: !!bool 'yes'\ne: !!null ''\n",
+    "a: !!binary aGVsbG8=\n", "a: !!int x\n", "a: !custom 1\n", "!!set {a, b}\n", "!!omap [a: 1]\n",
+    "a: 1\na: 2\n", "<<: {a: 1}\nb: 2\n", "a: 1\n---\nb: 2\n", "? [a, b]\n: c\n", "? {a: 1}\n: c\n",
+    "", "# only a comment\n", "---\n", "--- 3\n...\n", "- a\n- - b\n  - c\n- {d: e}\n", "plain\n",
+    "a: &x 1\n", "a: [\n", "a: b: c\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_libyaml_events_give_what_the_python_parser_gives_on_every_kind_of_scalar_and_shape(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data built from libyaml's events is what PyYAML's safe loader composes and constructs, value for value
+    (NaN and dates included) and place for place; whatever the pure-Python way refuses, libyaml's way leaves to it."""
+    import yaml
+
+    from workbench.content import loader
+
+    fast = loader._read_with_libyaml(text, "t.yaml")
+    with monkeypatch.context() as patch:
+        patch.setattr(yaml, "__with_libyaml__", False)
+        slow, problems = read_yaml(text, "t.yaml")
+    if problems:
+        assert fast is None, (text, problems)
+    else:  # read by libyaml unless it holds an anchor (left to the way that refuses aliases)
+        assert slow is not None and (fast is not None or "&" in text), text
+        if fast is not None:
+            assert (repr(fast.data), fast.values, fast.keys) == (repr(slow.data), slow.values, slow.keys), text
+
+
 @pytest.mark.parametrize("text, line", [
     ("references:\n - id: NG234\n    title: NICE NG234\n  - id: CKS\n    title: CKS\n", 2),  # the item, not the title
     ("references:\n   - id: NG234\n    title: NICE NG234\n  - id: CKS\n    title: CKS\n", 2),

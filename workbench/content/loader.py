@@ -178,38 +178,115 @@ def read_yaml(text: str, file: str = "<text>") -> tuple[Document | None, list[Pr
 
 
 def _read_with_libyaml(text: str, file: str) -> Document | None:
-    """The document composed by libyaml, or None to go the pure-Python way (no libyaml, an alias, too deep or
-    too many values, or any error). The limits are checked on libyaml's events first, one at a time, so no
-    deep or aliased text ever reaches its recursive composer; too many values is said at once (_TooManyValues)."""
+    """The document built straight from libyaml's events, or None to go the pure-Python way (no libyaml, an alias or
+    anchor, too deep, or anything the pure-Python way would refuse, which it then says in words); too many values is
+    said at once (_TooManyValues). One pass, with the limits checked as it goes, so no deep or aliased text ever
+    reaches a recursive composer; building the data here costs a third of composing nodes and converting them."""
     if not yaml.__with_libyaml__:
         return None
+    document = Document(file, None, lines=text.splitlines())
     try:
-        depth = count = 0
-        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-            if isinstance(event, AliasEvent):
-                return None
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return None
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-            if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                count += 1
-                if count > MAX_VALUES:
-                    raise _TooManyValues("WB007", f"The file has more than {MAX_VALUES} values.", event.start_mark)
-        loader = yaml.CSafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            document = Document(file, None, lines=text.splitlines())
-            document.data = _convert(node, (), document, loader) if node is not None else None
-            return document
-        finally:
-            loader.dispose()
+        built = _build(yaml.parse(text, Loader=yaml.CSafeLoader), document)
     except _TooManyValues:
         raise
-    except (_YamlError, yaml.YAMLError, RecursionError, ValueError):
+    except (yaml.YAMLError, RecursionError, ValueError):
         return None
+    if built is _REFUSED:
+        return None
+    document.data = built
+    return document
+
+
+_REFUSED = object()
+"""What _build gives for text the pure-Python way must read (and explain)."""
+_STR_TAG = "tag:yaml.org,2002:str"
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+_COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+
+
+def _build(events: Any, document: Document) -> Any:
+    """The data of a single document from its events, and where each key and value stands, as PyYAML's safe loader
+    composes and constructs it (a test holds the two to the same data and locations on every file)."""
+    values, keys = document.values, document.keys
+    constructor = yaml.constructor.SafeConstructor()
+    stack: list[list[Any]] = []  # [container, its path, the key waiting for its value (mappings; None: none)]
+    root: Any = None
+    count = documents = 0
+    for event in events:
+        kind = event.__class__
+        if kind is yaml.ScalarEvent or kind in _COLLECTION_STARTS:
+            count += 1
+            if count > MAX_VALUES:
+                raise _TooManyValues("WB007", f"The file has more than {MAX_VALUES} values.", event.start_mark)
+            if event.anchor is not None:
+                return _REFUSED
+            top = stack[-1] if stack else None
+            mapping = top is not None and top[0].__class__ is dict
+            if mapping and top[2] is None:  # a key
+                if kind is not yaml.ScalarEvent or _scalar_tag(event) not in _PLAIN_TAGS or event.value == "<<" \
+                        or event.value in top[0]:
+                    return _REFUSED
+                top[2] = event.value
+                keys[top[1] + (event.value,)] = (event.start_mark.line + 1, event.start_mark.column + 1)
+                continue
+            path = () if top is None else top[1] + ((top[2],) if mapping else (len(top[0]),))
+            values[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if kind is yaml.ScalarEvent:
+                value = _scalar(event, constructor)
+                if value is _REFUSED:
+                    return _REFUSED
+            else:
+                if event.tag not in (None, "!", _MAP_TAG if kind is yaml.MappingStartEvent else _SEQ_TAG):
+                    return _REFUSED
+                value = {} if kind is yaml.MappingStartEvent else []
+            if top is None:
+                root = value
+            elif mapping:
+                top[0][top[2]] = value
+                top[2] = None
+            else:
+                top[0].append(value)
+            if kind is not yaml.ScalarEvent:
+                stack.append([value, path, None])
+                if len(stack) > MAX_DEPTH:
+                    return _REFUSED
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+        elif kind is AliasEvent:
+            return _REFUSED
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                return _REFUSED
+    return root
+
+
+def _scalar_tag(event: Any) -> str:
+    """The scalar's tag as PyYAML's resolver gives it: an explicit tag, else the first implicit resolver for its first
+    character whose pattern matches a plain scalar, else text."""
+    if event.tag is not None and event.tag != "!":
+        return str(event.tag)
+    if event.implicit[0]:
+        value = event.value
+        for tag, pattern in _IMPLICIT.get(value[:1], ()):
+            if pattern.match(value):
+                return str(tag)
+    return _STR_TAG
+
+
+def _scalar(event: Any, constructor: Any) -> Any:
+    """A scalar's value as the safe loader constructs it; a date kept as written; _REFUSED for any other tag or a
+    value its tag cannot read (the pure-Python way says why)."""
+    tag = _scalar_tag(event)
+    if tag == _STR_TAG or tag == "tag:yaml.org,2002:timestamp":
+        return event.value
+    if tag not in _PLAIN_TAGS:
+        return _REFUSED
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    try:
+        return constructor.yaml_constructors[tag](constructor, node)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, yaml.YAMLError):
+        return _REFUSED
 
 
 def _convert(node: Any, path: YamlPath, document: Document, loader: Any) -> Any:
