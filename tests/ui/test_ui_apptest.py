@@ -1039,3 +1039,20 @@ def test_releases_never_suggests_a_version_the_gate_would_refuse(root: Path, sig
     page = texts(at)
     assert "Before a new version can be released" in page and "Use version" not in page
     assert not [b for b in at.button if b.key == "releases.version"]
+
+
+def test_the_app_does_not_watch_its_own_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started from the project (as ./run and the browser tests start it), Streamlit reads .streamlit/config.toml and
+    polls no source file: without watchdog it would poll every module, 4 % of a core while the app sits idle."""
+    from streamlit import config
+
+    from ..conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    config.get_config_options(force_reparse=True)
+    try:
+        assert config.get_option("server.fileWatcherType") == "none"
+        assert config.get_option("server.runOnSave") is False
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)
