@@ -183,10 +183,15 @@ def shot(tab, name: str, height: int | None = None) -> None:  # type: ignore[no-
         settle(tab)
 
 
+def ace_frame(tab):  # type: ignore[no-untyped-def]
+    """The code editor's frame, once Ace is in it: a component's frame loads after the run that drew it is over."""
+    tab.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR").wait_for()
+    return next(f for f in tab.frames if "code_editor" in (f.url or ""))
+
+
 def editor_text(tab) -> str:  # type: ignore[no-untyped-def]
     """The whole text in the code editor, as the author sees it (Ace keeps its editor on the element)."""
-    frame = next(f for f in tab.frames if "code_editor" in (f.url or ""))
-    return str(frame.evaluate("() => document.querySelector('#REACT_ACE_EDITOR').env.editor.getValue()"))
+    return str(ace_frame(tab).evaluate("() => document.querySelector('#REACT_ACE_EDITOR').env.editor.getValue()"))
 
 
 def no_traceback(tab) -> None:  # type: ignore[no-untyped-def]
@@ -311,9 +316,8 @@ def canvas(page):  # type: ignore[no-untyped-def]
 
 def visible_editor_lines(page) -> str:  # type: ignore[no-untyped-def]
     """The lines the code editor shows now, once it has been taken to its line (it scrolls inside itself)."""
-    page.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR").wait_for()
+    frame = ace_frame(page)
     page.wait_for_timeout(500)
-    frame = next(f for f in page.frames if "code_editor" in (f.url or ""))
     return str(frame.evaluate("""() => { const e = document.querySelector('#REACT_ACE_EDITOR').env.editor;
         const first = e.renderer.getFirstFullyVisibleRow(), last = e.renderer.getLastFullyVisibleRow();
         return e.session.getLines(first, last).join('\\n'); }"""))
@@ -635,8 +639,7 @@ def set_disposition(tab, outcome: str, disposition: str) -> None:  # type: ignor
     lines = editor_text(tab).splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"  - id: {outcome}"))
     row = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("disposition:"))
-    ace = next(f for f in tab.frames if "code_editor" in (f.url or ""))
-    ace.evaluate(f"() => document.querySelector('#REACT_ACE_EDITOR').env.editor.gotoLine({row + 1}, 0)")
+    ace_frame(tab).evaluate(f"() => document.querySelector('#REACT_ACE_EDITOR').env.editor.gotoLine({row + 1}, 0)")
     tab.frame_locator("iframe[title*='code_editor']").locator("#REACT_ACE_EDITOR textarea").focus()
     tab.keyboard.press("End")
     tab.keyboard.press("Shift+Home")  # to the first character after the indentation
