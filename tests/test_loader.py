@@ -181,7 +181,7 @@ TRICKY_YAML = [
     "a: .inf\nb: -.Inf\nc: .NaN\nd: 1e3\ne: 6.8523015e+5\nf: 1.5\ng: .5\nh: 1_000.5\n",
     "a: ~\nb: null\nc:\nd: Null\ne: ''\n",
     "a: 2024-01-01\nb: 2001-12-14t21:59:43.10-05:00\nc: '2024-01-01'\n",
-    "1: one\ntrue: t\n~: n\n2024-01-01: d\n",
+    "1: one\ntrue: t\n~: n\n2024-01-01: d\n", "1: one\ntrue: t\n~: n\n0x1F: h\n", "'<<': m\n", ": empty key\n",
     "a: {b: [1, {c: d}], e: []}\nf: [x, 'y', \"z\", ~, -1.5]\n",
     "text: |\n  line one\n  line two\nfolded: >-\n  one\n  two\nkeep: |+\n  x\n\nafter: 1\n",
     "naïve: café — ✓\nkey with spaces: v\n'quoted key': 1\n\"dq\": 2\n",
