@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -75,6 +74,7 @@ def cases_file(count: int) -> Path:
 
 def child(count: int) -> None:
     """In its own process: one impact() run; prints seconds and peak memory."""
+    from bench.peak_memory import peak_memory_mb, reset_peak_memory
     from workbench.analysis.impact import impact
 
     reset_peak_memory()
@@ -85,24 +85,6 @@ def child(count: int) -> None:
     took = time.perf_counter() - started
     print(json.dumps({"seconds": took, "peak_mb": peak_memory_mb(),
                       "total": result.total, "changed": result.changed, "less_urgent": result.less_urgent_count}))
-
-
-def reset_peak_memory() -> None:
-    """Linux keeps a process's peak memory across the fork and exec that start it, so a child started by a parent of
-    1 GB reported 1 GB whatever it used; writing 5 to clear_refs starts the peak again from what is resident now."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
-def peak_memory_mb() -> float:
-    """The peak resident memory since reset_peak_memory (VmHWM), or the whole life's peak where /proc is missing."""
-    try:
-        line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
-        return int(line.split()[1]) / 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def in_child(count: int) -> dict:

@@ -15,7 +15,6 @@ rounds.
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -53,15 +52,17 @@ def rulesets() -> dict[str, tuple[str, float | None, float | None]]:
 def child(name: str) -> None:
     """In its own process: verify one ruleset, then time the baseline; print JSON."""
     from bench.generate import random_cases
+    from bench.peak_memory import peak_memory_mb, reset_peak_memory
     from workbench.analysis.verify import verify_text
     from workbench.run.engine import evaluate
     from workbench.run.load import load_text
 
     text = rulesets()[name][0]
+    reset_peak_memory()
     start = time.perf_counter()
     report = verify_text(text, "bench.yaml")
     took = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_memory_mb()
     compiled = load_text(text, "bench.yaml").required()
     cases = random_cases(yaml.safe_load(text), SAMPLE, seed=3)
     start = time.perf_counter()
