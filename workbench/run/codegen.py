@@ -40,7 +40,7 @@ def compile_ruleset(ruleset: Any, result_type: type) -> tuple[Callable[[Mapping[
     """The functions `run(answers) -> Result | None` for cases with every input's key (None when an answer is
     unknown; a KeyError when a key is missing) of a CompiledRuleset, and `checked(answers) ->
     Result | None`, which first makes sure every input is answered with an answer that fits (straight-line code:
-    the keys compared as a set, the answers taken in one C call, each checked by identity, class and range) and
+    the keys checked, the answers taken in one C call, each checked by identity, class and range) and
     gives None when not, for the engine's exact walk to answer. `result_type` is a named tuple of the SPEC 5
     fields and SPEC 3a's two."""
     model = ruleset.model
@@ -99,7 +99,7 @@ class _Builder:
         unknown (None: the exact walk decides), else the tree on them."""
         names = self.carried()
         unknown = [ast.Compare(_load(n), [ast.Is()], [ast.Constant(None)]) for n in names]
-        return [ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())], _call(_TAKE, [_load(_ANSWERS)])),
+        return [_unpack(names, _call(_TAKE, [_load(_ANSWERS)])),
                 *([ast.If(ast.BoolOp(ast.Or(), unknown) if len(unknown) > 1 else unknown[0],
                           [ast.Return(ast.Constant(None))], [])] if unknown else []),
                 ast.Return(_call(_TREE, [_load(n) for n in names]))]
@@ -117,8 +117,7 @@ class _Builder:
         body: list[ast.stmt] = [
             ast.If(ast.Compare(ast.Attribute(_load(_ANSWERS), "__class__", ast.Load()), [ast.Is()], [_load(_DICT)]),
                    [ast.If(count, none, [])], [ast.If(same_keys, none, [])]),
-            ast.Try([ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())],
-                                _call(_TAKE, [_load(_ANSWERS)]))],
+            ast.Try([_unpack(names, _call(_TAKE, [_load(_ANSWERS)]))],
                     [ast.ExceptHandler(_load(_MISSING), None, none)], [], [])]
         body += [ast.If(self.misfit(spec), none, []) for spec in self.inputs]
         return [*body, ast.Return(_call(_TREE, [_load(n) for n in names]))]
@@ -263,8 +262,7 @@ class _KleeneBuilder(_Builder):
         names = super().carried()
         if not names:
             return []
-        return [ast.Assign([ast.Tuple([_store(n) for n in names], ast.Store())], _call(_MAP, [
-            ast.Attribute(_load(_ANSWERS), "get", ast.Load()), _load(_IDS)]))]
+        return [_unpack(names, _call(_MAP, [ast.Attribute(_load(_ANSWERS), "get", ast.Load()), _load(_IDS)]))]
 
     def partial_checks(self) -> list[ast.stmt]:
         """`partial_checked`: no key but the inputs', each answer unknown (None) or one that fits, then the walk;
@@ -348,6 +346,11 @@ def partial_module_for(ruleset: Any) -> tuple[ast.Module, list[Any]]:
                               decorator_list=[], returns=None)
     return (ast.fix_missing_locations(ast.Module([*builder.functions(), kleene, partial, checked], type_ignores=[])),
             builder.predicates)
+
+
+def _unpack(names: list[str], values: ast.expr) -> ast.Assign:
+    """`a_0, a_1, … = values`: the answers into their locals."""
+    return ast.Assign([ast.Tuple([_store(name) for name in names], ast.Store())], values)
 
 
 def _node_name(node_id: str) -> str:
