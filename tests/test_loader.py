@@ -243,3 +243,16 @@ def test_almost_every_line_indented_wrongly_is_reported_at_that_line():
             if problems:
                 right, wrong = (right + 1, wrong) if problems[0].line == number else (right, wrong + 1)
     assert right > 150 and wrong <= right // 50, (right, wrong)
+
+
+@pytest.mark.parametrize("before", ["- &a 1\n", "- {a: 1, a: 2}\n", "- !!binary aGk=\n", "- 1\n---\n"])
+def test_too_many_values_is_said_at_once_after_an_earlier_mistake(before: str) -> None:
+    """An anchor, a repeated key, a tag or a second document early in a file too big in values: libyaml's way
+    still counts to the end and says WB007 at once, rather than leaving a megabyte to the pure-Python way."""
+    from workbench.content import loader
+
+    text = before + "- 1\n" * (loader.MAX_VALUES + 5)
+    with pytest.raises(loader._TooManyValues):
+        loader._read_with_libyaml(text, "t.yaml")
+    _, problems = read_yaml(text, "t.yaml")
+    assert [p.code for p in problems] == ["WB007"]

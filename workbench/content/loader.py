@@ -206,7 +206,9 @@ _COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 
 def _build(events: Any, document: Document) -> Any:
     """The data of a single document from its events, and where each key and value stands, as PyYAML's safe loader
-    composes and constructs it (a test holds the two to the same data and locations on every file)."""
+    composes and constructs it (a test holds the two to the same data and locations on every file). The limits are
+    checked on every event as they were before anything was built: an alias or too deep stops at once, too many
+    values is raised at once, and after any other mistake the rest is only counted."""
     values, keys = document.values, document.keys
     constructor = yaml.constructor.SafeConstructor()
     stack: list[list[Any]] = []  # [container, its path, the key waiting for its value (mappings; None: none)]
@@ -215,30 +217,32 @@ def _build(events: Any, document: Document) -> Any:
     for event in events:
         kind = event.__class__
         if kind is yaml.ScalarEvent or kind in _COLLECTION_STARTS:
+            opens = kind is not yaml.ScalarEvent
+            if opens and len(stack) >= MAX_DEPTH:
+                return _REFUSED
             count += 1
             if count > MAX_VALUES:
                 raise _TooManyValues("WB007", f"The file has more than {MAX_VALUES} values.", event.start_mark)
             if event.anchor is not None:
-                return _REFUSED
+                return _counted(events, count, len(stack) + opens)
             top = stack[-1] if stack else None
             mapping = top is not None and top[0].__class__ is dict
             if mapping and top[2] is None:  # a key
-                if kind is not yaml.ScalarEvent or _scalar_tag(event) not in _PLAIN_TAGS or event.value == "<<" \
-                        or event.value in top[0]:
-                    return _REFUSED
+                if opens or _scalar_tag(event) not in _PLAIN_TAGS or event.value == "<<" or event.value in top[0]:
+                    return _counted(events, count, len(stack) + opens)
                 top[2] = event.value
                 keys[top[1] + (event.value,)] = (event.start_mark.line + 1, event.start_mark.column + 1)
                 continue
             path = () if top is None else top[1] + ((top[2],) if mapping else (len(top[0]),))
             values[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
-            if kind is yaml.ScalarEvent:
+            if not opens:
                 value = _scalar(event, constructor)
                 if value is _REFUSED:
-                    return _REFUSED
-            else:
-                if event.tag not in (None, "!", _MAP_TAG if kind is yaml.MappingStartEvent else _SEQ_TAG):
-                    return _REFUSED
+                    return _counted(events, count, len(stack))
+            elif event.tag in (None, "!", _MAP_TAG if kind is yaml.MappingStartEvent else _SEQ_TAG):
                 value = {} if kind is yaml.MappingStartEvent else []
+            else:
+                return _counted(events, count, len(stack) + 1)
             if top is None:
                 root = value
             elif mapping:
@@ -246,10 +250,8 @@ def _build(events: Any, document: Document) -> Any:
                 top[2] = None
             else:
                 top[0].append(value)
-            if kind is not yaml.ScalarEvent:
+            if opens:
                 stack.append([value, path, None])
-                if len(stack) > MAX_DEPTH:
-                    return _REFUSED
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             stack.pop()
         elif kind is AliasEvent:
@@ -257,8 +259,28 @@ def _build(events: Any, document: Document) -> Any:
         elif kind is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
-                return _REFUSED
+                return _counted(events, count, 0)
     return root
+
+
+def _counted(events: Any, count: int, depth: int) -> Any:
+    """_REFUSED once the rest of the events are counted, the limits checked as _build checks them: too many values
+    is said at once, without the pure-Python way parsing a megabyte again to say it."""
+    for event in events:
+        kind = event.__class__
+        if kind is AliasEvent:
+            break
+        if kind in _COLLECTION_STARTS:
+            if depth >= MAX_DEPTH:
+                break
+            depth += 1
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            depth -= 1
+        if kind is yaml.ScalarEvent or kind in _COLLECTION_STARTS:
+            count += 1
+            if count > MAX_VALUES:
+                raise _TooManyValues("WB007", f"The file has more than {MAX_VALUES} values.", event.start_mark)
+    return _REFUSED
 
 
 def _scalar_tag(event: Any) -> str:
