@@ -128,31 +128,32 @@ class CompiledRuleset:
         return found
 
     @functools.cached_property
-    def _compiled(self) -> tuple[Any, Any]:
-        """The tree compiled to Python functions for complete cases (codegen.py), made on first use, with the
-        garbage collector paused (it would otherwise walk the growing syntax tree again and again), and shared by
-        every CompiledRuleset of the same content (the Streamlit pages and the API reload often)."""
-        key = hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
+    def _content_key(self) -> str:
+        return hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
+
+    def _shared_compiled(self, kind: str, compile_with: Any) -> Any:
+        """Compiled once per content and kind and shared by every CompiledRuleset of the same content (the Streamlit
+        pages and the API reload often), with the garbage collector paused while it is made (it would otherwise walk
+        the growing syntax tree again and again); the oldest dropped past COMPILED_KEPT."""
+        key = f"{kind} {self._content_key}"
         found = _COMPILED.get(key)
         if found is None:
             with gc_paused():
-                found = _COMPILED[key] = compile_ruleset(self, Result)
+                found = _COMPILED[key] = compile_with(self, Result)
             while len(_COMPILED) > COMPILED_KEPT:
                 _COMPILED.pop(next(iter(_COMPILED)))
         return found
 
     @functools.cached_property
+    def _compiled(self) -> tuple[Any, Any]:
+        """The tree compiled to Python functions for complete cases (codegen.py), made on first use."""
+        return self._shared_compiled("complete", compile_ruleset)
+
+    @functools.cached_property
     def _partial(self) -> tuple[Any, Any]:
         """The exact three-valued walk compiled (codegen.py), unchecked and checked, made on first use (a page that
         only evaluates complete cases never pays for it)."""
-        key = "partial " + hashlib.sha256(self.model.model_dump_json(by_alias=True).encode()).hexdigest()
-        found = _COMPILED.get(key)
-        if found is None:
-            with gc_paused():
-                found = _COMPILED[key] = compile_partial(self, Result)
-            while len(_COMPILED) > COMPILED_KEPT:
-                _COMPILED.pop(next(iter(_COMPILED)))
-        return found
+        return self._shared_compiled("partial", compile_partial)
 
     @property
     def run_partial(self) -> Any:
