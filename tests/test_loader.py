@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -256,3 +257,19 @@ def test_too_many_values_is_said_at_once_after_an_earlier_mistake(before: str) -
         loader._read_with_libyaml(text, "t.yaml")
     _, problems = read_yaml(text, "t.yaml")
     assert [p.code for p in problems] == ["WB007"]
+
+
+def test_vignette_files_remembered_by_text_follow_every_edit_on_disk(tmp_path: Path) -> None:
+    """The parse of a vignettes file is remembered by its text, so a file edited behind the workbench's back (same
+    path, new text) is read anew, and a caller adding to the problems it gets never changes what the next one gets."""
+    path = tmp_path / "cases.yaml"
+    first = ("ruleset: upper-back-pain\nvignettes:\n  - id: first-case\n    inputs: {}\n"
+             "    expect: {disposition: routine}\n")
+    path.write_text(first, encoding="utf-8")
+    before = parse_vignettes(path.read_text(encoding="utf-8"), str(path))
+    path.write_text(first.replace("routine", "emergency"), encoding="utf-8")
+    after = parse_vignettes(path.read_text(encoding="utf-8"), str(path))
+    assert before.model is not None and after.model is not None
+    assert [v.expect.disposition for v in after.model.vignettes] == ["emergency"]
+    after.problems.append("added by a caller")  # type: ignore[arg-type]
+    assert parse_vignettes(path.read_text(encoding="utf-8"), str(path)).problems == []
